@@ -1,0 +1,55 @@
+"""Scrapy settings for every spider: politeness lives here, in one place.
+
+Every FDA_* value can be overridden from the environment (``FDA_BASE_URL=… scrapy crawl
+warning_letters``) or from ``fdatrack crawl`` options.
+"""
+import os
+
+BOT_NAME = "fdatrack"
+SPIDER_MODULES = ["scraper.spiders"]
+NEWSPIDER_MODULE = "scraper.spiders"
+
+# --- the site ----------------------------------------------------------------
+FDA_BASE_URL = os.environ.get("FDA_BASE_URL", "https://www.fda.gov")
+LISTING_PATH = (
+    "/inspections-compliance-enforcement-and-criminal-investigations/"
+    "compliance-actions-and-activities/warning-letters"
+)
+LETTER_PATH = "/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/"
+DATATABLES_PATH = "/datatables/views/ajax"
+VIEWS_AJAX_PATH = "/views/ajax"
+FDA_PAGE_SIZE = int(os.environ.get("FDA_PAGE_SIZE", "100"))
+FDA_LIMIT = int(os.environ.get("FDA_LIMIT", "0"))  # 0 = no limit on letters fetched
+
+# --- storage -------------------------------------------------------------------
+FDA_DB_PATH = os.environ.get("FDA_DB_PATH", "db/fda_letters.db")
+
+# --- politeness ------------------------------------------------------------------
+PROJECT_URL = "https://github.com/fdatrack/fdatrack"
+USER_AGENT = os.environ.get(
+    "FDA_USER_AGENT", f"fdatrack/0.1 (+{PROJECT_URL}; FDA enforcement-letter tracker)"
+)
+ROBOTSTXT_OBEY = True
+# robots.txt Crawl-Delay is honoured by scraper.middlewares.CrawlDelayMiddleware; FDA_DELAY
+# (seconds) overrides it, e.g. 0 for the loopback mirror.
+FDA_DELAY = os.environ.get("FDA_DELAY")  # None = use robots.txt Crawl-Delay
+DOWNLOAD_DELAY = 1.0
+CONCURRENT_REQUESTS = 4
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 120.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 504, 522, 524, 408]
+DOWNLOAD_TIMEOUT = 60
+# Akamai answers a blocked client with a 302 to /apology_objects/…; we want to see that
+# redirect (it is how a block is detected), so redirects are handled by the spider.
+REDIRECT_ENABLED = False
+HTTPERROR_ALLOW_ALL = True
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = os.environ.get("FDA_LOG_LEVEL", "INFO")
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
