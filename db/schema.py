@@ -1,0 +1,146 @@
+"""The database schema, as sqlite-utils migrations: a later change upgrades an existing file.
+
+Append new migrations at the end; never edit one that has shipped.
+"""
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("fdatrack")
+
+LETTER_COLUMNS = {
+    "slug": str,
+    "url": str,
+    "kind": str,
+    "company": str,
+    "marcs_cms": str,
+    "letter_issue_date": str,
+    "posted_date": str,
+    "subject": str,
+    "reference": str,
+    "delivery_method": str,
+    "product": str,
+    "recipient_name": str,
+    "recipient_title": str,
+    "recipient_street": str,
+    "recipient_city": str,
+    "recipient_state": str,
+    "recipient_postal_code": str,
+    "recipient_country": str,
+    "recipient_emails": str,  # JSON array
+    "issuing_office": str,
+    "issuing_office_raw": str,
+    "regulated_products": str,  # JSON array
+    "content_current_as_of": str,
+    "excerpt": str,
+    "response_letter_date": str,
+    "response_letter_url": str,
+    "closeout_letter_date": str,
+    "closeout_letter_url": str,
+    "body_text": str,
+    "exosome_related": int,
+    "exosome_score": float,
+    "regen_medicine_related": int,
+    "violation_types": str,  # JSON array
+    "product_categories": str,  # JSON array
+    "websites": str,  # JSON array
+    "classifier_version": str,
+    "content_hash": str,
+    "listing_hash": str,
+    "first_seen": str,
+    "last_seen": str,
+    "fetched_at": str,
+    "delisted_at": str,
+    "raw_html": str,
+}
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["runs"].create(
+        {
+            "id": int,
+            "spider": str,
+            "base_url": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "close_reason": str,
+            "requests": int,
+            "letters_seen": int,
+            "new": int,
+            "changed": int,
+            "unchanged": int,
+            "delisted": int,
+            "errors": int,
+            "duration_s": float,
+        },
+        pk="id",
+    )
+    db["letters"].create(LETTER_COLUMNS, pk="slug", not_null={"url"})
+    db["errors"].create(
+        {"id": int, "run_id": int, "at": str, "url": str, "stage": str, "reason": str},
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["letter_versions"].create(
+        {
+            "id": int,
+            "slug": str,
+            "run_id": int,
+            "seen_at": str,
+            "change": str,
+            "changed_fields": str,  # JSON array
+            "content_hash": str,
+            "raw_html_zlib": bytes,
+        },
+        pk="id",
+        foreign_keys=[("slug", "letters", "slug"), ("run_id", "runs", "id")],
+    )
+    db["classifications"].create(
+        {
+            "slug": str,
+            "classifier_version": str,
+            "classified_at": str,
+            "exosome_related": int,
+            "exosome_score": float,
+            "regen_medicine_related": int,
+            "violation_types": str,
+            "product_categories": str,
+            "websites": str,
+        },
+        pk="slug",
+        foreign_keys=[("slug", "letters", "slug")],
+    )
+    db["letter_tags"].create(
+        {
+            "slug": str,
+            "tag_kind": str,
+            "tag": str,
+            "quote": str,
+            "start": int,
+            "end": int,
+            "classifier_version": str,
+        },
+        pk=("slug", "tag_kind", "tag"),
+        foreign_keys=[("slug", "letters", "slug")],
+    )
+    db["citations"].create(
+        {"slug": str, "citation": str, "count": int},
+        pk=("slug", "citation"),
+        foreign_keys=[("slug", "letters", "slug")],
+    )
+    db["letters"].enable_fts(
+        ["company", "subject", "body_text"], create_triggers=True, tokenize="porter"
+    )
+    for table, cols in [
+        ("letters", ["posted_date"]),
+        ("letters", ["letter_issue_date"]),
+        ("letters", ["issuing_office"]),
+        ("letters", ["exosome_related"]),
+        ("errors", ["run_id"]),
+        ("letter_versions", ["slug"]),
+        ("letter_tags", ["tag"]),
+        ("citations", ["citation"]),
+    ]:
+        db[table].create_index(cols, if_not_exists=True)

@@ -1,0 +1,205 @@
+"""The only code that writes to SQLite: runs, letters (upserts), errors, versions, tags.
+
+Every letter is written in one transaction, so an interrupted run leaves the file
+consistent; writes are upserts keyed on the letter's slug.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import zlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from db.schema import LETTER_COLUMNS, migrations
+
+DEFAULT_DB_PATH = "db/fda_letters.db"
+
+# Fields whose change makes a new version of a letter (timestamps and archives excluded).
+CONTENT_FIELDS = [
+    c
+    for c in LETTER_COLUMNS
+    if c
+    not in {
+        "content_hash", "listing_hash", "first_seen", "last_seen", "fetched_at", "delisted_at",
+        "raw_html", "exosome_related", "exosome_score", "regen_medicine_related",
+        "violation_types", "product_categories", "websites", "classifier_version",
+    }
+]
+LISTING_FIELDS = [
+    "posted_date", "letter_issue_date", "company", "issuing_office", "subject",
+    "response_letter_date", "response_letter_url", "closeout_letter_date", "closeout_letter_url",
+]
+JSON_FIELDS = {"recipient_emails", "regulated_products", "violation_types", "product_categories", "websites"}
+
+
+class StorageError(Exception):
+    """The database cannot be opened or written (one-line reason)."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def open_db(path: str | Path = DEFAULT_DB_PATH, *, create: bool = True) -> Database:
+    """Open (creating if asked) the database and bring its schema up to date."""
+    path = Path(path)
+    if not create and not path.exists():
+        raise StorageError(f"no database at {path} (run `fdatrack crawl` first)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30)
+        db = Database(conn)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(db)
+    except (sqlite3.Error, OSError) as exc:
+        raise StorageError(f"cannot open database {path}: {exc}") from None
+    return db
+
+
+def hash_fields(record: dict, fields: list[str]) -> str:
+    """A stable sha256 over the named fields of a record."""
+    payload = json.dumps({f: record.get(f) for f in fields}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def letter_row(record: dict) -> dict:
+    """Flatten a letter record (parser + listing fields) into a `letters` row."""
+    row = {k: v for k, v in record.items() if k in LETTER_COLUMNS}
+    address = record.get("recipient_address") or {}
+    for part in ("street", "city", "state", "postal_code", "country"):
+        row[f"recipient_{part}"] = address.get(part)
+    for field in JSON_FIELDS & row.keys():
+        if isinstance(row[field], (list, tuple)):
+            row[field] = json.dumps(list(row[field]), ensure_ascii=False)
+    row.setdefault("kind", "warning_letter")
+    return row
+
+
+# --- runs and errors -----------------------------------------------------------
+
+def start_run(db: Database, spider: str, base_url: str) -> int:
+    with db.atomic():
+        return db["runs"].insert(
+            {"spider": spider, "base_url": base_url, "started_at": now_iso(), "status": "running"}
+        ).last_pk
+
+
+def finish_run(db: Database, run_id: int, **fields) -> dict:
+    """Close a run: store its end time, duration, counts and status; return the row."""
+    run = db["runs"].get(run_id)
+    finished = now_iso()
+    started = datetime.fromisoformat(run["started_at"])
+    fields.setdefault(
+        "duration_s", round((datetime.fromisoformat(finished) - started).total_seconds(), 3)
+    )
+    fields["errors"] = db.execute("select count(*) from errors where run_id = ?", [run_id]).fetchone()[0]
+    with db.atomic():
+        db["runs"].update(run_id, {"finished_at": finished, **fields})
+    return db["runs"].get(run_id)
+
+
+def record_error(db: Database, run_id: int | None, url: str | None, stage: str, reason: str) -> None:
+    with db.atomic():
+        db["errors"].insert(
+            {"run_id": run_id, "at": now_iso(), "url": url, "stage": stage, "reason": reason[:2000]}
+        )
+
+
+# --- letters -------------------------------------------------------------------
+
+def save_letter(db: Database, record: dict, run_id: int | None, classification: dict | None = None) -> str:
+    """Upsert one letter (and its classification) in one transaction; return new/changed/unchanged."""
+    row = letter_row(record)
+    row["content_hash"] = hash_fields(row, CONTENT_FIELDS)
+    row["listing_hash"] = hash_fields(row, LISTING_FIELDS)
+    seen = now_iso()
+    existing = next(db["letters"].rows_where("slug = ?", [row["slug"]], limit=1), None)
+    if existing is None:
+        outcome, changed_fields = "new", []
+        row["first_seen"] = seen
+    elif existing["content_hash"] != row["content_hash"]:
+        outcome = "changed"
+        changed_fields = [f for f in CONTENT_FIELDS if existing.get(f) != row.get(f)]
+    else:
+        outcome, changed_fields = "unchanged", []
+    row["last_seen"] = seen
+    row["delisted_at"] = None
+    if classification:
+        row.update(_classification_columns(classification))
+    with db.atomic():
+        if outcome == "unchanged":
+            keep = {"last_seen", "delisted_at", "fetched_at"} | set(_classification_columns(classification or {}))
+            db["letters"].update(row["slug"], {k: v for k, v in row.items() if k in keep})
+        else:
+            db["letters"].upsert(row, pk="slug", alter=False)
+            db["letter_versions"].insert(
+                {
+                    "slug": row["slug"],
+                    "run_id": run_id,
+                    "seen_at": seen,
+                    "change": outcome,
+                    "changed_fields": json.dumps(changed_fields),
+                    "content_hash": row["content_hash"],
+                    "raw_html_zlib": zlib.compress((row.get("raw_html") or "").encode("utf-8"), 6),
+                }
+            )
+        if classification:
+            _write_classification(db, row["slug"], classification)
+    return outcome
+
+
+def _classification_columns(result: dict) -> dict:
+    if not result:
+        return {}
+    return {
+        "exosome_related": int(bool(result["exosome_related"])),
+        "exosome_score": result.get("exosome_score"),
+        "regen_medicine_related": int(bool(result.get("regen_medicine_related"))),
+        "violation_types": json.dumps(result.get("violation_types", [])),
+        "product_categories": json.dumps(result.get("product_categories", [])),
+        "websites": json.dumps(result.get("websites", [])),
+        "classifier_version": result.get("classifier_version"),
+    }
+
+
+def _write_classification(db: Database, slug: str, result: dict) -> None:
+    """Replace a letter's classification, tags and citations (caller holds the transaction)."""
+    cols = _classification_columns(result)
+    db["classifications"].upsert({"slug": slug, "classified_at": now_iso(), **cols}, pk="slug")
+    db.execute("delete from letter_tags where slug = ?", [slug])
+    db.execute("delete from citations where slug = ?", [slug])
+    tags = {}
+    for ev in result.get("evidence", []):
+        tags.setdefault((ev["tag_kind"], ev["tag"]), ev)  # first (strongest) sentence per tag
+    db["letter_tags"].insert_all(
+        (
+            {
+                "slug": slug, "tag_kind": kind, "tag": tag, "quote": ev["quote"],
+                "start": ev["start"], "end": ev["end"], "classifier_version": cols["classifier_version"],
+            }
+            for (kind, tag), ev in tags.items()
+        ),
+        pk=("slug", "tag_kind", "tag"),
+    )
+    db["citations"].insert_all(
+        ({"slug": slug, "citation": c["citation"], "count": c["count"]} for c in result.get("citations", [])),
+        pk=("slug", "citation"),
+        replace=True,
+    )
+
+
+def save_classification(db: Database, slug: str, result: dict) -> None:
+    """Store a (re-)classification of a stored letter in one transaction."""
+    with db.atomic():
+        db["letters"].update(slug, _classification_columns(result))
+        _write_classification(db, slug, result)
+
+
+def counts(db: Database) -> dict:
+    """Row counts of the main tables, for `fdatrack status` and summaries."""
+    return {t: db[t].count for t in ("letters", "letter_versions", "letter_tags", "citations", "runs", "errors")}
