@@ -44,12 +44,26 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 504, 522, 524, 408]
 DOWNLOAD_TIMEOUT = 60
-# Akamai answers a blocked client with a 302 to /apology_objects/…; we want to see that
-# redirect (it is how a block is detected), so redirects are handled by the spider.
-REDIRECT_ENABLED = False
 HTTPERROR_ALLOW_ALL = True
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = os.environ.get("FDA_LOG_LEVEL", "INFO")
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
+
+# --- fdatrack machinery -------------------------------------------------------------
+FDA_BLOCK_RETRIES = int(os.environ.get("FDA_BLOCK_RETRIES", "2"))
+FDA_BLOCK_BACKOFF = float(os.environ.get("FDA_BLOCK_BACKOFF", "60"))
+FDA_BLOCK_MAX_WAIT = float(os.environ.get("FDA_BLOCK_MAX_WAIT", "600"))
+if FDA_DELAY not in (None, ""):
+    DOWNLOAD_DELAY = AUTOTHROTTLE_START_DELAY = float(FDA_DELAY)
+DOWNLOADER_MIDDLEWARES = {
+    # Above RedirectMiddleware (600) so it sees Akamai's 302 to the apology page first.
+    "scraper.middlewares.BlockDetectionMiddleware": 650,
+}
+EXTENSIONS = {"scraper.middlewares.CrawlDelayExtension": 500}
+ITEM_PIPELINES = {
+    "scraper.pipelines.ValidatePipeline": 100,
+    "scraper.pipelines.ClassifyPipeline": 200,
+    "scraper.pipelines.StorePipeline": 300,
+}

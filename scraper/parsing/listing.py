@@ -1,0 +1,139 @@
+"""Pure parsers for the warning-letter listing: drupal settings, DataTables JSON, Views AJAX.
+
+HTML/JSON text in, plain dicts out. A listing whose shape is not what fda.gov serves raises
+ListingLayoutError, so a layout change fails loudly instead of yielding "0 letters".
+"""
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urljoin, urlsplit
+
+from parsel import Selector
+
+from scraper.parsing.text import clean_text, to_iso_date
+
+_BR = re.compile(r"<br\s*/?>", re.I)
+EXPECTED_HEADERS = [
+    "posted date", "letter issue date", "company name", "issuing office",
+    "subject", "response letter", "closeout letter",
+]
+
+
+class ListingLayoutError(ValueError):
+    """The listing does not look like fda.gov's warning-letter listing any more."""
+
+
+def parse_view_settings(html: str) -> dict:
+    """The DataTables AJAX url and view parameters from the listing page's drupal-settings-json."""
+    raw = Selector(text=html).css('script[data-drupal-selector="drupal-settings-json"]::text').get()
+    if not raw:
+        raise ListingLayoutError("listing page has no drupal-settings-json script")
+    try:
+        settings = json.loads(raw)
+    except ValueError as exc:
+        raise ListingLayoutError(f"drupal-settings-json is not JSON: {exc}") from None
+    for table in (settings.get("datatables") or {}).values():
+        ajax = (table or {}).get("ajax") or {}
+        data = ajax.get("data") or {}
+        if data.get("view_name") and data.get("view_display_id"):
+            return {"ajax_url": ajax.get("url") or "/datatables/views/ajax", **data}
+    raise ListingLayoutError("drupal-settings-json has no datatables view_name/view_display_id")
+
+
+def parse_datatables_json(text: str) -> tuple[int, list[list[str]]]:
+    """(recordsTotal, rows) from a DataTables server-side response; rows are lists of HTML cells."""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        raise ListingLayoutError("DataTables response is not JSON") from None
+    if isinstance(payload, list):  # a Drupal AJAX command array wrapping the DataTables payload
+        payload = next((p for p in payload if isinstance(p, dict) and "data" in p and "recordsTotal" in p), None)
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise ListingLayoutError("DataTables response has no 'data' array")
+    total = payload.get("recordsFiltered", payload.get("recordsTotal"))
+    if not isinstance(total, int):
+        raise ListingLayoutError("DataTables response has no recordsTotal")
+    return total, payload["data"]
+
+
+def parse_views_ajax(text: str) -> list[list[str]]:
+    """Rows (lists of HTML cells) from the /views/ajax command array's rendered table."""
+    try:
+        commands = json.loads(text)
+    except ValueError:
+        raise ListingLayoutError("views/ajax response is not JSON") from None
+    html = next(
+        (c.get("data") for c in commands if isinstance(c, dict) and c.get("command") == "insert" and "<table" in (c.get("data") or "")),
+        None,
+    ) if isinstance(commands, list) else None
+    if not html:
+        raise ListingLayoutError("views/ajax response has no insert command with a table")
+    table = Selector(text=html).css("table")[0]
+    headers = [clean_text(" ".join(th.css("::text").getall())) or "" for th in table.css("thead th")]
+    check_headers(headers)
+    return [[td.get() for td in tr.css("td")] for tr in table.css("tbody tr") if tr.css("td")]
+
+
+def check_headers(headers: list[str]) -> None:
+    """Fail loudly unless the table's first seven headers are the ones fda.gov prints."""
+    got = [h.lower() for h in headers[: len(EXPECTED_HEADERS)]]
+    if got != EXPECTED_HEADERS:
+        raise ListingLayoutError(f"listing columns changed: {headers!r}")
+
+
+def parse_listing_row(cells: list[str], base_url: str) -> dict:
+    """One listing row (HTML cells in fda.gov's column order) as a dict."""
+    if not isinstance(cells, list) or len(cells) < 7:
+        raise ListingLayoutError(f"listing row has {len(cells) if isinstance(cells, list) else '?'} cells, expected 8")
+    sel = [Selector(text=f"<div>{c or ''}</div>") for c in cells]
+    href = sel[2].css("a::attr(href)").get()
+    posted = _parse_date_cell(sel[0])
+    if not href or not posted:
+        raise ListingLayoutError("listing row has no company link or no posted date in the expected columns")
+    url = urljoin(base_url + "/", href.strip())
+    response_date, response_url = _parse_letter_cell(sel[5], base_url)
+    closeout_date, closeout_url = _parse_letter_cell(sel[6], base_url)
+    return {
+        "slug": slug_from_url(url),
+        "url": url,
+        "posted_date": posted,
+        "letter_issue_date": _parse_date_cell(sel[1]),
+        "company": _cell_text(sel[2]),
+        "issuing_office": _cell_text(sel[3]),
+        "subject": _parse_subject(cells[4] or ""),
+        "response_letter_date": response_date,
+        "response_letter_url": response_url,
+        "closeout_letter_date": closeout_date,
+        "closeout_letter_url": closeout_url,
+        "excerpt": _cell_text(sel[7]) if len(sel) > 7 else None,
+    }
+
+
+def slug_from_url(url: str) -> str:
+    """The letter's stable id: the last segment of its URL path."""
+    return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _cell_text(sel: Selector) -> str | None:
+    """All text of a cell, whitespace collapsed."""
+    return clean_text(" ".join(sel.css("::text").getall()))
+
+
+def _parse_date_cell(sel: Selector) -> str | None:
+    """ISO date from a cell's <time datetime> or its MM/DD/YYYY text."""
+    return to_iso_date(sel.css("time::attr(datetime)").get()) or to_iso_date(_cell_text(sel))
+
+
+def _parse_subject(cell_html: str) -> str | None:
+    """Subject text; parts separated by <br> are joined with ' | '."""
+    parts = [_cell_text(Selector(text=f"<div>{part}</div>")) for part in _BR.split(cell_html)]
+    parts = [p for p in parts if p]
+    return " | ".join(parts) if parts else None
+
+
+def _parse_letter_cell(sel: Selector, base_url: str) -> tuple[str | None, str | None]:
+    """(date, url) of a Response/Close-out cell: blank, a date, a link, or a dated link."""
+    href = sel.css("a::attr(href)").get()
+    url = urljoin(base_url + "/", href.strip()) if href else None
+    return _parse_date_cell(sel), url

@@ -1,0 +1,130 @@
+"""Item pipelines: validate → classify → store. Every stored letter is classified on the way in."""
+from __future__ import annotations
+
+import sys
+import time
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+
+from db import store
+from scraper.items import CrawlErrorItem, LetterItem, required_fields
+from scraper.runstatus import run_status
+
+REQUIRED = required_fields(LetterItem)
+
+
+class ValidatePipeline:
+    """Turn a letter missing a required field into an error record (never a half-empty row)."""
+
+    def process_item(self, item):
+        if not isinstance(item, LetterItem):
+            return item
+        missing = [f for f in REQUIRED if not ItemAdapter(item).get(f)]
+        if missing:
+            return CrawlErrorItem(url=item.url or "?", stage="validate", reason=f"letter page lacks {', '.join(missing)}")
+        return item
+
+
+class ClassifyPipeline:
+    """Attach the classifier's tags, evidence and citations to each letter."""
+
+    def __init__(self):
+        from scraper.classify import classify_document
+
+        self.classify = classify_document
+
+    def process_item(self, item):
+        if isinstance(item, LetterItem) and item.body_text:
+            item.classification = self.classify(item.body_text, title=item.company, subject=item.subject)
+        return item
+
+
+class StorePipeline:
+    """Write letters and errors to SQLite, one transaction each; keep the run's row up to date."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.db_path = crawler.settings.get("FDA_DB_PATH")
+        self.base_url = crawler.settings.get("FDA_BASE_URL")
+        self.counts = {"new": 0, "changed": 0, "unchanged": 0}
+        self.fatal = None
+        self._last_progress = 0.0
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self):
+        self.db = store.open_db(self.db_path)
+        spider = self.crawler.spider
+        self.run_id = store.start_run(self.db, spider.name, self.base_url)
+        spider.run_id = spider.run_id if getattr(spider, "run_id", None) else self.run_id
+        spider.db = self.db
+
+    def process_item(self, item):
+        if isinstance(item, CrawlErrorItem):
+            store.record_error(self.db, self.run_id, item.url, item.stage, item.reason)
+            if item.fatal and not self.fatal:
+                self.fatal = item.stage
+            _progress(f"error [{item.stage}] {item.url}: {item.reason}")
+            return item
+        record = ItemAdapter(item).asdict()
+        classification = record.pop("classification", None)
+        try:
+            outcome = store.save_letter(self.db, record, self.run_id, classification)
+        except Exception as exc:  # one bad row must not end the run
+            store.record_error(self.db, self.run_id, record.get("url"), "store", f"{type(exc).__name__}: {exc}")
+            return item
+        self.counts[outcome] += 1
+        self._report_progress()
+        return item
+
+    def _report_progress(self):
+        now = time.monotonic()
+        if now - self._last_progress >= 1.0:
+            self._last_progress = now
+            stats = self.crawler.stats
+            _progress(
+                f"progress: {stats.get_value('downloader/response_count', 0)} pages fetched, "
+                f"{sum(self.counts.values())} letters stored "
+                f"({self.counts['new']} new, {self.counts['changed']} changed, {self.counts['unchanged']} unchanged)"
+            )
+
+    def spider_closed(self, spider, reason):
+        stats = self.crawler.stats
+        seen = sum(self.counts.values())
+        errors = self.db.execute("select count(*) from errors where run_id = ?", [self.run_id]).fetchone()[0]
+        status, close_reason = run_status(
+            reason=reason,
+            fatal=self.fatal,
+            errors=errors,
+            letters_seen=seen,
+            listed=getattr(spider, "letters_listed", None),
+        )
+        run = store.finish_run(
+            self.db,
+            self.run_id,
+            status=status,
+            close_reason=close_reason,
+            requests=stats.get_value("downloader/request_count", 0),
+            letters_seen=seen,
+            **self.counts,
+        )
+        spider.run_row = run
+        _progress(summary_line(run))
+        self.db.close()
+
+
+def summary_line(run: dict) -> str:
+    """One-line run summary, as printed at the end of every crawl."""
+    return (
+        f"run {run['id']} {run['status']}: {run['new']} new, {run['changed']} changed, "
+        f"{run['unchanged']} unchanged letters, {run['errors']} errors, "
+        f"{run['requests']} requests, {run['duration_s']:.1f} s"
+    )
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
