@@ -16,6 +16,20 @@ def clean_text(value: str | None) -> str | None:
     return value or None
 
 
+# FDA's FOIA redaction marks: (b)(4), (b)(6), (b) (6), (b)(7)(C) …
+REDACTION_MARK = re.compile(r"\(\s*b\s*\)\s*\(\s*\d\s*\)(?:\s*\(\s*[a-fA-F]\s*\))?")
+
+
+def strip_redactions(value: str | None) -> str | None:
+    """Remove FOIA redaction marks like '(b)(6), (b)(7)(C)' and the separators left behind; None if nothing remains."""
+    if value is None or not REDACTION_MARK.search(value):
+        return clean_text(value)
+    value = REDACTION_MARK.sub(" ", value)
+    value = re.sub(r"\s*(?:[,;&]|\band\b)\s*(?=(?:[,;&]|\band\b|$))", " ", value)  # orphaned separators
+    value = re.sub(r"\(\s*\)|\[\s*\]", " ", value)
+    return clean_text(value.strip(" ,;:&")) or None
+
+
 def to_iso_date(value: str | None) -> str | None:
     """Turn 'MM/DD/YYYY', 'Month DD, YYYY' or an ISO datetime into 'YYYY-MM-DD'; None if unparseable."""
     value = clean_text(value)

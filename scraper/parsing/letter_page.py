@@ -1,0 +1,516 @@
+"""Parse one FDA warning-letter page into a plain dict. Pure: HTML text in, dict out, no I/O.
+
+Works on the page as www.fda.gov serves it (with <head>, site header, navigation, footer) and
+on the <main> region alone (the archived copies in ``scraper/mirror/sample/letters``).
+Layout (``/work/shared/fda_site.md`` §2, Drupal "lcds" theme)::
+
+    article#main-content
+      header > h1.content-title        Company <span>MARCS-CMS 708912 — <time datetime=…></span>
+      aside                            "More Warning Letters", section nav
+      div[role=main]                   the letter
+        div.inset-column > dl--grid    Delivery Method / Reference # / Product
+        div.row.inset-column           Recipient: name, title, company, p.address, e-mail
+                                       Issuing Office: name (2019: + street address)
+        <p>…                           the letter body, then the Qualtrics feedback snippet
+      aside                            Content current as of, Regulated Product(s)
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from scraper.parsing.offices import normalize_issuing_office, strip_office_address
+from scraper.parsing.text import clean_text, strip_redactions, to_iso_date
+
+# Output keys, in the order they are emitted.
+FIELDS = (
+    "url", "slug", "company", "marcs_cms", "letter_issue_date", "reference", "delivery_method",
+    "product", "recipient_name", "recipient_title", "recipient_address", "recipient_emails",
+    "issuing_office", "issuing_office_raw", "content_current_as_of", "regulated_products",
+    "page_title", "body_text",
+)
+ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country")
+
+
+class LetterPageError(ValueError):
+    """The HTML is not a warning-letter page (empty, an Akamai apology/block page, another page)."""
+
+
+def parse_letter(html: str, url: str) -> dict:
+    """Every field of one warning-letter page as a plain dict (keys in ``FIELDS``); raises LetterPageError."""
+    root = _parse_html(html)
+    page_title = _parse_page_title(root)
+    h1, article = _find_letter_header(root, page_title)
+    container = _find_letter_container(article)
+    labelled = _labelled_values(container)
+    recipient_dds = labelled.get("recipient", [])
+    office_raw = _parse_issuing_office_raw(labelled.get("issuing office", []))
+    address, address_emails = _parse_recipient_address(recipient_dds)
+    return {
+        "url": url,
+        "slug": _parse_slug(url),
+        "company": _parse_company(h1) or _parse_recipient_company(recipient_dds),
+        "marcs_cms": _parse_marcs_cms(h1, page_title),
+        "letter_issue_date": _parse_letter_issue_date(h1, page_title),
+        "reference": _parse_single_value(labelled.get("reference")),
+        "delivery_method": _parse_single_value(labelled.get("delivery method")),
+        "product": _parse_product(labelled.get("product")),
+        "recipient_name": _parse_recipient_field(recipient_dds, "recipient-name"),
+        "recipient_title": _parse_recipient_field(recipient_dds, "recipient-title"),
+        "recipient_address": address,
+        "recipient_emails": _parse_recipient_emails(recipient_dds, address_emails),
+        "issuing_office": normalize_issuing_office(office_raw),
+        "issuing_office_raw": office_raw,
+        "content_current_as_of": _parse_content_current_as_of(root),
+        "regulated_products": _parse_regulated_products(article),
+        "page_title": page_title,
+        "body_text": _parse_body_text(container),
+    }
+
+
+# --- finding the letter -------------------------------------------------------------
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+
+
+def _cp1252_char(code: int) -> str:
+    """The windows-1252 character a stray C1 control code stands for ('' if none)."""
+    try:
+        return bytes([code]).decode("cp1252")
+    except UnicodeDecodeError:
+        return ""
+
+
+# A windows-1252 page decoded as latin-1 carries C1 controls where ’ “ ” – € belong.
+_C1_TO_CP1252 = {code: _cp1252_char(code) for code in range(0x80, 0xA0)}
+
+
+def _parse_html(html: str):
+    """The lxml document of ``html``; LetterPageError if there is nothing to parse."""
+    if not isinstance(html, str):
+        raise LetterPageError(f"expected HTML text, got {type(html).__name__}")
+    if not html.strip():
+        raise LetterPageError("empty page")
+    html = _XML_DECLARATION.sub("", html.replace("\x00", ""))  # lxml refuses both in str input
+    if _C1_CONTROLS.search(html):
+        html = html.translate(_C1_TO_CP1252)
+    try:
+        return lxml_html.document_fromstring(html)
+    except (etree.ParserError, ValueError) as exc:
+        raise LetterPageError(f"not an HTML page ({exc})") from None
+
+
+def _parse_page_title(root) -> str | None:
+    """The document <title>, whitespace cleaned."""
+    titles = root.xpath("/html/head/title/text()") or root.xpath("//title[1]//text()")
+    return clean_text(" ".join(titles))
+
+
+_BLOCK_PAGE_TITLES = re.compile(r"apology|access denied|request rejected|just a moment", re.I)
+_BLOCK_PAGE_MARKERS = ("/apology_objects/", "excessive-requests", "abuse-detection")
+
+
+def _find_letter_header(root, page_title: str | None):
+    """(h1, article) of the letter header; LetterPageError saying why when the page is not a letter."""
+    if page_title and _BLOCK_PAGE_TITLES.search(page_title):
+        raise LetterPageError(f"Akamai block page, not a letter (title {page_title!r})")
+    h1s = root.xpath("//h1[contains(concat(' ', normalize-space(@class), ' '), ' content-title ')]")
+    if not h1s:
+        h1s = root.xpath("//article[@id='main-content']//h1 | //main//article//h1")
+    if not h1s:
+        text = etree.tostring(root, encoding="unicode", method="html")
+        if any(marker in text for marker in _BLOCK_PAGE_MARKERS):
+            raise LetterPageError("Akamai block page (apology_objects redirect), not a letter")
+        raise LetterPageError("not a warning-letter page: no letter header (h1.content-title)")
+    h1 = h1s[0]
+    article = next(iter(h1.xpath("ancestor::article[1] | ancestor::main[1]")), None)
+    if article is None:
+        article = root.find("body") if root.find("body") is not None else root
+    if not _MARCS_CMS.search(h1.text_content()) and not article.xpath(".//dl/dt"):
+        raise LetterPageError(
+            "not a warning-letter page: no MARCS-CMS number and no Recipient/Issuing Office block"
+        )
+    return h1, article
+
+
+def _find_letter_container(article):
+    """The element holding the header blocks and the letter body (div[role=main] in the lcds theme)."""
+    found = article.xpath(".//div[@role='main']")
+    if found:
+        return found[0]
+    found = article.xpath(".//div[contains(@class, 'inset-column')][1]/..")
+    return found[0] if found else article
+
+
+# --- header: h1 ---------------------------------------------------------------------
+
+_MARCS_CMS = re.compile(r"MARCS[\s-]*CMS\s*#?\s*:?\s*(\d+)", re.I)
+_TITLE_PARTS = re.compile(r"^(?P<company>.+?)\s+-\s+(?P<marcs>\d{4,8})\s+-\s+(?P<date>\d{1,2}/\d{1,2}/\d{4})")
+
+
+def _parse_slug(url: str | None) -> str | None:
+    """The last path segment of the letter's URL: the stable id (works for irregular slugs too)."""
+    if not url:
+        return None
+    path = unquote(urlsplit(url.strip()).path).rstrip("/")
+    slug = path.rsplit("/", 1)[-1]
+    slug = re.sub(r"\.html?$", "", slug)  # a saved copy named <slug>.html
+    return slug or None
+
+
+def _parse_company(h1) -> str | None:
+    """Company name: the h1 text before the 'MARCS-CMS … — date' span."""
+    company = clean_text(h1.text)
+    if not company:
+        company = clean_text(_MARCS_CMS.split(h1.text_content())[0])
+    return company.rstrip(" -—–") or None if company else None
+
+
+def _parse_marcs_cms(h1, page_title: str | None) -> str | None:
+    """MARCS-CMS case number (digits, as a string) from the h1, else from the '{Company} - {n} - {date}' title."""
+    m = _MARCS_CMS.search(h1.text_content())
+    if m:
+        return m.group(1)
+    m = _TITLE_PARTS.match(page_title or "")
+    return m.group("marcs") if m else None
+
+
+def _parse_letter_issue_date(h1, page_title: str | None) -> str | None:
+    """Letter issue date from the h1's <time datetime>, its text, or the page title."""
+    for time in h1.iter("time"):
+        date = to_iso_date(time.get("datetime")) or to_iso_date(time.text_content())
+        if date:
+            return date
+    m = re.search(r"[—–-]\s*([A-Z][a-z]+\.? \d{1,2}, \d{4}|\d{1,2}/\d{1,2}/\d{4})", h1.text_content())
+    if m:
+        return to_iso_date(m.group(1))
+    m = _TITLE_PARTS.match(page_title or "")
+    return to_iso_date(m.group("date")) if m else None
+
+
+# --- header: labelled rows (Delivery Method, Reference #, Product, Recipient, Issuing Office) ---
+
+def _label_key(text: str) -> str:
+    """'Reference #:' -> 'reference'; 'Issuing Office:' -> 'issuing office'."""
+    return re.sub(r"[^a-z ]+", " ", text.lower()).strip().replace("  ", " ")
+
+
+def _labelled_values(container) -> dict[str, list]:
+    """Every <dt> label in the letter's header blocks mapped to the <dd> elements that follow it."""
+    values: dict[str, list] = {}
+    for dl in container.iter("dl"):
+        current = None
+        for child in dl.iterchildren("dt", "dd"):
+            if child.tag == "dt":
+                current = values.setdefault(_label_key(child.text_content()), [])
+            elif current is not None:
+                current.append(child)
+    return values
+
+
+def _lines(el) -> list[str]:
+    """The element's text split at <br> and block boundaries, each line whitespace-cleaned."""
+    text = _BlockText()
+    text.walk(el)
+    text.flush()
+    return [line for block in text.blocks for line in block.split("\n")]
+
+
+def _parse_single_value(dds: list | None) -> str | None:
+    """The text of a one-value row (Delivery Method, Reference #), whitespace cleaned."""
+    if not dds:
+        return None
+    return clean_text(" ".join(_lines(dds[0])))
+
+
+def _parse_product(dds: list | None) -> str | None:
+    """Product row; several products (one per line) joined with '; '."""
+    if not dds:
+        return None
+    products = [line for dd in dds for line in _lines(dd)]
+    return "; ".join(dict.fromkeys(products)) or None
+
+
+def _parse_issuing_office_raw(dds: list) -> str | None:
+    """The office name as printed: the first line of the first <dd>, without any street address."""
+    for dd in dds:
+        if dd.xpath("self::*[.//*[contains(@class, 'address')]][not(normalize-space(text()))]"):
+            continue  # a <dd> holding only the office's postal address
+        lines = [line for line in _lines(_without_addresses(dd)) if line]
+        if lines:
+            return strip_office_address(lines[0]) or None
+    return None
+
+
+def _without_addresses(el):
+    """A copy of ``el`` minus its p.address children (the office's own address block)."""
+    copy = lxml_html.fromstring(etree.tostring(el, encoding="unicode"))
+    for address in copy.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' address ')]"):
+        address.drop_tree()
+    return copy
+
+
+# --- recipient ------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(
+    r"(?:\b(?:tel|telephone|phone|ph|fax|cell|mobile|mob)\b\.?\s*(?:no\.?|number|#)?\s*[:.]?\s*"
+    r"(?:\+?\d[\d\s().-]{5,}\d)"  # a labelled number: any shape
+    r"|\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}"  # +country code
+    r"|(?<!\d)(?:1[\s.-])?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?!\d))"  # North-American 10 digits
+    r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?",
+    re.I,
+)
+_ADDRESS_PARTS = {
+    "street": ("address-line1", "address-line2", "address-line3", "dependent-locality"),
+    "city": ("locality",),
+    "state": ("administrative-area",),
+    "postal_code": ("postal-code",),
+    "country": ("country",),
+}
+_US_CITY_LINE = re.compile(r"^(?P<city>.+?),?\s+(?P<state>[A-Z]{2})\.?\s+(?P<zip>\d{5}(?:-\d{4})?)$")
+
+
+def _scrub_contact_text(value: str | None) -> tuple[str | None, list[str]]:
+    """(value without redaction marks, e-mails and phone numbers, the e-mails found in it)."""
+    if not value:
+        return None, []
+    emails = _EMAIL.findall(value)
+    value = _EMAIL.sub(" ", value)
+    value = re.sub(r"\b(?:e-?mail|email address)\s*:?", " ", value, flags=re.I) if emails else value
+    value = _PHONE.sub(" ", value)
+    value = strip_redactions(value)
+    return (clean_text(value.strip(" ,;:-/|")) if value else None) or None, emails
+
+
+def _parse_recipient_field(dds: list, field: str) -> str | None:
+    """Recipient name or title from its Drupal field (``field--name-field-<field>``), scrubbed."""
+    for dd in dds:
+        items = dd.xpath(
+            f".//*[contains(@class, 'field--name-field-{field}')]//*[contains(@class, 'field--item')]"
+        )
+        if items:
+            return _scrub_contact_text(clean_text(items[0].text_content()))[0]
+    return None
+
+
+def _parse_recipient_company(dds: list) -> str | None:
+    """The recipient company: the plain-text <dd> (no field, address or e-mail inside)."""
+    for dd in dds:
+        if len(dd) == 0 and clean_text(dd.text) and not _EMAIL.search(dd.text):
+            return _scrub_contact_text(dd.text)[0]
+    return None
+
+
+def _parse_recipient_address(dds: list) -> tuple[dict, list[str]]:
+    """Recipient postal address split into ADDRESS_FIELDS, plus any e-mails FDA printed inside it."""
+    address = dict.fromkeys(ADDRESS_FIELDS)
+    emails: list[str] = []
+    blocks = [el for dd in dds for el in dd.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' address ')]")]
+    if not blocks:
+        return address, emails
+    block = blocks[0]
+    spans = {cls: el for el in block.iter() for cls in (el.get("class") or "").split()}
+    if any(cls in spans for parts in _ADDRESS_PARTS.values() for cls in parts):
+        for field, classes in _ADDRESS_PARTS.items():
+            pieces = []
+            for cls in classes:
+                if cls in spans:
+                    piece, found = _scrub_contact_text(clean_text(spans[cls].text_content()))
+                    emails += found
+                    if piece:
+                        pieces.append(piece)
+            address[field] = ", ".join(pieces) or None
+    else:
+        _parse_unstructured_address(block, address, emails)
+    return address, emails
+
+
+def _parse_unstructured_address(block, address: dict, emails: list[str]) -> None:
+    """Fill ``address`` from plain address lines ('street' … 'City, ST 12345' … 'Country')."""
+    lines = []
+    for line in _lines(block):
+        cleaned, found = _scrub_contact_text(line)
+        emails += found
+        if cleaned:
+            lines.append(cleaned)
+    if len(lines) >= 2 and not re.search(r"\d", lines[-1]):
+        address["country"] = lines.pop()
+    for i in range(len(lines) - 1, -1, -1):
+        m = _US_CITY_LINE.match(lines[i])
+        if m:
+            address.update(city=m.group("city").rstrip(","), state=m.group("state"), postal_code=m.group("zip"))
+            lines = lines[:i]
+            break
+    address["street"] = ", ".join(lines) or None
+
+
+def _parse_recipient_emails(dds: list, address_emails: list[str]) -> list[str]:
+    """E-mail addresses in the recipient block: mailto links, then addresses written as text."""
+    emails = []
+    for dd in dds:
+        for href in dd.xpath(".//a[starts-with(translate(@href, 'MAILTO', 'mailto'), 'mailto:')]/@href"):
+            emails += _EMAIL.findall(unquote(href[7:].split("?")[0]))
+        emails += _EMAIL.findall(dd.text_content())
+    emails += address_emails
+    seen, unique = set(), []
+    for email in emails:
+        email = email.strip(".")
+        if email.lower() not in seen:
+            seen.add(email.lower())
+            unique.append(email)
+    return unique
+
+
+# --- aside: Content current as of, Regulated Product(s) ---------------------------------
+
+def _parse_content_current_as_of(root) -> str | None:
+    """'Content current as of' date from the aside's <time>."""
+    for time in root.xpath("//li[contains(@class, 'node-current-date')]//time"):
+        date = to_iso_date(time.get("datetime")) or to_iso_date(time.text_content())
+        if date:
+            return date
+    for heading in root.xpath("//*[starts-with(normalize-space(.), 'Content current as of')][not(*[starts-with(normalize-space(.), 'Content current as of')])]"):
+        m = re.search(r"(\d{1,2}/\d{1,2}/\d{4})", heading.getparent().text_content())
+        if m:
+            return to_iso_date(m.group(1))
+    return None
+
+
+def _parse_regulated_products(article) -> list[str]:
+    """The aside's 'Regulated Product(s)' list."""
+    items = article.xpath(".//ul[contains(@class, 'lcds-metadata-list')]/li")
+    return list(dict.fromkeys(filter(None, (clean_text(li.text_content()) for li in items))))
+
+
+# --- body -----------------------------------------------------------------------------
+
+def _parse_body_text(container) -> str | None:
+    """The letter body (after the header blocks): paragraphs separated by blank lines, list items as '- '."""
+    text = _BlockText(skip_header_blocks=True)
+    text.walk(container)
+    text.flush()
+    return "\n\n".join(text.blocks) or None
+
+
+_SKIP_TAGS = frozenset({
+    "script", "style", "noscript", "template", "nav", "aside", "header", "footer", "form",
+    "button", "input", "select", "textarea", "iframe", "svg", "img", "object", "video", "audio",
+})
+_BLOCK_TAGS = frozenset({
+    "p", "div", "section", "article", "main", "blockquote", "center", "address", "pre", "figure",
+    "figcaption", "details", "summary", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
+    "caption", "body", "html",
+})
+_HIDDEN_CLASSES = frozenset({"sr-only", "visually-hidden", "element-invisible", "hidden"})
+_HEADER_LABELS = re.compile(r"^(recipient|issuing office|delivery method|reference|product)", re.I)
+_SOURCE_WS = re.compile(r"\s+")
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
+class _BlockText:
+    """Renders an element tree as text blocks: one per paragraph, list, table or heading."""
+
+    def __init__(self, skip_header_blocks: bool = False):
+        self.blocks: list[str] = []
+        self._inline: list[str] = []
+        self._skip_header_blocks = skip_header_blocks
+        self._stopped = False
+
+    def flush(self) -> None:
+        """End the current paragraph; <br><br> inside it also splits paragraphs."""
+        text, self._inline = "".join(self._inline), []
+        for paragraph in re.split(r"\n[ \t\xa0]*\n", text):
+            lines = [clean_text(_ZERO_WIDTH.sub("", line)) for line in paragraph.split("\n")]
+            lines = [line for line in lines if line]
+            if lines:
+                self.blocks.append("\n".join(lines))
+
+    def walk(self, el) -> None:
+        """Render the children of ``el`` (its own tag is handled by the caller)."""
+        # Source line breaks are just spaces; only <br> and block ends break lines.
+        if el.text:
+            self._inline.append(_SOURCE_WS.sub(" ", el.text))
+        for child in el:
+            if self._stopped:
+                return
+            self._visit(child)
+            if child.tail and not self._stopped:
+                self._inline.append(_SOURCE_WS.sub(" ", child.tail))
+
+    def _visit(self, el) -> None:
+        """Render one element according to its kind: skipped, line break, list, table, block or inline."""
+        tag = el.tag
+        if not isinstance(tag, str):  # comment or processing instruction
+            if "QUALTRICS" in (el.text or "").upper():
+                self._stopped = True  # FDA's feedback widget closes the letter body
+            return
+        if tag in _SKIP_TAGS or self._is_chrome(el):
+            return
+        if tag == "br":
+            self._inline.append("\n")
+        elif tag == "hr":
+            self.flush()
+        elif tag in ("ul", "ol"):
+            self.flush()
+            self.blocks.extend(_list_blocks(el))
+        elif tag == "table":
+            self.flush()
+            self.blocks.extend(_table_blocks(el))
+        elif tag in _BLOCK_TAGS:
+            self.flush()
+            self.walk(el)
+            self.flush()
+        else:  # inline: strong, em, a, span, sup, u, font …
+            self.walk(el)
+
+    def _is_chrome(self, el) -> bool:
+        """Screen-reader-only text, the feedback widget, and (for the body) the letter's header blocks."""
+        classes = set((el.get("class") or "").split())
+        if classes & _HIDDEN_CLASSES or (el.get("id") or "").startswith("ZN_"):
+            return True
+        if not self._skip_header_blocks:
+            return False
+        if "inset-column" in classes:
+            return True
+        if el.tag == "dl":
+            return any(_HEADER_LABELS.match(clean_text(dt.text_content()) or "") for dt in el.iterchildren("dt"))
+        return False
+
+
+def _list_blocks(list_el) -> list[str]:
+    """A <ul>/<ol> as one block, one item per line ('- ' or 'n. '); nested lists indented."""
+    ordered = list_el.tag == "ol"
+    number = int(list_el.get("start", "1")) if (list_el.get("start") or "1").isdigit() else 1
+    lines = []
+    for li in list_el.iterchildren("li"):
+        item = _BlockText()
+        item.walk(li)
+        item.flush()
+        item_lines = "\n".join(item.blocks).split("\n") if item.blocks else []
+        if not item_lines:
+            continue
+        marker = f"{number}." if ordered else "-"
+        number += 1
+        lines.append(f"{marker} {item_lines[0]}")
+        lines.extend(f"  {line}" for line in item_lines[1:])
+    return ["\n".join(lines)] if lines else []
+
+
+def _table_blocks(table) -> list[str]:
+    """A <table> as one block, one row per line, cells joined with ' | '."""
+    rows = []
+    for tr in table.iter("tr"):
+        cells = []
+        for cell in tr.iterchildren("td", "th"):
+            text = _BlockText()
+            text.walk(cell)
+            text.flush()
+            cells.append(" ".join(" ".join(text.blocks).split("\n")))
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return ["\n".join(rows)] if rows else []
