@@ -28,7 +28,10 @@ def _read_text_file(path: str) -> str:
     data = p.read_bytes()
     if not data.strip():
         raise CliError(f"empty file: {path}")
-    return data.decode("utf-8", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:  # older FDA pages were saved as windows-1252
+        return data.decode("cp1252", errors="replace")
 
 
 # --- parse-letter -----------------------------------------------------------
