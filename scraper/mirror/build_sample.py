@@ -148,8 +148,8 @@ def posted_date_for(issue_date: str, marcs_cms: str) -> str:
 
 def excerpt_of(paragraphs: list[str]) -> str:
     """First ~200 characters of the letter's prose, starting at its first real paragraph."""
-    prose = [p for p in paragraphs if len(p) >= 100]
-    text = re.sub(r"\s+", " ", " ".join(prose or paragraphs)).strip()
+    start = next((i for i, p in enumerate(paragraphs) if len(p) >= 100), 0)
+    text = re.sub(r"\s+", " ", " ".join(paragraphs[start:])).strip()
     if len(text) <= EXCERPT_CHARS:
         return text
     return text[:EXCERPT_CHARS].rsplit(" ", 1)[0]
