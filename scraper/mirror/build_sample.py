@@ -94,7 +94,7 @@ SUBJECT_BY_LABEL = (
 # PDFs under /media/<id>/download; the ids are made up and the mirror answers 404 for them.
 RESPONSE_LETTERS = {
     "absara-cosmetics-sapi-de-cv-612455-02182021": {"date": "2021-03-11", "url": "/media/146820/download"},
-    "brigham-and-womens-hospital-inc-623476-04112022": {"date": "2022-05-02", "url": "/media/158613/download"},
+    "brigham-and-womens-hospital-inc-623476-04112022": {"date": "2022-05-25", "url": "/media/158613/download"},
 }
 CLOSEOUT_LETTERS = {
     "adamson-analytical-laboratories-inc-614644-08172021": {"date": "2022-10-24", "url": "/media/162904/download"},
