@@ -17,6 +17,7 @@ Layout (``/work/shared/fda_site.md`` §2, Drupal "lcds" theme)::
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
@@ -95,7 +96,7 @@ def _parse_html(html: str):
         raise LetterPageError(f"expected HTML text, got {type(html).__name__}")
     if not html.strip():
         raise LetterPageError("empty page")
-    html = _XML_DECLARATION.sub("", html.replace("\x00", ""))  # lxml refuses both in str input
+    html = _XML_DECLARATION.sub("", html.replace("\x00", "").replace("\x01", ""))  # lxml refuses both in str input
     if _C1_CONTROLS.search(html):
         html = html.translate(_C1_TO_CP1252)
     try:
@@ -248,7 +249,7 @@ def _parse_issuing_office_raw(dds: list) -> str | None:
 
 def _without_addresses(el):
     """A copy of ``el`` minus its p.address children (the office's own address block)."""
-    copy = lxml_html.fromstring(etree.tostring(el, encoding="unicode"))
+    copy = deepcopy(el)
     for address in copy.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' address ')]"):
         address.drop_tree()
     return copy
@@ -259,7 +260,7 @@ def _without_addresses(el):
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(
     r"(?:\b(?:tel|telephone|phone|ph|fax|cell|mobile|mob)\b\.?\s*(?:no\.?|number|#)?\s*[:.]?\s*"
-    r"(?:\+?\d[\d\s().-]{5,}\d)"  # a labelled number: any shape
+    r"(?:\+?\(?\d[\d\s().-]{5,}\d)"  # a labelled number: any shape
     r"|\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}"  # +country code
     r"|(?<!\d)(?:1[\s.-])?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?!\d))"  # North-American 10 digits
     r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?",
@@ -350,7 +351,7 @@ def _parse_unstructured_address(block, address: dict, emails: list[str]) -> None
 
 
 def _parse_recipient_emails(dds: list, address_emails: list[str]) -> list[str]:
-    """E-mail addresses in the recipient block: mailto links, then addresses written as text."""
+    """E-mail addresses in the recipient block, in page order (mailto links and addresses written as text)."""
     emails = []
     for dd in dds:
         for href in dd.xpath(".//a[starts-with(translate(@href, 'MAILTO', 'mailto'), 'mailto:')]/@href"):
@@ -408,7 +409,9 @@ _BLOCK_TAGS = frozenset({
 })
 _HIDDEN_CLASSES = frozenset({"sr-only", "visually-hidden", "element-invisible", "hidden"})
 _HEADER_LABELS = re.compile(r"^(recipient|issuing office|delivery method|reference|product)", re.I)
-_SOURCE_WS = re.compile(r"\s+")
+_BR = "\x01"  # stands for <br> until a paragraph is flushed
+_BLANK_LINE = re.compile(r"\x01 ?\x01")
+_SOURCE_WS = re.compile(r"[^\S\x01]+")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
@@ -423,24 +426,32 @@ class _BlockText:
 
     def flush(self) -> None:
         """End the current paragraph; <br><br> inside it also splits paragraphs."""
+        if not self._inline:
+            return
         text, self._inline = "".join(self._inline), []
-        for paragraph in re.split(r"\n[ \t\xa0]*\n", text):
-            lines = [clean_text(_ZERO_WIDTH.sub("", line)) for line in paragraph.split("\n")]
+        # Source line breaks are just spaces; only <br> (the _BR mark) breaks a line.
+        text = _SOURCE_WS.sub(" ", _ZERO_WIDTH.sub("", text)).strip()
+        if not text:
+            return
+        if _BR not in text:
+            self.blocks.append(text)
+            return
+        for paragraph in _BLANK_LINE.split(text):
+            lines = [line.strip() for line in paragraph.split(_BR)]
             lines = [line for line in lines if line]
             if lines:
                 self.blocks.append("\n".join(lines))
 
     def walk(self, el) -> None:
         """Render the children of ``el`` (its own tag is handled by the caller)."""
-        # Source line breaks are just spaces; only <br> and block ends break lines.
         if el.text:
-            self._inline.append(_SOURCE_WS.sub(" ", el.text))
+            self._inline.append(el.text)
         for child in el:
             if self._stopped:
                 return
             self._visit(child)
             if child.tail and not self._stopped:
-                self._inline.append(_SOURCE_WS.sub(" ", child.tail))
+                self._inline.append(child.tail)
 
     def _visit(self, el) -> None:
         """Render one element according to its kind: skipped, line break, list, table, block or inline."""
@@ -452,7 +463,7 @@ class _BlockText:
         if tag in _SKIP_TAGS or self._is_chrome(el):
             return
         if tag == "br":
-            self._inline.append("\n")
+            self._inline.append(_BR)
         elif tag == "hr":
             self.flush()
         elif tag in ("ul", "ol"):

@@ -67,7 +67,7 @@ def normalize_issuing_office(name: str | None) -> str | None:
     """One canonical spelling per office; several offices (joined by ';' or new lines) stay joined by '; '."""
     if name is None:
         return None
-    parts = [_normalize_one(part) for part in re.split(r"[;\n]", name)]
+    parts = [_normalize_one(part) for part in re.split(r"[;\n]", html.unescape(name))]
     parts = [p for p in parts if p]
     return "; ".join(dict.fromkeys(parts)) or None
 
@@ -87,7 +87,7 @@ def _normalize_one(name: str) -> str | None:
 
 def _tidy(name: str) -> str:
     """Collapse whitespace, make every dash variant ' - ', drop stray end punctuation."""
-    name = _WS.sub(" ", html.unescape(name).replace("\xa0", " ")).strip()
+    name = _WS.sub(" ", name.replace("\xa0", " ")).strip()
     name = _DASHES.sub(" - ", name)
     return name.strip(" ,;:|-")
 

@@ -1,0 +1,377 @@
+"""The warning-letter page parser against every bundled real fda.gov letter page.
+
+Expected values live in ``tests/files/warning_letters/<slug>.json`` and were read off each page
+by hand (header h1, the dl rows, the recipient and issuing-office blocks, the aside). The body is
+checked by its start, its end, passages that exercise list items / <br> lines / redaction marks,
+and text that must not leak into it.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scraper.parsing.letter_page import ADDRESS_FIELDS, FIELDS, LetterPageError, parse_letter
+from scraper.parsing.offices import normalize_issuing_office
+from scraper.parsing.text import strip_redactions
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "scraper" / "mirror" / "sample"
+LETTERS = SAMPLE / "letters"
+FILES = Path(__file__).parent / "files" / "warning_letters"
+FULL_PAGE = FILES / "full_page" / "allovate-therapeutics-llc-708912-09302025.html"
+ALLOVATE = "allovate-therapeutics-llc-708912-09302025"
+LETTER_URL = "https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/"
+
+REAL_PAGES = [json.loads(line) for line in (SAMPLE / "letters_index.jsonl").read_text().splitlines() if line.strip()]
+EXPECTED = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in FILES.glob("*.json")}
+HEADER_FIELDS = [f for f in FIELDS if f != "body_text"]
+
+
+def _page(slug: str) -> str:
+    return (LETTERS / f"{slug}.html").read_text(encoding="utf-8")
+
+
+_parsed_cache: dict[str, dict] = {}
+
+
+def _parsed(slug: str) -> dict:
+    if slug not in _parsed_cache:
+        _parsed_cache[slug] = parse_letter(_page(slug), EXPECTED[slug]["url"])
+    return _parsed_cache[slug]
+
+
+def test_every_bundled_real_page_has_expectations():
+    assert {Path(p["file"]).stem for p in REAL_PAGES} == set(EXPECTED)
+    assert len(EXPECTED) >= 10
+
+
+@pytest.mark.parametrize("slug", sorted(EXPECTED))
+def test_output_has_exactly_the_contract_keys(slug):
+    record = _parsed(slug)
+    assert list(record) == list(FIELDS)
+    assert list(record["recipient_address"]) == list(ADDRESS_FIELDS)
+    json.dumps(record)  # plain JSON types only
+
+
+@pytest.mark.parametrize("slug,field", [(s, f) for s in sorted(EXPECTED) for f in HEADER_FIELDS])
+def test_field(slug, field):
+    assert _parsed(slug)[field] == EXPECTED[slug][field]
+
+
+@pytest.mark.parametrize("slug", sorted(EXPECTED))
+def test_body_text_start_and_end(slug):
+    body = _parsed(slug)["body_text"]
+    assert body.startswith(EXPECTED[slug]["body_text_starts_with"])
+    assert body.endswith(EXPECTED[slug]["body_text_ends_with"])
+
+
+@pytest.mark.parametrize("slug", sorted(EXPECTED))
+def test_body_text_keeps_passages(slug):
+    body = _parsed(slug)["body_text"]
+    for passage in EXPECTED[slug]["body_text_contains"]:
+        assert passage in body
+
+
+@pytest.mark.parametrize("slug", sorted(EXPECTED))
+def test_body_text_leaves_out_header_aside_and_widget(slug):
+    body = _parsed(slug)["body_text"]
+    for text in EXPECTED[slug]["body_text_excludes"]:
+        assert text not in body
+
+
+@pytest.mark.parametrize("slug", sorted(EXPECTED))
+def test_body_text_whitespace_is_clean(slug):
+    body = _parsed(slug)["body_text"]
+    assert "\n\n\n" not in body and "\xa0" not in body and "\t" not in body
+    for line in body.split("\n"):
+        assert line == line.rstrip() and "  " not in line.lstrip()
+    for paragraph in body.split("\n\n"):
+        assert paragraph.strip()
+
+
+def test_header_marcs_cms_not_taken_from_url():
+    """An irregular slug (no number, no date) still yields the header's MARCS-CMS number and date."""
+    record = parse_letter(_page(ALLOVATE), LETTER_URL + "asanuma-corporation-721136-sagamihara-factory/?x=1#top")
+    assert record["slug"] == "asanuma-corporation-721136-sagamihara-factory"
+    assert record["marcs_cms"] == "708912"
+    assert record["letter_issue_date"] == "2025-09-30"
+
+
+# --- generated mirror pages (scraper/mirror/build_sample.py) agree with the listing rows -------
+
+def _generated_pages():
+    index = SAMPLE / "generated_index.jsonl"
+    return [json.loads(line) for line in index.read_text().splitlines() if line.strip()] if index.exists() else []
+
+
+@pytest.mark.parametrize("entry", _generated_pages(), ids=lambda e: e["file"])
+def test_generated_mirror_page_matches_its_listing_row(entry):
+    listing = {}
+    for line in (SAMPLE / "listing.jsonl").read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            listing[row["slug"]] = row
+    slug = Path(entry["file"]).stem
+    record = parse_letter((LETTERS / entry["file"]).read_text(encoding="utf-8"), LETTER_URL + slug)
+    assert record["slug"] == slug
+    assert record["marcs_cms"] == entry["marcs_cms"]
+    assert record["body_text"]
+    row = listing.get(slug)
+    if row:
+        assert record["company"] == row["company"]
+        assert record["letter_issue_date"] == row["letter_issue_date"]
+        assert record["issuing_office"] == normalize_issuing_office(row["issuing_office"])
+
+
+# --- the page as fda.gov serves it: head, banner, nav, breadcrumb, footer, Qualtrics -----------
+
+def test_full_page_gives_the_same_fields_as_its_main_region():
+    record = parse_letter(FULL_PAGE.read_text(encoding="utf-8"), EXPECTED[ALLOVATE]["url"])
+    for field in HEADER_FIELDS:
+        if field != "page_title":
+            assert record[field] == EXPECTED[ALLOVATE][field], field
+    assert record["page_title"] == "Allovate Therapeutics, LLC - 708912 - 09/30/2025 | FDA"
+    assert record["body_text"] == _parsed(ALLOVATE)["body_text"]
+
+
+def test_full_page_body_has_no_site_chrome_even_without_the_qualtrics_comment():
+    html = FULL_PAGE.read_text(encoding="utf-8").replace("<!--BEGIN QUALTRICS WEBSITE FEEDBACK SNIPPET-->", "")
+    body = parse_letter(html, EXPECTED[ALLOVATE]["url"])["body_text"]
+    for chrome in ("Was this page helpful", "Skip to main content", "Follow FDA", "FDA Archive", "Breadcrumb",
+                   "Search FDA", "Radiation-Emitting Products", "QSI_S_ZN", "10903 New Hampshire"):
+        assert chrome not in body
+    assert body.endswith("Easily Allergy Toothpaste, an allergenic toothpaste, for sale.")
+
+
+def test_title_gives_marcs_and_date_when_the_h1_span_is_missing():
+    html = FULL_PAGE.read_text(encoding="utf-8")
+    start = html.index('<span class="font-family-sans">')
+    html = html[:start] + html[html.index("</span></h1>", start) + len("</span>"):]
+    record = parse_letter(html, EXPECTED[ALLOVATE]["url"])
+    assert record["company"] == "Allovate Therapeutics, LLC"
+    assert record["marcs_cms"] == "708912"
+    assert record["letter_issue_date"] == "2025-09-30"
+
+
+# --- not a letter -----------------------------------------------------------------------------
+
+APOLOGY = """<!DOCTYPE html><html><head><title>FDA Apology</title>
+<script>window.location.replace("/apology_objects/abuse-detection-apology.html");</script></head>
+<body><p>We apologize for the inconvenience.</p></body></html>"""
+ACCESS_DENIED = """<HTML><HEAD><TITLE>Access Denied</TITLE></HEAD><BODY><H1>Access Denied</H1>
+You don't have permission to access "http://www.fda.gov/" on this server.<P>Reference #18.5c1c3e17.1700000000.1a2b3c</BODY></HTML>"""
+EXPLAINER = """<html><head><title>About Warning and Close-Out Letters | FDA</title></head><body><main>
+<article id="main-content" class="article main-content container-fluid" role="article"><header class="row content-header">
+<h1 class="text-center content-title">About Warning and Close-Out Letters</h1></header>
+<div class="col-md-8" role="main"><p>A Warning Letter is informal and advisory.</p></div></article></main></body></html>"""
+BLOCK_200 = """<html><head><title></title></head><body><p>Please enable JavaScript.
+<a href="/apology_objects/excessive-requests-apology.html">Continue</a></p></body></html>"""
+
+
+@pytest.mark.parametrize("html,reason", [
+    ("", "empty"),
+    ("  \n\t ", "empty"),
+    (APOLOGY, "block page"),
+    (ACCESS_DENIED, "block page"),
+    (BLOCK_200, "block page"),
+    (EXPLAINER, "not a warning-letter page"),
+    ('{"draw": 1, "data": []}', "not a warning-letter page"),
+    ("<!-- nothing here -->", "not an HTML page"),
+], ids=["empty", "blank", "apology", "access-denied", "block-200", "explainer", "json", "comment-only"])
+def test_non_letter_pages_raise_with_one_line_reason(html, reason):
+    with pytest.raises(LetterPageError) as info:
+        parse_letter(html, LETTER_URL + "x")
+    assert reason in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_bundled_apology_page_is_refused():
+    apology = SAMPLE / "apology.html"
+    if not apology.exists():
+        pytest.skip("mirror sample has no apology page")
+    with pytest.raises(LetterPageError, match="block page"):
+        parse_letter(apology.read_text(encoding="utf-8"), LETTER_URL + "x")
+
+
+def test_letter_page_error_is_a_value_error():
+    assert issubclass(LetterPageError, ValueError)
+
+
+# --- address fields: redaction marks, e-mails, phone numbers --------------------------------
+
+def _allovate_with(old: str, new: str) -> str:
+    html = _page(ALLOVATE)
+    assert old in html
+    return html.replace(old, new)
+
+
+def test_redactions_emails_and_phones_are_stripped_from_address_fields():
+    html = _allovate_with(
+        '<span class="address-line1">20 W 125th St #1</span><br>',
+        '<span class="address-line1">20 W 125th St #1 (b)(6), (b)(7)(C)</span><br>'
+        '<span class="address-line2">Tel: (212) 555-0134, Fax +1 212 555 0199 info@allovate.com</span><br>',
+    ).replace('<div class="field--item">William Reisacher, MD</div>',
+              '<div class="field--item">William Reisacher, MD (b)(6)</div>')
+    record = parse_letter(html, LETTER_URL + ALLOVATE)
+    assert record["recipient_address"] == {
+        "street": "20 W 125th St #1", "city": "New York", "state": "NY",
+        "postal_code": "10027", "country": "United States",
+    }
+    assert record["recipient_emails"] == ["info@allovate.com", "wir2011@med.cornell.edu"]  # page order
+    assert record["recipient_name"] == "William Reisacher, MD"
+
+
+def test_fully_redacted_recipient_name_is_none():
+    html = _allovate_with('<div class="field--item">William Reisacher, MD</div>',
+                          '<div class="field--item">(b)(6), (b)(7)(C)</div>')
+    assert parse_letter(html, LETTER_URL + ALLOVATE)["recipient_name"] is None
+
+
+def test_address_without_structured_spans_is_split_into_fields():
+    html = _allovate_with(
+        '<p class="address" translate="no"><span class="address-line1">20 W 125th St #1</span><br>\n'
+        '<span class="locality">New York</span>, <span class="administrative-area">NY</span> '
+        '<span class="postal-code">10027</span><br>\n<span class="country">United States</span></p>',
+        '<p class="address">19701 Fairchild Road<br>Suite 5 (b)(6)<br>Phone: 949-608-2900<br>'
+        'Irvine, CA 92612-2506<br>United States</p>',
+    )
+    assert parse_letter(html, LETTER_URL + ALLOVATE)["recipient_address"] == {
+        "street": "19701 Fairchild Road, Suite 5", "city": "Irvine", "state": "CA",
+        "postal_code": "92612-2506", "country": "United States",
+    }
+
+
+def test_postal_codes_and_street_numbers_are_not_taken_for_phone_numbers():
+    record = _parsed("adamson-analytical-laboratories-inc-614644-08172021")
+    assert record["recipient_address"]["postal_code"] == "92879-8093"
+    assert _parsed("absara-cosmetics-sapi-de-cv-612455-02182021")["recipient_address"]["street"].startswith(
+        "Autopista Mexico – Toluca Km. 53.5")
+
+
+@pytest.mark.parametrize("raw,clean", [
+    ("(b)(6), (b)(7)(C)", None),
+    ("123 Main St (b)(6)", "123 Main St"),
+    ("(b) (6) and (b)(7)(c), Suite 4", "Suite 4"),
+    ("Tom & Jerry Inc", "Tom & Jerry Inc"),
+    ("Procter and", "Procter and"),
+])
+def test_strip_redactions(raw, clean):
+    assert strip_redactions(raw) == clean
+
+
+# --- issuing office -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw,canonical", [
+    ("Center for Biologics Evaluation and Research (CBER)", "Center for Biologics Evaluation and Research (CBER)"),
+    ("Center for Biologics Evaluation and Research", "Center for Biologics Evaluation and Research (CBER)"),
+    ("Center for Biologics Evaluation and Research | CBER", "Center for Biologics Evaluation and Research (CBER)"),
+    ("Center for Drug Evaluation and Research | CDER", "Center for Drug Evaluation and Research (CDER)"),
+    ("CDER", "Center for Drug Evaluation and Research (CDER)"),
+    ("Center for Devices &amp; Radiological Health", "Center for Devices and Radiological Health (CDRH)"),
+    ("Center for Veterinary Medicine", "Center for Veterinary Medicine (CVM)"),
+    ("Center for Tobacco Products", "Center for Tobacco Products (CTP)"),
+    ("Human Foods Program", "Human Foods Program (HFP)"),
+    ("Office of Pharmaceutical Quality Operations Division I", "Division of Pharmaceutical Quality Operations I"),
+    ("Division of Pharmaceutical Quality Operations I", "Division of Pharmaceutical Quality Operations I"),
+    ("Division  of Pharmaceutical Quality Operations IV ", "Division of Pharmaceutical Quality Operations IV"),
+    ("Office of Biological Products Operations – Division I", "Division of Biological Products Operations I"),
+    ("Office of Biological Products Operations - Division 2", "Division of Biological Products Operations II"),
+    ("Office of Biological Products Operations—Division II", "Division of Biological Products Operations II"),
+    ("Division of Biological Products Operations II", "Division of Biological Products Operations II"),
+    ("Office of Human and Animal Food Operations – West Division 6", "Division of Human and Animal Food Operations West VI"),
+    ("Division of Human and Animal Food Operations East IV", "Division of Human and Animal Food Operations East IV"),
+    ("Office of Biological Products Operations - Division II 19701 Fairchild, Irvine, CA 92612-2506 United States",
+     "Division of Biological Products Operations II"),
+    ("Los Angeles District", "Los Angeles District"),
+    ("Center for Drug Evaluation and Research | CDER; Federal Trade Commission",
+     "Center for Drug Evaluation and Research (CDER); Federal Trade Commission"),
+    ("", None),
+    (None, None),
+])
+def test_normalize_issuing_office(raw, canonical):
+    assert normalize_issuing_office(raw) == canonical
+
+
+OFFICE_DD = "<dd>Center for Biologics Evaluation and Research (CBER)</dd>"
+
+
+@pytest.mark.parametrize("office_dds", [
+    # 2019 layout: office name, then its street address in the next <dd>
+    '<dd>Office of Biological Products Operations - Division II</dd>\n<dd><p class="address" translate="no">'
+    '<span class="address-line1">19701 Fairchild</span><br><span class="locality">Irvine</span>, '
+    '<span class="administrative-area">CA</span> <span class="postal-code">92612-2506</span><br>'
+    '<span class="country">United States</span></p></dd>',
+    # address lines inside the name's own <dd>
+    "<dd>Office of Biological Products Operations - Division II<br>19701 Fairchild<br>Irvine, CA 92612-2506</dd>",
+    # address run into the name on one line
+    "<dd>Office of Biological Products Operations - Division II 19701 Fairchild, Irvine, CA 92612-2506</dd>",
+], ids=["address-dd", "br-lines", "one-line"])
+def test_office_street_address_does_not_leak_into_office_name(office_dds):
+    record = parse_letter(_allovate_with(OFFICE_DD, office_dds), LETTER_URL + ALLOVATE)
+    assert record["issuing_office_raw"] == "Office of Biological Products Operations - Division II"
+    assert record["issuing_office"] == "Division of Biological Products Operations II"
+
+
+# --- encodings and entities ------------------------------------------------------------------
+
+def test_entities_in_header_are_decoded():
+    html = _allovate_with('content-title">Allovate Therapeutics, LLC', 'content-title">Tom &amp; Jerry&#8217;s Labs')
+    assert parse_letter(html, LETTER_URL + ALLOVATE)["company"] == "Tom & Jerry’s Labs"
+
+
+def test_windows_1252_page_mis_decoded_as_latin1_is_repaired():
+    slug = "brigham-and-womens-hospital-inc-623476-04112022"
+    latin1 = _page(slug).encode("cp1252", errors="xmlcharrefreplace").decode("latin-1")
+    assert "\x92" in latin1
+    record = parse_letter(latin1, LETTER_URL + slug)
+    assert record["company"] == "Brigham and Women’s Hospital Inc."
+
+
+# --- the command line: fdatrack parse-letter ------------------------------------------------------
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "scraper.cli", "parse-letter", *map(str, args)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_cli_prints_the_record_as_json():
+    result = _cli(LETTERS / f"{ALLOVATE}.html")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["url"] == EXPECTED[ALLOVATE]["url"]  # from the file's "Source:" comment
+    assert record["marcs_cms"] == "708912" and record["reference"] == "CBER 25-708912"
+    assert record["body_text"] == _parsed(ALLOVATE)["body_text"]
+
+
+def test_cli_url_option_sets_url_and_slug():
+    result = _cli(LETTERS / f"{ALLOVATE}.html", "--url", LETTER_URL + "some-irregular-slug")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["slug"] == "some-irregular-slug"
+
+
+def test_cli_reads_a_windows_1252_file(tmp_path):
+    slug = "brigham-and-womens-hospital-inc-623476-04112022"
+    page = tmp_path / f"{slug}.html"
+    page.write_bytes(_page(slug).replace('charset="utf-8"', 'charset="windows-1252"')
+                     .encode("cp1252", errors="xmlcharrefreplace"))
+    result = _cli(page)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["company"] == "Brigham and Women’s Hospital Inc."
+
+
+@pytest.mark.parametrize("content", [None, b"", b"  \n", APOLOGY.encode(), EXPLAINER.encode()],
+                         ids=["missing", "empty", "blank", "apology", "not-a-letter"])
+def test_cli_bad_input_is_one_line_and_nonzero(tmp_path, content):
+    page = tmp_path / "page.html"
+    if content is not None:
+        page.write_bytes(content)
+    result = _cli(page)
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert str(page) in result.stderr
