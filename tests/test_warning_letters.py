@@ -375,3 +375,35 @@ def test_cli_bad_input_is_one_line_and_nonzero(tmp_path, content):
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
     assert str(page) in result.stderr
+
+
+# --- fallbacks when the aside / h1 carry plain text instead of <time> ---------------------------
+
+def test_dates_without_time_elements():
+    html = (_page(ALLOVATE)
+            .replace('<time datetime="2025-09-30T00:00:00Z">September 30, 2025</time>', "September 30, 2025")
+            .replace('<time datetime="2025-10-14T00:00:00Z">10/14/2025</time>', "10/14/2025"))
+    assert "<time" not in html
+    record = parse_letter(html, LETTER_URL + ALLOVATE)
+    assert record["letter_issue_date"] == "2025-09-30"
+    assert record["content_current_as_of"] == "2025-10-14"
+    assert record["company"] == "Allovate Therapeutics, LLC"
+
+
+def test_company_with_inline_markup_in_h1():
+    html = _allovate_with('content-title">Allovate Therapeutics, LLC', 'content-title"><em>Allovate</em> Therapeutics, LLC')
+    assert parse_letter(html, LETTER_URL + ALLOVATE)["company"] == "Allovate Therapeutics, LLC"
+
+
+def test_body_renders_ordered_and_nested_lists_tables_and_double_breaks():
+    html = _allovate_with(
+        "<p>Dear Dr. Reisacher:</p>",
+        '<p>Dear Dr. Reisacher:</p><div class="field--name-body"><ol><li>First</li><li>Second<ul><li>nested</li>'
+        "</ul></li></ol><table><tr><th>Lot</th><th>Result</th></tr><tr><td>A1</td><td>Fail</td></tr></table>"
+        "<p>Line one<br><br>Line two<br>\nLine three</p></div>",
+    )
+    paragraphs = parse_letter(html, LETTER_URL + ALLOVATE)["body_text"].split("\n\n")
+    start = paragraphs.index("Dear Dr. Reisacher:")
+    assert paragraphs[start + 1: start + 5] == [
+        "1. First\n2. Second\n  - nested", "Lot | Result\nA1 | Fail", "Line one", "Line two\nLine three",
+    ]

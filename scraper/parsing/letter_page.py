@@ -111,7 +111,8 @@ def _parse_page_title(root) -> str | None:
     return clean_text(" ".join(titles))
 
 
-_BLOCK_PAGE_TITLES = re.compile(r"apology|access denied|request rejected|just a moment", re.I)
+# Titles of the pages Akamai serves instead of content (anchored: a letter title never starts so).
+_BLOCK_PAGE_TITLES = re.compile(r"^(?:FDA Apology|Access Denied|Request Rejected|Just a moment)", re.I)
 _BLOCK_PAGE_MARKERS = ("/apology_objects/", "excessive-requests", "abuse-detection")
 
 
@@ -165,10 +166,14 @@ def _parse_slug(url: str | None) -> str | None:
 
 def _parse_company(h1) -> str | None:
     """Company name: the h1 text before the 'MARCS-CMS … — date' span."""
-    company = clean_text(h1.text)
-    if not company:
-        company = clean_text(_MARCS_CMS.split(h1.text_content())[0])
-    return company.rstrip(" -—–") or None if company else None
+    text = h1.text_content()
+    m = _MARCS_CMS.search(text)
+    if m:
+        text = text[: m.start()]
+    else:  # no number printed: drop the date span / <time> instead
+        for part in h1.xpath(".//span[contains(@class, 'font-family-sans')] | .//time"):
+            text = text.replace(part.text_content(), " ")
+    return clean_text((clean_text(text) or "").rstrip(" -—–|"))
 
 
 def _parse_marcs_cms(h1, page_title: str | None) -> str | None:
@@ -197,19 +202,22 @@ def _parse_letter_issue_date(h1, page_title: str | None) -> str | None:
 
 def _label_key(text: str) -> str:
     """'Reference #:' -> 'reference'; 'Issuing Office:' -> 'issuing office'."""
-    return re.sub(r"[^a-z ]+", " ", text.lower()).strip().replace("  ", " ")
+    return " ".join(re.sub(r"[^a-z ]+", " ", text.lower()).split())
 
 
 def _labelled_values(container) -> dict[str, list]:
     """Every <dt> label in the letter's header blocks mapped to the <dd> elements that follow it."""
     values: dict[str, list] = {}
     for dl in container.iter("dl"):
+        found: dict[str, list] = {}
         current = None
         for child in dl.iterchildren("dt", "dd"):
             if child.tag == "dt":
-                current = values.setdefault(_label_key(child.text_content()), [])
+                current = found.setdefault(_label_key(child.text_content()), [])
             elif current is not None:
                 current.append(child)
+        for label, dds in found.items():
+            values.setdefault(label, dds)  # the header comes first; a later <dl> in the body cannot override it
     return values
 
 
