@@ -12,12 +12,7 @@ import sys
 from pathlib import Path
 
 
-class CliError(Exception):
-    """An expected failure: printed as one line, exit code ``code``."""
-
-    def __init__(self, message: str, code: int = 2):
-        super().__init__(message)
-        self.code = code
+from scraper.errors import CliError  # noqa: F401  (re-exported for the commands below)
 
 
 def _read_text_file(path: str) -> str:
@@ -67,12 +62,118 @@ def _url_from_file(path: str, html: str) -> str:
     return f"https://www.fda.gov{LETTER_PATH}{Path(path).stem}"
 
 
+
+# --- crawl ------------------------------------------------------------------
+
+def _add_crawl(sub):
+    p = sub.add_parser("crawl", help="collect warning letters from fda.gov (or a mirror) into the database")
+    p.add_argument("--base-url", help="site to crawl (default https://www.fda.gov; env FDA_BASE_URL)")
+    p.add_argument("--mirror", action="store_true", help="crawl the bundled sample site, served on a free 127.0.0.1 port")
+    p.add_argument("--db", help="database file (default db/fda_letters.db; env FDA_DB_PATH)")
+    p.add_argument("--delay", type=float, help="seconds between requests; overrides robots.txt Crawl-Delay (fda.gov asks 30)")
+    p.add_argument("--limit", type=int, default=0, help="fetch at most N letters (0 = all)")
+    p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
+    p.set_defaults(func=cmd_crawl)
+
+
+def cmd_crawl(args) -> int:
+    from scraper.crawl import run_crawl
+
+    if args.mirror:
+        from scraper.mirror.server import serve_in_thread
+
+        with serve_in_thread() as (base_url, _site):
+            print(f"serving the bundled sample site at {base_url}", file=sys.stderr)
+            return run_crawl(base_url=base_url, db_path=args.db, delay=0 if args.delay is None else args.delay,
+                             limit=args.limit, log_level=args.log_level)
+    return run_crawl(base_url=args.base_url, db_path=args.db, delay=args.delay, limit=args.limit,
+                     log_level=args.log_level)
+
+
+# --- mirror -----------------------------------------------------------------
+
+def _add_mirror(sub):
+    p = sub.add_parser("mirror", help="serve the bundled sample of the FDA site on 127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8002)
+    p.set_defaults(func=cmd_mirror)
+
+
+def cmd_mirror(args) -> int:
+    from scraper.mirror.server import MirrorSite, make_server
+
+    try:
+        server = make_server(MirrorSite(), args.host, args.port)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    print(f"mirror of fda.gov serving at http://{args.host}:{server.server_address[1]} (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+# --- serve ------------------------------------------------------------------
+
+METADATA_PATH = Path(__file__).resolve().parent.parent / "datasette_metadata.yml"
+
+
+def _add_serve(sub):
+    p = sub.add_parser("serve", help="explore the database in Datasette")
+    p.add_argument("--db", default=None, help="database file (default db/fda_letters.db)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8001)
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args) -> int:
+    import os
+
+    from scraper.settings import FDA_DB_PATH
+
+    db_path = Path(args.db or FDA_DB_PATH)
+    if not db_path.is_file():
+        raise CliError(f"no database at {db_path} (run `fdatrack crawl` first)")
+    argv = [sys.executable, "-m", "datasette", "serve", str(db_path), "--metadata", str(METADATA_PATH),
+            "--host", args.host, "--port", str(args.port), "--setting", "sql_time_limit_ms", "3000"]
+    print(f"Datasette at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    os.execv(sys.executable, argv)
+    return 0
+
+
+# --- status -----------------------------------------------------------------
+
+def _add_status(sub):
+    p = sub.add_parser("status", help="print the last runs and the database's counts")
+    p.add_argument("--db", default=None)
+    p.add_argument("--runs", type=int, default=5, help="how many recent runs to show")
+    p.set_defaults(func=cmd_status)
+
+
+def cmd_status(args) -> int:
+    from db import store
+    from scraper.settings import FDA_DB_PATH
+
+    try:
+        db = store.open_db(args.db or FDA_DB_PATH, create=False)
+    except store.StorageError as exc:
+        raise CliError(str(exc)) from None
+    counts = store.counts(db)
+    print(" | ".join(f"{k}: {v}" for k, v in counts.items()))
+    for run in db.query("select * from runs order by id desc limit ?", [args.runs]):
+        print(f"run {run['id']} {run['started_at']} {run['status']}: {run['new'] or 0} new, "
+              f"{run['changed'] or 0} changed, {run['unchanged'] or 0} unchanged, {run['errors'] or 0} errors, "
+              f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})")
+    return 0
+
+
 # --- main -------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fdatrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_parse_letter,):
+    for add in (_add_crawl, _add_mirror, _add_parse_letter, _add_serve, _add_status):
         add(sub)
     return parser
 

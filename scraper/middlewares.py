@@ -22,6 +22,8 @@ def block_reason(response) -> str | None:
         return None
     if response.status in BLOCK_STATUSES:
         return f"HTTP {response.status}"
+    if b"html" not in (response.headers.get(b"Content-Type") or b"text/html").lower():
+        return None  # robots.txt names /apology_objects/ too; only an HTML page can be the apology
     head = response.body[:50_000]
     if any(marker in head for marker in APOLOGY_MARKERS) and b"MARCS-CMS" not in head:
         return f"FDA apology page (HTTP {response.status})"

@@ -1,0 +1,218 @@
+"""A loopback copy of fda.gov's warning-letter section, served from scraper/mirror/sample/.
+
+It answers the same paths in the same shapes as the real site (listing page with its
+drupal-settings-json, DataTables JSON at /datatables/views/ajax, the Views AJAX command
+array at /views/ajax, letter pages, robots.txt, Akamai's apology page), and it can inject
+the site's failure modes (see ``MirrorSite.faults``) for tests.
+"""
+from __future__ import annotations
+
+import html
+import json
+import threading
+from contextlib import contextmanager
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from scraper.settings import DATATABLES_PATH, LETTER_PATH, LISTING_PATH, VIEWS_AJAX_PATH
+
+SAMPLE_DIR = Path(__file__).parent / "sample"
+APOLOGY_PATH = "/apology_objects/abuse-detection-apology.html"
+FAULTS = {
+    "apology": "every request but robots.txt is a 302 to Akamai's apology page",
+    "block_datatables": "the DataTables endpoint answers 403 (Akamai), /views/ajax still works",
+    "layout_changed": "listing rows come back with other columns",
+    "server_error": "letter pages answer 503 with the apology page",
+}
+
+
+class MirrorSite:
+    """The mirror's content and behaviour; tests may change rows, pages and faults between runs."""
+
+    def __init__(self, sample_dir: Path = SAMPLE_DIR):
+        self.sample_dir = Path(sample_dir)
+        self.rows: list[dict] = [
+            json.loads(line) for line in (self.sample_dir / "listing.jsonl").read_text().splitlines() if line.strip()
+        ]
+        self.pages: dict[str, str] = {}
+        self.extra: dict[str, tuple[int, str, bytes]] = {}  # path -> (status, content type, body)
+        self.faults: set[str] = set()
+        self.requests: list[tuple[str, str]] = []
+        self.robots_txt = (self.sample_dir / "robots.txt").read_text()
+        self.listing_page = (self.sample_dir / "listing_page.html").read_text()
+        self.apology_page = (self.sample_dir / "apology.html").read_text()
+        self._lock = threading.Lock()
+
+    # --- content -------------------------------------------------------------------
+
+    def letter_page(self, slug: str) -> str | None:
+        if slug not in self.pages:
+            path = self.sample_dir / "letters" / f"{slug}.html"
+            if not path.is_file():
+                return None
+            self.pages[slug] = path.read_text(encoding="utf-8")
+        return self.pages[slug]
+
+    def sorted_rows(self) -> list[dict]:
+        return sorted(self.rows, key=lambda r: (r["posted_date"], r["slug"]), reverse=True)
+
+    def cells(self, row: dict) -> list[str]:
+        """A listing row as fda.gov's DataTables cells (HTML fragments)."""
+        cells = [
+            _time_cell(row["posted_date"]),
+            _time_cell(row["letter_issue_date"]),
+            f'<a href="{LETTER_PATH}{row["slug"]}">{html.escape(row["company"])}</a>',
+            html.escape(row["issuing_office"]),
+            "<br>".join(html.escape(p) for p in (row.get("subject") or "").split(" | ")),
+            _letter_cell(row.get("response_letter")),
+            _letter_cell(row.get("closeout_letter")),
+            html.escape(row.get("excerpt") or ""),
+        ]
+        if "layout_changed" in self.faults:
+            return [cells[2], cells[3], cells[0], cells[4]]
+        return cells
+
+    # --- routing ---------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, body: bytes) -> tuple[int, dict, bytes]:
+        url = urlsplit(target)
+        path = url.path
+        with self._lock:
+            self.requests.append((method, target))
+        if path == "/robots.txt":
+            return _text(200, self.robots_txt, "text/plain")
+        if "apology" in self.faults and not path.startswith("/apology_objects/"):
+            return 302, {"Location": APOLOGY_PATH, "Content-Type": "text/html"}, b""
+        if path.startswith("/apology_objects/"):
+            return _text(404, self.apology_page)
+        if path in self.extra:
+            status, ctype, payload = self.extra[path]
+            return status, {"Content-Type": ctype}, payload
+        if path.rstrip("/") == LISTING_PATH:
+            return _text(200, self.listing_page)
+        if path == DATATABLES_PATH:
+            if "block_datatables" in self.faults:
+                return _text(403, self.apology_page)
+            return self._datatables(parse_qs(url.query or body.decode("utf-8", "replace")))
+        if path == VIEWS_AJAX_PATH and method == "POST":
+            return self._views_ajax(parse_qs(body.decode("utf-8", "replace")))
+        if path.startswith(LETTER_PATH):
+            if "server_error" in self.faults:
+                return _text(503, self.apology_page)
+            page = self.letter_page(path[len(LETTER_PATH):].strip("/"))
+            if page is not None:
+                return _text(200, page)
+        return _text(404, "<html><head><title>Page Not Found | FDA</title></head><body><h1>Page Not Found</h1></body></html>")
+
+
+    def _page(self, params: dict) -> tuple[int, int, list[dict]]:
+        start = int((params.get("start") or ["0"])[0])
+        length = int((params.get("length") or ["10"])[0])
+        rows = self.sorted_rows()
+        if length < 0:  # DataTables' "all"
+            length = len(rows)
+        return start, len(rows), rows[start : start + length]
+
+    def _view_ok(self, params: dict) -> bool:
+        return (params.get("view_name") or [""])[0] == "warning_letter_solr_index" and bool(params.get("view_display_id"))
+
+    def _datatables(self, params: dict) -> tuple[int, dict, bytes]:
+        if not self._view_ok(params):
+            return _text(400, json.dumps({"error": "unknown view"}), "application/json")
+        start, total, rows = self._page(params)
+        payload = {
+            "draw": int((params.get("draw") or ["1"])[0]),
+            "recordsTotal": total,
+            "recordsFiltered": total,
+            "data": [self.cells(r) for r in rows],
+        }
+        return _text(200, json.dumps(payload), "application/json")
+
+    def _views_ajax(self, params: dict) -> tuple[int, dict, bytes]:
+        if not self._view_ok(params):
+            return _text(400, json.dumps({"error": "unknown view"}), "application/json")
+        _, _, rows = self._page(params)
+        headers = ["Posted Date", "Letter Issue Date", "Company Name", "Issuing Office", "Subject",
+                   "Response Letter", "Closeout Letter", "Excerpt"]
+        if "layout_changed" in self.faults:
+            headers = ["Company Name", "Issuing Office", "Posted Date", "Subject"]
+        thead = "".join(f"<th>{h}</th>" for h in headers)
+        tbody = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in self.cells(r)) + "</tr>" for r in rows)
+        table = (f'<div class="view js-view-dom-id-mirror"><table class="lcds-datatable table">'
+                 f"<thead><tr>{thead}</tr></thead><tbody>{tbody}</tbody></table></div>")
+        commands = [
+            {"command": "settings", "settings": {"views": {"ajaxViews": {}}}, "merge": True},
+            {"command": "insert", "method": "replaceWith", "selector": ".js-view-dom-id-mirror", "data": table, "settings": None},
+        ]
+        return _text(200, json.dumps(commands), "application/json")
+
+
+def _time_cell(iso: str | None) -> str:
+    if not iso:
+        return ""
+    d = date.fromisoformat(iso)
+    return f'<time datetime="{iso}T12:00:00Z">{d:%m/%d/%Y}</time>'
+
+
+def _letter_cell(entry: dict | None) -> str:
+    if not entry:
+        return ""
+    return f'<a href="{entry["url"]}">{date.fromisoformat(entry["date"]):%m/%d/%Y}</a>'
+
+
+def _text(status: int, text: str, ctype: str = "text/html; charset=utf-8") -> tuple[int, dict, bytes]:
+    return status, {"Content-Type": ctype}, text.encode("utf-8")
+
+
+def _handler_for(site: MirrorSite):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "fdatrack-mirror"
+
+        def _respond(self, method: str):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            status, headers, payload = site.handle(method, self.path, body)
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(payload)
+
+        def do_GET(self):
+            self._respond("GET")
+
+        def do_HEAD(self):
+            self._respond("HEAD")
+
+        def do_POST(self):
+            self._respond("POST")
+
+        def log_message(self, fmt, *args):  # quiet: the crawler logs what it fetches
+            pass
+
+    return Handler
+
+
+def make_server(site: MirrorSite, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((host, port), _handler_for(site))
+    server.daemon_threads = True
+    return server
+
+
+@contextmanager
+def serve_in_thread(site: MirrorSite | None = None, host: str = "127.0.0.1", port: int = 0):
+    """Serve the mirror on a free loopback port for the duration of the block; yields (base_url, site)."""
+    site = site or MirrorSite()
+    server = make_server(site, host, port)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}", site
+    finally:
+        server.shutdown()
+        server.server_close()
