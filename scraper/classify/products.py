@@ -1,0 +1,103 @@
+"""Product vocabulary: which regenerative-medicine product categories a letter concerns.
+
+A category counts when its vocabulary names a product the letter is about. Each mention is
+weighed by its sentence: next to product or firm words ("your products", "you sell",
+"marketed as containing") it is strong; in a pointer to FDA material ("see …", an fda.gov
+link) it is weak, so a letter that only links to FDA's exosome consumer alert is not
+about exosomes. The weights combine as independent evidence: score = 1 − Π(1 − w).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from .sentences import SentenceIndex
+
+CATEGORIES = (
+    "exosome", "stem_cell", "umbilical_cord", "amniotic_placental",
+    "cord_blood", "secretome", "prp", "other_hctp",
+)
+STRONG, MEDIUM, WEAK = 0.9, 0.45, 0.15
+THRESHOLD = 0.5
+_MAX_EVIDENCE = 2
+
+
+def _load_vocabulary() -> dict:
+    """Read vocabulary.json shipped inside this package."""
+    with resources.files(__package__).joinpath("vocabulary.json").open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+_VOCAB = _load_vocabulary()
+CATEGORY_PATTERNS = {
+    cat: re.compile(r"(?<![\w/-])(?:" + "|".join(terms) + r")(?![\w])", re.IGNORECASE)
+    for cat, terms in _VOCAB["product_categories"].items()
+}
+# Upper-case acronyms (MSC, SVF, PRP, BMAC) must stay upper-case to avoid words like "prp" in URLs.
+_ACRONYMS = re.compile(r"^(?:MSCs?|UC-MSCs?|SVF|PRP|BMAC|HCT/Ps?)$", re.IGNORECASE)
+_PRODUCT_CUES = re.compile(_VOCAB["product_cues"], re.IGNORECASE)
+_REFERENCE_CUES = re.compile(_VOCAB["reference_cues"], re.IGNORECASE)
+_ADDITIONAL_CONCERN = re.compile(r"\badditional\s+concerns?\b", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class CategoryResult:
+    """Score and supporting sentence indexes for one product category."""
+
+    score: float = 0.0
+    sentences: list[int] | None = None
+    title_hit: bool = False
+
+    @property
+    def present(self) -> bool:
+        return bool(self.sentences) and self.score >= THRESHOLD
+
+
+def detect_categories(index: SentenceIndex, extra: str = "") -> dict[str, CategoryResult]:
+    """Score every category over the text's sentences; ``extra`` (title, subject) only boosts."""
+    text = index.text
+    concern_from = _additional_concern_start(text)
+    results: dict[str, CategoryResult] = {}
+    for cat, pattern in CATEGORY_PATTERNS.items():
+        res = CategoryResult(sentences=[])
+        keep = 1.0
+        best: list[tuple[float, int]] = []
+        seen: set[int] = set()
+        for m in pattern.finditer(text):
+            if _ACRONYMS.match(m.group(0)) and not m.group(0).replace("s", "").isupper():
+                continue
+            i = index.at(m.start())
+            if i is None or i in seen:
+                continue
+            seen.add(i)
+            w = _mention_weight(index[i].text, m.start() >= concern_from)
+            keep *= 1.0 - w
+            best.append((-w, i))
+        if extra and any(
+            not (_ACRONYMS.match(m.group(0)) and not m.group(0).replace("s", "").isupper())
+            for m in pattern.finditer(extra)
+        ):
+            res.title_hit = True
+            keep *= 1.0 - STRONG
+        res.score = round(1.0 - keep, 4) if best else 0.0
+        best.sort()
+        res.sentences = [i for _, i in best[:_MAX_EVIDENCE]]
+        results[cat] = res
+    return results
+
+
+def _mention_weight(sentence: str, in_additional_concern: bool) -> float:
+    """How strongly one sentence mentioning a product term shows the letter is about it."""
+    if _REFERENCE_CUES.search(sentence) and not re.search(r"\byour?\b", sentence, re.IGNORECASE):
+        return WEAK
+    if in_additional_concern or _PRODUCT_CUES.search(sentence):
+        return STRONG
+    return MEDIUM
+
+
+def _additional_concern_start(text: str) -> int:
+    """Offset of an "Additional concern(s)" heading, or past the end when there is none."""
+    m = _ADDITIONAL_CONCERN.search(text)
+    return m.start() if m else len(text) + 1

@@ -1,0 +1,123 @@
+"""Split a letter into sentences once, keeping each sentence's character offsets.
+
+Letters mix prose, headings, numbered items and statute citations full of periods
+("21 U.S.C. § 355(a)", "Inc.", "No. 5"), and some texts wrap lines mid-sentence. The
+splitter therefore treats a blank line as a hard break, a single newline as a break only
+when the next line starts like a new sentence, and a period as a break only when it does
+not end a known abbreviation or a list number.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+# Words that end with a period without ending a sentence (compared lower-case, no final dot).
+_ABBREVIATIONS = frozenset(
+    """u.s.c u.s u.s.a c.f.r inc co corp ltd llc l.l.c no nos mr mrs ms dr st ste blvd ave
+    rd e.g i.e etc vs v jr sr fed reg sec secs pt approx cf al ph.d m.d d.o j.d r.n pharm.d
+    jan feb mar apr jun jul aug sep sept oct nov dec dept div fig ref tel ext op vol ch
+    seq para art pp p.c p.a s.a s.p.a s.a.p.i c.v de n.a a.m p.m gen gov""".split()
+)
+
+# A candidate boundary: a newline run, or sentence punctuation (plus closing quotes/brackets)
+# followed by whitespace.
+_BOUNDARY = re.compile(r"\n[ \t\xa0]*(?:\n[ \t\xa0\n]*)?|[.!?][\"”’')\]]*[ \t\xa0]+")
+_LAST_TOKEN = re.compile(r"(\S+)$")
+_LIST_MARKER = re.compile(r"^(?:\d{1,3}|[a-zA-Z]|[ivxlcdm]{1,6})$")
+_SENTENCE_START = re.compile(r"[A-Z0-9“\"‘'(\[•\-–—§*]")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence (or heading line) of a text with its [start, end) offsets."""
+
+    start: int
+    end: int
+    text: str
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Split ``text`` into stripped sentences with offsets such that text[start:end] == sentence."""
+    spans: list[tuple[int, int]] = []
+    begin = 0
+    for m in _BOUNDARY.finditer(text):
+        cut = m.start()
+        token = m.group(0)
+        nxt = text[m.end(): m.end() + 1]
+        if token[0] == "\n":
+            if "\n" not in token[1:] and not _is_line_break(text, cut, nxt):
+                continue  # a wrapped line: the sentence goes on
+            spans.append((begin, cut))
+            begin = m.end()
+            continue
+        if nxt and not _SENTENCE_START.match(nxt):
+            continue
+        if _ends_with_abbreviation(text, begin, cut, token):
+            continue
+        end = cut + len(token.rstrip(" \t\xa0"))
+        spans.append((begin, end))
+        begin = m.end()
+    spans.append((begin, len(text)))
+    return [s for s in (_strip(text, a, b) for a, b in spans) if s is not None]
+
+
+def _is_line_break(text: str, cut: int, nxt: str) -> bool:
+    """True when a single newline ends a line rather than wrapping a sentence."""
+    if not nxt:
+        return True
+    if _SENTENCE_START.match(nxt):
+        return True
+    prev = text[cut - 1: cut] if cut else ""
+    return prev in ".:;!?”\"'’)]" or not prev
+
+
+def _ends_with_abbreviation(text: str, begin: int, cut: int, token: str) -> bool:
+    """True when the period at ``cut`` closes an abbreviation or a list number, not a sentence."""
+    if token[0] != ".":
+        return False
+    m = _LAST_TOKEN.search(text, max(begin, cut - 40), cut)
+    if not m:
+        return False
+    word = m.group(1).lstrip("([“\"'‘").lower()
+    if word in _ABBREVIATIONS:
+        return True
+    if len(word) == 1 and word.isalpha():
+        return True  # an initial: "Michael W. Roosevelt"
+    if _LIST_MARKER.match(word):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        return not text[line_start: m.start()].strip()  # "1." opening an item
+    return False
+
+
+def _strip(text: str, a: int, b: int) -> Sentence | None:
+    """The span without surrounding whitespace, or None when empty."""
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    if a >= b:
+        return None
+    return Sentence(a, b, text[a:b])
+
+
+class SentenceIndex:
+    """Sentences of one text with a fast offset → sentence lookup."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.sentences = split_sentences(text)
+        self._starts = [s.start for s in self.sentences]
+
+    def at(self, offset: int) -> int | None:
+        """Index of the sentence containing ``offset`` (None when it falls between sentences)."""
+        i = bisect_right(self._starts, offset) - 1
+        if i >= 0 and offset < self.sentences[i].end:
+            return i
+        return None
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def __getitem__(self, i: int) -> Sentence:
+        return self.sentences[i]

@@ -1,0 +1,285 @@
+"""Violation types: which charges a letter makes, each proven by the sentence that makes it.
+
+A label needs a CHARGE, not a mention. Charges have a recognisable grammar in FDA letters:
+a subject that is the firm's product ("your products are …", "these drugs are …"), a
+charging word ("adulterated", "misbranded", "unapproved new drug", "unlicensed biological
+product", "fails to meet … 21 CFR 1271.10(a)", "significant violations of CGMP") and a
+statute or regulation. Sentences that only state the law ("It is a prohibited act …",
+"HCT/Ps that do not meet …"), recall an earlier letter, describe import-alert machinery
+("articles that appear to be adulterated may be refused"), or ask a hypothetical ("If you
+do not believe …") are set aside before any charge pattern is tried.
+
+Every rule is a regular expression compiled once; a cheap trigger regex runs over the
+whole text and only the sentences it lands in are examined further.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .sentences import SentenceIndex
+
+VIOLATION_LABELS = (
+    "unapproved_biologic", "unapproved_new_drug", "misbranding", "adulteration",
+    "cgmp", "hctp_1271", "false_fda_approval_claim", "other",
+)
+_MAX_EVIDENCE = 3
+_I = re.IGNORECASE
+
+# --- sentences that never carry a charge ----------------------------------------------
+
+_PRIOR_LETTER = re.compile(
+    r"\bremind(?:ed)?\s+you\b|\bwas\s+issued\s+to\s+you\b|\b(?:previous|prior|earlier)\s+"
+    r"(?:warning\s+)?letter|\bin\s+(?:a|our|the)\s+(?:previous|prior)\b", _I)
+_IMPORT_BOILERPLATE = re.compile(
+    r"\bappears?\s+to\s+(?:be|conform)\b|\bmay\s+be\s+(?:detained|refused)\b|\brefus\w*\s+admission\b"
+    r"|\bwithhold\s+(?:approval|issuance)\b|\bimport\s+alert\b", _I)
+_HYPOTHETICAL = re.compile(r"^\W*(?:if|unless|whether|should)\b", _I)
+# Statements of the law rather than findings about this firm.
+_LAW_STATEMENT = re.compile(
+    r"^\W*(?:\d+\.\s*)?(?:it\s+is\s+(?:a\s+)?prohibited|under\s+section|pursuant\s+to|subject\s+to\s+certain"
+    r"|with\s+certain\s+exceptions|otherwise,|a\s+biological\s+product\s+for\s+which|hct/ps?\s+that"
+    r"|such\s+(?:products|hct/ps)\s+are|section\s+\d|in\s+accordance\s+with\s+(?:21|section)"
+    r"|any\s+(?:drug|device|food|product)|a\s+(?:drug|device|food|product)\s+(?:is|that|shall))", _I)
+_GENERIC_DISJUNCTION = re.compile(
+    r"\b(?:any|an?)\s+(?:\w+\s+){0,2}(?:that|which)\s+(?:is|are)\s+(?:adulterated|misbranded)"
+    r"|\badulterated\s+(?:and/or|or)\s+misbranded\b|\bmisbranded\s+(?:and/or|or)\s+adulterated\b", _I)
+_MODAL = re.compile(r"\b(?:may|might|could|would|can)\s+(?:not\s+)?(?:\w+\s+){0,2}$", _I)
+
+
+def _blocked(sentence: str) -> bool:
+    """True for sentences that cannot charge anything: reminders, import boilerplate, hypotheticals."""
+    return bool(
+        _PRIOR_LETTER.search(sentence) or _IMPORT_BOILERPLATE.search(sentence)
+        or _HYPOTHETICAL.search(sentence)
+    )
+
+
+# --- regulation parts → labels (for "you failed to … [21 CFR 211.192]" findings) ---------
+
+_CFR_CITE = re.compile(
+    r"\b21\s*C\.?\s?F\.?\s?R\.?\s*(?:[Pp]arts?\s+|§+\s*|[Ss]ec(?:tion|s?\.)?\s+)?(\d{1,4})(?:\.(\d+))?")
+_FAILURE_CUE = re.compile(
+    r"\b(?:fail(?:s|ed|ure|ing)?|did\s+not|does\s+not|do\s+not|have\s+not|has\s+not|had\s+not|not\s+adequate"
+    r"|inadequate|lack(?:s|ed|ing)?|deviations?\s+from|violat(?:ed|es|ion|ions)|no\s+written|not\s+(?:properly\s+)?"
+    r"(?:established|followed|maintained|performed|conducted|validated|tested|screened|documented))\b", _I)
+_FIRM_SUBJECT = re.compile(r"^\W*(?:\d+\.\s*)?(?:failure|fail)|\b(?:you|your)\b", _I)
+_CGMP_PARTS = {110, 111, 117, 106, 210, 211, 212, 225, 226, 507, 820, 4}
+_OTHER_PARTS = {1, 50, 56, 58, 108, 113, 118, 120, 123, 207, 312, 314, 812, 1140, 1143}
+
+
+def _labels_for_cfr(part: int, section: int | None) -> tuple[str, ...]:
+    """Violation labels implied by a failure to meet 21 CFR ``part``(.``section``)."""
+    if part in _CGMP_PARTS or 600 <= part <= 680:
+        return ("cgmp",)
+    if part == 1271:
+        if section is not None and 150 <= section <= 320:
+            return ("cgmp", "hctp_1271")  # current good tissue practice (subpart D)
+        return ("hctp_1271",)
+    if part in _OTHER_PARTS:
+        return ("other",)
+    return ()
+
+
+# --- charge patterns -------------------------------------------------------------------
+
+_COPULA = (r"\b(?:is|are|was|were|be|been|being|become|becomes|deemed|render(?:s|ed|ing)?)\s+"
+           r"(?:also\s+|therefore\s+|thus\s+|further\s+|hereby\s+)?(?:(?!may\b|might\b)[\w()-]+\s+){0,5}?")
+_SECTION_AFTER = r"(?:within\s+the\s+meaning\s+of|under|in\s+violation\s+of|pursuant\s+to)\s+(?:section|sec\.)\s*(\d{3})"
+_BIO_WORDS = (r"(?:stem[\s-]+cells?|exosom\w*|extracellular\s+vesicles?|cellular|biologic\w*|HCT/Ps?"
+              r"|regenerative\s+medicine|cord\s+blood|umbilical|amnio\w*|placent\w*|secretome|tissue)")
+_FDA_CLAIM = (r"(?:FDA|Food\s+and\s+Drug\s+Administration)[\s-]*(?:approv\w*|clear\w*|regist\w*|certif\w*|"
+              r"authoriz\w*|endorse\w*|compliant|licensed)|(?:approv|clear|regist|certif|authoriz|endors|licens)\w*"
+              r"\s+(?:by|with)\s+(?:the\s+)?(?:U\.?S\.?\s+)?(?:FDA|Food\s+and\s+Drug\s+Administration)"
+              r"|FDA\s+approval|FDA\s+clearance|FDA\s+registration")
+_CLAIM_VERB = (r"\b(?:stat(?:e|es|ed|ing|ement)|claim\w*|represent\w*|describ\w*|indicat\w*|suggest\w*|impl(?:y|ies|ied)"
+               r"|label\w*|market\w*|advertis\w*|promot\w*|refer\w*|tout\w*|display\w*|call\w*)\b")
+
+
+@dataclass(slots=True)
+class Rule:
+    """One way a letter charges ``label``: a regex tried on candidate sentences."""
+
+    label: str
+    pattern: re.Pattern
+    priority: int = 0          # lower = stronger evidence
+    allow_law: bool = False    # may match a statement of the law (e.g. "a valid biologics license must be in effect")
+    section_map: dict | None = None  # label by the section number the pattern captured (group 1)
+
+
+def _r(p: str, flags=_I) -> re.Pattern:
+    return re.compile(p, flags)
+
+
+_ADULTERATION_SECTIONS = {"501": "adulteration", "402": "adulteration", "601": "adulteration",
+                          "412": "adulteration", "902": "other", "903": "other"}
+_MISBRANDING_SECTIONS = {"502": "misbranding", "403": "misbranding", "602": "misbranding",
+                         "903": "other", "902": "other"}
+
+RULES: tuple[Rule, ...] = (
+    # adulteration (FD&C Act 501 drugs/devices, 402 food)
+    Rule("adulteration", _r(r"adulterated\s+" + _SECTION_AFTER), 0, section_map=_ADULTERATION_SECTIONS),
+    Rule("adulteration", _r(_COPULA + r"adulterated\b"), 1),
+    Rule("adulteration", _r(r"\b(?:in\s+)?violat\w*\s+(?:of\s+)?section\s+501\b"), 1),
+    Rule("adulteration", _r(r"^\W*adulterat\w+(?:\s+[\w/&,-]+){0,6}\W*$|^(?:[\w/&,-]+\s+){0,5}adulteration\s+violations?\W*$"), 3),
+    # misbranding (FD&C Act 502; 403 food)
+    Rule("misbranding", _r(r"misbranded\s+" + _SECTION_AFTER), 0, section_map=_MISBRANDING_SECTIONS),
+    Rule("misbranding", _r(r"misbranded\s+(?:drugs?|devices?|foods?|products?|cosmetics?)\s+" + _SECTION_AFTER), 0,
+         section_map=_MISBRANDING_SECTIONS),
+    Rule("misbranding", _r(_COPULA + r"misbranded\b"), 1),
+    Rule("misbranding", _r(r"\bconstitut\w+\s+misbranding\b"), 1),
+    Rule("misbranding", _r(r"\b(?:lacks?|lacking|fails?\s+to\s+bear|does\s+not\s+bear|without)\s+adequate\s+directions\s+for\s+(?:its\s+)?use"), 1),
+    Rule("misbranding", _r(r"\b(?:deceiv\w+|mislead\w*)\s+(?:\w+\s+){0,3}with\s+(?:\w+\s+){0,2}(?:unsubstantiated|false|misleading|unproven)\s+claims"
+                           r"|\bunsubstantiated\s+(?:\w+\s+)?claims\b"), 2),
+    Rule("misbranding", _r(r"\blabel\w*\s+(?:\w+\s+){0,4}(?:is|are)\s+false\s+(?:or|and/or|and)\s+misleading"), 1),
+    Rule("misbranding", _r(r"^\W*(?:RE:\s*)?(?:[\w/&,-]+\s+){0,5}misbrand\w+(?:\s+[\w/&(),-]+){0,8}\W*$"), 3),
+    # unapproved new drug (FD&C Act 505(a))
+    Rule("unapproved_new_drug", _r(r"\bunapproved\s+new\s+drugs?\b"), 0),
+    Rule("unapproved_new_drug", _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+(?:301\s*\(d\)\s*(?:and|,)\s*)?505\s*\(a\)"), 0),
+    Rule("unapproved_new_drug", _r(r"\bno\s+approved\s+(?:new\s+drug\s+)?applications?\b[^.]{0,100}?\b(?:in\s+effect|505)"), 1),
+    Rule("unapproved_new_drug", _r(r"\bnot\s+the\s+subject\s+of\s+(?:an?\s+)?approved\s+(?:new\s+drug\s+application|NDA|ANDA|abbreviated)"), 1),
+    # unlicensed / unapproved biological product (PHS Act 351)
+    Rule("unapproved_biologic", _r(r"\bunlicensed\s+biologic(?:al)?s?\b"), 0),
+    Rule("unapproved_biologic", _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?section\s+351\s*\(a\)"), 0),
+    Rule("unapproved_biologic", _r(r"\bnot\s+the\s+subject\s+of\s+(?:an?\s+)?(?:approved|valid)\s+(?:biologics?\s+license|BLA)"
+                                   r"|\bnor\s+is\s+there\s+an?\s+(?:IND|investigational\s+new\s+drug\s+application)\s+in\s+effect"
+                                   r"|\bno\s+(?:approved\s+|valid\s+)?(?:biologics?\s+license(?:\s+application)?|BLA)s?\s+(?:\w+\s+){0,2}(?:in\s+effect|approved|for\s+(?:your|this|these|the))"
+                                   r"|\bwithout\s+an?\s+(?:approved|valid)\s+(?:BLA|biologics?\s+license)"), 0),
+    Rule("unapproved_biologic", _r(r"\bvalid\s+biologics?\s+license\s+must\s+be\s+in\s+effect"), 1, allow_law=True),
+    Rule("unapproved_biologic", _r(r"\b(?:unapproved|illegally\s+marketed|unlicensed)\b[^.]{0,80}?" + _BIO_WORDS
+                                   + r"|" + _BIO_WORDS + r"[^.]{0,60}?\b(?:unapproved|illegally\s+marketed)\b"), 2),
+    Rule("unapproved_biologic", _r(_BIO_WORDS + r"[^.]{0,60}?\brequires?\s+(?:FDA\s+)?(?:approval|a\s+biologics\s+license|premarket\s+approval)"), 2),
+    Rule("unapproved_biologic", _r(r"\bregulated\s+as\s+(?:drugs?,?\s+(?:devices?,?\s+)?(?:and(?:/or)?\s+)?)?biological\s+products\b[^.]{0,160}?(?:premarket|approval|licens)"), 2),
+    # current good manufacturing (or tissue) practice
+    Rule("cgmp", _r(r"\b(?:violations?|deviations?|non-?compliance|departures?)\s+(?:of|from|with)\s+(?:the\s+)?(?:FDA\W{0,2}s\s+)?"
+                    r"(?:[\w-]+\s+){0,3}?(?:regulations?\s+(?:for|on)\s+)?(?:current\s+good\s+(?:manufacturing|tissue)\s+practices?"
+                    r"|c?GMPs?\b|CGTP|good\s+manufacturing\s+practices?|quality\s+system)"), 0),
+    Rule("cgmp", _r(r"\b(?:CGMP|cGMP|CGTP|GMP|quality[\s-]+system|good\s+manufacturing\s+practice)\s+(?:violations?|deviations?)\b"), 1),
+    Rule("cgmp", _r(r"\bnot\s+(?:\w+\s+)?(?:in\s+)?(?:conform\w*|conformance|compliance|comply|complied|accordance)\s+(?:to|with)\s+(?:the\s+)?"
+                    r"(?:\w+\s+){0,2}?(?:current\s+good|c?GMP|CGTP|quality\s+system|good\s+manufacturing)"), 0),
+    Rule("cgmp", _r(r"\b(?:adulterated|violat\w+)\b[^.]{0,100}?(?:section\s+)?(?:501\s*\(a\)\s*\(2\)\s*\(B\)|501\s*\(h\)|402\s*\(g\))"), 1),
+    # HCT/P: 21 CFR 1271.10(a) criteria, donor eligibility and other 1271 deviations
+    Rule("hctp_1271", _r(r"\b(?:fail\w*|does\s+not|do\s+not|did\s+not)\s+(?:to\s+)?meet\s+(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:[\w-]+\s+){0,3}criteri\w+"
+                         r"(?=[^.]{0,200}?(?:1271\.10|minimal|homologous))"), 0),
+    Rule("hctp_1271", _r(r"\b(?:is|are|was|were)\s+not\s+(?:\w+\s+)?(?:minimally\s+manipulated|(?:intended\s+)?for\s+homologous\s+use|homologous\s+use)"
+                         r"|\bmore\s+than\s+minimal(?:ly)?\s+manipulat\w+|\bis\s+not\s+homologous\s+use"), 0),
+    Rule("hctp_1271", _r(r"\b(?:your|these|this|the)\s+(?:\w+\s+){0,3}(?:products?|HCT/Ps?)\s+(?:is|are)\s+not\s+regulated\s+solely\s+under\s+section\s+361"), 1),
+    Rule("hctp_1271", _r(r"\b(?:violations?|deviations?)\s+(?:of|from|for)\s+[^.]{0,160}?(?:21\s*CFR\s*(?:Part\s+)?1271|HCT/Ps?\b)"
+                         r"|\bdonor[\s-]+eligibility\s+determination\s+(?:\w+\s+){0,3}not\s+(?:been\s+)?(?:completed|documented|made)"), 1),
+    # the letter faults a claim of FDA approval, clearance or registration
+    Rule("false_fda_approval_claim", _r(r"\b(?:false(?:ly)?|incorrect(?:ly)?|mislead\w*|misrepresent\w*|erroneous(?:ly)?|inaccurate(?:ly)?)\b[^.]{0,120}?(?:"
+                                        + _FDA_CLAIM + r")"), 0),
+    Rule("false_fda_approval_claim", _r(r"(?:" + _FDA_CLAIM + r")[^.]{0,120}?\b(?:is|are)\s+(?:false|misleading|incorrect|inaccurate|untrue)\b"), 0),
+    Rule("false_fda_approval_claim", _r(r"\b(?:registration|listing|registered)\b[^.]{0,120}?\bdoes\s+not\s+(?:in\s+any\s+way\s+)?(?:denote|constitute|mean|imply|indicate|signify)\s+"
+                                        r"(?:\w+\s+){0,2}(?:approval|clearance|endorsement)"), 1),
+    Rule("false_fda_approval_claim", _r(r"\bimpression\s+of\s+official\s+approval\b"), 1, allow_law=True),
+    # other charged violations
+    Rule("other", _r(r"\b(?:violat\w+|prohibited\s+(?:act\s+)?under|in\s+violation\s+of)\s+(?:of\s+)?sections?\s+301\s*\((?!(?:a|b|c|d|k)\))[a-z]{1,3}\)"), 0),
+    Rule("other", _r(r"\bHACCP\s+(?:deviations?|violations?)|\b(?:does|do|did)\s+not\s+have\s+(?:a\s+)?(?:written\s+)?HACCP\s+plans?"
+                     r"|\bfail\w*\s+to\s+(?:have|implement|conduct|maintain)\b[^.]{0,60}?HACCP"), 0),
+    Rule("other", _r(r"\bcounterfeit\b[^.]{0,100}?\b(?:sold|being\s+sold|distributed|marketed|found|identified|offered)\b"), 1),
+    Rule("other", _r(r"\brefus\w+\s+(?:to\s+permit|to\s+allow|of|to\s+provide)\s+(?:\w+\s+){0,3}(?:access|inspection|entry|records)"
+                     r"|\bnot\s+properly\s+listed\b|\bfail\w*\s+to\s+(?:register|list|update\s+(?:the|its|your)\s+(?:drug\s+)?listing)"), 1),
+    Rule("other", _r(r"\bviolated\s+(?:the\s+)?regulations\s+governing\b"), 1),
+    Rule("other", _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+9\d\d\b"), 1),
+)
+
+# Subject/title hints ("CGMP/Finished Pharmaceuticals/Adulterated") that let a plain mention count.
+_HINTS = {
+    "adulteration": _r(r"adulterat"), "misbranding": _r(r"misbrand"),
+    "cgmp": _r(r"\bc?gmp\b|good manufacturing|\bcgtp\b|quality system"),
+    "unapproved_new_drug": _r(r"unapproved new drug|new drug application|\bnda\b"),
+    "unapproved_biologic": _r(r"biologics? licen|unlicensed|\bbla\b"),
+    "hctp_1271": _r(r"hct/p|1271|donor eligibility|good tissue"),
+}
+_MENTION = {
+    "adulteration": _r(r"\badulterat\w+"), "misbranding": _r(r"\bmisbrand\w+"),
+    "cgmp": _r(r"\bc?gmp\b|good manufacturing practice|\bcgtp\b|good tissue practice|quality system"),
+    "unapproved_new_drug": _r(r"\bnew drugs?\b"), "unapproved_biologic": _r(r"\bbiologics? licen\w+|\bBLA\b"),
+    "hctp_1271": _r(r"\b1271\.\d+|\bHCT/Ps?\b"),
+}
+
+# Cheap whole-text trigger: only sentences it lands in are examined.
+_TRIGGER = _r(
+    r"adulterat|misbrand|unapproved|unlicensed|new\s+drug|licen[sc]e|BLA\b|IND\b|505|351|manufacturing\s+practice|c?GMP|CGTP"
+    r"|quality\s+system|1271|homologous|minimal|criteri|FDA|Food\s+and\s+Drug|301|HACCP|counterfeit|refus|listed|listing|register"
+    r"|regulations\s+governing|9\d\d\b|21\s*C\.?F\.?R|approv|unsubstantiated|claims|directions|violat|deviation|illegally|regulated\s+as"
+    r"|require|stem|exosom|cellular|biologic|tissue|cord|amnio|placent|secretome|HCT/P|regenerative|official|donor"
+)
+
+
+@dataclass(slots=True)
+class ViolationResult:
+    """Labels found with their evidence sentence indexes, strongest first."""
+
+    # label -> [(priority, sentence index, offset of the charging words in the text)]
+    evidence: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
+
+    def add(self, label: str, priority: int, sentence: int, offset: int) -> None:
+        hits = self.evidence.setdefault(label, [])
+        if all(s != sentence for _, s, _ in hits):
+            hits.append((priority, sentence, offset))
+
+    def labels(self) -> list[str]:
+        return [lab for lab in VIOLATION_LABELS if lab in self.evidence]
+
+    def hits_for(self, label: str) -> list[tuple[int, int]]:
+        """(sentence index, offset) of the strongest evidence for ``label``, best first."""
+        return [(s, o) for _, s, o in sorted(self.evidence.get(label, []))[:_MAX_EVIDENCE]]
+
+
+def detect_violations(index: SentenceIndex, hint_text: str = "") -> ViolationResult:
+    """Find every charged violation in the text's sentences."""
+    result = ViolationResult()
+    candidates = sorted({i for m in _TRIGGER.finditer(index.text) if (i := index.at(m.start())) is not None})
+    open_sentences: list[int] = []
+    for i in candidates:
+        sentence = index[i].text
+        if _blocked(sentence):
+            continue
+        open_sentences.append(i)
+        is_law = bool(_LAW_STATEMENT.search(sentence) or _GENERIC_DISJUNCTION.search(sentence))
+        for rule in RULES:
+            if is_law and not rule.allow_law:
+                continue
+            m = rule.pattern.search(sentence)
+            if not m or _is_modal(sentence, m.start()):
+                continue
+            label = rule.label
+            if rule.section_map is not None:
+                label = rule.section_map.get(m.group(1), rule.label)
+            result.add(label, rule.priority, i, index[i].start + m.start())
+        if not is_law:
+            _add_regulation_failures(result, sentence, i, index[i].start)
+    _add_hinted_mentions(result, index, open_sentences, hint_text)
+    return result
+
+
+def _is_modal(sentence: str, at: int) -> bool:
+    """True when the matched charge is only a possibility ("may be adulterated", "could adulterate")."""
+    return bool(_MODAL.search(sentence[max(0, at - 40): at]))
+
+
+def _add_regulation_failures(result: ViolationResult, sentence: str, i: int, base: int) -> None:
+    """Label a finding that the firm failed to meet a cited 21 CFR part by that part's subject."""
+    if not (_FAILURE_CUE.search(sentence) and _FIRM_SUBJECT.search(sentence)):
+        return
+    for m in _CFR_CITE.finditer(sentence):
+        part = int(m.group(1))
+        section = int(m.group(2)) if m.group(2) else None
+        for label in _labels_for_cfr(part, section):
+            result.add(label, 2, i, base + m.start())
+
+
+def _add_hinted_mentions(result: ViolationResult, index: SentenceIndex, open_sentences: list[int], hint_text: str) -> None:
+    """When the letter's subject/title names a charge the text only mentions, take the mention."""
+    if not hint_text:
+        return
+    for label, hint in _HINTS.items():
+        if label in result.evidence or not hint.search(hint_text):
+            continue
+        for i in open_sentences:
+            m = _MENTION[label].search(index[i].text)
+            if m:
+                result.add(label, 4, i, index[i].start + m.start())
+                break
