@@ -148,7 +148,8 @@ def test_full_page_body_has_no_site_chrome_even_without_the_qualtrics_comment():
 
 
 def test_title_gives_marcs_and_date_when_the_h1_span_is_missing():
-    html = FULL_PAGE.read_text(encoding="utf-8")
+    html = "\n".join(line for line in FULL_PAGE.read_text(encoding="utf-8").splitlines()
+                     if "og:title" not in line and "dcterms.title" not in line)
     start = html.index('<span class="font-family-sans">')
     html = html[:start] + html[html.index("</span></h1>", start) + len("</span>"):]
     record = parse_letter(html, EXPECTED[ALLOVATE]["url"])
@@ -407,3 +408,24 @@ def test_body_renders_ordered_and_nested_lists_tables_and_double_breaks():
     assert paragraphs[start + 1: start + 5] == [
         "1. First\n2. Second\n  - nested", "Lot | Result\nA1 | Fail", "Line one", "Line two\nLine three",
     ]
+
+
+def test_recipient_printed_as_bare_dd_lines():
+    html = _page(ALLOVATE)
+    start = html.index("<dd>\n  <div class=\"field field--name-field-recipient-name")
+    end = html.index("<dd>Allovate Therapeutics, LLC</dd>")
+    html = html[:start] + "<dd>William Reisacher, MD</dd>\n<dd>Senior Scientific Advisor (b)(6)</dd>\n" + html[end:]
+    record = parse_letter(html, LETTER_URL + ALLOVATE)
+    assert (record["recipient_name"], record["recipient_title"]) == ("William Reisacher, MD", "Senior Scientific Advisor")
+    assert record["recipient_emails"] == ["wir2011@med.cornell.edu"]
+    assert record["recipient_address"]["city"] == "New York"
+
+
+def test_og_title_gives_marcs_and_date_when_h1_and_title_do_not():
+    html = FULL_PAGE.read_text(encoding="utf-8")
+    start = html.index('<span class="font-family-sans">')
+    html = html[:start] + html[html.index("</span></h1>", start) + len("</span>"):]
+    html = html.replace("<title>Allovate Therapeutics, LLC - 708912 - 09/30/2025 | FDA</title>", "<title>Warning Letter | FDA</title>")
+    record = parse_letter(html, EXPECTED[ALLOVATE]["url"])
+    assert (record["marcs_cms"], record["letter_issue_date"]) == ("708912", "2025-09-30")
+    assert record["page_title"] == "Warning Letter | FDA"

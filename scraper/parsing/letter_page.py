@@ -45,22 +45,25 @@ def parse_letter(html: str, url: str) -> dict:
     root = _parse_html(html)
     page_title = _parse_page_title(root)
     h1, article = _find_letter_header(root, page_title)
+    node_title = _parse_node_title(root, page_title)
     container = _find_letter_container(article)
     labelled = _labelled_values(container)
     recipient_dds = labelled.get("recipient", [])
     office_raw = _parse_issuing_office_raw(labelled.get("issuing office", []))
     address, address_emails = _parse_recipient_address(recipient_dds)
+    company = _parse_company(h1) or _parse_recipient_company(recipient_dds)
+    recipient_name, recipient_title = _parse_recipient_person(recipient_dds, company)
     return {
         "url": url,
         "slug": _parse_slug(url),
-        "company": _parse_company(h1) or _parse_recipient_company(recipient_dds),
-        "marcs_cms": _parse_marcs_cms(h1, page_title),
-        "letter_issue_date": _parse_letter_issue_date(h1, page_title),
+        "company": company,
+        "marcs_cms": _parse_marcs_cms(h1, node_title),
+        "letter_issue_date": _parse_letter_issue_date(h1, node_title),
         "reference": _parse_single_value(labelled.get("reference")),
         "delivery_method": _parse_single_value(labelled.get("delivery method")),
         "product": _parse_product(labelled.get("product")),
-        "recipient_name": _parse_recipient_field(recipient_dds, "recipient-name"),
-        "recipient_title": _parse_recipient_field(recipient_dds, "recipient-title"),
+        "recipient_name": recipient_name,
+        "recipient_title": recipient_title,
         "recipient_address": address,
         "recipient_emails": _parse_recipient_emails(recipient_dds, address_emails),
         "issuing_office": normalize_issuing_office(office_raw),
@@ -109,6 +112,14 @@ def _parse_page_title(root) -> str | None:
     """The document <title>, whitespace cleaned."""
     titles = root.xpath("/html/head/title/text()") or root.xpath("//title[1]//text()")
     return clean_text(" ".join(titles))
+
+
+def _parse_node_title(root, page_title: str | None) -> str | None:
+    """Drupal's node title '{Company} - {MARCS-CMS} - {MM/DD/YYYY}' (og:title, dcterms.title, else <title>)."""
+    for content in root.xpath("/html/head/meta[@property='og:title' or @name='dcterms.title']/@content"):
+        if _TITLE_PARTS.match(clean_text(content) or ""):
+            return clean_text(content)
+    return page_title
 
 
 # Titles of the pages Akamai serves instead of content (anchored: a letter title never starts so).
@@ -296,6 +307,46 @@ def _scrub_contact_text(value: str | None) -> tuple[str | None, list[str]]:
     return (clean_text(value.strip(" ,;:-/|")) if value else None) or None, emails
 
 
+def _parse_recipient_person(dds: list, company: str | None) -> tuple[str | None, str | None]:
+    """(name, title) of the recipient, from their Drupal fields, else from plain <dd> lines before the company."""
+    name = _parse_recipient_field(dds, "recipient-name")
+    title = _parse_recipient_field(dds, "recipient-title")
+    if name or title or _has_recipient_fields(dds):
+        return name, title
+    # Some pages print the recipient as bare <dd>s: name, title, company, address.
+    lines = _plain_dd_texts(dds)
+    if company:
+        key = _loose(company)
+        lines = lines[: next((i for i, line in enumerate(lines) if _loose(line) == key), len(lines))]
+    elif len(lines) > 1:
+        lines = lines[:-1]  # the last bare line is the company
+    lines = [_scrub_contact_text(line)[0] for line in lines]
+    lines = [line for line in lines if line]
+    return (lines[0] if lines else None), (lines[1] if len(lines) > 1 else None)
+
+
+def _has_recipient_fields(dds: list) -> bool:
+    """Whether the recipient block uses Drupal's recipient-name/title fields (even if empty)."""
+    return any(dd.xpath(".//*[contains(@class, 'field--name-field-recipient-')]") for dd in dds)
+
+
+def _loose(text: str) -> str:
+    """Comparison key for names: lower case, letters and digits only."""
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def _plain_dd_texts(dds: list) -> list[str]:
+    """Texts of the <dd>s holding plain text only (no field, address or e-mail markup)."""
+    texts = []
+    for dd in dds:
+        if dd.xpath(".//*[contains(@class, 'address') or contains(@class, 'field')] | .//a[starts-with(@href, 'mailto:')] | ./dd"):
+            continue
+        text = clean_text(dd.text_content())
+        if text and not _EMAIL.fullmatch(text):
+            texts.append(text)
+    return texts
+
+
 def _parse_recipient_field(dds: list, field: str) -> str | None:
     """Recipient name or title from its Drupal field (``field--name-field-<field>``), scrubbed."""
     for dd in dds:
@@ -308,11 +359,9 @@ def _parse_recipient_field(dds: list, field: str) -> str | None:
 
 
 def _parse_recipient_company(dds: list) -> str | None:
-    """The recipient company: the plain-text <dd> (no field, address or e-mail inside)."""
-    for dd in dds:
-        if len(dd) == 0 and clean_text(dd.text) and not _EMAIL.search(dd.text):
-            return _scrub_contact_text(dd.text)[0]
-    return None
+    """The recipient company: the last plain-text <dd> of the recipient block."""
+    lines = _plain_dd_texts(dds)
+    return _scrub_contact_text(lines[-1])[0] if lines else None
 
 
 def _parse_recipient_address(dds: list) -> tuple[dict, list[str]]:
