@@ -429,3 +429,10 @@ def test_og_title_gives_marcs_and_date_when_h1_and_title_do_not():
     record = parse_letter(html, EXPECTED[ALLOVATE]["url"])
     assert (record["marcs_cms"], record["letter_issue_date"]) == ("708912", "2025-09-30")
     assert record["page_title"] == "Warning Letter | FDA"
+
+
+def test_header_row_labels_are_matched_loosely():
+    html = (_page(ALLOVATE).replace("Reference #:</dt>", "Reference Number:</dt>")
+            .replace("Product:</dt>", "Products:</dt>").replace("Delivery Method:</dt>", "DELIVERY METHOD</dt>"))
+    record = parse_letter(html, LETTER_URL + ALLOVATE)
+    assert (record["reference"], record["product"], record["delivery_method"]) == ("CBER 25-708912", "Biologics", "Via UPS and EMAIL")

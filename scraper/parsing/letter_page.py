@@ -48,8 +48,8 @@ def parse_letter(html: str, url: str) -> dict:
     node_title = _parse_node_title(root, page_title)
     container = _find_letter_container(article)
     labelled = _labelled_values(container)
-    recipient_dds = labelled.get("recipient", [])
-    office_raw = _parse_issuing_office_raw(labelled.get("issuing office", []))
+    recipient_dds = _row(labelled, "recipient")
+    office_raw = _parse_issuing_office_raw(_row(labelled, "issuing office"))
     address, address_emails = _parse_recipient_address(recipient_dds)
     company = _parse_company(h1) or _parse_recipient_company(recipient_dds)
     recipient_name, recipient_title = _parse_recipient_person(recipient_dds, company)
@@ -59,9 +59,9 @@ def parse_letter(html: str, url: str) -> dict:
         "company": company,
         "marcs_cms": _parse_marcs_cms(h1, node_title),
         "letter_issue_date": _parse_letter_issue_date(h1, node_title),
-        "reference": _parse_single_value(labelled.get("reference")),
-        "delivery_method": _parse_single_value(labelled.get("delivery method")),
-        "product": _parse_product(labelled.get("product")),
+        "reference": _parse_single_value(_row(labelled, "reference")),
+        "delivery_method": _parse_single_value(_row(labelled, "delivery method")),
+        "product": _parse_product(_row(labelled, "product")),
         "recipient_name": recipient_name,
         "recipient_title": recipient_title,
         "recipient_address": address,
@@ -230,6 +230,13 @@ def _labelled_values(container) -> dict[str, list]:
         for label, dds in found.items():
             values.setdefault(label, dds)  # the header comes first; a later <dl> in the body cannot override it
     return values
+
+
+def _row(labelled: dict[str, list], label: str) -> list:
+    """The <dd>s of the first row whose label starts with ``label`` ('reference' matches 'Reference Number:')."""
+    if label in labelled:
+        return labelled[label]
+    return next((dds for key, dds in labelled.items() if key.startswith(label)), [])
 
 
 def _lines(el) -> list[str]:
