@@ -168,12 +168,79 @@ def cmd_status(args) -> int:
     return 0
 
 
+# --- classify-text ------------------------------------------------------------
+
+def _add_classify_text(sub):
+    p = sub.add_parser("classify-text", help='classify JSON lines {"id", "text", "title"?, "subject"?} from stdin; '
+                                             "one JSON result line per input (exit 1 if any line was bad)")
+    p.set_defaults(func=cmd_classify_text)
+
+
+def cmd_classify_text(args) -> int:
+    from scraper.classify import classify_document
+
+    bad = 0
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        out = _classify_line(line, classify_document)
+        bad += "error" in out
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    if bad:
+        print(f"fdatrack: {bad} input line(s) could not be classified (see their \"error\")", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _classify_line(line: str, classify) -> dict:
+    """One output object for one input line: the result plus "id", or {"id", "error"}."""
+    try:
+        doc = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {"id": None, "error": f"not JSON: {exc.msg} at column {exc.colno}"}
+    if not isinstance(doc, dict):
+        return {"id": None, "error": "expected a JSON object"}
+    doc_id = doc.get("id")
+    text, title, subject = doc.get("text"), doc.get("title"), doc.get("subject")
+    if not isinstance(text, str):
+        return {"id": doc_id, "error": 'missing or non-string "text"'}
+    if any(v is not None and not isinstance(v, str) for v in (title, subject)):
+        return {"id": doc_id, "error": '"title" and "subject" must be strings'}
+    return {"id": doc_id, **classify(text, title=title, subject=subject)}
+
+
+# --- eval -------------------------------------------------------------------
+
+_DEV_SET = Path(__file__).resolve().parent.parent / "tests" / "files" / "classifier" / "documents.jsonl"
+
+
+def _add_eval(sub):
+    p = sub.add_parser("eval", help="score the classifier on a labelled JSON-lines file (default: the dev set)")
+    p.add_argument("file", nargs="?", default=None, help=f"labelled documents (default: {_DEV_SET.relative_to(_DEV_SET.parents[3])})")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args) -> int:
+    from scraper.classify.evaluate import EvalError, evaluate, format_report, load_labelled
+
+    path = Path(args.file) if args.file else _DEV_SET
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    try:
+        report = evaluate(load_labelled(path))
+    except EvalError as exc:
+        raise CliError(str(exc)) from None
+    print(json.dumps(report.as_dict(), indent=2) if args.json else format_report(report))
+    return 0
+
+
 # --- main -------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fdatrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_crawl, _add_mirror, _add_parse_letter, _add_serve, _add_status):
+    for add in (_add_crawl, _add_mirror, _add_parse_letter, _add_serve, _add_status, _add_classify_text, _add_eval):
         add(sub)
     return parser
 

@@ -40,6 +40,10 @@ _ACRONYMS = re.compile(r"^(?:MSCs?|UC-MSCs?|SVF|PRP|BMAC|HCT/Ps?)$", re.IGNORECA
 _PRODUCT_CUES = re.compile(_VOCAB["product_cues"], re.IGNORECASE)
 _REFERENCE_CUES = re.compile(_VOCAB["reference_cues"], re.IGNORECASE)
 _ADDITIONAL_CONCERN = re.compile(r"\badditional\s+concerns?\b", re.IGNORECASE)
+# Animal or plant sources: "sheep placenta" in a supplement is not an HCT/P.
+_NON_HUMAN_SOURCE = re.compile(r"\b(?:sheep|ovine|bovine|porcine|equine|deer|animal|plant|botanical|herbal)\W+(?:\w+\W+)?$", re.IGNORECASE)
+_NON_HUMAN_CATEGORIES = {"amniotic_placental", "umbilical_cord", "cord_blood", "stem_cell"}
+_TITLE_WORD = re.compile(r"\b[A-Za-z][\w/-]{3,}")
 
 
 @dataclass(slots=True)
@@ -68,6 +72,8 @@ def detect_categories(index: SentenceIndex, extra: str = "") -> dict[str, Catego
         for m in pattern.finditer(text):
             if _ACRONYMS.match(m.group(0)) and not m.group(0).replace("s", "").isupper():
                 continue
+            if cat in _NON_HUMAN_CATEGORIES and _NON_HUMAN_SOURCE.search(text, max(0, m.start() - 30), m.start()):
+                continue
             i = index.at(m.start())
             if i is None or i in seen:
                 continue
@@ -92,9 +98,19 @@ def _mention_weight(sentence: str, in_additional_concern: bool) -> float:
     """How strongly one sentence mentioning a product term shows the letter is about it."""
     if _REFERENCE_CUES.search(sentence) and not re.search(r"\byour?\b", sentence, re.IGNORECASE):
         return WEAK
+    if _is_title_line(sentence):
+        return WEAK  # a linked page title ("Consumer Alert on … Exosomes") inside a letter
     if in_additional_concern or _PRODUCT_CUES.search(sentence):
         return STRONG
     return MEDIUM
+
+
+def _is_title_line(sentence: str) -> bool:
+    """True for a Title-Case line without a final period (a heading or a linked page's title)."""
+    if sentence.endswith((".", ":", ";")) or len(sentence) > 160:
+        return False
+    words = _TITLE_WORD.findall(sentence)
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
 def _additional_concern_start(text: str) -> int:

@@ -159,7 +159,7 @@ RULES: tuple[Rule, ...] = (
                     r"(?:\w+\s+){0,2}?(?:current\s+good|c?GMP|CGTP|quality\s+system|good\s+manufacturing)"), 0),
     Rule("cgmp", _r(r"\b(?:adulterated|violat\w+)\b[^.]{0,100}?(?:section\s+)?(?:501\s*\(a\)\s*\(2\)\s*\(B\)|501\s*\(h\)|402\s*\(g\))"), 1),
     # HCT/P: 21 CFR 1271.10(a) criteria, donor eligibility and other 1271 deviations
-    Rule("hctp_1271", _r(r"\b(?:fail\w*|does\s+not|do\s+not|did\s+not)\s+(?:to\s+)?meet\s+(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:[\w-]+\s+){0,3}criteri\w+"
+    Rule("hctp_1271", _r(r"\b(?:fail\w*|does\s+not|do\s+not|did\s+not)\s+(?:appear\s+to\s+)?(?:to\s+)?meet\s+(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:[\w-]+\s+){0,3}criteri\w+"
                          r"(?=[^.]{0,200}?(?:1271\.10|minimal|homologous))"), 0),
     Rule("hctp_1271", _r(r"\b(?:is|are|was|were)\s+not\s+(?:\w+\s+)?(?:minimally\s+manipulated|(?:intended\s+)?for\s+homologous\s+use|homologous\s+use)"
                          r"|\bmore\s+than\s+minimal(?:ly)?\s+manipulat\w+|\bis\s+not\s+homologous\s+use"), 0),
@@ -170,9 +170,6 @@ RULES: tuple[Rule, ...] = (
     Rule("false_fda_approval_claim", _r(r"\b(?:false(?:ly)?|incorrect(?:ly)?|mislead\w*|misrepresent\w*|erroneous(?:ly)?|inaccurate(?:ly)?)\b[^.]{0,120}?(?:"
                                         + _FDA_CLAIM + r")"), 0),
     Rule("false_fda_approval_claim", _r(r"(?:" + _FDA_CLAIM + r")[^.]{0,120}?\b(?:is|are)\s+(?:false|misleading|incorrect|inaccurate|untrue)\b"), 0),
-    Rule("false_fda_approval_claim", _r(r"\b(?:registration|listing|registered)\b[^.]{0,120}?\bdoes\s+not\s+(?:in\s+any\s+way\s+)?(?:denote|constitute|mean|imply|indicate|signify)\s+"
-                                        r"(?:\w+\s+){0,2}(?:approval|clearance|endorsement)"), 1),
-    Rule("false_fda_approval_claim", _r(r"\bimpression\s+of\s+official\s+approval\b"), 1, allow_law=True),
     # other charged violations
     Rule("other", _r(r"\b(?:violat\w+|prohibited\s+(?:act\s+)?under|in\s+violation\s+of)\s+(?:of\s+)?sections?\s+301\s*\((?!(?:a|b|c|d|k)\))[a-z]{1,3}\)"), 0),
     Rule("other", _r(r"\bHACCP\s+(?:deviations?|violations?)|\b(?:does|do|did)\s+not\s+have\s+(?:a\s+)?(?:written\s+)?HACCP\s+plans?"
@@ -183,6 +180,18 @@ RULES: tuple[Rule, ...] = (
     Rule("other", _r(r"\bviolated\s+(?:the\s+)?regulations\s+governing\b"), 1),
     Rule("other", _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+9\d\d\b"), 1),
 )
+
+_TOBACCO = _r(r"\btobacco\b|\bsections?\s+9\d\d\b|\be-?cigarettes?\b|\bENDS\b")
+
+# A letter faulting a claim of FDA approval: the firm's claim, then FDA's denial close by.
+_APPROVAL_CLAIM = _r(r"\b(?:you|your)\b[^.]{0,150}?" + _CLAIM_VERB + r"[^.]{0,150}?(?:" + _FDA_CLAIM + r")"
+                     r"|[“\"‘][^”\"’]{0,80}?(?:" + _FDA_CLAIM + r")[^”\"’]{0,60}[”\"’]")
+_APPROVAL_DENIAL = _r(r"\b(?:not|never|neither|nor|no)\b[^.]{0,60}?\b(?:approved|cleared|licensed|authorized|endorsed|approval|clearance)\b"
+                      r"|\bdoes\s+not\s+(?:in\s+any\s+way\s+)?(?:denote|constitute|mean|imply|indicate|signify)"
+                      r"|\b(?:false(?:ly)?|misleading|untrue|incorrect|inaccurate)\b")
+_REGISTRATION_NOT_APPROVAL = _r(
+    r"\b(?:registration|listing|registered)\b[^.]{0,120}?\bdoes\s+not\s+(?:in\s+any\s+way\s+)?(?:denote|constitute|mean|imply|indicate|signify)\s+"
+    r"(?:\w+\s+){0,2}(?:approval|clearance|endorsement)|\bimpression\s+of\s+official\s+approval\b")
 
 # Subject/title hints ("CGMP/Finished Pharmaceuticals/Adulterated") that let a plain mention count.
 _HINTS = {
@@ -248,11 +257,29 @@ def detect_violations(index: SentenceIndex, hint_text: str = "") -> ViolationRes
             label = rule.label
             if rule.section_map is not None:
                 label = rule.section_map.get(m.group(1), rule.label)
+            if label in ("adulteration", "misbranding") and _TOBACCO.search(sentence):
+                label = "other"  # tobacco products are charged under chapter IX (902/903), not 501/502
             result.add(label, rule.priority, i, index[i].start + m.start())
         if not is_law:
             _add_regulation_failures(result, sentence, i, index[i].start)
+    _add_approval_claims(result, index, open_sentences)
     _add_hinted_mentions(result, index, open_sentences, hint_text)
     return result
+
+
+def _add_approval_claims(result: ViolationResult, index: SentenceIndex, open_sentences: list[int]) -> None:
+    """Label a claim of FDA approval/clearance/registration that FDA denies in the same or the next two sentences."""
+    claims = [i for i in open_sentences if _APPROVAL_CLAIM.search(index[i].text)]
+    if not claims:
+        return
+    for i in claims:
+        near = " ".join(index[j].text for j in range(i, min(i + 3, len(index))))
+        if _APPROVAL_DENIAL.search(near):
+            result.add("false_fda_approval_claim", 1, i, index[i].start + _APPROVAL_CLAIM.search(index[i].text).start())
+    for i in open_sentences:  # "registration … does not denote approval" backs a claim made anywhere in the letter
+        m = _REGISTRATION_NOT_APPROVAL.search(index[i].text)
+        if m:
+            result.add("false_fda_approval_claim", 2, i, index[i].start + m.start())
 
 
 def _is_modal(sentence: str, at: int) -> bool:
