@@ -79,6 +79,7 @@ def parse_letter(html: str, url: str) -> dict:
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
 def _cp1252_char(code: int) -> str:
@@ -102,6 +103,7 @@ def _parse_html(html: str):
     html = _XML_DECLARATION.sub("", html.replace("\x00", "").replace("\x01", ""))  # lxml refuses both in str input
     if _C1_CONTROLS.search(html):
         html = html.translate(_C1_TO_CP1252)
+    html = _ZERO_WIDTH.sub("", html)  # soft hyphens and zero-width spaces would split words in the text
     try:
         return lxml_html.document_fromstring(html)
     except (etree.ParserError, ValueError) as exc:
@@ -475,8 +477,6 @@ _HIDDEN_CLASSES = frozenset({"sr-only", "visually-hidden", "element-invisible", 
 _HEADER_LABELS = re.compile(r"^(recipient|issuing office|delivery method|reference|product)", re.I)
 _BR = "\x01"  # stands for <br> until a paragraph is flushed
 _BLANK_LINE = re.compile(r"\x01 ?\x01")
-_SOURCE_WS = re.compile(r"[^\S\x01]+")
-_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
 class _BlockText:
@@ -494,7 +494,7 @@ class _BlockText:
             return
         text, self._inline = "".join(self._inline), []
         # Source line breaks are just spaces; only <br> (the _BR mark) breaks a line.
-        text = _SOURCE_WS.sub(" ", _ZERO_WIDTH.sub("", text)).strip()
+        text = " ".join(text.split())  # str.split() knows every Unicode space; _BR is not one
         if not text:
             return
         if _BR not in text:
