@@ -297,6 +297,15 @@ def test_normalize_issuing_office(raw, canonical):
     assert normalize_issuing_office(raw) == canonical
 
 
+@pytest.mark.parametrize("raw", ["Center for Drug Evaluation and Research | CDER", "CDER",
+                                 "Office of Biological Products Operations - Division 2",
+                                 "Office of Human and Animal Food Operations – West Division 6", "Los Angeles District"])
+def test_normalize_issuing_office_is_idempotent(raw):
+    """The spider normalises again what the page parser already normalised."""
+    once = normalize_issuing_office(raw)
+    assert normalize_issuing_office(once) == once
+
+
 OFFICE_DD = "<dd>Center for Biologics Evaluation and Research (CBER)</dd>"
 
 
