@@ -31,8 +31,10 @@ _I = re.IGNORECASE
 _PRIOR_LETTER = re.compile(
     r"\bremind(?:ed)?\s+you\b|\bwas\s+issued\s+to\s+you\b|\b(?:previous|prior|earlier)\s+"
     r"(?:warning\s+)?letter|\bin\s+(?:a|our|the)\s+(?:previous|prior)\b", _I)
+# Import machinery: "articles that appear to be adulterated may be detained or refused admission".
+# ("appear to be" alone is kept: untitled letters charge that way.)
 _IMPORT_BOILERPLATE = re.compile(
-    r"\bappears?\s+to\s+(?:be|conform)\b|\bmay\s+be\s+(?:detained|refused)\b|\brefus\w*\s+admission\b"
+    r"\bmay\s+be\s+(?:detained|refused)\b|\brefus\w*\s+(?:admission|entry)\b|\bdetained\s+or\s+refused\b"
     r"|\bwithhold\s+(?:approval|issuance)\b|\bimport\s+alert\b", _I)
 _HYPOTHETICAL = re.compile(r"^\W*(?:if|unless|whether|should)\b", _I)
 # Statements of the law rather than findings about this firm.
@@ -68,8 +70,13 @@ _CGMP_PARTS = {110, 111, 117, 106, 210, 211, 212, 225, 226, 507, 820, 4}
 _OTHER_PARTS = {1, 50, 56, 58, 108, 113, 118, 120, 123, 207, 312, 314, 812, 1140, 1143}
 
 
-def _labels_for_cfr(part: int, section: int | None) -> tuple[str, ...]:
+_MARKETING = re.compile(r"\b(?:distribut\w*|market\w*|sell\w*|sold|commerce|IND\s+in\s+effect)\b", _I)
+
+
+def _labels_for_cfr(part: int, section: int | None, sentence: str) -> tuple[str, ...]:
     """Violation labels implied by a failure to meet 21 CFR ``part``(.``section``)."""
+    if part == 312 and _MARKETING.search(sentence):
+        return ()  # distributing without an IND is the unapproved-product charge, not a BIMO finding
     if part in _CGMP_PARTS or 600 <= part <= 680:
         return ("cgmp",)
     if part == 1271:
@@ -120,14 +127,14 @@ RULES: tuple[Rule, ...] = (
     # adulteration (FD&C Act 501 drugs/devices, 402 food)
     Rule("adulteration", _r(r"adulterated\s+" + _SECTION_AFTER), 0, section_map=_ADULTERATION_SECTIONS),
     Rule("adulteration", _r(_COPULA + r"adulterated\b"), 1),
-    Rule("adulteration", _r(r"\b(?:in\s+)?violat\w*\s+(?:of\s+)?section\s+501\b"), 1),
+    Rule("adulteration", _r(r"\b(?:in\s+)?violat\w*\s+(?:of\s+)?section\s+501\b|\b(?:your|their|its)\s+adulteration\s+of\b"), 1),
     Rule("adulteration", _r(r"^\W*adulterat\w+(?:\s+[\w/&,-]+){0,6}\W*$|^(?:[\w/&,-]+\s+){0,5}adulteration\s+violations?\W*$"), 3),
     # misbranding (FD&C Act 502; 403 food)
     Rule("misbranding", _r(r"misbranded\s+" + _SECTION_AFTER), 0, section_map=_MISBRANDING_SECTIONS),
     Rule("misbranding", _r(r"misbranded\s+(?:drugs?|devices?|foods?|products?|cosmetics?)\s+" + _SECTION_AFTER), 0,
          section_map=_MISBRANDING_SECTIONS),
     Rule("misbranding", _r(_COPULA + r"misbranded\b"), 1),
-    Rule("misbranding", _r(r"\bconstitut\w+\s+misbranding\b"), 1),
+    Rule("misbranding", _r(r"\bconstitut\w+\s+misbranding\b|\b(?:your|their|its|the\s+firm\W?s)\s+misbranding\s+of\b"), 1),
     Rule("misbranding", _r(r"\b(?:lacks?|lacking|fails?\s+to\s+bear|does\s+not\s+bear|without)\s+adequate\s+directions\s+for\s+(?:its\s+)?use"), 1),
     Rule("misbranding", _r(r"\b(?:deceiv\w+|mislead\w*)\s+(?:\w+\s+){0,3}with\s+(?:\w+\s+){0,2}(?:unsubstantiated|false|misleading|unproven)\s+claims"
                            r"|\bunsubstantiated\s+(?:\w+\s+)?claims\b"), 2),
@@ -294,7 +301,7 @@ def _add_regulation_failures(result: ViolationResult, sentence: str, i: int, bas
     for m in _CFR_CITE.finditer(sentence):
         part = int(m.group(1))
         section = int(m.group(2)) if m.group(2) else None
-        for label in _labels_for_cfr(part, section):
+        for label in _labels_for_cfr(part, section, sentence):
             result.add(label, 2, i, base + m.start())
 
 
