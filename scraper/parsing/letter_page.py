@@ -2,7 +2,7 @@
 
 Works on the page as www.fda.gov serves it (with <head>, site header, navigation, footer) and
 on the <main> region alone (the archived copies in ``scraper/mirror/sample/letters``).
-Layout (``/work/shared/fda_site.md`` §2, Drupal "lcds" theme)::
+Layout of a letter page (Drupal "lcds" theme)::
 
     article#main-content
       header > h1.content-title        Company <span>MARCS-CMS 708912 — <time datetime=…></span>
@@ -13,6 +13,13 @@ Layout (``/work/shared/fda_site.md`` §2, Drupal "lcds" theme)::
                                        Issuing Office: name (2019: + street address)
         <p>…                           the letter body, then the Qualtrics feedback snippet
       aside                            Content current as of, Regulated Product(s)
+
+Output conventions: dates ISO ``YYYY-MM-DD``; ``marcs_cms`` a string of digits; None where the
+page has no such field (``recipient_address`` always has its five keys); ``product`` joins several
+values with "; "; ``body_text`` has one paragraph per block separated by a blank line, <br> kept as
+a line break, list items as "- " / "1. " lines. Address fields, recipient name and title are
+cleaned of FOIA redaction marks, e-mails (moved to ``recipient_emails``) and phone numbers; the
+body is the letter as published and keeps them.
 """
 from __future__ import annotations
 
