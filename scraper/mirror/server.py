@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import html
 import json
+import socket
+import struct
 import threading
+import time
 from contextlib import contextmanager
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +29,16 @@ FAULTS = {
     "layout_changed": "listing rows come back with other columns",
     "server_error": "letter pages answer 503 with the apology page",
 }
+# Faults for one path at a time, set with MirrorSite.inject(path, fault, times).
+PATH_FAULTS = {
+    "apology": "302 to Akamai's apology page",
+    "forbidden": "403 with the apology page (Akamai's block)",
+    "rate_limited": "429 with Retry-After: 1",
+    "unavailable": "503 with the apology page",
+    "not_found": "404 Page Not Found (a delisted letter)",
+    "timeout": "no answer for MirrorSite.stall_seconds, then the connection closes",
+    "reset": "headers and half the body, then a TCP reset",
+}
 
 
 class MirrorSite:
@@ -40,6 +53,9 @@ class MirrorSite:
         self.extra: dict[str, tuple[int, str, bytes]] = {}  # path -> (status, content type, body)
         self.faults: set[str] = set()
         self.requests: list[tuple[str, str]] = []
+        self.request_times: list[float] = []  # time.monotonic() of each entry in `requests`
+        self.path_faults: dict[str, list] = {}  # path -> [fault, times left or None for always]
+        self.stall_seconds = 5.0
         self.robots_txt = (self.sample_dir / "robots.txt").read_text()
         self.listing_page = (self.sample_dir / "listing_page.html").read_text()
         self.apology_page = (self.sample_dir / "apology.html").read_text()
@@ -74,15 +90,50 @@ class MirrorSite:
             return [cells[2], cells[3], cells[0], cells[4]]
         return cells
 
+    def inject(self, path: str, fault: str, times: int | None = None) -> None:
+        """Make `path` (or a letter slug) answer with one of PATH_FAULTS, `times` times (None: always)."""
+        if fault not in PATH_FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; one of {sorted(PATH_FAULTS)}")
+        if not path.startswith("/"):
+            path = LETTER_PATH + path
+        self.path_faults[path] = [fault, times]
+
+    def _take_fault(self, path: str) -> str | None:
+        entry = self.path_faults.get(path)
+        if not entry or entry[1] == 0:
+            return None
+        if entry[1] is not None:
+            entry[1] -= 1
+        return entry[0]
+
+    def _fault_response(self, fault: str, path: str) -> tuple[int, dict, bytes]:
+        if fault == "apology":
+            return 302, {"Location": APOLOGY_PATH, "Content-Type": "text/html"}, b""
+        if fault == "rate_limited":
+            status, headers, body = _text(429, self.apology_page)
+            return status, {**headers, "Retry-After": "1"}, body
+        if fault in ("forbidden", "unavailable"):
+            return _text(403 if fault == "forbidden" else 503, self.apology_page)
+        if fault == "not_found":
+            return _text(404, NOT_FOUND_PAGE)
+        # timeout / reset: the handler misbehaves at the socket level with the real page
+        status, headers, body = self.handle("GET", path, b"", log=False)
+        return status, {**headers, "X-Mirror-Fault": fault}, body
+
     # --- routing ---------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, body: bytes) -> tuple[int, dict, bytes]:
+    def handle(self, method: str, target: str, body: bytes, log: bool = True) -> tuple[int, dict, bytes]:
         url = urlsplit(target)
         path = url.path
-        with self._lock:
-            self.requests.append((method, target))
+        if log:
+            with self._lock:
+                self.requests.append((method, target))
+                self.request_times.append(time.monotonic())
         if path == "/robots.txt":
             return _text(200, self.robots_txt, "text/plain")
+        fault = self._take_fault(path) if log else None
+        if fault:
+            return self._fault_response(fault, path)
         if "apology" in self.faults and not path.startswith("/apology_objects/"):
             return 302, {"Location": APOLOGY_PATH, "Content-Type": "text/html"}, b""
         if path.startswith("/apology_objects/"):
@@ -104,7 +155,7 @@ class MirrorSite:
             page = self.letter_page(path[len(LETTER_PATH):].strip("/"))
             if page is not None:
                 return _text(200, page)
-        return _text(404, "<html><head><title>Page Not Found | FDA</title></head><body><h1>Page Not Found</h1></body></html>")
+        return _text(404, NOT_FOUND_PAGE)
 
 
     def _page(self, params: dict) -> tuple[int, int, list[dict]]:
@@ -149,6 +200,9 @@ class MirrorSite:
         return _text(200, json.dumps(commands), "application/json")
 
 
+NOT_FOUND_PAGE = "<html><head><title>Page Not Found | FDA</title></head><body><h1>Page Not Found</h1></body></html>"
+
+
 def _time_cell(iso: str | None) -> str:
     if not iso:
         return ""
@@ -175,13 +229,29 @@ def _handler_for(site: MirrorSite):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             status, headers, payload = site.handle(method, self.path, body)
+            fault = headers.pop("X-Mirror-Fault", None)
+            if fault == "timeout":
+                time.sleep(site.stall_seconds)
+                self.close_connection = True
+                return
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
+            if fault == "reset":
+                self._reset_mid_body(payload)
+                return
             if method != "HEAD":
                 self.wfile.write(payload)
+
+        def _reset_mid_body(self, payload: bytes):
+            """Send half the promised body, then abort the connection (RST, not FIN)."""
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
 
         def do_GET(self):
             self._respond("GET")
