@@ -144,3 +144,37 @@ def m001_initial(db: Database) -> None:
         ("citations", ["citation"]),
     ]:
         db[table].create_index(cols, if_not_exists=True)
+
+
+# Columns that every kind of document beyond warning letters needs (issue 5). Kept apart from
+# LETTER_COLUMNS, which m001 created, so that m001 stays exactly as shipped.
+DOCUMENT_COLUMNS = {
+    "parent_slug": str,  # response/close-out letter -> the warning letter it answers or closes
+    "title": str,  # the page's or PDF's own title (safety notices have no company)
+    "audience": str,  # MedWatch "AUDIENCE:" line, e.g. "Health Professional, Patient, Consumer"
+    "document_date": str,  # the document's own date (YYYY-MM-DD) for kinds without a letter issue date
+}
+DOCUMENTS_VIEW = """
+select
+  slug, kind, coalesce(document_date, letter_issue_date) as document_date,
+  coalesce(title, company) as title, company, parent_slug, issuing_office, audience,
+  exosome_related, regen_medicine_related, violation_types, url, body_text
+from letters
+"""
+
+
+@migrations()
+def m002_documents(db: Database) -> None:
+    """All document kinds in `letters`: parent link, title, audience, date; FTS over the title too."""
+    existing = db["letters"].columns_dict
+    for name, type_ in DOCUMENT_COLUMNS.items():
+        if name not in existing:
+            db["letters"].add_column(name, type_)
+    for cols in (["kind"], ["parent_slug"], ["document_date"]):
+        db["letters"].create_index(cols, if_not_exists=True)
+    db["letters"].disable_fts()
+    db["letters"].enable_fts(
+        ["company", "subject", "title", "body_text"], create_triggers=True, tokenize="porter"
+    )
+    db["letters"].populate_fts(["company", "subject", "title", "body_text"])
+    db.create_view("documents", DOCUMENTS_VIEW, replace=True)

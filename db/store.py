@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from db.schema import LETTER_COLUMNS, migrations
+from db.schema import DOCUMENT_COLUMNS, LETTER_COLUMNS, migrations
 
 DEFAULT_DB_PATH = "db/fda_letters.db"
 
@@ -33,6 +33,9 @@ LISTING_FIELDS = [
     "posted_date", "letter_issue_date", "company", "issuing_office", "subject",
     "response_letter_date", "response_letter_url", "closeout_letter_date", "closeout_letter_url",
 ]
+# Document-kind fields join the content hash only when set, so that warning letters stored before
+# migration m002 do not all look changed after it.
+DOCUMENT_FIELDS = list(DOCUMENT_COLUMNS)
 JSON_FIELDS = {"recipient_emails", "regulated_products", "violation_types", "product_categories", "websites"}
 
 
@@ -69,7 +72,7 @@ def hash_fields(record: dict, fields: list[str]) -> str:
 
 def letter_row(record: dict) -> dict:
     """Flatten a letter record (parser + listing fields) into a `letters` row."""
-    row = {k: v for k, v in record.items() if k in LETTER_COLUMNS}
+    row = {k: v for k, v in record.items() if k in LETTER_COLUMNS or k in DOCUMENT_COLUMNS}
     address = record.get("recipient_address") or {}
     for part in ("street", "city", "state", "postal_code", "country"):
         row[f"recipient_{part}"] = address.get(part)
@@ -115,7 +118,8 @@ def record_error(db: Database, run_id: int | None, url: str | None, stage: str, 
 def save_letter(db: Database, record: dict, run_id: int | None, classification: dict | None = None) -> str:
     """Upsert one letter (and its classification) in one transaction; return new/changed/unchanged."""
     row = letter_row(record)
-    row["content_hash"] = hash_fields(row, CONTENT_FIELDS)
+    content_fields = CONTENT_FIELDS + [f for f in DOCUMENT_FIELDS if row.get(f) is not None]
+    row["content_hash"] = hash_fields(row, content_fields)
     row["listing_hash"] = hash_fields(row, LISTING_FIELDS)
     seen = now_iso()
     existing = next(db["letters"].rows_where("slug = ?", [row["slug"]], limit=1), None)
@@ -124,7 +128,7 @@ def save_letter(db: Database, record: dict, run_id: int | None, classification: 
         row["first_seen"] = seen
     elif existing["content_hash"] != row["content_hash"]:
         outcome = "changed"
-        changed_fields = [f for f in CONTENT_FIELDS if existing.get(f) != row.get(f)]
+        changed_fields = [f for f in content_fields if existing.get(f) != row.get(f)]
     else:
         outcome, changed_fields = "unchanged", []
     row["last_seen"] = seen
