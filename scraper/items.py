@@ -49,6 +49,30 @@ class LetterItem:
 
 
 @dataclass
+class DocumentItem:
+    """Any other FDA document: safety notice, untitled letter, response or close-out letter, press release."""
+
+    slug: str = _f("Stable id: the page's last URL segment, or 'media-<id>' for a PDF at /media/<id>/download", required=True)
+    url: str = _f("Address of the document on fda.gov", required=True)
+    kind: str = _f("Document kind: untitled_letter, safety_notice, response_letter, closeout_letter, press_release", required=True)
+    title: str = _f("The document's own title (page heading or first heading line of the PDF)", required=True)
+    company: str = _f("Recipient company (letters only)")
+    document_date: str = _f("The document's own date (YYYY-MM-DD): dateline, [Posted] line or letter date; never a site banner")
+    letter_issue_date: str = _f("Date the letter was issued (YYYY-MM-DD), for letters")
+    parent_slug: str = _f("Slug of the warning letter a response or close-out letter belongs to")
+    audience: str = _f("Who a safety notice addresses (MedWatch 'AUDIENCE:' line)")
+    reference: str = _f("Reference number printed on the letter, if any")
+    marcs_cms: str = _f("MARCS-CMS number printed on the letter, if any")
+    issuing_office: str = _f("Issuing FDA office or site section, normalised")
+    subject: str = _f("Subject or product line given by the listing")
+    content_current_as_of: str = _f("The page's 'Content current as of' date (YYYY-MM-DD)")
+    body_text: str = _f("Full text of the document; paragraphs separated by blank lines", required=True)
+    fetched_at: str = _f("When this copy was fetched (UTC, ISO 8601)")
+    raw_html: str = _f("The page exactly as fetched (HTML documents only; PDFs keep their text in body_text)")
+    classification: dict = _f("Classifier output (exosome relevance, tags with evidence, citations); stored in its own tables")
+
+
+@dataclass
 class CrawlErrorItem:
     """A page that could not be fetched or parsed: recorded, and the run goes on."""
 

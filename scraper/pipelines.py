@@ -8,19 +8,20 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 
 from db import store
-from scraper.items import CrawlErrorItem, LetterItem, required_fields
+from scraper.items import CrawlErrorItem, DocumentItem, LetterItem, required_fields
 from scraper.runstatus import run_status
 
 REQUIRED = required_fields(LetterItem)
+STORED_ITEMS = (LetterItem, DocumentItem)
 
 
 class ValidatePipeline:
     """Turn a letter missing a required field into an error record (never a half-empty row)."""
 
     def process_item(self, item):
-        if not isinstance(item, LetterItem):
+        if not isinstance(item, STORED_ITEMS):
             return item
-        missing = [f for f in REQUIRED if not ItemAdapter(item).get(f)]
+        missing = [f for f in required_fields(type(item)) if not ItemAdapter(item).get(f)]
         if missing:
             return CrawlErrorItem(url=item.url or "?", stage="validate", reason=f"letter page lacks {', '.join(missing)}")
         return item
@@ -37,6 +38,8 @@ class ClassifyPipeline:
     def process_item(self, item):
         if isinstance(item, LetterItem) and item.body_text:
             item.classification = self.classify(item.body_text, title=item.company, subject=item.subject)
+        elif isinstance(item, DocumentItem) and item.body_text:
+            item.classification = self.classify(item.body_text, title=item.title, subject=item.subject)
         return item
 
 
