@@ -62,6 +62,7 @@ class BlockDetectionMiddleware:
         if attempt >= self.retries or self.waited + wait > self.max_wait:
             logger.warning("Blocked at %s (%s); giving up after %d tries", request.url, reason, attempt + 1)
             request.meta["fda_blocked"] = reason
+            request.meta["dont_redirect"] = True  # hand the spider the block itself, not the apology page
             return response
         logger.warning("Blocked at %s (%s); pausing %.1fs before retry %d", request.url, reason, wait, attempt + 1)
         self.crawler.stats.inc_value("fdatrack/blocked_retries")
