@@ -445,3 +445,17 @@ def test_header_row_labels_are_matched_loosely():
             .replace("Product:</dt>", "Products:</dt>").replace("Delivery Method:</dt>", "DELIVERY METHOD</dt>"))
     record = parse_letter(html, LETTER_URL + ALLOVATE)
     assert (record["reference"], record["product"], record["delivery_method"]) == ("CBER 25-708912", "Biologics", "Via UPS and EMAIL")
+
+
+def test_redaction_email_and_phone_lines_after_the_address_stay_out_of_recipient_fields():
+    """FDA sometimes appends '(b)(6), (b)(7)(C)', a contact e-mail and a phone number after the address."""
+    address_end = '<span class="country">United States</span></p></dd>'  # the recipient's comes first
+    html = _page(ALLOVATE).replace(address_end, address_end + "<dd>(b)(6), (b)(7)(C)</dd><dd>Yugandhar@eugiapharma.com</dd>"
+                                   '<dd><span class="fa fa-phone" aria-hidden="true"></span> +91 40 2345 6789</dd>', 1)
+    record = parse_letter(html, LETTER_URL + ALLOVATE)
+    assert record["recipient_address"] == EXPECTED[ALLOVATE]["recipient_address"]
+    assert record["recipient_emails"] == ["Yugandhar@eugiapharma.com", "wir2011@med.cornell.edu"]
+    assert (record["recipient_name"], record["recipient_title"]) == ("William Reisacher, MD", "Senior Scientific Advisor and Co-Founder")
+    # without a company in the h1, the company comes from the recipient block, not from the junk lines
+    html = html.replace('content-title">Allovate Therapeutics, LLC', 'content-title">')
+    assert parse_letter(html, LETTER_URL + ALLOVATE)["company"] == "Allovate Therapeutics, LLC"

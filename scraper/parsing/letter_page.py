@@ -336,8 +336,6 @@ def _parse_recipient_person(dds: list, company: str | None) -> tuple[str | None,
         lines = lines[: next((i for i, line in enumerate(lines) if _loose(line) == key), len(lines))]
     elif len(lines) > 1:
         lines = lines[:-1]  # the last bare line is the company
-    lines = [_scrub_contact_text(line)[0] for line in lines]
-    lines = [line for line in lines if line]
     return (lines[0] if lines else None), (lines[1] if len(lines) > 1 else None)
 
 
@@ -352,15 +350,15 @@ def _loose(text: str) -> str:
 
 
 def _plain_dd_texts(dds: list) -> list[str]:
-    """Texts of the <dd>s holding plain text only (no field, address or e-mail markup)."""
-    texts = []
-    for dd in dds:
-        if dd.xpath(".//*[contains(@class, 'address') or contains(@class, 'field')] | .//a[starts-with(@href, 'mailto:')] | ./dd"):
-            continue
-        text = clean_text(dd.text_content())
-        if text and not _EMAIL.fullmatch(text):
-            texts.append(text)
-    return texts
+    """Texts of the <dd>s holding plain text (no field, address or e-mail markup), scrubbed; junk-only ones dropped."""
+    return [text for dd in dds if (text := _plain_dd_text(dd))]
+
+
+def _plain_dd_text(dd) -> str | None:
+    """A plain-text <dd>'s text without redaction marks, e-mails and phone numbers; None for other <dd>s."""
+    if dd.xpath(".//*[contains(@class, 'address') or contains(@class, 'field')] | .//a[starts-with(@href, 'mailto:')] | ./dd"):
+        return None
+    return _scrub_contact_text(clean_text(dd.text_content()))[0]
 
 
 def _parse_recipient_field(dds: list, field: str) -> str | None:
@@ -375,9 +373,18 @@ def _parse_recipient_field(dds: list, field: str) -> str | None:
 
 
 def _parse_recipient_company(dds: list) -> str | None:
-    """The recipient company: the last plain-text <dd> of the recipient block."""
-    lines = _plain_dd_texts(dds)
-    return _scrub_contact_text(lines[-1])[0] if lines else None
+    """The recipient company: the plain-text <dd> just before the address (else the first plain one)."""
+    previous = first = None
+    for dd in dds:
+        if dd.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' address ')]"):
+            if previous:
+                return previous
+            continue
+        text = _plain_dd_text(dd)
+        if text:
+            previous = text
+            first = first or text
+    return first
 
 
 def _parse_recipient_address(dds: list) -> tuple[dict, list[str]]:
