@@ -235,12 +235,47 @@ def cmd_eval(args) -> int:
     return 0
 
 
+# --- classify ---------------------------------------------------------------
+
+def _add_classify(sub):
+    p = sub.add_parser("classify", help="re-classify every stored document with the current classifier")
+    p.add_argument("--db", default=None, help="database file (default db/fda_letters.db)")
+    p.set_defaults(func=cmd_classify)
+
+
+def cmd_classify(args) -> int:
+    from collections import Counter
+
+    from db import store
+    from scraper.classify import CLASSIFIER_VERSION, classify_document
+    from scraper.settings import FDA_DB_PATH
+
+    try:
+        db = store.open_db(args.db or FDA_DB_PATH, create=False)
+    except store.StorageError as exc:
+        raise CliError(str(exc)) from None
+    rows = list(db.query("select slug, company, subject, body_text from letters where body_text is not null"))
+    labels = Counter()
+    for i, row in enumerate(rows, 1):
+        result = classify_document(row["body_text"], title=row["company"], subject=row["subject"])
+        store.save_classification(db, row["slug"], result)
+        labels.update(result["violation_types"])
+        labels.update(["exosome_related"] if result["exosome_related"] else [])
+        if i % 50 == 0 or i == len(rows):
+            print(f"\rclassified {i}/{len(rows)}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    print(f"{len(rows)} documents classified with {CLASSIFIER_VERSION}")
+    for label, n in sorted(labels.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {label:26} {n}")
+    return 0
+
+
 # --- main -------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fdatrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_crawl, _add_mirror, _add_parse_letter, _add_serve, _add_status, _add_classify_text, _add_eval):
+    for add in (_add_crawl, _add_mirror, _add_parse_letter, _add_serve, _add_status, _add_classify_text, _add_eval, _add_classify):
         add(sub)
     return parser
 

@@ -211,3 +211,19 @@ def test_datasette_serves_the_letters_with_the_metadata(crawled):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_classify_command_reclassifies_every_stored_letter(crawled):
+    db_path = crawled[4]
+    db = sqlite_utils.Database(db_path)
+    db.execute("delete from letter_tags")
+    db.execute("update letters set violation_types = null")
+    db.conn.commit()
+    result = run_fdatrack("classify", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("28 documents classified with rules-")
+    db = sqlite_utils.Database(db_path)
+    assert db.execute("select count(*) from letters where violation_types is null").fetchone()[0] == 0
+    assert db["letter_tags"].count > 28
+    versions = {r["classifier_version"] for r in db["classifications"].rows}
+    assert len(versions) == 1 and result.stdout.split()[4] in versions
