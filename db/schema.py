@@ -178,3 +178,16 @@ def m002_documents(db: Database) -> None:
     )
     db["letters"].populate_fts(["company", "subject", "title", "body_text"])
     db.create_view("documents", DOCUMENTS_VIEW, replace=True)
+
+
+# The year a document belongs to, for Datasette's `year` facet and the per-year charts. A VIRTUAL
+# generated column: SQLite keeps it right on every write, and store.py never writes it.
+YEAR_EXPRESSION = "cast(substr(coalesce(letter_issue_date, document_date, posted_date), 1, 4) as integer)"
+
+
+@migrations()
+def m003_letters_year(db: Database) -> None:
+    """letters.year: the issue (or document, or posted) date's year, computed by SQLite."""
+    if "year" not in {c[1] for c in db.execute("pragma table_xinfo(letters)").fetchall()}:
+        db.execute(f"alter table letters add column year integer generated always as ({YEAR_EXPRESSION}) virtual")
+    db["letters"].create_index(["year"], if_not_exists=True)
