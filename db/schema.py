@@ -191,3 +191,31 @@ def m003_letters_year(db: Database) -> None:
     if "year" not in {c[1] for c in db.execute("pragma table_xinfo(letters)").fetchall()}:
         db.execute(f"alter table letters add column year integer generated always as ({YEAR_EXPRESSION}) virtual")
     db["letters"].create_index(["year"], if_not_exists=True)
+
+
+# Incremental crawling and each letter's lifecycle (issue 4). The listing row a letter was last
+# seen with is kept beside it, so `fdatrack reparse` can rebuild the letter from the archive.
+HISTORY_COLUMNS = {"listing_row": str}  # JSON object
+
+
+@migrations()
+def m004_history(db: Database) -> None:
+    """site_state (memory between runs), letters.listing_row, run modes and counts, version notes."""
+    db["site_state"].create({"key": str, "value": str, "updated_at": str}, pk="key", if_not_exists=True)
+    for table, columns in [
+        ("letters", HISTORY_COLUMNS),
+        ("runs", {"mode": str, "listing_rows": int, "letter_pages": int, "pages_incomplete": int, "relisted": int}),
+        ("letter_versions", {"note": str}),
+    ]:
+        existing = db[table].columns_dict
+        for name, type_ in columns.items():
+            if name not in existing:
+                db[table].add_column(name, type_)
+    db["letter_versions"].create_index(["run_id"], if_not_exists=True)
+    db["letters"].create_index(["delisted_at"], if_not_exists=True)
+    # Letters stored before this migration carry a listing_hash over other fields: recompute it
+    # the way incremental runs compare rows, so an upgraded database is not fetched all over again.
+    from db.history import listing_hash
+
+    for row in list(db.query("select * from letters")):
+        db.execute("update letters set listing_hash = ? where slug = ?", [listing_hash(row), row["slug"]])

@@ -11,10 +11,11 @@ import sqlite3
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from db.schema import DOCUMENT_COLUMNS, LETTER_COLUMNS, migrations
+from db.schema import DOCUMENT_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS, migrations
 
 DEFAULT_DB_PATH = "db/fda_letters.db"
 
@@ -65,14 +66,27 @@ def open_db(path: str | Path = DEFAULT_DB_PATH, *, create: bool = True) -> Datab
 
 
 def hash_fields(record: dict, fields: list[str]) -> str:
-    """A stable sha256 over the named fields of a record."""
-    payload = json.dumps({f: record.get(f) for f in fields}, sort_keys=True, ensure_ascii=False)
+    """A stable sha256 over the named fields of a record (URLs site-relative: a mirror's port is no change)."""
+    payload = json.dumps(
+        {f: site_relative(record.get(f)) if f == "url" or f.endswith("_url") else record.get(f) for f in fields},
+        sort_keys=True, ensure_ascii=False,
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def site_relative(url: str | None) -> str | None:
+    """A URL without scheme and host (the same letter on fda.gov or on a mirror)."""
+    if not url or not isinstance(url, str):
+        return url
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def letter_row(record: dict) -> dict:
     """Flatten a letter record (parser + listing fields) into a `letters` row."""
-    row = {k: v for k, v in record.items() if k in LETTER_COLUMNS or k in DOCUMENT_COLUMNS}
+    row = {k: v for k, v in record.items() if k in LETTER_COLUMNS or k in DOCUMENT_COLUMNS or k in HISTORY_COLUMNS}
+    if isinstance(row.get("listing_row"), dict):
+        row["listing_row"] = json.dumps(row["listing_row"], ensure_ascii=False, sort_keys=True)
     address = record.get("recipient_address") or {}
     for part in ("street", "city", "state", "postal_code", "country"):
         row[f"recipient_{part}"] = address.get(part)
@@ -120,7 +134,8 @@ def save_letter(db: Database, record: dict, run_id: int | None, classification: 
     row = letter_row(record)
     content_fields = CONTENT_FIELDS + [f for f in DOCUMENT_FIELDS if row.get(f) is not None]
     row["content_hash"] = hash_fields(row, content_fields)
-    row["listing_hash"] = hash_fields(row, LISTING_FIELDS)
+    # the spider hashes the listing cells as it saw them; other sources fall back to the stored fields
+    row["listing_hash"] = row.get("listing_hash") or hash_fields(row, LISTING_FIELDS)
     seen = now_iso()
     existing = next(db["letters"].rows_where("slug = ?", [row["slug"]], limit=1), None)
     if existing is None:
