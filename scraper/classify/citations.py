@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from .sentences import SentenceIndex
+
 _PAREN = r"(?:\s?\((?:[a-zA-Z]{1,4}|\d{1,3})\))"
 _SEC = r"\d{1,4}[A-Z]?" + _PAREN + "*"
 _LIST_SEP = r"\s*(?:,\s*(?:and|or)?|and|or|&)\s*"
@@ -64,18 +66,25 @@ def _items(listing: str) -> list[str]:
     return out
 
 
-def extract_citations(text: str) -> list[dict]:
+_SECTION_KEYS = ("sec",)
+_USC_KEYS = ("u.s.c", "usc", "u. s. c", "u.s. c")
+_CFR_KEYS = ("cfr", "c.f.r", "c. f. r")
+_TITLE_KEYS = ("code of federal",)
+
+
+def extract_citations(source: SentenceIndex | str) -> list[dict]:
     """Every statute and regulation cited, normalised, with how often, in order of first use."""
+    index = source if isinstance(source, SentenceIndex) else SentenceIndex(source)
     found: list[tuple[int, str]] = []
-    for m in _SECTION.finditer(text):
+    for m in _matches(index, _SECTION, _SECTION_KEYS):
         for item in _items(m.group(1)):
             number = re.match(r"\d+", item).group(0)
             found.append((m.start(), f"{_parse_act(m.group(2), number)} {item}"))
-    for m in _USC.finditer(text):
+    for m in _matches(index, _USC, _USC_KEYS):
         for item in _items(m.group(2)):
             found.append((m.start(), f"{m.group(1)} U.S.C. {item}"))
-    for rx in (_CFR, _TITLE_CFR):
-        for m in rx.finditer(text):
+    for rx, keys in ((_CFR, _CFR_KEYS), (_TITLE_CFR, _TITLE_KEYS)):
+        for m in _matches(index, rx, keys):
             for item in _items(m.group(2)):
                 found.append((m.start(), f"{m.group(1)} CFR {item}"))
     counts = Counter(c for _, c in found)
@@ -83,3 +92,10 @@ def extract_citations(text: str) -> list[dict]:
     for pos, c in sorted(found):
         order.setdefault(c, pos)
     return [{"citation": c, "count": counts[c]} for c in sorted(order, key=order.get)]
+
+
+def _matches(index: SentenceIndex, rx: re.Pattern, keys: tuple[str, ...]):
+    """Matches of ``rx`` inside the sentences that contain one of ``keys`` (citations never span sentences)."""
+    for i in index.containing(keys):
+        s = index[i]
+        yield from rx.finditer(index.text, s.start, s.end)

@@ -46,7 +46,7 @@ def classify_document(text: str, title: str | None = None, subject: str | None =
         "product_categories": present,
         "violation_types": [v for v in VIOLATION_LABELS if v in labels],
         "evidence": evidence,
-        "citations": extract_citations(text),
+        "citations": extract_citations(index),
         "websites": extract_websites(index),
         "classifier_version": CLASSIFIER_VERSION,
     }

@@ -37,9 +37,10 @@ CATEGORY_PATTERNS = {
 }
 # Upper-case acronyms (MSC, SVF, PRP, BMAC) must stay upper-case to avoid words like "prp" in URLs.
 _ACRONYMS = re.compile(r"^(?:MSCs?|UC-MSCs?|SVF|PRP|BMAC|HCT/Ps?)$", re.IGNORECASE)
+_CATEGORY_KEYS = {cat: tuple(keys) for cat, keys in _VOCAB["category_keys"].items()}
 _PRODUCT_CUES = re.compile(_VOCAB["product_cues"], re.IGNORECASE)
 _REFERENCE_CUES = re.compile(_VOCAB["reference_cues"], re.IGNORECASE)
-_ADDITIONAL_CONCERN = re.compile(r"\badditional\s+concerns?\b", re.IGNORECASE)
+_ADDITIONAL_CONCERN = re.compile(r"additional\s+concerns?\b")  # searched in the lower-cased text
 # Animal or plant sources: "sheep placenta" in a supplement is not an HCT/P.
 _NON_HUMAN_SOURCE = re.compile(r"\b(?:sheep|ovine|bovine|porcine|equine|deer|animal|plant|botanical|herbal)\W+(?:\w+\W+)?$", re.IGNORECASE)
 _NON_HUMAN_CATEGORIES = {"amniotic_placental", "umbilical_cord", "cord_blood", "stem_cell"}
@@ -62,29 +63,22 @@ class CategoryResult:
 def detect_categories(index: SentenceIndex, extra: str = "") -> dict[str, CategoryResult]:
     """Score every category over the text's sentences; ``extra`` (title, subject) only boosts."""
     text = index.text
-    concern_from = _additional_concern_start(text)
+    concern_from = _additional_concern_start(index.lower)
     results: dict[str, CategoryResult] = {}
     for cat, pattern in CATEGORY_PATTERNS.items():
         res = CategoryResult(sentences=[])
         keep = 1.0
         best: list[tuple[float, int]] = []
-        seen: set[int] = set()
-        for m in pattern.finditer(text):
-            if _ACRONYMS.match(m.group(0)) and not m.group(0).replace("s", "").isupper():
-                continue
-            if cat in _NON_HUMAN_CATEGORIES and _NON_HUMAN_SOURCE.search(text, max(0, m.start() - 30), m.start()):
-                continue
-            i = index.at(m.start())
-            if i is None or i in seen:
-                continue
-            seen.add(i)
-            w = _mention_weight(index[i].text, m.start() >= concern_from)
-            keep *= 1.0 - w
-            best.append((-w, i))
-        if extra and any(
-            not (_ACRONYMS.match(m.group(0)) and not m.group(0).replace("s", "").isupper())
-            for m in pattern.finditer(extra)
-        ):
+        for i in index.containing(_CATEGORY_KEYS[cat]):
+            s = index[i]
+            for m in pattern.finditer(text, s.start, s.end):
+                if not _counts(cat, m, text):
+                    continue
+                w = _mention_weight(s.text, m.start() >= concern_from)
+                keep *= 1.0 - w
+                best.append((-w, i))
+                break  # one weight per sentence
+        if extra and any(_counts(cat, m, extra) for m in pattern.finditer(extra)):
             res.title_hit = True
             keep *= 1.0 - STRONG
         res.score = round(1.0 - keep, 4) if best else 0.0
@@ -92,6 +86,16 @@ def detect_categories(index: SentenceIndex, extra: str = "") -> dict[str, Catego
         res.sentences = [i for _, i in best[:_MAX_EVIDENCE]]
         results[cat] = res
     return results
+
+
+def _counts(cat: str, m: re.Match, text: str) -> bool:
+    """False for look-alikes: lower-case "prp"/"msc" inside other words' spellings, animal or plant sources."""
+    word = m.group(0)
+    if _ACRONYMS.match(word) and not word.rstrip("s").isupper():
+        return False
+    if cat in _NON_HUMAN_CATEGORIES and _NON_HUMAN_SOURCE.search(text, max(0, m.start() - 30), m.start()):
+        return False
+    return True
 
 
 def _mention_weight(sentence: str, in_additional_concern: bool) -> float:
@@ -113,7 +117,7 @@ def _is_title_line(sentence: str) -> bool:
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
-def _additional_concern_start(text: str) -> int:
-    """Offset of an "Additional concern(s)" heading, or past the end when there is none."""
-    m = _ADDITIONAL_CONCERN.search(text)
-    return m.start() if m else len(text) + 1
+def _additional_concern_start(lower: str) -> int:
+    """Offset of an "Additional concern(s)" heading in the lower-cased text, or past the end when there is none."""
+    m = _ADDITIONAL_CONCERN.search(lower)
+    return m.start() if m else len(lower) + 1

@@ -106,8 +106,42 @@ class SentenceIndex:
 
     def __init__(self, text: str):
         self.text = text
+        lower = text.lower()
+        if len(lower) != len(text):  # a few characters ("İ") grow when lower-cased; keep offsets aligned
+            lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+        self.lower = lower
         self.sentences = split_sentences(text)
         self._starts = [s.start for s in self.sentences]
+        self._by_key: dict[str, frozenset[int]] = {}
+
+    def containing(self, keys: tuple[str, ...]) -> list[int]:
+        """Sorted indexes of sentences containing any of the lower-case substrings ``keys``.
+
+        str.find in C is far cheaper than a case-insensitive regex at every position, so
+        rules look here first and run their regex only on these sentences.
+        """
+        found: set[int] = set()
+        for key in keys:
+            hits = self._by_key.get(key)
+            if hits is None:
+                hits = self._by_key[key] = frozenset(self._find_all(key))
+            found |= hits
+        return sorted(found)
+
+    def sentence_has(self, i: int, keys: tuple[str, ...]) -> bool:
+        """True when sentence ``i`` contains one of the lower-case substrings ``keys``."""
+        s = self.sentences[i]
+        low = self.lower
+        return any(low.find(k, s.start, s.end) != -1 for k in keys)
+
+    def _find_all(self, key: str):
+        """Sentence indexes of every occurrence of ``key`` in the lower-cased text."""
+        low, pos = self.lower, self.lower.find(key)
+        while pos != -1:
+            i = self.at(pos)
+            if i is not None:
+                yield i
+            pos = low.find(key, pos + 1)
 
     def at(self, offset: int) -> int | None:
         """Index of the sentence containing ``offset`` (None when it falls between sentences)."""

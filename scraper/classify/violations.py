@@ -49,12 +49,24 @@ _GENERIC_DISJUNCTION = re.compile(
 _MODAL = re.compile(r"\b(?:may|might|could|would|can)\s+(?:not\s+)?(?:\w+\s+){0,2}$", _I)
 
 
-def _blocked(sentence: str) -> bool:
+_CLOSING_KEYS = ("remind", "issued to you", "previous", "prior", "earlier", "detained", "refus", "withhold",
+                 "import alert")
+
+
+def _blocked(sentence: str, lower: str) -> bool:
     """True for sentences that cannot charge anything: reminders, import boilerplate, hypotheticals."""
-    return bool(
-        _PRIOR_LETTER.search(sentence) or _IMPORT_BOILERPLATE.search(sentence)
-        or _HYPOTHETICAL.search(sentence)
-    )
+    if _HYPOTHETICAL.match(sentence):
+        return True
+    if not any(k in lower for k in _CLOSING_KEYS):
+        return False
+    return bool(_PRIOR_LETTER.search(sentence) or _IMPORT_BOILERPLATE.search(sentence))
+
+
+def _is_law_statement(sentence: str, lower: str) -> bool:
+    """True for statements of the law ("It is a prohibited act …", "any drug that is adulterated or misbranded")."""
+    if _LAW_STATEMENT.match(sentence):
+        return True
+    return ("adulterated" in lower or "misbranded" in lower) and bool(_GENERIC_DISJUNCTION.search(sentence))
 
 
 # --- regulation parts → labels (for "you failed to … [21 CFR 211.192]" findings) ---------
@@ -108,10 +120,12 @@ class Rule:
     """One way a letter charges ``label``: a regex tried on candidate sentences."""
 
     label: str
+    keys: tuple[str, ...]      # lower-case substrings one of which the sentence must contain
     pattern: re.Pattern
     priority: int = 0          # lower = stronger evidence
     allow_law: bool = False    # may match a statement of the law (e.g. "a valid biologics license must be in effect")
     section_map: dict | None = None  # label by the section number the pattern captured (group 1)
+    also: tuple[str, ...] = ()  # and, when given, one of these substrings too
 
 
 def _r(p: str, flags=_I) -> re.Pattern:
@@ -125,67 +139,67 @@ _MISBRANDING_SECTIONS = {"502": "misbranding", "403": "misbranding", "602": "mis
 
 RULES: tuple[Rule, ...] = (
     # adulteration (FD&C Act 501 drugs/devices, 402 food)
-    Rule("adulteration", _r(r"adulterated\s+" + _SECTION_AFTER), 0, section_map=_ADULTERATION_SECTIONS),
-    Rule("adulteration", _r(_COPULA + r"adulterated\b"), 1),
-    Rule("adulteration", _r(r"\b(?:in\s+)?violat\w*\s+(?:of\s+)?section\s+501\b|\b(?:your|their|its)\s+adulteration\s+of\b"), 1),
-    Rule("adulteration", _r(r"^\W*adulterat\w+(?:\s+[\w/&,-]+){0,6}\W*$|^(?:[\w/&,-]+\s+){0,5}adulteration\s+violations?\W*$"), 3),
+    Rule("adulteration", ('adulterated',), _r(r"adulterated\s+" + _SECTION_AFTER), 0, section_map=_ADULTERATION_SECTIONS),
+    Rule("adulteration", ('adulterated',), _r(_COPULA + r"adulterated\b"), 1),
+    Rule("adulteration", ('501', 'adulteration of'), _r(r"\b(?:in\s+)?violat\w*\s+(?:of\s+)?section\s+501\b|\b(?:your|their|its)\s+adulteration\s+of\b"), 1),
+    Rule("adulteration", ('adulterat',), _r(r"^\W*adulterat\w+(?:\s+[\w/&,-]+){0,6}\W*$|^(?:[\w/&,-]+\s+){0,5}adulteration\s+violations?\W*$"), 3),
     # misbranding (FD&C Act 502; 403 food)
-    Rule("misbranding", _r(r"misbranded\s+" + _SECTION_AFTER), 0, section_map=_MISBRANDING_SECTIONS),
-    Rule("misbranding", _r(r"misbranded\s+(?:drugs?|devices?|foods?|products?|cosmetics?)\s+" + _SECTION_AFTER), 0,
+    Rule("misbranding", ('misbranded',), _r(r"misbranded\s+" + _SECTION_AFTER), 0, section_map=_MISBRANDING_SECTIONS),
+    Rule("misbranding", ('misbranded',), _r(r"misbranded\s+(?:drugs?|devices?|foods?|products?|cosmetics?)\s+" + _SECTION_AFTER), 0,
          section_map=_MISBRANDING_SECTIONS),
-    Rule("misbranding", _r(_COPULA + r"misbranded\b"), 1),
-    Rule("misbranding", _r(r"\bconstitut\w+\s+misbranding\b|\b(?:your|their|its|the\s+firm\W?s)\s+misbranding\s+of\b"), 1),
-    Rule("misbranding", _r(r"\b(?:lacks?|lacking|fails?\s+to\s+bear|does\s+not\s+bear|without)\s+adequate\s+directions\s+for\s+(?:its\s+)?use"), 1),
-    Rule("misbranding", _r(r"\b(?:deceiv\w+|mislead\w*)\s+(?:\w+\s+){0,3}with\s+(?:\w+\s+){0,2}(?:unsubstantiated|false|misleading|unproven)\s+claims"
+    Rule("misbranding", ('misbranded',), _r(_COPULA + r"misbranded\b"), 1),
+    Rule("misbranding", ('misbranding',), _r(r"\bconstitut\w+\s+misbranding\b|\b(?:your|their|its|the\s+firm\W?s)\s+misbranding\s+of\b"), 1),
+    Rule("misbranding", ('adequate directions',), _r(r"\b(?:lacks?|lacking|fails?\s+to\s+bear|does\s+not\s+bear|without)\s+adequate\s+directions\s+for\s+(?:its\s+)?use"), 1),
+    Rule("misbranding", ('claims',), _r(r"\b(?:deceiv\w+|mislead\w*)\s+(?:\w+\s+){0,3}with\s+(?:\w+\s+){0,2}(?:unsubstantiated|false|misleading|unproven)\s+claims"
                            r"|\bunsubstantiated\s+(?:\w+\s+)?claims\b"), 2),
-    Rule("misbranding", _r(r"\blabel\w*\s+(?:\w+\s+){0,4}(?:is|are)\s+false\s+(?:or|and/or|and)\s+misleading"), 1),
-    Rule("misbranding", _r(r"^\W*(?:RE:\s*)?(?:[\w/&,-]+\s+){0,5}misbrand\w+(?:\s+[\w/&(),-]+){0,8}\W*$"), 3),
+    Rule("misbranding", ('false',), _r(r"\blabel\w*\s+(?:\w+\s+){0,4}(?:is|are)\s+false\s+(?:or|and/or|and)\s+misleading"), 1),
+    Rule("misbranding", ('misbrand',), _r(r"^\W*(?:RE:\s*)?(?:[\w/&,-]+\s+){0,5}misbrand\w+(?:\s+[\w/&(),-]+){0,8}\W*$"), 3),
     # unapproved new drug (FD&C Act 505(a))
-    Rule("unapproved_new_drug", _r(r"\bunapproved\s+new\s+drugs?\b"), 0),
-    Rule("unapproved_new_drug", _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+(?:301\s*\(d\)\s*(?:and|,)\s*)?505\s*\(a\)"), 0),
-    Rule("unapproved_new_drug", _r(r"\bno\s+approved\s+(?:new\s+drug\s+)?applications?\b[^.]{0,100}?\b(?:in\s+effect|505)"), 1),
-    Rule("unapproved_new_drug", _r(r"\bnot\s+the\s+subject\s+of\s+(?:an?\s+)?approved\s+(?:new\s+drug\s+application|NDA|ANDA|abbreviated)"), 1),
+    Rule("unapproved_new_drug", ('unapproved',), _r(r"\bunapproved\s+new\s+drugs?\b"), 0),
+    Rule("unapproved_new_drug", ('505',), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+(?:301\s*\(d\)\s*(?:and|,)\s*)?505\s*\(a\)"), 0),
+    Rule("unapproved_new_drug", ('no approved',), _r(r"\bno\s+approved\s+(?:new\s+drug\s+)?applications?\b[^.]{0,100}?\b(?:in\s+effect|505)"), 1),
+    Rule("unapproved_new_drug", ('not the subject',), _r(r"\bnot\s+the\s+subject\s+of\s+(?:an?\s+)?approved\s+(?:new\s+drug\s+application|NDA|ANDA|abbreviated)"), 1),
     # unlicensed / unapproved biological product (PHS Act 351)
-    Rule("unapproved_biologic", _r(r"\bunlicensed\s+biologic(?:al)?s?\b"), 0),
-    Rule("unapproved_biologic", _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?section\s+351\s*\(a\)"), 0),
-    Rule("unapproved_biologic", _r(r"\bnot\s+the\s+subject\s+of\s+(?:an?\s+)?(?:approved|valid)\s+(?:biologics?\s+license|BLA)"
+    Rule("unapproved_biologic", ('unlicensed',), _r(r"\bunlicensed\s+biologic(?:al)?s?\b"), 0),
+    Rule("unapproved_biologic", ('351',), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?section\s+351\s*\(a\)"), 0),
+    Rule("unapproved_biologic", ('not the subject', 'nor is there', 'biologics license', 'biologic license', 'bla', 'without an'), _r(r"\bnot\s+the\s+subject\s+of\s+(?:an?\s+)?(?:approved|valid)\s+(?:biologics?\s+license|BLA)"
                                    r"|\bnor\s+is\s+there\s+an?\s+(?:IND|investigational\s+new\s+drug\s+application)\s+in\s+effect"
                                    r"|\bno\s+(?:approved\s+|valid\s+)?(?:biologics?\s+license(?:\s+application)?|BLA)s?\s+(?:\w+\s+){0,2}(?:in\s+effect|approved|for\s+(?:your|this|these|the))"
                                    r"|\bwithout\s+an?\s+(?:approved|valid)\s+(?:BLA|biologics?\s+license)"), 0),
-    Rule("unapproved_biologic", _r(r"\bvalid\s+biologics?\s+license\s+must\s+be\s+in\s+effect"), 1, allow_law=True),
-    Rule("unapproved_biologic", _r(r"\b(?:unapproved|illegally\s+marketed|unlicensed)\b[^.]{0,80}?" + _BIO_WORDS
-                                   + r"|" + _BIO_WORDS + r"[^.]{0,60}?\b(?:unapproved|illegally\s+marketed)\b"), 2),
-    Rule("unapproved_biologic", _r(_BIO_WORDS + r"[^.]{0,60}?\brequires?\s+(?:FDA\s+)?(?:approval|a\s+biologics\s+license|premarket\s+approval)"), 2),
-    Rule("unapproved_biologic", _r(r"\bregulated\s+as\s+(?:drugs?,?\s+(?:devices?,?\s+)?(?:and(?:/or)?\s+)?)?biological\s+products\b[^.]{0,160}?(?:premarket|approval|licens)"), 2),
+    Rule("unapproved_biologic", ('must be in effect',), _r(r"\bvalid\s+biologics?\s+license\s+must\s+be\s+in\s+effect"), 1, allow_law=True),
+    Rule("unapproved_biologic", ('unapproved', 'illegally', 'unlicensed'), _r(r"\b(?:unapproved|illegally\s+marketed|unlicensed)\b[^.]{0,80}?" + _BIO_WORDS
+                                   + r"|" + _BIO_WORDS + r"[^.]{0,60}?\b(?:unapproved|illegally\s+marketed)\b"), 2, also=('stem', 'exosom', 'vesicle', 'cellular', 'biologic', 'hct/p', 'regenerative', 'cord', 'umbilical', 'amnio', 'placent', 'secretome', 'tissue')),
+    Rule("unapproved_biologic", ('require',), _r(_BIO_WORDS + r"[^.]{0,60}?\brequires?\s+(?:FDA\s+)?(?:approval|a\s+biologics\s+license|premarket\s+approval)"), 2, also=('stem', 'exosom', 'vesicle', 'cellular', 'biologic', 'hct/p', 'regenerative', 'cord', 'umbilical', 'amnio', 'placent', 'secretome', 'tissue')),
+    Rule("unapproved_biologic", ('regulated as',), _r(r"\bregulated\s+as\s+(?:drugs?,?\s+(?:devices?,?\s+)?(?:and(?:/or)?\s+)?)?biological\s+products\b[^.]{0,160}?(?:premarket|approval|licens)"), 2),
     # current good manufacturing (or tissue) practice
-    Rule("cgmp", _r(r"\b(?:violations?|deviations?|non-?compliance|departures?)\s+(?:of|from|with)\s+(?:the\s+)?(?:FDA\W{0,2}s\s+)?"
+    Rule("cgmp", ('violation', 'deviation', 'complian', 'departure'), _r(r"\b(?:violations?|deviations?|non-?compliance|departures?)\s+(?:of|from|with)\s+(?:the\s+)?(?:FDA\W{0,2}s\s+)?"
                     r"(?:[\w-]+\s+){0,3}?(?:regulations?\s+(?:for|on)\s+)?(?:current\s+good\s+(?:manufacturing|tissue)\s+practices?"
-                    r"|c?GMPs?\b|CGTP|good\s+manufacturing\s+practices?|quality\s+system)"), 0),
-    Rule("cgmp", _r(r"\b(?:CGMP|cGMP|CGTP|GMP|quality[\s-]+system|good\s+manufacturing\s+practice)\s+(?:violations?|deviations?)\b"), 1),
-    Rule("cgmp", _r(r"\bnot\s+(?:\w+\s+)?(?:in\s+)?(?:conform\w*|conformance|compliance|comply|complied|accordance)\s+(?:to|with)\s+(?:the\s+)?"
+                    r"|c?GMPs?\b|CGTP|good\s+manufacturing\s+practices?|quality\s+system)"), 0, also=('gmp', 'good manufacturing', 'good tissue', 'cgtp', 'quality system', 'quality-system')),
+    Rule("cgmp", ('gmp', 'cgtp', 'quality system', 'quality-system', 'good manufacturing'), _r(r"\b(?:CGMP|cGMP|CGTP|GMP|quality[\s-]+system|good\s+manufacturing\s+practice)\s+(?:violations?|deviations?)\b"), 1),
+    Rule("cgmp", ('conform', 'complian', 'comply', 'complied', 'accordance'), _r(r"\bnot\s+(?:\w+\s+)?(?:in\s+)?(?:conform\w*|conformance|compliance|comply|complied|accordance)\s+(?:to|with)\s+(?:the\s+)?"
                     r"(?:\w+\s+){0,2}?(?:current\s+good|c?GMP|CGTP|quality\s+system|good\s+manufacturing)"), 0),
-    Rule("cgmp", _r(r"\b(?:adulterated|violat\w+)\b[^.]{0,100}?(?:section\s+)?(?:501\s*\(a\)\s*\(2\)\s*\(B\)|501\s*\(h\)|402\s*\(g\))"), 1),
+    Rule("cgmp", ('501', '402'), _r(r"\b(?:adulterated|violat\w+)\b[^.]{0,100}?(?:section\s+)?(?:501\s*\(a\)\s*\(2\)\s*\(B\)|501\s*\(h\)|402\s*\(g\))"), 1, also=('adulterat', 'violat')),
     # HCT/P: 21 CFR 1271.10(a) criteria, donor eligibility and other 1271 deviations
-    Rule("hctp_1271", _r(r"\b(?:fail\w*|does\s+not|do\s+not|did\s+not)\s+(?:appear\s+to\s+)?(?:to\s+)?meet\s+(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:[\w-]+\s+){0,3}criteri\w+"
-                         r"(?=[^.]{0,200}?(?:1271\.10|minimal|homologous))"), 0),
-    Rule("hctp_1271", _r(r"\b(?:is|are|was|were)\s+not\s+(?:\w+\s+)?(?:minimally\s+manipulated|(?:intended\s+)?for\s+homologous\s+use|homologous\s+use)"
+    Rule("hctp_1271", ('criteri',), _r(r"\b(?:fail\w*|does\s+not|do\s+not|did\s+not)\s+(?:appear\s+to\s+)?(?:to\s+)?meet\s+(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:[\w-]+\s+){0,3}criteri\w+"
+                         r"(?=[^.]{0,200}?(?:1271\.10|minimal|homologous))"), 0, also=('meet',)),
+    Rule("hctp_1271", ('minimal', 'homologous'), _r(r"\b(?:is|are|was|were)\s+not\s+(?:\w+\s+)?(?:minimally\s+manipulated|(?:intended\s+)?for\s+homologous\s+use|homologous\s+use)"
                          r"|\bmore\s+than\s+minimal(?:ly)?\s+manipulat\w+|\bis\s+not\s+homologous\s+use"), 0),
-    Rule("hctp_1271", _r(r"\b(?:your|these|this|the)\s+(?:\w+\s+){0,3}(?:products?|HCT/Ps?)\s+(?:is|are)\s+not\s+regulated\s+solely\s+under\s+section\s+361"), 1),
-    Rule("hctp_1271", _r(r"\b(?:violations?|deviations?)\s+(?:of|from|for)\s+[^.]{0,160}?(?:21\s*CFR\s*(?:Part\s+)?1271|HCT/Ps?\b)"
+    Rule("hctp_1271", ('regulated solely',), _r(r"\b(?:your|these|this|the)\s+(?:\w+\s+){0,3}(?:products?|HCT/Ps?)\s+(?:is|are)\s+not\s+regulated\s+solely\s+under\s+section\s+361"), 1),
+    Rule("hctp_1271", ('1271', 'hct/p', 'donor'), _r(r"\b(?:violations?|deviations?)\s+(?:of|from|for)\s+[^.]{0,160}?(?:21\s*CFR\s*(?:Part\s+)?1271|HCT/Ps?\b)"
                          r"|\bdonor[\s-]+eligibility\s+determination\s+(?:\w+\s+){0,3}not\s+(?:been\s+)?(?:completed|documented|made)"), 1),
     # the letter faults a claim of FDA approval, clearance or registration
-    Rule("false_fda_approval_claim", _r(r"\b(?:false(?:ly)?|incorrect(?:ly)?|mislead\w*|misrepresent\w*|erroneous(?:ly)?|inaccurate(?:ly)?)\b[^.]{0,120}?(?:"
-                                        + _FDA_CLAIM + r")"), 0),
-    Rule("false_fda_approval_claim", _r(r"(?:" + _FDA_CLAIM + r")[^.]{0,120}?\b(?:is|are)\s+(?:false|misleading|incorrect|inaccurate|untrue)\b"), 0),
+    Rule("false_fda_approval_claim", ('false', 'incorrect', 'mislead', 'misrepresent', 'erroneous', 'inaccurate'), _r(r"\b(?:false(?:ly)?|incorrect(?:ly)?|mislead\w*|misrepresent\w*|erroneous(?:ly)?|inaccurate(?:ly)?)\b[^.]{0,120}?(?:"
+                                        + _FDA_CLAIM + r")"), 0, also=('fda', 'food and drug')),
+    Rule("false_fda_approval_claim", ('false', 'misleading', 'incorrect', 'inaccurate', 'untrue'), _r(r"(?:" + _FDA_CLAIM + r")[^.]{0,120}?\b(?:is|are)\s+(?:false|misleading|incorrect|inaccurate|untrue)\b"), 0, also=('fda', 'food and drug')),
     # other charged violations
-    Rule("other", _r(r"\b(?:violat\w+|prohibited\s+(?:act\s+)?under|in\s+violation\s+of)\s+(?:of\s+)?sections?\s+301\s*\((?!(?:a|b|c|d|k)\))[a-z]{1,3}\)"), 0),
-    Rule("other", _r(r"\bHACCP\s+(?:deviations?|violations?)|\b(?:does|do|did)\s+not\s+have\s+(?:a\s+)?(?:written\s+)?HACCP\s+plans?"
+    Rule("other", ('301',), _r(r"\b(?:violat\w+|prohibited\s+(?:act\s+)?under|in\s+violation\s+of)\s+(?:of\s+)?sections?\s+301\s*\((?!(?:a|b|c|d|k)\))[a-z]{1,3}\)"), 0, also=('violat', 'prohibited')),
+    Rule("other", ('haccp',), _r(r"\bHACCP\s+(?:deviations?|violations?)|\b(?:does|do|did)\s+not\s+have\s+(?:a\s+)?(?:written\s+)?HACCP\s+plans?"
                      r"|\bfail\w*\s+to\s+(?:have|implement|conduct|maintain)\b[^.]{0,60}?HACCP"), 0),
-    Rule("other", _r(r"\bcounterfeit\b[^.]{0,100}?\b(?:sold|being\s+sold|distributed|marketed|found|identified|offered)\b"), 1),
-    Rule("other", _r(r"\brefus\w+\s+(?:to\s+permit|to\s+allow|of|to\s+provide)\s+(?:\w+\s+){0,3}(?:access|inspection|entry|records)"
+    Rule("other", ('counterfeit',), _r(r"\bcounterfeit\b[^.]{0,100}?\b(?:sold|being\s+sold|distributed|marketed|found|identified|offered)\b"), 1),
+    Rule("other", ('refus', 'listed', 'list'), _r(r"\brefus\w+\s+(?:to\s+permit|to\s+allow|of|to\s+provide)\s+(?:\w+\s+){0,3}(?:access|inspection|entry|records)"
                      r"|\bnot\s+properly\s+listed\b|\bfail\w*\s+to\s+(?:register|list|update\s+(?:the|its|your)\s+(?:drug\s+)?listing)"), 1),
-    Rule("other", _r(r"\bviolated\s+(?:the\s+)?regulations\s+governing\b"), 1),
-    Rule("other", _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+9\d\d\b"), 1),
+    Rule("other", ('regulations governing',), _r(r"\bviolated\s+(?:the\s+)?regulations\s+governing\b"), 1),
+    Rule("other", ('violat',), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+9\d\d\b"), 1, also=('section 9', 'sections 9')),
 )
 
 _TOBACCO = _r(r"\btobacco\b|\bsections?\s+9\d\d\b|\be-?cigarettes?\b|\bENDS\b")
@@ -215,13 +229,10 @@ _MENTION = {
     "hctp_1271": _r(r"\b1271\.\d+|\bHCT/Ps?\b"),
 }
 
-# Cheap whole-text trigger: only sentences it lands in are examined.
-_TRIGGER = _r(
-    r"adulterat|misbrand|unapproved|unlicensed|new\s+drug|licen[sc]e|BLA\b|IND\b|505|351|manufacturing\s+practice|c?GMP|CGTP"
-    r"|quality\s+system|1271|homologous|minimal|criteri|FDA|Food\s+and\s+Drug|301|HACCP|counterfeit|refus|listed|listing|register"
-    r"|regulations\s+governing|9\d\d\b|21\s*C\.?F\.?R|approv|unsubstantiated|claims|directions|violat|deviation|illegally|regulated\s+as"
-    r"|require|stem|exosom|cellular|biologic|tissue|cord|amnio|placent|secretome|HCT/P|regenerative|official|donor"
-)
+_CFR_KEYS = ("cfr", "c.f.r", "c. f. r")
+_CLAIM_FDA_KEYS = ("fda", "food and drug administration")
+_CLAIM_APPROVAL_KEYS = ("approv", "clear", "regist", "certif", "authoriz", "endors", "licens", "compliant")
+_REGISTRATION_KEYS = ("does not", "official approval")
 
 
 @dataclass(slots=True)
@@ -247,17 +258,14 @@ class ViolationResult:
 def detect_violations(index: SentenceIndex, hint_text: str = "") -> ViolationResult:
     """Find every charged violation in the text's sentences."""
     result = ViolationResult()
-    candidates = sorted({i for m in _TRIGGER.finditer(index.text) if (i := index.at(m.start())) is not None})
-    open_sentences: list[int] = []
-    for i in candidates:
-        sentence = index[i].text
-        if _blocked(sentence):
-            continue
-        open_sentences.append(i)
-        is_law = bool(_LAW_STATEMENT.search(sentence) or _GENERIC_DISJUNCTION.search(sentence))
-        for rule in RULES:
-            if is_law and not rule.allow_law:
+    gate = _SentenceGate(index)
+    for rule in RULES:
+        for i in index.containing(rule.keys):
+            if rule.also and not index.sentence_has(i, rule.also):
                 continue
+            if gate.closed(i) or (gate.is_law(i) and not rule.allow_law):
+                continue
+            sentence = index[i].text
             m = rule.pattern.search(sentence)
             if not m or _is_modal(sentence, m.start()):
                 continue
@@ -267,24 +275,56 @@ def detect_violations(index: SentenceIndex, hint_text: str = "") -> ViolationRes
             if label in ("adulteration", "misbranding") and _TOBACCO.search(sentence):
                 label = "other"  # tobacco products are charged under chapter IX (902/903), not 501/502
             result.add(label, rule.priority, i, index[i].start + m.start())
-        if not is_law:
-            _add_regulation_failures(result, sentence, i, index[i].start)
-    _add_approval_claims(result, index, open_sentences)
-    _add_hinted_mentions(result, index, open_sentences, hint_text)
+    for i in index.containing(_CFR_KEYS):
+        if not (gate.closed(i) or gate.is_law(i)):
+            _add_regulation_failures(result, index[i].text, i, index[i].start)
+    _add_approval_claims(result, index, gate)
+    if hint_text:
+        _add_hinted_mentions(result, index, gate, hint_text)
     return result
 
 
-def _add_approval_claims(result: ViolationResult, index: SentenceIndex, open_sentences: list[int]) -> None:
+class _SentenceGate:
+    """Per-sentence verdicts (closed to charges? a statement of law?), computed once, only when asked."""
+
+    def __init__(self, index: SentenceIndex):
+        self.index = index
+        self._closed: dict[int, bool] = {}
+        self._law: dict[int, bool] = {}
+
+    def closed(self, i: int) -> bool:
+        v = self._closed.get(i)
+        if v is None:
+            s = self.index[i]
+            v = self._closed[i] = _blocked(s.text, self.index.lower[s.start:s.end])
+        return v
+
+    def is_law(self, i: int) -> bool:
+        v = self._law.get(i)
+        if v is None:
+            s = self.index[i]
+            v = self._law[i] = _is_law_statement(s.text, self.index.lower[s.start:s.end])
+        return v
+
+
+def _add_approval_claims(result: ViolationResult, index: SentenceIndex, gate: _SentenceGate) -> None:
     """Label a claim of FDA approval/clearance/registration that FDA denies in the same or the next two sentences."""
-    claims = [i for i in open_sentences if _APPROVAL_CLAIM.search(index[i].text)]
-    if not claims:
-        return
-    for i in claims:
+    with_approval = set(index.containing(_CLAIM_APPROVAL_KEYS))
+    claimed = False
+    for i in index.containing(_CLAIM_FDA_KEYS):
+        if i not in with_approval or gate.closed(i):
+            continue
+        m = _APPROVAL_CLAIM.search(index[i].text)
+        if not m:
+            continue
+        claimed = True
         near = " ".join(index[j].text for j in range(i, min(i + 3, len(index))))
         if _APPROVAL_DENIAL.search(near):
-            result.add("false_fda_approval_claim", 1, i, index[i].start + _APPROVAL_CLAIM.search(index[i].text).start())
-    for i in open_sentences:  # "registration … does not denote approval" backs a claim made anywhere in the letter
-        m = _REGISTRATION_NOT_APPROVAL.search(index[i].text)
+            result.add("false_fda_approval_claim", 1, i, index[i].start + m.start())
+    if not claimed:
+        return
+    for i in index.containing(_REGISTRATION_KEYS):  # "registration … does not denote approval" backs the claim
+        m = None if gate.closed(i) else _REGISTRATION_NOT_APPROVAL.search(index[i].text)
         if m:
             result.add("false_fda_approval_claim", 2, i, index[i].start + m.start())
 
@@ -305,15 +345,13 @@ def _add_regulation_failures(result: ViolationResult, sentence: str, i: int, bas
             result.add(label, 2, i, base + m.start())
 
 
-def _add_hinted_mentions(result: ViolationResult, index: SentenceIndex, open_sentences: list[int], hint_text: str) -> None:
-    """When the letter's subject/title names a charge the text only mentions, take the mention."""
-    if not hint_text:
-        return
+def _add_hinted_mentions(result: ViolationResult, index: SentenceIndex, gate: _SentenceGate, hint_text: str) -> None:
+    """When the letter's subject/title names a charge the text only mentions, take the first open mention."""
     for label, hint in _HINTS.items():
         if label in result.evidence or not hint.search(hint_text):
             continue
-        for i in open_sentences:
-            m = _MENTION[label].search(index[i].text)
+        for i in range(len(index)):
+            m = None if gate.closed(i) else _MENTION[label].search(index[i].text)
             if m:
                 result.add(label, 4, i, index[i].start + m.start())
                 break

@@ -10,8 +10,8 @@ import re
 
 from .sentences import SentenceIndex
 
-_TLDS = (r"com|net|org|co|io|us|info|biz|health|clinic|care|shop|store|online|site|life|is|me|tv|ca|uk|au|mx|sg|in|de"
-         r"|cn|hk|eu|ly|ai|app")
+_TLDS = ("com|net|org|co|io|us|info|biz|health|clinic|care|shop|store|online|site|life|is|me|tv|ca|uk|au|mx|sg|in|de"
+         "|cn|hk|eu|ly|ai|app")
 _ADDRESS = re.compile(
     r"(?<![@\w.-])(?:https?://[^\s<>\"“”‘’'()\[\]]+|www\.[^\s<>\"“”‘’'()\[\]]+"
     r"|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:" + _TLDS + r")\b(?:/[^\s<>\"“”‘’'()\[\]]*)?)(?![@\w])",
@@ -26,21 +26,28 @@ _GOV = re.compile(r"^(?:https?://)?(?:[\w-]+\.)*(?:gov|mil)(?:[/:]|$)", re.IGNOR
 _TRAILING = ".,;:!?”’'\"»)]}"
 
 
+# Where an address may start: one pass over the lower-cased text instead of a find per top-level domain.
+_CANDIDATE = re.compile(r"https?:|www\.|\.(?:" + _TLDS + r")(?![a-z0-9])")
+
+
 def extract_websites(index: SentenceIndex) -> list[str]:
     """Firm websites/accounts named in review sentences, as written, first mention first, no duplicates."""
     out: list[str] = []
     seen: set[str] = set()
-    for m in _ADDRESS.finditer(index.text):
-        address = _parse_address(m.group(0))
-        if not address or _GOV.match(address):
+    text = index.text
+    sentences = sorted({i for m in _CANDIDATE.finditer(index.lower) if (i := index.at(m.start())) is not None})
+    for i in sentences:
+        s = index[i]
+        if not _REVIEW_CUE.search(s.text):
             continue
-        i = index.at(m.start())
-        if i is None or not _REVIEW_CUE.search(index[i].text):
-            continue
-        key = re.sub(r"^https?://(?:www\.)?|^www\.|/+$", "", address.lower())
-        if key not in seen:
-            seen.add(key)
-            out.append(address)
+        for m in _ADDRESS.finditer(text, s.start, s.end):
+            address = _parse_address(m.group(0))
+            if not address or _GOV.match(address):
+                continue
+            key = re.sub(r"^https?://(?:www\.)?|^www\.|/+$", "", address.lower())
+            if key not in seen:
+                seen.add(key)
+                out.append(address)
     return out
 
 
