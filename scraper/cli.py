@@ -73,7 +73,26 @@ def _add_crawl(sub):
     p.add_argument("--delay", type=float, help="seconds between requests; overrides robots.txt Crawl-Delay (fda.gov asks 30)")
     p.add_argument("--limit", type=int, default=0, help="fetch at most N letters (0 = all)")
     p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
+    # Incremental by default: page the listing newest-first, stop at a page of letters already
+    # stored unchanged, fetch only new letters and rows whose cells changed (scraper/incremental.py).
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--full", action="store_true",
+                      help="re-check everything: page the whole listing and fetch every letter page again")
+    mode.add_argument("--full-listing", action="store_true",
+                      help="page the whole listing but fetch only new or changed letters; marks letters gone from it as delisted")
+    p.add_argument("--since", type=_iso_date, metavar="YYYY-MM-DD",
+                   help="only letters posted on or after this date (pages the listing back to it)")
     p.set_defaults(func=cmd_crawl)
+
+
+def _iso_date(text: str) -> str:
+    """argparse type: a YYYY-MM-DD date."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def cmd_crawl(args) -> int:
@@ -85,9 +104,14 @@ def cmd_crawl(args) -> int:
         with serve_in_thread() as (base_url, _site):
             print(f"serving the bundled sample site at {base_url}", file=sys.stderr)
             return run_crawl(base_url=base_url, db_path=args.db, delay=0 if args.delay is None else args.delay,
-                             limit=args.limit, log_level=args.log_level)
+                             limit=args.limit, log_level=args.log_level, **_crawl_plan(args))
     return run_crawl(base_url=args.base_url, db_path=args.db, delay=args.delay, limit=args.limit,
-                     log_level=args.log_level)
+                     log_level=args.log_level, **_crawl_plan(args))
+
+
+def _crawl_plan(args) -> dict:
+    """The incremental-crawl options of `fdatrack crawl`."""
+    return {"full": args.full, "full_listing": args.full_listing, "since": args.since}
 
 
 # --- mirror -----------------------------------------------------------------

@@ -29,7 +29,8 @@ def check_reachable(base_url: str, timeout: float = 5.0) -> None:
         raise Unreachable(f"cannot reach {base_url} ({exc.strerror or exc}); check the network. Nothing was written.") from None
 
 
-def crawl_settings(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WARNING") -> Settings:
+def crawl_settings(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WARNING",
+                   full=False, full_listing=False, since=None) -> Settings:
     """Project settings with the command line's overrides applied."""
     settings = Settings()
     settings.setmodule("scraper.settings", priority="project")
@@ -43,13 +44,20 @@ def crawl_settings(*, base_url=None, db_path=None, delay=None, limit=0, log_leve
         settings.set("AUTOTHROTTLE_START_DELAY", delay, priority="cmdline")
     if limit:
         settings.set("FDA_LIMIT", int(limit), priority="cmdline")
+    if full:
+        settings.set("FDA_FULL", True, priority="cmdline")
+    if full_listing:
+        settings.set("FDA_FULL_LISTING", True, priority="cmdline")
+    if since:
+        settings.set("FDA_SINCE", since, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     return settings
 
 
-def run_crawl(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WARNING", spider="warning_letters") -> int:
+def run_crawl(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WARNING", spider="warning_letters",
+              **plan) -> int:
     """Crawl, print progress and the one-line summary, return the exit code."""
-    settings = crawl_settings(base_url=base_url, db_path=db_path, delay=delay, limit=limit, log_level=log_level)
+    settings = crawl_settings(base_url=base_url, db_path=db_path, delay=delay, limit=limit, log_level=log_level, **plan)
     try:
         check_reachable(settings.get("FDA_BASE_URL"))
     except Unreachable as exc:

@@ -45,6 +45,8 @@ class LetterItem:
     body_text: str = _f("Full text of the letter body; paragraphs separated by blank lines")
     fetched_at: str = _f("When this copy of the page was fetched (UTC, ISO 8601)")
     raw_html: str = _f("The letter page exactly as fetched (archive; hidden in Datasette)")
+    listing_hash: str = _f("sha256 of the letter's listing cells (dates, company, office, subject, response/close-out); a change makes an incremental run fetch the page again")
+    listing_row: dict = _f("The letter's listing row as last seen (JSON), so `fdatrack reparse` can rebuild the letter from the archive")
     classification: dict = _f("Classifier output (exosome relevance, tags with evidence, citations); stored in its own tables")
 
 

@@ -9,7 +9,7 @@ from scrapy import signals
 
 from db import store
 from scraper.items import CrawlErrorItem, DocumentItem, LetterItem, required_fields
-from scraper.runstatus import run_status
+from scraper.runstatus import layout_tripwire, run_status
 
 REQUIRED = required_fields(LetterItem)
 STORED_ITEMS = (LetterItem, DocumentItem)
@@ -98,6 +98,16 @@ class StorePipeline:
     def spider_closed(self, spider, reason):
         stats = self.crawler.stats
         seen = sum(self.counts.values())
+        tracker = getattr(spider, "tracker", None)  # incremental crawling (scraper/incremental.py)
+        if tracker is not None:
+            refused = tracker.finish(self.db, self.run_id, ended_well=reason == "finished" and not self.fatal)
+            if refused:
+                store.record_error(self.db, self.run_id, None, "delist", refused)
+        letter_pages = stats.get_value("fdatrack/letter_pages", 0)
+        pages_incomplete = stats.get_value("fdatrack/letter_pages_incomplete", 0)
+        tripwire = layout_tripwire(letter_pages, pages_incomplete)
+        if tripwire and not self.fatal:
+            store.record_error(self.db, self.run_id, None, "layout_changed", tripwire)
         errors = self.db.execute("select count(*) from errors where run_id = ?", [self.run_id]).fetchone()[0]
         status, close_reason = run_status(
             reason=reason,
@@ -105,7 +115,15 @@ class StorePipeline:
             errors=errors,
             letters_seen=seen,
             listed=getattr(spider, "letters_listed", None),
+            listing_rows=tracker.rows_listed if tracker is not None else None,
+            known_letters=len(tracker.known) if tracker is not None else 0,
+            letter_pages=letter_pages,
+            pages_incomplete=pages_incomplete,
         )
+        history_counts = {}
+        if tracker is not None:
+            history_counts = {"mode": tracker.plan.name, "listing_rows": tracker.rows_listed,
+                              "delisted": tracker.delisted, "relisted": tracker.relisted}
         run = store.finish_run(
             self.db,
             self.run_id,
@@ -113,8 +131,13 @@ class StorePipeline:
             close_reason=close_reason,
             requests=stats.get_value("downloader/request_count", 0),
             letters_seen=seen,
+            letter_pages=letter_pages,
+            pages_incomplete=pages_incomplete,
+            **history_counts,
             **self.counts,
         )
+        if tracker is not None:
+            tracker.after_run(self.db, status)
         spider.run_row = run
         _progress(summary_line(run))
         self.db.close()
@@ -124,7 +147,9 @@ def summary_line(run: dict) -> str:
     """One-line run summary, as printed at the end of every crawl."""
     return (
         f"run {run['id']} {run['status']}: {run['new']} new, {run['changed']} changed, "
-        f"{run['unchanged']} unchanged letters, {run['errors']} errors, "
+        f"{run['unchanged']} unchanged letters, "
+        + (f"{run['delisted']} delisted, " if run.get("delisted") else "")
+        + f"{run['errors']} errors, "
         f"{run['requests']} requests, {run['duration_s']:.1f} s"
     )
 

@@ -20,6 +20,11 @@ DATATABLES_PATH = "/datatables/views/ajax"
 VIEWS_AJAX_PATH = "/views/ajax"
 FDA_PAGE_SIZE = int(os.environ.get("FDA_PAGE_SIZE", "100"))
 FDA_LIMIT = int(os.environ.get("FDA_LIMIT", "0"))  # 0 = no limit on letters fetched
+# Incremental by default (scraper/incremental.py); FDA_FULL=1 re-checks everything,
+# FDA_FULL_LISTING=1 pages the whole listing, FDA_SINCE=YYYY-MM-DD limits by posted date.
+FDA_FULL = os.environ.get("FDA_FULL", "") in ("1", "true", "yes")
+FDA_FULL_LISTING = os.environ.get("FDA_FULL_LISTING", "") in ("1", "true", "yes")
+FDA_SINCE = os.environ.get("FDA_SINCE") or None
 
 # --- storage -------------------------------------------------------------------
 FDA_DB_PATH = os.environ.get("FDA_DB_PATH", "db/fda_letters.db")

@@ -19,7 +19,8 @@ from scraper.parsing.listing import (
     parse_view_settings,
     parse_views_ajax,
 )
-from scraper.parsing.offices import normalize_issuing_office
+from scraper.incremental import CrawlPlan, ListingTracker
+from scraper.records import merge_letter, page_lacks_key_fields
 
 AJAX_HEADERS = {
     "X-Requested-With": "XMLHttpRequest",
@@ -30,9 +31,11 @@ AJAX_HEADERS = {
 class WarningLettersSpider(scrapy.Spider):
     name = "warning_letters"
 
-    def __init__(self, *args, limit: int | str | None = None, **kwargs):
+    def __init__(self, *args, limit: int | str | None = None, full=None, full_listing=None, since=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._limit_arg = limit
+        self._plan_args = {"full": full, "full_listing": full_listing, "since": since}
+        self.tracker = ListingTracker(spider=self.name, kind="warning_letter")
         self.letters_listed = None  # recordsTotal reported by the listing
         self.scheduled = 0
 
@@ -44,11 +47,28 @@ class WarningLettersSpider(scrapy.Spider):
         spider.listing_url = spider.base_url + s.get("LISTING_PATH")
         spider.page_size = s.getint("FDA_PAGE_SIZE")
         spider.limit = int(spider._limit_arg or s.getint("FDA_LIMIT") or 0)
+        args = spider._plan_args
+        spider.plan = CrawlPlan(
+            full=_flag(args["full"]) or s.getbool("FDA_FULL"),
+            full_listing=_flag(args["full_listing"]) or s.getbool("FDA_FULL_LISTING"),
+            since=args["since"] or s.get("FDA_SINCE") or None,
+        )
         return spider
 
     async def start(self):
-        yield scrapy.Request(self.listing_url, callback=self.parse_listing_page, errback=self.on_error,
-                             cb_kwargs={"stage": "listing"})
+        # The store pipeline has opened the database by now (spider.db); incremental state lives there.
+        self.tracker = ListingTracker.load(getattr(self, "db", None), spider=self.name, kind="warning_letter",
+                                           plan=self.plan, run_id=getattr(self, "run_id", None))
+        if self.tracker.cached_view:
+            # The view parameters from the last good run: one request instead of two.
+            self.view = self.tracker.cached_view
+            yield self._datatables_request(0, cached=True)
+        else:
+            yield self._listing_page_request()
+
+    def _listing_page_request(self):
+        return scrapy.Request(self.listing_url, callback=self.parse_listing_page, errback=self.on_error,
+                              cb_kwargs={"stage": "listing"}, dont_filter=True)
 
     # --- listing ---------------------------------------------------------------
 
@@ -83,13 +103,19 @@ class WarningLettersSpider(scrapy.Spider):
             return max(1, min(self.page_size, self.limit - start))
         return self.page_size
 
-    def _datatables_request(self, start: int):
+    def _datatables_request(self, start: int, cached: bool = False):
         url = self.base_url + self.view["ajax_url"] + "?" + urlencode(self._view_params(start))
         return scrapy.Request(
             url, headers={**AJAX_HEADERS, "Referer": self.listing_url}, callback=self.parse_datatables,
             errback=self.on_error, cb_kwargs={"start": start, "stage": "listing"},
-            meta={"fda_refusal_ok": True},
+            meta={"fda_refusal_ok": True, "fda_cached_view": cached},
         )
+
+    def _cached_view_failed(self, response, why: str):
+        """The remembered view parameters no longer work: forget them and start from the listing page."""
+        self.logger.warning("Cached listing parameters failed (%s); reading the listing page again", why)
+        self.tracker.forget_view(getattr(self, "db", None))
+        yield self._listing_page_request()
 
     def _views_ajax_request(self, start: int):
         return scrapy.FormRequest(
@@ -101,6 +127,10 @@ class WarningLettersSpider(scrapy.Spider):
 
     def parse_datatables(self, response, start, stage):
         """One page of DataTables JSON rows; on refusal fall back to /views/ajax."""
+        cached = response.meta.get("fda_cached_view")
+        if cached and response.status != 200 and not response.meta.get("fda_blocked"):
+            yield from self._cached_view_failed(response, f"HTTP {response.status}")
+            return
         if response.status in (403, 404, 405) and not response.meta.get("fda_blocked"):
             self.logger.warning("DataTables endpoint refused (HTTP %s); falling back to /views/ajax", response.status)
             yield self._views_ajax_request(start)
@@ -109,8 +139,13 @@ class WarningLettersSpider(scrapy.Spider):
         try:
             total, rows = parse_datatables_json(response.text)
         except ListingLayoutError as exc:
+            if cached:
+                yield from self._cached_view_failed(response, str(exc))
+                return
             yield self._fatal(response.url, "layout_changed", str(exc))
             return
+        if start == 0 and rows:
+            self.tracker.remember_view(getattr(self, "db", None), self.view)
         yield from self._handle_rows(response, rows, total, start, self._datatables_request)
 
     def parse_views_ajax(self, response, start, stage):
@@ -129,25 +164,36 @@ class WarningLettersSpider(scrapy.Spider):
         yield from self._handle_rows(response, rows, total, start, self._views_ajax_request)
 
     def _handle_rows(self, response, rows, total, start, next_page):
-        """Schedule a letter request per row, then the next listing page."""
+        """Schedule a letter request per new or changed row, then the next listing page (unless done)."""
         if self.letters_listed is None:
             self.letters_listed = total
         if not rows and total:
             yield self._fatal(response.url, "layout_changed", f"listing reports {total} letters but returned no rows")
             return
+        parsed_rows = []
         for cells in rows:
             try:
-                row = parse_listing_row(cells, self.base_url)
+                parsed_rows.append(parse_listing_row(cells, self.base_url))
             except ListingLayoutError as exc:
                 yield self._fatal(response.url, "layout_changed", str(exc))
                 return
+        to_fetch, stop = self.tracker.triage(parsed_rows)
+        self.tracker.record_listed(getattr(self, "db", None), getattr(self, "run_id", None), parsed_rows)
+        for row in to_fetch:
             if self.limit and self.scheduled >= self.limit:
+                self.tracker.truncated = True
                 return
             self.scheduled += 1
             yield scrapy.Request(row["url"], callback=self.parse_letter, errback=self.on_error,
                                  cb_kwargs={"row": row, "stage": "letter"})
         next_start = start + len(rows)
-        if rows and next_start < total and not (self.limit and self.scheduled >= self.limit):
+        if stop:
+            return
+        if not rows or next_start >= total:
+            self.tracker.reached_end = True
+        elif self.limit and self.scheduled >= self.limit:
+            self.tracker.truncated = True
+        else:
             yield next_page(next_start)
 
     # --- letter pages ----------------------------------------------------------
@@ -155,17 +201,26 @@ class WarningLettersSpider(scrapy.Spider):
     def parse_letter(self, response, row, stage):
         """A letter page, merged with its listing row."""
         yield from self._check_blocked(response, stage)
+        if response.status == 404 and self.tracker.is_known(row["slug"]):
+            # FDA removed the letter: flag it, keep the row and its archive
+            self.tracker.delist(getattr(self, "db", None), row["slug"], getattr(self, "run_id", None),
+                                "letter page answers HTTP 404")
+            return
         if response.status != 200:
             yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}")
             return
+        self.crawler.stats.inc_value("fdatrack/letter_pages")
         try:
             parsed = parse_letter(response.text, row["url"])
         except LetterPageError as exc:
+            self.crawler.stats.inc_value("fdatrack/letter_pages_incomplete")
             yield CrawlErrorItem(url=response.url, stage="parse_letter", reason=str(exc))
             return
-        record = {**row, **{k: v for k, v in parsed.items() if v not in (None, "", [], {})}}
+        if page_lacks_key_fields(parsed):
+            self.crawler.stats.inc_value("fdatrack/letter_pages_incomplete")
         # the listing's dates and company are what FDA indexes; the page wins where it has them
-        record["issuing_office"] = normalize_issuing_office(parsed.get("issuing_office") or row.get("issuing_office"))
+        record = merge_letter(row, parsed)
+        record["listing_row"] = {k: v for k, v in row.items() if k != "listing_hash"}
         record["fetched_at"] = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
         record["raw_html"] = response.text
         yield LetterItem(**{k: v for k, v in record.items() if k in LetterItem.__dataclass_fields__})
@@ -190,3 +245,8 @@ class WarningLettersSpider(scrapy.Spider):
         reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
         fatal = stage == "listing"
         yield CrawlErrorItem(url=request.url, stage=stage, reason=reason, fatal=fatal)
+
+
+def _flag(value) -> bool:
+    """A spider argument given as -a full=1 / true / yes."""
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
