@@ -172,6 +172,8 @@ def _add_status(sub):
     p = sub.add_parser("status", help="print the last runs and the database's counts")
     p.add_argument("--db", default=None)
     p.add_argument("--runs", type=int, default=5, help="how many recent runs to show")
+    p.add_argument("--check", action="store_true",
+                   help="exit with the last crawl's exit code (0 ok, 3 failed, 4 blocked, 5 layout changed, 6 partial)")
     p.set_defaults(func=cmd_status)
 
 
@@ -185,11 +187,68 @@ def cmd_status(args) -> int:
         raise CliError(str(exc)) from None
     counts = store.counts(db)
     print(" | ".join(f"{k}: {v}" for k, v in counts.items()))
+    print(_letter_lifecycle_line(db))
     for run in db.query("select * from runs order by id desc limit ?", [args.runs]):
-        print(f"run {run['id']} {run['started_at']} {run['status']}: {run['new'] or 0} new, "
-              f"{run['changed'] or 0} changed, {run['unchanged'] or 0} unchanged, {run['errors'] or 0} errors, "
+        print(f"run {run['id']} {run['started_at']} {run['status']}"
+              f"{' [' + run['mode'] + ']' if run.get('mode') else ''}: {run['new'] or 0} new, "
+              f"{run['changed'] or 0} changed, {run['unchanged'] or 0} unchanged, {run.get('delisted') or 0} delisted, "
+              f"{run['errors'] or 0} errors, "
               f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})")
+    if args.check:
+        return _last_crawl_exit_code(db)
     return 0
+
+
+def _letter_lifecycle_line(db) -> str:
+    """Listed vs delisted letters, letters with response/close-out letters, and the last change seen."""
+    row = db.execute(
+        "select count(*) - count(delisted_at), count(delisted_at), count(response_letter_date), "
+        "count(closeout_letter_date) from letters"
+    ).fetchone()
+    last = db.execute("select max(seen_at) from letter_versions").fetchone()[0]
+    return (f"listed: {row[0]} | delisted: {row[1]} | with response letter: {row[2]} | "
+            f"with close-out letter: {row[3]} | last change seen: {last or 'never'}")
+
+
+def _last_crawl_exit_code(db) -> int:
+    """The exit code of the most recent crawl (what a monitor checks); reparse runs are not crawls."""
+    from scraper.runstatus import EXIT_CODES, exit_code
+
+    run = next(db.query("select * from runs where spider != 'reparse' order by id desc limit 1"), None)
+    if run is None:
+        raise CliError("no crawl recorded yet")
+    if run["status"] in ("running", "interrupted"):
+        return EXIT_CODES["partial"]
+    return exit_code(run)
+
+
+# --- reparse ------------------------------------------------------------------
+
+def _add_reparse(sub):
+    p = sub.add_parser("reparse", help="rebuild every letter's parsed fields and tags from the archived pages (no network)")
+    p.add_argument("--db", default=None, help="database file (default db/fda_letters.db)")
+    p.add_argument("slugs", nargs="*", help="only these letters (default: all)")
+    p.set_defaults(func=cmd_reparse)
+
+
+def cmd_reparse(args) -> int:
+    from db import store
+    from scraper.reparse import reparse_archive
+    from scraper.settings import FDA_DB_PATH
+
+    try:
+        db = store.open_db(args.db or FDA_DB_PATH, create=False)
+    except store.StorageError as exc:
+        raise CliError(str(exc)) from None
+    if args.slugs:
+        missing = [s for s in args.slugs if not db["letters"].count_where("slug = ?", [s])]
+        if missing:
+            raise CliError(f"no such letter: {', '.join(missing)}")
+    result = reparse_archive(db, args.slugs or None, progress=lambda line: print(line, file=sys.stderr))
+    print(f"run {result['run_id']} reparse: {result['letters']} letters, {result['changed']} changed, "
+          f"{result['unchanged']} unchanged, {result['no_archive']} without an archived page, "
+          f"{result['failed']} failed, {result['skipped']} of other kinds", file=sys.stderr)
+    return 0 if not result["failed"] else 6
 
 
 # --- classify-text ------------------------------------------------------------
@@ -299,7 +358,7 @@ def cmd_classify(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fdatrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_crawl, _add_mirror, _add_parse_letter, _add_serve, _add_status, _add_classify_text, _add_eval, _add_classify):
+    for add in (_add_crawl, _add_mirror, _add_parse_letter, _add_serve, _add_status, _add_reparse, _add_classify_text, _add_eval, _add_classify):
         add(sub)
     return parser
 
