@@ -26,6 +26,7 @@ _BOUNDARY = re.compile(r"\n[ \t\xa0]*(?:\n[ \t\xa0\n]*)?|[.!?][\"”’')\]]*[ \
 _LAST_TOKEN = re.compile(r"(\S+)$")
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}|[a-zA-Z]|[ivxlcdm]{1,6})$")
 _SENTENCE_START = re.compile(r"[A-Z0-9“\"‘'(\[•\-–—§*]")
+_LIST_ITEM = re.compile(r"[ \t]*(?:\d{1,3}[.)]|[a-z][.)]|[ivx]{1,5}[.)]|[•\-–—*o])\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +42,13 @@ def split_sentences(text: str) -> list[Sentence]:
     """Split ``text`` into stripped sentences with offsets such that text[start:end] == sentence."""
     spans: list[tuple[int, int]] = []
     begin = 0
+    wrap_width = _hard_wrap_width(text)
     for m in _BOUNDARY.finditer(text):
         cut = m.start()
         token = m.group(0)
         nxt = text[m.end(): m.end() + 1]
         if token[0] == "\n":
-            if "\n" not in token[1:] and not _is_line_break(text, cut, nxt):
+            if "\n" not in token[1:] and not _is_line_break(text, cut, nxt, wrap_width):
                 continue  # a wrapped line: the sentence goes on
             spans.append((begin, cut))
             begin = m.end()
@@ -62,14 +64,37 @@ def split_sentences(text: str) -> list[Sentence]:
     return [s for s in (_strip(text, a, b) for a, b in spans) if s is not None]
 
 
-def _is_line_break(text: str, cut: int, nxt: str) -> bool:
+def _is_line_break(text: str, cut: int, nxt: str, wrap_width: float | None) -> bool:
     """True when a single newline ends a line rather than wrapping a sentence."""
     if not nxt:
         return True
-    if _SENTENCE_START.match(nxt):
-        return True
     prev = text[cut - 1: cut] if cut else ""
-    return prev in ".:;!?”\"'’)]" or not prev
+    if not prev or prev in ".:;!?”\"'’)]":
+        return True
+    if wrap_width is None:
+        return bool(_SENTENCE_START.match(nxt))
+    # Hard-wrapped text (PDF extractions): a full-width line goes on into the next one unless
+    # the next line opens a list item; a short line ends a heading or a paragraph.
+    if nxt.islower():
+        return False
+    line_start = text.rfind("\n", 0, cut) + 1
+    if cut - line_start < 0.7 * wrap_width:
+        return True
+    return bool(_LIST_ITEM.match(text, cut + 1))
+
+
+def _hard_wrap_width(text: str) -> float | None:
+    """Typical line width when the text is hard-wrapped (most long lines stop mid-sentence), else None."""
+    if text.count("\n") < 8:
+        return None
+    long_lines = [line.rstrip() for line in text.split("\n") if len(line.strip()) >= 40]
+    if len(long_lines) < 8:
+        return None
+    open_ended = sum(1 for line in long_lines if line[-1] not in ".:;!?”\"'’)]")
+    if open_ended <= 0.5 * len(long_lines):
+        return None
+    widths = sorted(len(line) for line in long_lines)
+    return float(widths[len(widths) // 2])
 
 
 def _ends_with_abbreviation(text: str, begin: int, cut: int, token: str) -> bool:
