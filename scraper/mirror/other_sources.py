@@ -1,0 +1,42 @@
+"""The mirror's sources beyond the warning-letter listing: safety-notice pages, untitled-letter
+listing pages, letter PDFs at /media/<id>/download and RSS feeds, all served from
+sample/ (built by scraper/mirror/build_sources.py).
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+MEDIA_ROUTE = re.compile(r"/media/(\d+)/download/?")
+RSS_ROUTE = re.compile(r"/about-fda/(?:contact-fda/)?stay-informed/rss-feeds/([a-z0-9-]+)/rss\.xml")
+RSS_PATH = "/about-fda/contact-fda/stay-informed/rss-feeds/{feed}/rss.xml"
+PAGE_INDEXES = ("notices/pages.jsonl", "untitled/pages.jsonl")
+
+
+def load_static_pages(sample_dir: Path) -> dict[str, str]:
+    """path -> sample file, from the pages.jsonl indexes of the notice and untitled-letter folders."""
+    pages: dict[str, str] = {}
+    for index in PAGE_INDEXES:
+        path = Path(sample_dir) / index
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    entry = json.loads(line)
+                    pages[entry["path"]] = entry["file"]
+    return pages
+
+
+def other_source(sample_dir: Path, static_pages: dict[str, str], path: str) -> tuple[int, dict, bytes] | None:
+    """The response for a notice page, a listing page, a letter PDF or an RSS feed; None if not one."""
+    sample_dir = Path(sample_dir)
+    if path in static_pages:
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, (sample_dir / static_pages[path]).read_bytes()
+    media = MEDIA_ROUTE.fullmatch(path)
+    if media and (pdf := sample_dir / "media" / f"{media.group(1)}.pdf").is_file():
+        return 200, {"Content-Type": "application/pdf",
+                     "Content-Disposition": f'attachment; filename="{media.group(1)}.pdf"'}, pdf.read_bytes()
+    feed = RSS_ROUTE.fullmatch(path)
+    if feed and (xml := sample_dir / "rss" / f"{feed.group(1)}.xml").is_file():
+        return 200, {"Content-Type": "application/rss+xml; charset=utf-8"}, xml.read_bytes()
+    return None

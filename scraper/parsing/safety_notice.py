@@ -1,0 +1,206 @@
+"""Pure parser for fda.gov safety-notice pages: CBER safety notifications and consumer alerts,
+MedWatch safety alerts ("[Posted MM/DD/YYYY]" + AUDIENCE / ISSUE / BACKGROUND / RECOMMENDATION)
+and legacy consumer-update pages. HTML text in, a plain dict out.
+
+The document date is the page's own dateline. fda.gov pages may carry site banners with dates of
+their own ("On Oct. 1, 2024, the FDA began implementing a reorganization…") and a sidebar
+"Content current as of" date; neither is the notice's date.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from bs4 import BeautifulSoup, Tag
+
+from scraper.parsing.offices import normalize_issuing_office
+from scraper.parsing.text import clean_text, to_iso_date
+
+# Site-wide banners that are not part of any notice (their dates must never become the notice's).
+SITE_BANNERS = [
+    re.compile(r"began implementing a reorganization", re.I),
+    re.compile(r"^An official website of the United States government", re.I),
+    re.compile(r"^Here.s how you know", re.I),
+]
+_POSTED = re.compile(r"\[\s*Posted\s+(\d{1,2}/\d{1,2}/\d{4})", re.I)
+_DATE_LABEL = re.compile(r"^(?:Date|Posted|Issued|Date Issued|Released)\s*:\s*(.+)$", re.I)
+_AUDIENCE = re.compile(r"^AUDIENCE\s*:\s*(.+)$", re.I)
+_MONTH_DATE = re.compile(
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},\s+\d{4}", re.I
+)
+_BLOCKS = ["p", "li", "h2", "h3", "h4", "h5", "dt", "dd", "td", "th", "blockquote", "pre"]
+_CHROME = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg", "button"]
+# Which FDA office publishes a site section, for pages whose head names no creator.
+SECTION_OFFICES = [
+    ("/vaccines-blood-biologics/", "Center for Biologics Evaluation and Research (CBER)"),
+    ("/drugs/", "Center for Drug Evaluation and Research (CDER)"),
+    ("/medical-devices/", "Center for Devices and Radiological Health (CDRH)"),
+    ("/safety/", "FDA MedWatch (Medical Product Safety Information)"),
+    ("/forconsumers/", "FDA Consumer Updates"),
+    ("/consumers/", "FDA Consumer Updates"),
+    ("/news-events/", "FDA Office of Media Affairs"),
+]
+
+
+class NoticePageError(ValueError):
+    """The page is not a notice (block page, empty page, page without a title or text)."""
+
+
+def parse_safety_notice(html: str, url: str) -> dict:
+    """Every field of one safety-notice page: title, date, audience, office, section, body text."""
+    soup = BeautifulSoup(html, "lxml")
+    page_title = _parse_page_title(soup)
+    if page_title and re.search(r"FDA Apology|Page Not Found|Access Denied", page_title, re.I):
+        raise NoticePageError(f"not a notice page: {page_title!r}")
+    breadcrumb = _parse_breadcrumb(soup)
+    current_as_of = _parse_content_current_as_of(soup)
+    content = _content_root(soup)
+    title = _parse_title(content, soup, page_title)
+    paragraphs = _parse_paragraphs(content, title)
+    if not title or not paragraphs:
+        raise NoticePageError("page has no heading or no text")
+    return {
+        "url": url,
+        "slug": slug_for_url(url),
+        "kind": kind_for_url(url),
+        "title": title,
+        "document_date": _parse_document_date(paragraphs, content),
+        "audience": _parse_audience(paragraphs),
+        "issuing_office": _parse_office(soup, url),
+        "section": breadcrumb[-2] if len(breadcrumb) >= 2 else None,
+        "breadcrumb": breadcrumb,
+        "content_current_as_of": current_as_of,
+        "body_text": "\n\n".join(paragraphs),
+    }
+
+
+def slug_for_url(url: str) -> str:
+    """Stable id of a page: its last path segment without a legacy '.htm' suffix."""
+    last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    return re.sub(r"\.html?$", "", last, flags=re.I).lower()
+
+
+def kind_for_url(url: str) -> str:
+    """press_release for FDA press announcements, safety_notice for everything else this parser reads."""
+    return "press_release" if "/press-announcements/" in urlsplit(url).path else "safety_notice"
+
+
+def is_site_banner(text: str) -> bool:
+    """True for fda.gov's site-wide banners (reorganisation notice, .gov banner)."""
+    return any(p.search(text) for p in SITE_BANNERS)
+
+
+# --- fields ---------------------------------------------------------------------------
+
+def _parse_page_title(soup: BeautifulSoup) -> str | None:
+    """The <title> without the ' | FDA' suffix."""
+    t = soup.title.get_text() if soup.title else None
+    return clean_text(re.sub(r"\s*\|\s*FDA\s*$", "", t or "")) or None
+
+
+def _parse_breadcrumb(soup: BeautifulSoup) -> list[str]:
+    """Breadcrumb trail, Home first."""
+    trail = soup.select_one("ol.breadcrumb, .lcds-breadcrumb, nav[aria-label=Breadcrumb] ol, #breadcrumb, .breadcrumb")
+    if not trail:
+        return []
+    items = trail.find_all("li")
+    if items:
+        return [t for li in items if (t := clean_text(li.get_text(" ")))]
+    # legacy pages (ucm*.htm): "Home > For Consumers > Consumer Updates" as links and text
+    return [t for part in re.split(r"[>›»]", trail.get_text(" ")) if (t := clean_text(part))]
+
+
+def _parse_content_current_as_of(soup: BeautifulSoup) -> str | None:
+    """The sidebar's 'Content current as of' date (or a legacy 'Page Last Updated' line)."""
+    node = soup.select_one(".node-current-date time[datetime]")
+    if node:
+        return to_iso_date(node["datetime"]) or to_iso_date(node.get_text())
+    text = clean_text(soup.get_text(" ")) or ""
+    m = re.search(r"(?:Content current as of|Page Last Updated)\s*:?\s*(\d{1,2}/\d{1,2}/\d{4})", text, re.I)
+    return to_iso_date(m.group(1)) if m else None
+
+
+def _content_root(soup: BeautifulSoup) -> Tag:
+    """The notice's own content: <main> (or the legacy content div) without navigation and sidebars."""
+    root = (soup.select_one("main") or soup.select_one("#content, #main-content, .content")
+            or soup.body or soup)
+    root = BeautifulSoup(str(root), "lxml")  # a copy: the chrome is removed from it, not from the page
+    for tag in root.find_all(_CHROME):
+        if tag.name == "header" and tag.find("h1"):
+            tag.unwrap()  # the article header holds the title: keep its content
+            continue
+        tag.decompose()
+    for tag in root.select(".breadcrumb, .lcds-breadcrumb, #breadcrumb, [role=complementary], .node-current-date, "
+                           ".pagetools, #footer, #header, #skiplinks, .usa-banner"):
+        tag.decompose()
+    return root
+
+
+def _parse_title(content: Tag, soup: BeautifulSoup, page_title: str | None) -> str | None:
+    """The page heading (h1), else the og/dcterms title, else <title>."""
+    h1 = content.find("h1") or soup.find("h1")
+    if h1 and (text := clean_text(h1.get_text(" "))):
+        return text
+    for sel in ('meta[property="og:title"]', 'meta[name="dcterms.title"]'):
+        meta = soup.select_one(sel)
+        if meta and clean_text(meta.get("content")):
+            return clean_text(meta["content"])
+    return page_title
+
+
+def _parse_paragraphs(content: Tag, title: str | None) -> list[str]:
+    """Text blocks in reading order: paragraphs, list items, headings; banners and the title dropped."""
+    out: list[str] = []
+    for node in content.find_all(_BLOCKS):
+        if node.find_parent(_BLOCKS):  # nested block: its text is already in the outer one
+            continue
+        text = clean_text(node.get_text(" "))
+        if not text or is_site_banner(text) or text == title:
+            continue
+        if node.name == "li" and not text.startswith(("-", "•")):
+            text = f"- {text}"
+        out.append(re.sub(r"\s+([,.;:)])", r"\1", text))
+    return out
+
+
+def _parse_document_date(paragraphs: list[str], content: Tag) -> str | None:
+    """The notice's dateline: '[Posted MM/DD/YYYY]', a 'Date:' line, a date standing alone, or a <time> in the article."""
+    head = paragraphs[:8]  # the dateline sits under the heading, never deep in the text
+    for text in head:
+        m = _POSTED.search(text)
+        if m:
+            return to_iso_date(m.group(1))
+    for text in head:
+        m = _DATE_LABEL.match(text)
+        if m and (iso := to_iso_date(m.group(1)) or _first_month_date(m.group(1))):
+            return iso
+    for text in head:
+        if (iso := to_iso_date(text)) and len(text) <= 20:
+            return iso
+    for node in content.select("time[datetime]"):
+        if not is_site_banner(clean_text(node.parent.get_text(" ")) or ""):
+            return to_iso_date(node["datetime"])
+    return None
+
+
+def _first_month_date(text: str) -> str | None:
+    m = _MONTH_DATE.search(text)
+    return to_iso_date(m.group(0)) if m else None
+
+
+def _parse_audience(paragraphs: list[str]) -> str | None:
+    """The MedWatch 'AUDIENCE:' line's value."""
+    for text in paragraphs:
+        m = _AUDIENCE.match(text)
+        if m:
+            return clean_text(m.group(1))
+    return None
+
+
+def _parse_office(soup: BeautifulSoup, url: str) -> str | None:
+    """The publishing office: the page's dcterms.creator, else the office owning the site section."""
+    meta = soup.select_one('meta[name="dcterms.creator"]')
+    if meta and clean_text(meta.get("content")):
+        return normalize_issuing_office(clean_text(meta["content"]))
+    path = urlsplit(url).path.lower()
+    return next((office for prefix, office in SECTION_OFFICES if path.startswith(prefix)), None)

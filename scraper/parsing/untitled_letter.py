@@ -1,0 +1,322 @@
+"""Pure parsers for letters FDA publishes as PDFs (untitled letters, response and close-out letters)
+and for the untitled-letter listing pages that link them.
+
+PDF bytes (or a page's HTML) in, plain dicts out. Letter PDFs live at /media/<id>/download; their
+text is extracted with pypdf, re-flowed into paragraphs, and searched for the letter's date,
+recipient company and reference number.
+"""
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from urllib.parse import urljoin, urlsplit
+
+from bs4 import BeautifulSoup, Tag
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from scraper.parsing.text import clean_text, to_iso_date
+
+_MEDIA = re.compile(r"/media/(\d+)(?:/download)?", re.I)
+_DATE = re.compile(
+    r"\b(?:(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sep\.?|Sept\.?|Oct\.?|Nov\.?|Dec\.?)\s+\d{1,2},\s+\d{4}"
+    r"|\d{1,2}/\d{1,2}/\d{4})\b"
+)
+_REFERENCE = re.compile(
+    r"(?:Reference\s*(?:#|No\.?|Number)\s*:?\s*(?P<labelled>[A-Z0-9][A-Z0-9 /#\-]{2,30}?)\s*$"
+    r"|^(?:Our\s+)?(?:Ref\.?|RE)\s*:\s*(?P<short>[A-Z]*\s*[#\-]?\s*\d[\d\-]{3,})\s*$"
+    r"|^(?P<coded>(?:CBER|CDER|CDRH|OBPO|UL|OPDP)[ \-#]*(?:\d{2}-)?\d{3,}(?:-\d+)?)\s*$)",
+    re.I | re.M,
+)
+_COMPANY_SUFFIX = re.compile(
+    r"\b(?:Inc|LLC|L\.L\.C|Ltd|Limited|Corp|Corporation|Company|Co|Labs?|Laboratories|Clinic|Center|Centre|"
+    r"Hospital|PLLC|P\.?A|PC|LLP|GmbH|S\.?A|AG|Pharmaceuticals?|Therapeutics|Biologics|dba)\b\.?", re.I
+)
+_STREET = re.compile(r"^\d+[\w\-]*\s+\S+|^(?:P\.?\s*O\.?\s*Box|Suite)\b", re.I)
+_FDA_LINE = re.compile(
+    r"Food and Drug Administration|Department of Health|HUMAN SERVICES|Silver Spring|New Hampshire Avenue|"
+    r"Center for (?:Biologics|Drug|Devices|Food|Tobacco|Veterinary)|Office of|Division of", re.I
+)
+_SALUTATION = re.compile(r"^(?:Dear\b|Re\s*:|RE\s*:|Subject\s*:)", re.I)
+_TITLE_LINE = re.compile(
+    r"^(?:UNTITLED LETTER|WARNING LETTER|CLOSE-?OUT LETTER|RESPONSE (?:TO|LETTER).*|.*\bResponse to Warning Letter\b.*)$", re.I
+)
+_RELATED = {"response_letter": re.compile(r"respon", re.I), "closeout_letter": re.compile(r"close[\s\-]?out", re.I)}
+
+
+class LetterPdfError(ValueError):
+    """The bytes are not a readable letter PDF (not a PDF, encrypted, no text layer)."""
+
+
+# --- PDF letters ----------------------------------------------------------------------
+
+def media_slug(url: str) -> str:
+    """Stable id of a PDF at /media/<id>/download: 'media-<id>' (else the last path segment)."""
+    m = _MEDIA.search(urlsplit(url).path)
+    if m:
+        return f"media-{m.group(1)}"
+    return re.sub(r"\.pdf$", "", urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1], flags=re.I).lower()
+
+
+def pdf_text(data: bytes) -> list[list[str]]:
+    """The text lines of each page of a PDF, blank lines where the page leaves vertical space."""
+    if not data[:1024].lstrip().startswith(b"%PDF"):
+        raise LetterPdfError("not a PDF (no %PDF header)")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            reader.decrypt("")
+        pages = [_page_text(page) for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise LetterPdfError(f"unreadable PDF: {exc}") from None
+    return [[line.strip() for line in text.splitlines()] for text in pages]
+
+
+def _page_text(page) -> str:
+    """Layout-mode text (keeps the blank lines between paragraphs); plain mode if layout fails."""
+    try:
+        return page.extract_text(extraction_mode="layout") or ""
+    except Exception:  # pypdf's layout mode is newer and stricter; plain text still carries the words
+        return page.extract_text() or ""
+
+
+def parse_letter_pdf(data: bytes, url: str) -> dict:
+    """Title, date, company, reference and body text of a letter PDF."""
+    pages = _drop_running_lines(pdf_text(data))
+    lines: list[str] = []
+    for page in pages:  # a paragraph running over a page break stays one paragraph
+        while page and not page[0]:
+            page = page[1:]
+        ends_sentence = bool(lines) and [x for x in lines if x][-1:][0].endswith((".", ":", ";", "?", "!", '"', "\u201d"))
+        lines += ([""] if ends_sentence else []) + page
+    paragraphs = reflow(lines)
+    if not paragraphs:
+        raise LetterPdfError("PDF has no text layer (scanned image?)")
+    text_lines = [ln for ln in lines if ln]
+    return {
+        "url": url,
+        "slug": media_slug(url),
+        "title": _parse_title(text_lines),
+        "letter_issue_date": _parse_date(text_lines),
+        "company": _parse_company(text_lines),
+        "reference": _parse_reference("\n".join(text_lines[:40])),
+        "body_text": "\n\n".join(paragraphs),
+    }
+
+
+def reflow(lines: list[str]) -> list[str]:
+    """Join a PDF's wrapped lines into paragraphs. Blank lines end paragraphs; in the letter head
+    (before the salutation) every line stands alone (address blocks); a list item starts a paragraph."""
+    stripped = [clean_text(line) or "" for line in lines]
+    if not any(not x for x in stripped[:-1]):
+        return _reflow_without_gaps(stripped)
+    paragraphs: list[str] = []
+    current: list[str] = []
+    in_head = True
+    for text in stripped:
+        if _SALUTATION.match(text):
+            in_head = False
+        if not text or in_head or re.match(r"^(?:[-•▪●]|\d+\.|\([a-z0-9]+\))\s", text):
+            if current:
+                paragraphs.append(" ".join(current))
+                current = []
+        if text:
+            current.append(text)
+            if in_head:
+                paragraphs.append(text)
+                current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    return [re.sub(r"(\w)- (\w)", r"\1-\2", p) for p in paragraphs]
+
+
+def _reflow_without_gaps(stripped: list[str]) -> list[str]:
+    """Fallback for text without blank lines: a short line ending a sentence ends a paragraph."""
+    widths = sorted(len(s) for s in stripped if s)
+    full = widths[int((len(widths) - 1) * 0.9)] if widths else 80
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for text in filter(None, stripped):
+        current.append(text)
+        if len(text) < 0.7 * full and text.endswith((".", ":", ";", "?", "!", "\u201d", '"')):
+            paragraphs.append(" ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    return paragraphs
+
+
+def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Remove running headers/footers (the same line at the top, or at the bottom, of every page) and 'Page N' lines."""
+    page_no = re.compile(r"^(?:Page\s+\d+(?:\s+of\s+\d+)?\b.*|-?\s*\d+\s*-?)$", re.I)
+    if len(pages) < 2:
+        return [[ln for ln in page if not page_no.match(ln)] for page in pages]
+    tops = [{ln for ln in [x for x in page if x][:3]} for page in pages]
+    bottoms = [{ln for ln in [x for x in page if x][-3:]} for page in pages]
+    running = set.intersection(*tops) | set.intersection(*bottoms)
+    cleaned = []
+    for page in pages:
+        text_idx = [i for i, ln in enumerate(page) if ln]
+        edge = set(text_idx[:3] + text_idx[-3:])
+        cleaned.append([ln for i, ln in enumerate(page)
+                        if not (i in edge and ln in running) and not page_no.match(ln)])
+    return cleaned
+
+
+def _parse_title(lines: list[str]) -> str | None:
+    """The letter's heading line ('UNTITLED LETTER', 'CLOSE-OUT LETTER', 'Response to Warning Letter …')."""
+    for line in lines[:30]:
+        text = clean_text(line) or ""
+        if _TITLE_LINE.match(text):
+            return text
+    return None
+
+
+def _parse_date(lines: list[str]) -> str | None:
+    """The letter's date: the first date in its head, before the salutation."""
+    for line in lines[:40]:
+        text = clean_text(line) or ""
+        if _SALUTATION.match(text):
+            break
+        m = _DATE.search(text)
+        if m and not re.search(r"last visited|inspect|received", text, re.I):
+            return to_iso_date(m.group(0).replace("Sept.", "Sep."))
+    return None
+
+
+def _parse_company(lines: list[str]) -> str | None:
+    """The recipient company from the address block after the date (else the sender's letterhead
+    before it): a line with a company suffix, else the line above the street line. FDA's own lines never."""
+    head: list[str] = []
+    for line in lines[:40]:
+        text = clean_text(line) or ""
+        if _SALUTATION.match(text):
+            break
+        head.append(text)
+    dated = next((i for i, t in enumerate(head) if _DATE.search(t)), None)
+    blocks = [head[dated + 1:], head[:dated]] if dated is not None else [head]
+    for block in blocks:
+        candidates = [t for t in block if t and not _FDA_LINE.search(t)]
+        for text in candidates:
+            if _COMPANY_SUFFIX.search(text) and not _STREET.match(text):
+                return text
+        for prev, text in zip(block, block[1:]):
+            if _STREET.match(text) and prev and not _FDA_LINE.search(prev) and not _DATE.search(prev):
+                return prev
+    return None
+
+
+def _parse_reference(head: str) -> str | None:
+    """Reference number printed in the letter head ('Reference #: …', 'RE: 123456', 'CBER-20-123456')."""
+    m = _REFERENCE.search(head)
+    if not m:
+        return None
+    return clean_text(m.group("labelled") or m.group("short") or m.group("coded"))
+
+
+# --- listing pages ----------------------------------------------------------------------
+
+def parse_untitled_listing(html: str, base_url: str) -> list[dict]:
+    """Letters linked from an untitled-letter listing page: table rows (CDER OPDP style) or list items
+    grouped under year headings (CBER style). Each letter comes with its response/close-out links."""
+    soup = BeautifulSoup(html, "lxml")
+    main = soup.select_one("main") or soup.body or soup
+    for chrome in main.select("nav, aside, header, footer, .breadcrumb"):
+        chrome.decompose()
+    rows: list[dict] = []
+    seen: set[str] = set()
+    for link in main.find_all("a", href=True):
+        if not _is_letter_link(link["href"]):
+            continue
+        container = link.find_parent(["tr", "li"]) or link.find_parent("p") or link.parent
+        if id(container) in seen:
+            continue
+        seen.add(id(container))
+        row = _parse_listing_entry(container, base_url)
+        if row:
+            rows.append(row)
+    return rows
+
+
+def _is_letter_link(href: str) -> bool:
+    path = urlsplit(href).path.lower()
+    return bool(_MEDIA.search(path)) or path.endswith(".pdf")
+
+
+def _parse_listing_entry(container: Tag, base_url: str) -> dict | None:
+    """One listing entry: the letter link (first non-response, non-close-out link) and its related letters."""
+    links = [a for a in container.find_all("a", href=True) if _is_letter_link(a["href"])]
+    letter, related = None, []
+    for a in links:
+        label = clean_text(" ".join(filter(None, [a.get_text(" "), a.get("title")]))) or ""
+        kind = next((k for k, pat in _RELATED.items() if pat.search(label)), None)
+        url = urljoin(base_url + "/", a["href"].strip())
+        if kind:
+            related.append({"kind": kind, "url": url, "slug": media_slug(url), "document_date": _date_in(label)})
+        elif letter is None:
+            letter = (a, url)
+    if letter is None:
+        return None
+    a, url = letter
+    cells = container.find_all("td") if container.name == "tr" else []
+    return {
+        "kind": "untitled_letter",
+        "url": url,
+        "slug": media_slug(url),
+        "company": _parse_entry_company(a, cells),
+        "letter_issue_date": _parse_entry_date(container, cells),
+        "subject": _parse_entry_product(a, cells),
+        "year_heading": _parse_year_heading(container),
+        "related": related,
+    }
+
+
+def _parse_entry_company(a: Tag, cells: list[Tag]) -> str | None:
+    """Company: the table's company cell (its <p>), else the link text before ' - Untitled Letter'."""
+    if len(cells) >= 2:
+        p = cells[1].find("p")
+        text = clean_text((p or cells[1]).get_text(" "))
+        if p is None:
+            for link in cells[1].find_all("a"):
+                text = (text or "").replace(clean_text(link.get_text(" ")) or "\0", "")
+        return clean_text(text)
+    text = clean_text(a.get_text(" ")) or ""
+    text = re.split(r"\s+[-–—]\s+(?:Untitled Letter|\d)|,\s*(?=\d{1,2}/\d{1,2}/\d{4})", text, maxsplit=1)[0]
+    return clean_text(text)
+
+
+def _parse_entry_date(container: Tag, cells: list[Tag]) -> str | None:
+    """The letter's date: the first cell (tables) or the first date in the entry."""
+    if cells:
+        t = cells[0].find("time")
+        if t and t.get("datetime"):
+            return to_iso_date(t["datetime"])
+        if iso := _date_in(cells[0].get_text(" ")):
+            return iso
+    t = container.find("time")
+    if t and t.get("datetime"):
+        return to_iso_date(t["datetime"])
+    return _date_in(container.get_text(" "))
+
+
+def _parse_entry_product(a: Tag, cells: list[Tag]) -> str | None:
+    """Product or subject: the table's third cell, else the link title after 'Untitled Letter –'."""
+    if len(cells) >= 3:
+        return clean_text(cells[2].get_text(" "))
+    title = clean_text(a.get("title")) or ""
+    m = re.search(r"Untitled Letter\s*[-–—:]\s*(.+)", title, re.I)
+    return clean_text(m.group(1)) if m else None
+
+
+def _parse_year_heading(container: Tag) -> str | None:
+    """The year heading (h2/h3) an entry is grouped under, if any."""
+    h = container.find_previous(["h2", "h3"])
+    text = clean_text(h.get_text(" ")) if h else None
+    return text if text and re.fullmatch(r"\d{4}", text) else None
+
+
+def _date_in(text: str | None) -> str | None:
+    m = _DATE.search(text or "")
+    return to_iso_date(m.group(0).replace("Sept.", "Sep.")) if m else None
