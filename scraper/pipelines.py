@@ -24,7 +24,15 @@ class ValidatePipeline:
         missing = [f for f in required_fields(type(item)) if not ItemAdapter(item).get(f)]
         if missing:
             return CrawlErrorItem(url=item.url or "?", stage="validate", reason=f"letter page lacks {', '.join(missing)}")
+        if isinstance(item, LetterItem) and _is_truncated(item.raw_html):
+            # a page cut short (origin or network) would store half a letter as a new version
+            return CrawlErrorItem(url=item.url or "?", stage="validate", reason="truncated page: no closing </html> tag")
         return item
+
+
+def _is_truncated(html: str | None) -> bool:
+    """True when an HTML page ends before its closing </html> tag."""
+    return bool(html) and "</html>" not in html[-4096:].lower()
 
 
 class ClassifyPipeline:

@@ -11,6 +11,7 @@ import html
 import json
 import socket
 import struct
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from scraper.mirror.other_sources import load_static_pages, other_source
 from scraper.settings import DATATABLES_PATH, LETTER_PATH, LISTING_PATH, VIEWS_AJAX_PATH
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
@@ -59,6 +61,7 @@ class MirrorSite:
         self.robots_txt = (self.sample_dir / "robots.txt").read_text()
         self.listing_page = (self.sample_dir / "listing_page.html").read_text()
         self.apology_page = (self.sample_dir / "apology.html").read_text()
+        self.static_pages = load_static_pages(self.sample_dir)  # notices, untitled-letter listings
         self._lock = threading.Lock()
 
     # --- content -------------------------------------------------------------------
@@ -155,6 +158,9 @@ class MirrorSite:
             page = self.letter_page(path[len(LETTER_PATH):].strip("/"))
             if page is not None:
                 return _text(200, page)
+        other = other_source(self.sample_dir, self.static_pages, path)  # notices, PDFs, RSS
+        if other is not None:
+            return other
         return _text(404, NOT_FOUND_PAGE)
 
 
@@ -268,8 +274,16 @@ def _handler_for(site: MirrorSite):
     return Handler
 
 
+class _MirrorHTTPServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client hanging up (it timed out, or refused a 20 MB page) is routine, not a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 def make_server(site: MirrorSite, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), _handler_for(site))
+    server = _MirrorHTTPServer((host, port), _handler_for(site))
     server.daemon_threads = True
     return server
 
