@@ -307,6 +307,32 @@ def test_sentences_keep_citations_abbreviations_and_list_numbers_whole():
         assert text[s.start:s.end] == s.text
 
 
+def test_hard_wrapped_pdf_text_is_rejoined_into_sentences():
+    body = ("Your products are adulterated within the meaning of\n"
+            "section 501(a)(2)(B) of the Federal Food, Drug, and Cosmetic Act because your methods do\n"
+            "not conform to CGMP, and they are unlicensed biological products in violation of\n"
+            "section 351(a) of the Public Health Service Act. During the inspection FDA documented\n")
+    text = "WARNING LETTER\n\nDear Dr. Doe:\n\n" + body * 4 + "that you manufacture exosome products.\n"
+    sentences = [s.text for s in split_sentences(text)]
+    assert any(s.startswith("Your products are adulterated within the meaning of\nsection 501(a)(2)(B)") for s in sentences)
+    r = classify_document(text)
+    assert {"adulteration", "cgmp", "unapproved_biologic"} <= set(r["violation_types"])
+    assert {"FD&C Act 501(a)(2)(B)", "PHS Act 351(a)"} <= {c["citation"] for c in r["citations"]}
+
+
+@pytest.mark.parametrize("text,label", [
+    ("This letter is to advise you that your misbranding of your umbilical cord-derived product while held for sale "
+     "violates section 301(k) of the FD&C Act.", "misbranding"),
+    ("Because it is not generally recognized as safe and effective, your product is a new drug under section 201(p) "
+     "of the FD&C Act.", "unapproved_new_drug"),
+    ("Your refusal to permit access to records required by section 704(a) violates section 301(e) of the FD&C Act.",
+     "other"),
+    ("Your firm failed to properly list a drug, which is prohibited under section 301(p) of the FD&C Act.", "other"),
+])
+def test_general_charge_forms(text, label):
+    assert label in classify_document(text)["violation_types"]
+
+
 # --- CLI through a subprocess -----------------------------------------------------------------
 
 def _cli(*args, stdin: str | None = None):

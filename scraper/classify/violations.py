@@ -158,6 +158,8 @@ RULES: tuple[Rule, ...] = (
     Rule("unapproved_new_drug", ('unapproved',), _r(r"\bunapproved\s+new\s+drugs?\b"), 0),
     Rule("unapproved_new_drug", ('505',), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+(?:301\s*\(d\)\s*(?:and|,)\s*)?505\s*\(a\)"), 0),
     Rule("unapproved_new_drug", ('no approved',), _r(r"\bno\s+approved\s+(?:new\s+drug\s+)?applications?\b[^.]{0,100}?\b(?:in\s+effect|505)"), 1),
+    Rule("unapproved_new_drug", ("201(p)", "201 (p)"), _r(r"\b(?:is|are)\s+(?:also\s+)?(?:an?\s+)?[“\"]?new\s+drugs?[”\"]?\s+(?:as\s+defined\s+)?(?:(?:with)?in|under)"
+                                                       r"\s+(?:the\s+meaning\s+of\s+)?section\s+201\s*\(p\)"), 2),
     Rule("unapproved_new_drug", ('not the subject',), _r(r"\bnot\s+the\s+subject\s+of\s+(?:an?\s+)?approved\s+(?:new\s+drug\s+application|NDA|ANDA|abbreviated)"), 1),
     # unlicensed / unapproved biological product (PHS Act 351)
     Rule("unapproved_biologic", ('unlicensed',), _r(r"\bunlicensed\s+biologic(?:al)?s?\b"), 0),
@@ -202,7 +204,7 @@ RULES: tuple[Rule, ...] = (
     Rule("other", ('violat',), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+9\d\d\b"), 1, also=('section 9', 'sections 9')),
 )
 
-_TOBACCO = _r(r"\btobacco\b|\bsections?\s+9\d\d\b|\be-?cigarettes?\b|\bENDS\b")
+_TOBACCO = re.compile(r"(?i:\btobacco\b|\bsections?\s+9\d\d\b|\be-?cigarettes?\b|\bnicotine\b)|\bENDS\b")
 
 # A letter faulting a claim of FDA approval: the firm's claim, then FDA's denial close by.
 _APPROVAL_CLAIM = _r(r"\b(?:you|your)\b[^.]{0,150}?" + _CLAIM_VERB + r"[^.]{0,150}?(?:" + _FDA_CLAIM + r")"
