@@ -140,14 +140,20 @@ def cmd_mirror(args) -> int:
 
 # --- serve ------------------------------------------------------------------
 
-METADATA_PATH = Path(__file__).resolve().parent.parent / "datasette_metadata.yml"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+METADATA_PATH = REPO_ROOT / "datasette_metadata.yml"
+DATASETTE_PLUGINS_DIR = REPO_ROOT / "plugins"
+DATASETTE_TEMPLATES_DIR = REPO_ROOT / "templates"
 
 
 def _add_serve(sub):
-    p = sub.add_parser("serve", help="explore the database in Datasette")
+    p = sub.add_parser("serve", help="explore the database in Datasette (read-only)")
     p.add_argument("--db", default=None, help="database file (default db/fda_letters.db)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8001)
+    p.add_argument("--live", action="store_true",
+                   help="a crawl may write while serving: open the file read-only but not immutable")
+    p.add_argument("--sql-time-limit-ms", type=int, default=3000, help="longest a query may run (default 3000)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -156,14 +162,63 @@ def cmd_serve(args) -> int:
 
     from scraper.settings import FDA_DB_PATH
 
-    db_path = Path(args.db or FDA_DB_PATH)
+    db_path = Path(args.db or FDA_DB_PATH).resolve()
     if not db_path.is_file():
         raise CliError(f"no database at {db_path} (run `fdatrack crawl` first)")
-    argv = [sys.executable, "-m", "datasette", "serve", str(db_path), "--metadata", str(METADATA_PATH),
-            "--host", args.host, "--port", str(args.port), "--setting", "sql_time_limit_ms", "3000"]
-    print(f"Datasette at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    _upgrade_schema(db_path)
+    immutable = not args.live and not _being_written(db_path)
+    argv = [sys.executable, "-m", "datasette", "serve", *_datasette_file_args(db_path, immutable),
+            "--metadata", str(METADATA_PATH), "--plugins-dir", str(DATASETTE_PLUGINS_DIR),
+            "--template-dir", str(DATASETTE_TEMPLATES_DIR), "--host", args.host, "--port", str(args.port),
+            "--setting", "sql_time_limit_ms", str(args.sql_time_limit_ms),
+            "--setting", "truncate_cells_html", "300"]
+    mode = "immutable" if immutable else "read-only, live"
+    print(f"Datasette ({mode}) at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     os.execv(sys.executable, argv)
     return 0
+
+
+def _being_written(db_path: Path) -> bool:
+    """True when the file has a non-empty write-ahead log: a crawl has it open (or died with it open)."""
+    wal = db_path.with_name(db_path.name + "-wal")
+    return wal.exists() and wal.stat().st_size > 0
+
+
+def _upgrade_schema(db_path: Path) -> None:
+    """Apply pending migrations to a file written by an older fdatrack, when the file is writable."""
+    import os
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from db import store
+    from db.schema import migrations
+
+    try:
+        ro = Database(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
+        pending = migrations.pending(ro)
+        ro.close()
+    except sqlite3.Error as exc:
+        raise CliError(f"{db_path} is not a readable SQLite database: {exc}") from None
+    if pending and os.access(db_path, os.W_OK) and os.access(db_path.parent, os.W_OK):
+        try:
+            store.open_db(db_path, create=False).close()
+        except store.StorageError as exc:
+            raise CliError(str(exc)) from None
+
+
+def _datasette_file_args(db_path: Path, immutable: bool) -> list[str]:
+    """Datasette's file arguments, the database always named fda_letters (the metadata's name for it)."""
+    from db.metadata import DB_NAME
+
+    path = db_path
+    if db_path.stem != DB_NAME:
+        import tempfile
+
+        # Datasette names a database after its file: a symlink gives any file the metadata's name.
+        path = Path(tempfile.mkdtemp(prefix="fdatrack-serve-")) / f"{DB_NAME}.db"
+        path.symlink_to(db_path)
+    return ["-i", str(path)] if immutable else [str(path)]
 
 
 # --- status -----------------------------------------------------------------

@@ -1,0 +1,324 @@
+"""Builds datasette_metadata.yml: titles, licence, column descriptions, facets, canned queries, feeds, dashboard.
+
+Column descriptions of `letters` come from the item schema (`scraper.items`), so the spiders'
+fields and Datasette's documentation cannot drift; columns that exist only in the database are
+described here. Regenerate after changing either:
+
+    python3 -m db.metadata            # rewrite datasette_metadata.yml
+    python3 -m db.metadata --check    # exit 1 if the committed file is out of date
+
+tests/test_datasette.py checks that the committed file is up to date and that every column of
+every table of a crawled database has a description.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from db.queries import CANNED_QUERIES
+from db.schema import DOCUMENT_COLUMNS, LETTER_COLUMNS
+from scraper.classify import PRODUCT_CATEGORIES, VIOLATION_LABELS
+from scraper.items import DocumentItem, LetterItem, field_descriptions
+from scraper.settings import LISTING_PATH, PROJECT_URL
+
+# Datasette names a database after its file's stem; `fdatrack serve` always presents the file under
+# this name so that this metadata applies whatever the file is called.
+DB_NAME = "fda_letters"
+METADATA_PATH = Path(__file__).resolve().parent.parent / "datasette_metadata.yml"
+
+ISO_DAY = "(YYYY-MM-DD)"
+ISO_TIME = "(UTC, ISO 8601)"
+JSON_ARRAY = "(JSON array)"
+
+# --- letters: columns the items do not have ------------------------------------------
+
+_ADDRESS_PARTS = {
+    "street": "street lines", "city": "city", "state": "state or province",
+    "postal_code": "postal code", "country": "country",
+}
+_CLASSIFICATION_COLUMNS = {
+    "exosome_related": "1 when the classifier found the document is about exosome / extracellular-vesicle products, else 0",
+    "exosome_score": "Classifier confidence that the document is exosome-related, 0.0 to 1.0 (unitless)",
+    "regen_medicine_related": "1 when the document concerns regenerative-medicine products (stem cells, HCT/Ps, exosomes…), else 0",
+    "violation_types": "Violation types charged, from the classifier " + JSON_ARRAY + ": " + ", ".join(VIOLATION_LABELS)
+    + "; the proving sentence of each is in letter_tags",
+    "product_categories": "Regenerative-medicine product categories named " + JSON_ARRAY + ": " + ", ".join(PRODUCT_CATEGORIES),
+    "websites": "Web sites and social-media pages the document cites " + JSON_ARRAY,
+    "classifier_version": "Version of the rules that produced the classification, e.g. 'rules-2026.11.25.1'",
+}
+_LETTER_DB_ONLY = {
+    **_CLASSIFICATION_COLUMNS,
+    "content_hash": "sha256 over the parsed fields and text; a new value means FDA changed the document",
+    "listing_hash": "sha256 over the document's cells in FDA's listing; a new value means the listing row changed",
+    "first_seen": "When a crawl first stored the document " + ISO_TIME,
+    "last_seen": "When a crawl last saw the document in FDA's listing " + ISO_TIME,
+    "delisted_at": "When the document vanished from FDA's listing or its page answered 404 " + ISO_TIME
+    + "; null while it is listed. Rows are never deleted",
+    "year": "Year of the document: its issue date's, else its own date's, else its posted date's (computed by SQLite)",
+}
+
+
+def letter_column_descriptions() -> dict[str, str]:
+    """{column: description} for every column of `letters`, generated from the item schema first."""
+    items = {**field_descriptions(DocumentItem), **field_descriptions(LetterItem)}  # letters win on shared names
+    address = items["recipient_address"]
+    described = {}
+    for column in [*LETTER_COLUMNS, *DOCUMENT_COLUMNS, "year"]:
+        if column in items:
+            described[column] = items[column]
+        elif column.startswith("recipient_") and column[len("recipient_"):] in _ADDRESS_PARTS:
+            part = _ADDRESS_PARTS[column[len("recipient_"):]]
+            described[column] = f"Recipient address: {part}. From: {address}"
+        elif column in _LETTER_DB_ONLY:
+            described[column] = _LETTER_DB_ONLY[column]
+        else:
+            raise KeyError(f"letters.{column} has no description: add it to scraper/items.py or db/metadata.py")
+    return described
+
+
+# --- the other tables ------------------------------------------------------------------
+
+TABLE_COLUMNS = {
+    "runs": {
+        "id": "Run number (increasing)",
+        "spider": "Spider that ran, e.g. warning_letters",
+        "base_url": "Site crawled: https://www.fda.gov or a mirror's address",
+        "started_at": "Start of the run " + ISO_TIME,
+        "finished_at": "End of the run " + ISO_TIME + "; null while it runs or if it was killed",
+        "status": "running, ok, partial (some pages failed), failed, blocked (fda.gov refused us) or interrupted",
+        "close_reason": "Scrapy's reason for closing the spider, e.g. finished, layout_changed, blocked",
+        "requests": "HTTP requests made (count)",
+        "letters_seen": "Listing rows seen (count)",
+        "new": "Documents stored for the first time (count)",
+        "changed": "Documents whose fields or text changed (count)",
+        "unchanged": "Documents re-checked and found unchanged (count)",
+        "delisted": "Documents found gone from FDA's listing (count)",
+        "errors": "Rows this run added to errors (count)",
+        "duration_s": "Wall-clock length of the run, in seconds",
+    },
+    "errors": {
+        "id": "Error number",
+        "run_id": "The run that met it (runs.id)",
+        "at": "When " + ISO_TIME,
+        "url": "Address that failed",
+        "stage": "Where it failed: robots, listing, letter, parse_letter, validate, store, blocked…",
+        "reason": "Why, in one line",
+    },
+    "letter_versions": {
+        "id": "Version number",
+        "slug": "The document (letters.slug)",
+        "run_id": "The run that saw this version (runs.id)",
+        "seen_at": "When it was seen " + ISO_TIME,
+        "change": "What happened: new, changed, delisted, relisted, reparsed…",
+        "changed_fields": "Names of the fields that changed " + JSON_ARRAY,
+        "content_hash": "letters.content_hash of this version",
+        "raw_html_zlib": "The page as fetched for this version, zlib-compressed HTML (archive; hidden in the table view)",
+    },
+    "classifications": {
+        "slug": "The document (letters.slug)",
+        "classified_at": "When it was classified " + ISO_TIME,
+        **_CLASSIFICATION_COLUMNS,
+    },
+    "letter_tags": {
+        "slug": "The document (letters.slug)",
+        "tag_kind": "What the tag says: exosome, regen, product (category) or violation (type)",
+        "tag": "The tag, e.g. unapproved_biologic or exosome",
+        "quote": "The sentence of the document that proves the tag, verbatim",
+        "start": "Character offset in letters.body_text where the quote starts",
+        "end": "Character offset in letters.body_text where the quote ends (exclusive)",
+        "classifier_version": "Version of the rules that found the tag",
+    },
+    "citations": {
+        "slug": "The document (letters.slug)",
+        "citation": "A legal provision the document cites, normalised: '21 CFR 1271.3(d)', '21 U.S.C. 355(a)', 'FD&C Act 505(a)', 'PHS Act 351(i)'",
+        "count": "How many times the document cites it",
+    },
+    "site_state": {
+        "key": "Name of a fact a later crawl needs",
+        "value": "Its value (JSON)",
+        "updated_at": "When it was last written " + ISO_TIME,
+    },
+    "_sqlite_migrations": {
+        "id": "Migration number",
+        "migration_set": "Set of migrations (fdatrack)",
+        "name": "Migration applied, e.g. m001_initial (db/schema.py)",
+        "applied_at": "When it was applied " + ISO_TIME,
+    },
+}
+FTS_TABLE = "letters_fts"
+FTS_COLUMNS = ["company", "subject", "title", "body_text"]
+# SQLite's own storage for an FTS5 index; Datasette hides these tables.
+FTS_SHADOW_COLUMNS = {
+    "_config": {"k": "FTS5 setting name", "v": "FTS5 setting value"},
+    "_data": {"id": "FTS5 index block id", "block": "FTS5 index block (binary)"},
+    "_docsize": {"id": "letters rowid", "sz": "Token counts per indexed column (binary)"},
+    "_idx": {"segid": "FTS5 segment id", "term": "First term on the page (binary)", "pgno": "Page number"},
+}
+DOCUMENTS_VIEW_COLUMNS = [
+    "slug", "kind", "document_date", "title", "company", "parent_slug", "issuing_office", "audience",
+    "exosome_related", "regen_medicine_related", "violation_types", "url", "body_text",
+]
+
+TABLE_DESCRIPTIONS = {
+    "letters": "One row per FDA document — warning letters, untitled letters, safety notices, response and close-out "
+    "letters — with FDA's listing fields, the parsed page, its text and its classification. Newest first; "
+    "search covers company, subject, title and text.",
+    "documents": "The same documents, a short view across kinds: date, title, company, parent letter, classification.",
+    "runs": "One row per crawl: when, status, requests and counts.",
+    "errors": "Pages that could not be fetched or parsed, per run. The run went on without them.",
+    "letter_versions": "History: one row per new, changed, delisted or reparsed document, with the run that saw it, "
+    "what changed, and the page as fetched.",
+    "classifications": "The latest classification of each document (also copied onto letters).",
+    "letter_tags": "Evidence: for each tag of each document, the sentence that proves it, verbatim, with its offsets.",
+    "citations": "Legal provisions (21 CFR, U.S.C., FD&C Act, PHS Act sections) each document cites.",
+    "site_state": "What the crawler remembers between runs.",
+    FTS_TABLE: "Full-text index (SQLite FTS5, porter stemming) over letters.company, subject, title and body_text.",
+    "_sqlite_migrations": "Schema migrations applied to this file (db/schema.py).",
+}
+
+
+def table_columns() -> dict[str, dict[str, str]]:
+    """{table: {column: description}} for every table and view the database can hold."""
+    letters = letter_column_descriptions()
+    tables = {"letters": letters, **TABLE_COLUMNS}
+    tables["documents"] = {
+        c: letters["document_date"] + "; for letters, their issue date" if c == "document_date"
+        else "The document's own title, else its company" if c == "title"
+        else letters[c]
+        for c in DOCUMENTS_VIEW_COLUMNS
+    }
+    tables[FTS_TABLE] = {c: f"letters.{c}, indexed" for c in FTS_COLUMNS}
+    for suffix, columns in FTS_SHADOW_COLUMNS.items():
+        tables[FTS_TABLE + suffix] = columns
+    return tables
+
+
+# --- table options -----------------------------------------------------------------------
+
+LETTERS_OPTIONS = {
+    "label_column": "company",
+    "sort_desc": "letter_issue_date",
+    "sortable_columns": [
+        "letter_issue_date", "posted_date", "document_date", "year", "company", "issuing_office", "kind",
+        "exosome_score", "first_seen", "last_seen", "closeout_letter_date", "response_letter_date", "delisted_at",
+    ],
+    "facets": [
+        "issuing_office", "year", "kind", "exosome_related",
+        {"array": "violation_types"}, {"array": "product_categories"},
+    ],
+    "fts_table": FTS_TABLE,
+    # "escaped" (the default): every word must occur, punctuation is harmless. Add ?_searchmode=raw to a
+    # search URL for SQLite FTS5 syntax: "exact phrase", OR, NOT, NEAR(a b, 10), prefix*, body_text: column filters.
+    "searchmode": "escaped",
+    "size": 50,
+}
+
+
+def build_metadata() -> dict:
+    """The whole datasette_metadata.yml as a dict."""
+    described = table_columns()
+    tables = {}
+    for name, columns in described.items():
+        table = {"description": TABLE_DESCRIPTIONS.get(name, "SQLite's storage for the full-text index (internal).")}
+        if name == "letters":
+            table.update(LETTERS_OPTIONS)
+        if name in ("_sqlite_migrations", "site_state") or name.startswith(FTS_TABLE + "_"):
+            table["hidden"] = True
+        if name == "runs":
+            table.update({"sort_desc": "id", "units": {"duration_s": "s"}})
+        if name in ("letter_versions", "errors"):
+            table["sort_desc"] = "id"
+        table["columns"] = columns
+        tables[name] = table
+    return {
+        "title": "FDA enforcement-letter tracker",
+        "description": "FDA warning letters, untitled letters and safety notices about unapproved regenerative-medicine "
+        "products — exosomes above all — tagged by violation type with the sentence that proves each tag. "
+        "Start with the letters table, the canned queries below it, or the Dashboards menu.",
+        "license": "U.S. Government Works (public domain)",
+        "license_url": "https://www.usa.gov/government-works",
+        "source": "U.S. Food and Drug Administration: warning letters and safety communications",
+        "source_url": "https://www.fda.gov" + LISTING_PATH,
+        "about": "fdatrack",
+        "about_url": PROJECT_URL,
+        "databases": {
+            DB_NAME: {
+                "title": "FDA enforcement letters",
+                "description": "Every document the crawler collected, its history, its classification with evidence, "
+                "and the crawler's runs. Feeds: add .atom to the feed queries (new_exosome_documents, "
+                "new_by_violation_type, closeouts).",
+                "tables": tables,
+                "queries": CANNED_QUERIES,
+            }
+        },
+        "plugins": {
+            "datasette-dashboards": dashboards(),
+        },
+    }
+
+
+def dashboards() -> dict:
+    """datasette-dashboards configuration: the trends dashboard."""
+    from db.queries import DASHBOARD_CHARTS
+
+    return {
+        "trends": {
+            "title": "Trends in FDA enforcement letters",
+            "description": "Letters per month by violation type, exosome letters per year, and the offices that issue them.",
+            "layout": [
+                ["per-month-by-violation", "per-month-by-violation"],
+                ["exosome-per-year", "issuing-offices"],
+            ],
+            "filters": {
+                "since": {"name": "Issued since", "type": "date"},
+            },
+            "charts": DASHBOARD_CHARTS,
+        }
+    }
+
+
+# --- YAML ------------------------------------------------------------------------------------
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (SQL) as literal blocks; key order as built."""
+
+
+def _str(dumper, value: str):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+HEADER = (
+    "# GENERATED by `python3 -m db.metadata` from db/metadata.py, db/queries.py and scraper/items.py.\n"
+    "# Do not edit by hand: change those and regenerate (a test fails when this file is stale).\n"
+)
+
+
+def render_yaml(metadata: dict | None = None) -> str:
+    return HEADER + yaml.dump(metadata or build_metadata(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m db.metadata", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file differs from what would be written")
+    parser.add_argument("--output", type=Path, default=METADATA_PATH)
+    args = parser.parse_args(argv)
+    text = render_yaml()
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        if current != text:
+            print(f"{args.output} is out of date: run python3 -m db.metadata", file=sys.stderr)
+            return 1
+        return 0
+    args.output.write_text(text, encoding="utf-8")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

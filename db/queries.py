@@ -1,0 +1,344 @@
+"""The SQL behind Datasette: canned queries, Atom feeds (datasette-atom) and dashboard charts.
+
+db/metadata.py writes these into datasette_metadata.yml. Every parameter is optional: Datasette
+passes '' for one left empty, and each query says what '' means. Feeds return the columns
+datasette-atom needs (atom_id, atom_title, atom_updated, atom_link, atom_content_html); their HTML
+is built from escaped text only, so a document's own markup can never reach a feed reader as markup.
+"""
+from __future__ import annotations
+
+from scraper.classify import VIOLATION_LABELS
+from scraper.settings import LISTING_PATH
+
+DB_NAME = "fda_letters"
+FEED_SIZE = 50
+FDA_LISTING_URL = "https://www.fda.gov" + LISTING_PATH
+
+
+def html_escape(expr: str) -> str:
+    """SQL expression: `expr` with & < > " ' escaped for HTML ('' when null)."""
+    out = f"coalesce({expr}, '')"
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
+        out = f"replace({out}, '{char.replace(chr(39), chr(39) * 2)}', '{entity}')"
+    return out
+
+
+def _param(name: str, default) -> str:
+    """SQL for a parameter with a default when left empty, as an integer."""
+    return f"cast(coalesce(nullif(:{name}, ''), {default}) as integer)"
+
+
+# The row's page in this Datasette, absolute (feed readers do not resolve relative links reliably).
+ROW_URL = (
+    "coalesce(nullif(:_header_x_forwarded_proto, ''), 'http') || '://' || :_header_host"
+    f" || '/{DB_NAME}/letters/' || l.slug"
+)
+DOC_DATE = "coalesce(l.letter_issue_date, l.document_date, l.posted_date)"
+DOC_NAME = "coalesce(l.company, l.title, l.slug)"
+VIOLATIONS_LIST = "(select group_concat(value, ', ') from json_each(l.violation_types))"
+
+
+def _evidence(tag_filter: str = "") -> str:
+    """SQL: the first proving sentence of the document's violation tags (optionally of one tag)."""
+    return (
+        "(select t.quote from letter_tags t where t.slug = l.slug and t.tag_kind = 'violation'"
+        f"{tag_filter} order by t.start limit 1)"
+    )
+
+
+def _atom_content(evidence_sql: str, extra: str = "") -> str:
+    """SQL building an entry's HTML: who, when, what, the proving sentence, links to fda.gov and the row."""
+    return "\n  || ".join([
+        f"'<p><strong>' || {html_escape(DOC_NAME)} || '</strong>: ' || {html_escape('l.kind')}",
+        f"', ' || {html_escape('l.issuing_office')} || ', dated ' || {html_escape(DOC_DATE)} || '</p>'",
+        *([extra] if extra else []),
+        f"'<p>Violation types: ' || {html_escape(VIOLATIONS_LIST)} || '</p>'",
+        f"'<blockquote>' || {html_escape(evidence_sql)} || '</blockquote>'",
+        f"'<p><a href=\"' || {html_escape('l.url')} || '\">Read it on fda.gov</a> · '",
+        f"'<a href=\"' || {html_escape(ROW_URL)} || '\">Its row in fdatrack</a></p>'",
+    ])
+
+
+def _feed(where: str, order: str, title_sql: str, updated_sql: str, link_sql: str, id_prefix: str,
+          content_sql: str, empty_title: str) -> str:
+    """A feed query: the newest matches, or one 'nothing yet' entry (datasette-atom fails on an empty feed)."""
+    return f"""with hits as (
+  select
+    'tag:fdatrack,2026:{id_prefix}/' || l.slug as atom_id,
+    {title_sql} as atom_title,
+    {updated_sql} as atom_updated,
+    {link_sql} as atom_link,
+    {content_sql} as atom_content_html,
+    l.slug, {DOC_NAME} as name, {DOC_DATE} as date, l.kind, l.url
+  from letters l
+  where {where}
+  order by {order}
+  limit {FEED_SIZE}
+)
+select * from hits
+union all
+select 'tag:fdatrack,2026:{id_prefix}/none', '{empty_title}', '2000-01-01T00:00:00Z', '{FDA_LISTING_URL}',
+  '<p>No document matches this feed yet.</p>', null, null, null, null, null
+where not exists (select 1 from hits)
+order by atom_updated desc"""
+
+
+EXOSOME_LETTERS = f"""select
+  l.slug, {DOC_NAME} as company, {DOC_DATE} as date, l.year, l.kind, l.issuing_office,
+  l.violation_types, l.product_categories,
+  (select group_concat(t.tag || ': ' || t.quote, char(10)) from letter_tags t
+    where t.slug = l.slug and t.tag_kind = 'violation'
+      and (:violation_type = '' or t.tag = :violation_type)) as evidence,
+  l.url
+from letters l
+where l.exosome_related = 1
+  and (:violation_type = '' or exists (select 1 from json_each(l.violation_types) where value = :violation_type))
+  and (:year = '' or l.year = cast(:year as integer))
+order by date desc"""
+
+EXOSOME_COUNTS = """select l.year, v.value as violation_type, count(*) as letters
+from letters l, json_each(l.violation_types) v
+where l.exosome_related = 1
+group by l.year, v.value
+order by l.year desc, letters desc"""
+
+# Firms are matched on their name without case or punctuation ("Invitrx Therapeutics, Inc." is
+# "Invitrx Therapeutics Inc."); MARCS-CMS numbers differ per case, so they cannot group a firm.
+REPEAT_RECIPIENTS = f"""with firms as (
+  select
+    trim(replace(replace(replace(replace(lower(company), '.', ''), ',', ''), '  ', ' '), '  ', ' ')) as firm,
+    company, slug, letter_issue_date, exosome_related
+  from letters
+  where company is not null and company != ''
+    and coalesce(kind, 'warning_letter') in ('warning_letter', 'untitled_letter')
+)
+select
+  min(company) as company, count(*) as letters,
+  min(letter_issue_date) as first_letter, max(letter_issue_date) as latest_letter,
+  sum(exosome_related) as exosome_letters,
+  group_concat(slug, ' ') as slugs
+from firms
+group by firm
+having count(*) >= {_param('min_letters', 2)}
+order by letters desc, latest_letter desc"""
+
+AWAITING_CLOSEOUT = f"""select
+  l.slug, l.company, l.letter_issue_date,
+  cast(julianday('now') - julianday(l.letter_issue_date) as integer) as days_open,
+  l.response_letter_date, l.issuing_office, l.exosome_related, l.violation_types, l.url
+from letters l
+where coalesce(l.kind, 'warning_letter') = 'warning_letter'
+  and l.closeout_letter_date is null
+  and l.delisted_at is null
+  and not exists (select 1 from letters c where c.parent_slug = l.slug and c.kind = 'closeout_letter')
+  and julianday('now') - julianday(l.letter_issue_date) >= {_param('older_than_days', 0)}
+  and (:exosome_only in ('', '0') or l.exosome_related = 1)
+order by l.letter_issue_date"""
+
+RECENT_CHANGES = f"""select
+  v.seen_at, v.change, v.changed_fields, v.slug, coalesce(l.company, l.title) as company, l.kind,
+  {DOC_DATE} as date, v.run_id, l.url
+from letter_versions v
+join letters l on l.slug = v.slug
+where v.seen_at >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-' || {_param('days', 30)} || ' days')
+order by v.seen_at desc, v.id desc"""
+
+# Each word of q must occur (quotes in q are dropped, so no FTS5 syntax error can reach the user).
+# `snippet` is plain text with the matches between <mark> and </mark>; plugins/fdatrack_render.py
+# escapes it and turns only those marks into tags in the HTML view.
+SEARCH = f"""select
+  l.slug, {DOC_NAME} as company, {DOC_DATE} as date, l.kind, l.exosome_related,
+  snippet(letters_fts, -1, '<mark>', '</mark>', '…', 24) as snippet,
+  l.url
+from letters_fts
+join letters l on l.rowid = letters_fts.rowid
+where letters_fts match '"' || replace(replace(trim(:q), '"', ''), ' ', '" "') || '"'
+order by rank
+limit 100"""
+
+# "1271.3", "21 CFR 1271", "21 C.F.R. § 1271.3(d)" and "part 211" all work; a section matches
+# itself and its subsections (211 matches 211.100(a), not 2110).
+CITING_CFR = """with wanted as (
+  select case when s like '%CFR%' then s else '21 CFR ' || s end as s
+  from (select trim(replace(replace(replace(replace(replace(upper(:section), 'C.F.R.', 'CFR'), '§', ''),
+    'PART ', ''), '  ', ' '), '  ', ' ')) as s)
+)
+select
+  l.slug, l.company, l.letter_issue_date, group_concat(c.citation, '; ') as citations, sum(c.count) as times_cited,
+  l.exosome_related, l.violation_types, l.url
+from citations c
+join letters l on l.slug = c.slug, wanted w
+where :section != '' and (c.citation like w.s or c.citation like w.s || '.%' or c.citation like w.s || '(%')
+group by l.slug
+order by l.letter_issue_date desc"""
+
+NEW_EXOSOME_FEED = _feed(
+    where="l.exosome_related = 1",
+    order="atom_updated desc, l.slug",
+    title_sql=f"{DOC_NAME} || ' (' || coalesce(l.kind, 'document') || ', ' || coalesce({DOC_DATE}, '?') || ')'",
+    updated_sql=f"coalesce(coalesce(l.posted_date, {DOC_DATE}) || 'T00:00:00Z', l.first_seen)",
+    link_sql="l.url",
+    id_prefix="exosome",
+    content_sql=_atom_content(_evidence()),
+    empty_title="No exosome-related documents yet",
+)
+
+NEW_BY_VIOLATION_FEED = _feed(
+    where="(:violation_type = '' and l.violation_types not in ('', '[]'))"
+    " or exists (select 1 from json_each(l.violation_types) where value = :violation_type)",
+    order="atom_updated desc, l.slug",
+    title_sql=f"{DOC_NAME} || ' (' || coalesce({VIOLATIONS_LIST}, 'no violation type') || ', ' || coalesce({DOC_DATE}, '?') || ')'",
+    updated_sql=f"coalesce(coalesce(l.posted_date, {DOC_DATE}) || 'T00:00:00Z', l.first_seen)",
+    link_sql="l.url",
+    id_prefix="violation",
+    content_sql=_atom_content(_evidence(" and (:violation_type = '' or t.tag = :violation_type)")),
+    empty_title="No documents of this violation type yet",
+)
+
+CLOSEOUT_DATE = "coalesce(l.closeout_letter_date, l.document_date)"
+CLOSEOUTS_FEED = _feed(
+    where="l.closeout_letter_date is not null or l.kind = 'closeout_letter'",
+    order="atom_updated desc, l.slug",
+    title_sql=f"'Close-out: ' || {DOC_NAME} || ' (' || coalesce({CLOSEOUT_DATE}, '?') || ')'",
+    updated_sql=f"coalesce({CLOSEOUT_DATE} || 'T00:00:00Z', l.last_seen)",
+    link_sql="coalesce(l.closeout_letter_url, l.url)",
+    id_prefix="closeout",
+    content_sql=_atom_content(
+        _evidence(),
+        extra=f"'<p>Close-out letter dated ' || {html_escape(CLOSEOUT_DATE)} || ': <a href=\"' || "
+        f"{html_escape('coalesce(l.closeout_letter_url, l.url)')} || '\">close-out letter on fda.gov</a></p>'",
+    ),
+    empty_title="No close-out letters yet",
+)
+
+_VIOLATION_HELP = "one of " + ", ".join(VIOLATION_LABELS)
+
+CANNED_QUERIES = {
+    "exosome_letters": {
+        "title": "Exosome letters by violation type and year",
+        "description": "Exosome-related documents, optionally of one violation type (" + _VIOLATION_HELP
+        + ") and one year, with the sentences that prove each charge. Leave a field empty for all.",
+        "sql": EXOSOME_LETTERS,
+        "params": ["violation_type", "year"],
+    },
+    "exosome_counts": {
+        "title": "Exosome letters: counts per year and violation type",
+        "description": "How many exosome-related documents charged each violation type, per year.",
+        "sql": EXOSOME_COUNTS,
+    },
+    "repeat_recipients": {
+        "title": "Repeat recipients",
+        "description": "Firms that received more than one warning or untitled letter (min_letters, default 2), "
+        "names matched without case or punctuation.",
+        "sql": REPEAT_RECIPIENTS,
+        "params": ["min_letters"],
+    },
+    "awaiting_closeout": {
+        "title": "Letters awaiting close-out",
+        "description": "Listed warning letters with no close-out letter yet, longest open first. older_than_days "
+        "(default 0) keeps letters at least that old; exosome_only=1 keeps exosome-related ones.",
+        "sql": AWAITING_CLOSEOUT,
+        "params": ["older_than_days", "exosome_only"],
+    },
+    "recent_changes": {
+        "title": "What changed in the last N days",
+        "description": "New, changed, delisted and reparsed documents seen by the crawler in the last `days` days "
+        "(default 30), from letter_versions, newest first.",
+        "sql": RECENT_CHANGES,
+        "params": ["days"],
+    },
+    "search": {
+        "title": "Full-text search with snippets",
+        "description": "Documents containing every word of q (company, subject, title and text; English stemming: "
+        "'exosomes' finds 'exosome'), best match first, with the matching passage highlighted. For phrases, OR and "
+        "NEAR use the letters table's search box with ?_searchmode=raw.",
+        "sql": SEARCH,
+        "params": ["q"],
+    },
+    "citing_cfr": {
+        "title": "Letters citing a CFR section",
+        "description": "Documents that cite a section of the Code of Federal Regulations and its subsections, "
+        "e.g. 1271.3, 21 CFR 211 or 21 C.F.R. § 1271.10(a).",
+        "sql": CITING_CFR,
+        "params": ["section"],
+    },
+    "new_exosome_documents": {
+        "title": "New exosome-related FDA documents",
+        "description": "Atom feed (add .atom to this page's address): the newest exosome-related documents, each "
+        "linking to fda.gov and to its row here.",
+        "sql": NEW_EXOSOME_FEED,
+    },
+    "new_by_violation_type": {
+        "title": "New FDA documents by violation type",
+        "description": "Atom feed (add .atom, with ?violation_type=…): the newest documents charging one violation "
+        "type (" + _VIOLATION_HELP + "); empty for any.",
+        "sql": NEW_BY_VIOLATION_FEED,
+        "params": ["violation_type"],
+    },
+    "closeouts": {
+        "title": "New FDA close-out letters",
+        "description": "Atom feed (add .atom): warning letters FDA has closed out, newest close-out first, linking to "
+        "the close-out letter, the warning letter and its row here.",
+        "sql": CLOSEOUTS_FEED,
+    },
+}
+
+_MONTH = "substr(l.letter_issue_date, 1, 7) || '-01'"
+_SINCE = "[[ and coalesce(l.letter_issue_date, l.document_date) >= date(:since) ]]"
+
+DASHBOARD_CHARTS = {
+    "per-month-by-violation": {
+        "title": "Letters per month by violation type",
+        "db": DB_NAME,
+        "query": f"""select {_MONTH} as month, v.value as violation_type, count(*) as letters
+from letters l, json_each(l.violation_types) v
+where l.letter_issue_date is not null {_SINCE}
+group by month, violation_type
+order by month""",
+        "library": "vega-lite",
+        "display": {
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "month", "type": "temporal", "timeUnit": "yearmonth", "title": "Month issued"},
+                "y": {"field": "letters", "type": "quantitative", "aggregate": "sum", "title": "Letters"},
+                "color": {"field": "violation_type", "type": "nominal", "title": "Violation type"},
+            },
+        },
+    },
+    "exosome-per-year": {
+        "title": "Exosome-related letters per year",
+        "db": DB_NAME,
+        "query": f"""select cast(l.year as text) as year, count(*) as letters
+from letters l
+where l.exosome_related = 1 {_SINCE}
+group by l.year
+order by l.year""",
+        "library": "vega-lite",
+        "display": {
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "year", "type": "ordinal", "title": "Year"},
+                "y": {"field": "letters", "type": "quantitative", "title": "Exosome-related letters"},
+            },
+        },
+    },
+    "issuing-offices": {
+        "title": "Issuing offices",
+        "db": DB_NAME,
+        "query": f"""select coalesce(l.issuing_office, '(unknown)') as issuing_office, count(*) as letters,
+  sum(l.exosome_related) as exosome_related
+from letters l
+where 1 {_SINCE}
+group by 1
+order by letters desc
+limit 20""",
+        "library": "vega-lite",
+        "display": {
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "y": {"field": "issuing_office", "type": "nominal", "sort": "-x", "title": None},
+                "x": {"field": "letters", "type": "quantitative", "title": "Letters"},
+            },
+        },
+    },
+}

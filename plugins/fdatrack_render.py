@@ -1,0 +1,24 @@
+"""Datasette plugin for fdatrack (`fdatrack serve` loads this folder with --plugins-dir).
+
+Search snippets: the `search` canned query returns plain text with the matching words between
+<mark> and </mark>. Here that text is HTML-escaped first and only those exact marks become tags,
+so a letter quoting `<script>` or `onerror=` markup is shown as text, whatever SQL produced it.
+"""
+from datasette import hookimpl
+from markupsafe import Markup, escape
+
+DB_NAME = "fda_letters"
+SNIPPET_COLUMN = "snippet"
+
+
+def highlight(text: str) -> Markup:
+    """Escaped text with its <mark>…</mark> pairs, and nothing else, kept as HTML."""
+    escaped = str(escape(text))
+    return Markup(escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
+
+
+@hookimpl
+def render_cell(value, column, table, database):
+    if database == DB_NAME and table is None and column == SNIPPET_COLUMN and isinstance(value, str):
+        return highlight(value)
+    return None
