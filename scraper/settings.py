@@ -26,6 +26,27 @@ FDA_FULL = os.environ.get("FDA_FULL", "") in ("1", "true", "yes")
 FDA_FULL_LISTING = os.environ.get("FDA_FULL_LISTING", "") in ("1", "true", "yes")
 FDA_SINCE = os.environ.get("FDA_SINCE") or None
 
+# --- other sources: safety notices, untitled letters, RSS (see README "Sources") ------------
+# Section pages whose child pages are safety notices; every notice they link is fetched.
+SAFETY_NOTICE_INDEX_PATHS = [
+    "/vaccines-blood-biologics/safety-availability-biologics",
+    "/vaccines-blood-biologics/consumers-biologics",
+    "/safety/medical-product-safety-information",
+]
+# Notices fetched even when no index page links them (the exosome notices).
+SAFETY_NOTICE_PATHS = [
+    "/vaccines-blood-biologics/safety-availability-biologics/public-safety-notification-exosome-products",
+    "/safety/medical-product-safety-information/public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products",
+    "/vaccines-blood-biologics/consumers-biologics/consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes",
+]
+# FDA's untitled-letter hub; the centres' listing pages it links are followed (one level).
+UNTITLED_LISTING_PATHS = [
+    "/inspections-compliance-enforcement-and-criminal-investigations/compliance-actions-and-activities/issuance-untitled-letters",
+]
+# RSS feeds checked by `fdatrack crawl --rss-check`: feed slug -> the kind of document its items are.
+RSS_PATH = "/about-fda/contact-fda/stay-informed/rss-feeds/{feed}/rss.xml"
+RSS_FEEDS = {"warning-letters": "warning_letter", "medwatch": "safety_notice"}
+
 # --- storage -------------------------------------------------------------------
 FDA_DB_PATH = os.environ.get("FDA_DB_PATH", "db/fda_letters.db")
 
