@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -238,6 +239,18 @@ def test_gold_evidence_sentences_are_the_ones_found():
             if not any(quote[:60] in e["quote"] or e["quote"] in quote for e in spans):
                 misses.append((doc["id"], label))
     assert len(misses) <= 2, misses  # a different sentence making the same charge is acceptable evidence
+
+
+def test_classifier_version_moves_with_any_rule_change(monkeypatch):
+    from scraper.classify import classifier, violations
+
+    before = classifier._rules_fingerprint()
+    assert CLASSIFIER_VERSION.endswith(before)
+    rule = violations.RULES[0]
+    monkeypatch.setattr(rule, "pattern", re.compile(rule.pattern.pattern + "|changed"))
+    assert classifier._rules_fingerprint() != before
+    monkeypatch.setitem(violations._ADULTERATION_SECTIONS, "501", "other")
+    assert classifier._rules_fingerprint() != before
 
 
 def test_empty_and_whitespace_text():

@@ -1,6 +1,8 @@
 """classify_document: one letter's text in, its tags with verbatim evidence out."""
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 from .citations import extract_citations
@@ -9,7 +11,30 @@ from .sentences import SentenceIndex
 from .violations import VIOLATION_LABELS, detect_violations
 from .websites import extract_websites
 
-CLASSIFIER_VERSION = "rules-2026.11.25.1"
+RULES_RELEASE = "1.0"  # bump by hand when the decision logic (not just a pattern) changes
+
+
+def _rules_fingerprint() -> str:
+    """Short hash of every pattern, keyword, weight and threshold, so the version moves with any rule edit."""
+    from . import citations, products, sentences, violations, websites
+
+    parts: list[str] = [json.dumps(products._VOCAB, sort_keys=True),
+                        repr((products.STRONG, products.MEDIUM, products.WEAK, products.THRESHOLD))]
+    for module in (violations, products, citations, websites, sentences):
+        for name in sorted(vars(module)):
+            value = getattr(module, name)
+            if isinstance(value, re.Pattern):
+                parts.append(f"{module.__name__}.{name}={value.pattern}")
+            elif isinstance(value, (set, frozenset)):
+                parts.append(f"{module.__name__}.{name}={sorted(map(repr, value))}")
+            elif isinstance(value, (tuple, dict)) and not name.startswith("__"):
+                parts.append(f"{module.__name__}.{name}={value!r}")
+    for rule in violations.RULES:
+        parts.append(repr((rule.label, rule.keys, rule.pattern.pattern, rule.priority, rule.allow_law, rule.section_map, rule.also)))
+    return hashlib.sha1("\n".join(parts).encode("utf-8")).hexdigest()[:8]
+
+
+CLASSIFIER_VERSION = f"rules-{RULES_RELEASE}+{_rules_fingerprint()}"
 _MAX_QUOTE = 500      # longer sentences are cut to a window around the supporting words
 _WINDOW = 220
 
