@@ -53,6 +53,9 @@ def open_db(path: str | Path = DEFAULT_DB_PATH, *, create: bool = True) -> Datab
     path = Path(path)
     if not create and not path.exists():
         raise StorageError(f"no database at {path} (run `fdatrack crawl` first)")
+    if not create and path.is_file() and path.stat().st_size == 0:
+        # SQLite would happily turn an empty file into a new, empty database
+        raise StorageError(f"{path} is an empty file, not an fdatrack database")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=30)
