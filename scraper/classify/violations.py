@@ -155,7 +155,7 @@ RULES: tuple[Rule, ...] = (
     Rule("misbranding", ('false',), _r(r"\blabel\w*\s+(?:\w+\s+){0,4}(?:is|are)\s+false\s+(?:or|and/or|and)\s+misleading"), 1),
     Rule("misbranding", ('misbrand',), _r(r"^\W*(?:RE:\s*)?(?:[\w/&,-]+\s+){0,5}misbrand\w+(?:\s+[\w/&(),-]+){0,8}\W*$"), 3),
     # unapproved new drug (FD&C Act 505(a))
-    Rule("unapproved_new_drug", ('unapproved',), _r(r"\bunapproved\s+new\s+drugs?\b"), 0),
+    Rule("unapproved_new_drug", ('unapproved',), _r(r"\bunapproved\s+new\s+(?:animal\s+)?drugs?\b"), 0),
     Rule("unapproved_new_drug", ('505',), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+(?:301\s*\(d\)\s*(?:and|,)\s*)?505\s*\(a\)"), 0),
     Rule("unapproved_new_drug", ('no approved',), _r(r"\bno\s+approved\s+(?:new\s+drug\s+)?applications?\b[^.]{0,100}?\b(?:in\s+effect|505)"), 1),
     Rule("unapproved_new_drug", ("201(p)", "201 (p)"), _r(r"\b(?:is|are)\s+(?:also\s+)?(?:an?\s+)?[“\"]?new\s+drugs?[”\"]?\s+(?:as\s+defined\s+)?(?:(?:with)?in|under)"
@@ -207,8 +207,8 @@ RULES: tuple[Rule, ...] = (
 _TOBACCO = re.compile(r"(?i:\btobacco\b|\bsections?\s+9\d\d\b|\be-?cigarettes?\b|\bnicotine\b)|\bENDS\b")
 
 # A letter faulting a claim of FDA approval: the firm's claim, then FDA's denial close by.
-_APPROVAL_CLAIM = _r(r"\b(?:you|your)\b[^.]{0,150}?" + _CLAIM_VERB + r"[^.]{0,150}?(?:" + _FDA_CLAIM + r")"
-                     r"|[“\"‘][^”\"’]{0,80}?(?:" + _FDA_CLAIM + r")[^”\"’]{0,60}[”\"’]")
+_APPROVAL_CLAIM = _r(r"\b(?:you|your)\b[^.]{0,150}?(?:" + _CLAIM_VERB + r"[^.]{0,150}?(?:" + _FDA_CLAIM + r")"
+                     r"|[“\"‘][^”\"’]{0,80}?(?:" + _FDA_CLAIM + r")[^”\"’]{0,60}[”\"’])")
 _APPROVAL_DENIAL = _r(r"\b(?:not|never|neither|nor|no)\b[^.]{0,60}?\b(?:approved|cleared|licensed|authorized|endorsed|approval|clearance)\b"
                       r"|\bdoes\s+not\s+(?:in\s+any\s+way\s+)?(?:denote|constitute|mean|imply|indicate|signify)"
                       r"|\b(?:false(?:ly)?|misleading|untrue|incorrect|inaccurate)\b")
