@@ -9,8 +9,9 @@ statute or regulation. Sentences that only state the law ("It is a prohibited ac
 ("articles that appear to be adulterated may be refused"), or ask a hypothetical ("If you
 do not believe …") are set aside before any charge pattern is tried.
 
-Every rule is a regular expression compiled once; a cheap trigger regex runs over the
-whole text and only the sentences it lands in are examined further.
+Every rule is a regular expression compiled once, with a few lower-case keywords: only the
+sentences containing a keyword (found with str.find, see SentenceIndex.containing) are
+searched, so a letter costs a handful of regex calls per rule rather than one per sentence.
 """
 from __future__ import annotations
 
@@ -129,6 +130,7 @@ class Rule:
 
 
 def _r(p: str, flags=_I) -> re.Pattern:
+    """Compile a case-insensitive rule pattern."""
     return re.compile(p, flags)
 
 
@@ -137,71 +139,113 @@ _ADULTERATION_SECTIONS = {"501": "adulteration", "402": "adulteration", "601": "
 _MISBRANDING_SECTIONS = {"502": "misbranding", "403": "misbranding", "602": "misbranding",
                          "903": "other", "902": "other"}
 
+_BIO_KEYS = ("stem", "exosom", "vesicle", "cellular", "biologic", "hct/p", "regenerative", "cord", "umbilical", "amnio",
+             "placent", "secretome", "tissue")
+_CGMP_KEYS = ("gmp", "good manufacturing", "good tissue", "cgtp", "quality system", "quality-system")
+_FDA_KEYS = ("fda", "food and drug")
+
 RULES: tuple[Rule, ...] = (
     # adulteration (FD&C Act 501 drugs/devices, 402 food)
-    Rule("adulteration", ('adulterated',), _r(r"adulterated\s+" + _SECTION_AFTER), 0, section_map=_ADULTERATION_SECTIONS),
-    Rule("adulteration", ('adulterated',), _r(_COPULA + r"adulterated\b"), 1),
-    Rule("adulteration", ('501', 'adulteration of'), _r(r"\b(?:in\s+)?violat\w*\s+(?:of\s+)?section\s+501\b|\b(?:your|their|its)\s+adulteration\s+of\b"), 1),
-    Rule("adulteration", ('adulterat',), _r(r"^\W*adulterat\w+(?:\s+[\w/&,-]+){0,6}\W*$|^(?:[\w/&,-]+\s+){0,5}adulteration\s+violations?\W*$"), 3),
+    Rule("adulteration", ("adulterated",), _r(r"adulterated\s+" + _SECTION_AFTER),
+         section_map=_ADULTERATION_SECTIONS),
+    Rule("adulteration", ("adulterated",), _r(_COPULA + r"adulterated\b"), 1),
+    Rule("adulteration", ("501", "adulteration of"),
+         _r(r"\b(?:in\s+)?violat\w*\s+(?:of\s+)?section\s+501\b|\b(?:your|their|its)\s+adulteration\s+of\b"), 1),
+    Rule("adulteration", ("adulterat",),  # a heading: "Adulterated Dietary Supplements", "Adulteration Violations"
+         _r(r"^\W*adulterat\w+(?:\s+[\w/&,-]+){0,6}\W*$|^(?:[\w/&,-]+\s+){0,5}adulteration\s+violations?\W*$"), 3),
     # misbranding (FD&C Act 502; 403 food)
-    Rule("misbranding", ('misbranded',), _r(r"misbranded\s+" + _SECTION_AFTER), 0, section_map=_MISBRANDING_SECTIONS),
-    Rule("misbranding", ('misbranded',), _r(r"misbranded\s+(?:drugs?|devices?|foods?|products?|cosmetics?)\s+" + _SECTION_AFTER), 0,
+    Rule("misbranding", ("misbranded",), _r(r"misbranded\s+" + _SECTION_AFTER), section_map=_MISBRANDING_SECTIONS),
+    Rule("misbranding", ("misbranded",),
+         _r(r"misbranded\s+(?:drugs?|devices?|foods?|products?|cosmetics?)\s+" + _SECTION_AFTER),
          section_map=_MISBRANDING_SECTIONS),
-    Rule("misbranding", ('misbranded',), _r(_COPULA + r"misbranded\b"), 1),
-    Rule("misbranding", ('misbranding',), _r(r"\bconstitut\w+\s+misbranding\b|\b(?:your|their|its|the\s+firm\W?s)\s+misbranding\s+of\b"), 1),
-    Rule("misbranding", ('adequate directions',), _r(r"\b(?:lacks?|lacking|fails?\s+to\s+bear|does\s+not\s+bear|without)\s+adequate\s+directions\s+for\s+(?:its\s+)?use"), 1),
-    Rule("misbranding", ('claims',), _r(r"\b(?:deceiv\w+|mislead\w*)\s+(?:\w+\s+){0,3}with\s+(?:\w+\s+){0,2}(?:unsubstantiated|false|misleading|unproven)\s+claims"
-                           r"|\bunsubstantiated\s+(?:\w+\s+)?claims\b"), 2),
-    Rule("misbranding", ('false',), _r(r"\blabel\w*\s+(?:\w+\s+){0,4}(?:is|are)\s+false\s+(?:or|and/or|and)\s+misleading"), 1),
-    Rule("misbranding", ('misbrand',), _r(r"^\W*(?:RE:\s*)?(?:[\w/&,-]+\s+){0,5}misbrand\w+(?:\s+[\w/&(),-]+){0,8}\W*$"), 3),
+    Rule("misbranding", ("misbranded",), _r(_COPULA + r"misbranded\b"), 1),
+    Rule("misbranding", ("misbranding",),
+         _r(r"\bconstitut\w+\s+misbranding\b|\b(?:your|their|its|the\s+firm\W?s)\s+misbranding\s+of\b"), 1),
+    Rule("misbranding", ("adequate directions",),
+         _r(r"\b(?:lacks?|lacking|fails?\s+to\s+bear|does\s+not\s+bear|without)\s+adequate\s+directions\s+for\s+(?:its\s+)?use"), 1),
+    Rule("misbranding", ("claims",),  # safety notices: "They deceive patients with unsubstantiated claims"
+         _r(r"\b(?:deceiv\w+|mislead\w*)\s+(?:\w+\s+){0,3}with\s+(?:\w+\s+){0,2}(?:unsubstantiated|false|misleading|unproven)\s+claims"
+            r"|\bunsubstantiated\s+(?:\w+\s+)?claims\b"), 2),
+    Rule("misbranding", ("false",), _r(r"\blabel\w*\s+(?:\w+\s+){0,4}(?:is|are)\s+false\s+(?:or|and/or|and)\s+misleading"), 1),
+    Rule("misbranding", ("misbrand",),  # a heading or RE: line naming misbranded products
+         _r(r"^\W*(?:RE:\s*)?(?:[\w/&,-]+\s+){0,5}misbrand\w+(?:\s+[\w/&(),-]+){0,8}\W*$"), 3),
     # unapproved new drug (FD&C Act 505(a))
-    Rule("unapproved_new_drug", ('unapproved',), _r(r"\bunapproved\s+new\s+(?:animal\s+)?drugs?\b"), 0),
-    Rule("unapproved_new_drug", ('505',), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+(?:301\s*\(d\)\s*(?:and|,)\s*)?505\s*\(a\)"), 0),
-    Rule("unapproved_new_drug", ('no approved',), _r(r"\bno\s+approved\s+(?:new\s+drug\s+)?applications?\b[^.]{0,100}?\b(?:in\s+effect|505)"), 1),
-    Rule("unapproved_new_drug", ("201(p)", "201 (p)"), _r(r"\b(?:is|are)\s+(?:also\s+)?(?:an?\s+)?[“\"]?new\s+drugs?[”\"]?\s+(?:as\s+defined\s+)?(?:(?:with)?in|under)"
-                                                       r"\s+(?:the\s+meaning\s+of\s+)?section\s+201\s*\(p\)"), 2),
-    Rule("unapproved_new_drug", ('not the subject',), _r(r"\bnot\s+the\s+subject\s+of\s+(?:an?\s+)?approved\s+(?:new\s+drug\s+application|NDA|ANDA|abbreviated)"), 1),
+    Rule("unapproved_new_drug", ("unapproved",), _r(r"\bunapproved\s+new\s+(?:animal\s+)?drugs?\b")),
+    Rule("unapproved_new_drug", ("505",),
+         _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+(?:301\s*\(d\)\s*(?:and|,)\s*)?505\s*\(a\)")),
+    Rule("unapproved_new_drug", ("no approved",),
+         _r(r"\bno\s+approved\s+(?:new\s+drug\s+)?applications?\b[^.]{0,100}?\b(?:in\s+effect|505)"), 1),
+    Rule("unapproved_new_drug", ("201(p)", "201 (p)"),
+         _r(r"\b(?:is|are)\s+(?:also\s+)?(?:an?\s+)?[“\"]?new\s+drugs?[”\"]?\s+(?:as\s+defined\s+)?(?:(?:with)?in|under)"
+            r"\s+(?:the\s+meaning\s+of\s+)?section\s+201\s*\(p\)"), 2),
+    Rule("unapproved_new_drug", ("not the subject",),
+         _r(r"\bnot\s+the\s+subject\s+of\s+(?:an?\s+)?approved\s+(?:new\s+drug\s+application|NDA|ANDA|abbreviated)"), 1),
     # unlicensed / unapproved biological product (PHS Act 351)
-    Rule("unapproved_biologic", ('unlicensed',), _r(r"\bunlicensed\s+biologic(?:al)?s?\b"), 0),
-    Rule("unapproved_biologic", ('351',), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?section\s+351\s*\(a\)"), 0),
-    Rule("unapproved_biologic", ('not the subject', 'nor is there', 'biologics license', 'biologic license', 'bla', 'without an'), _r(r"\bnot\s+the\s+subject\s+of\s+(?:an?\s+)?(?:approved|valid)\s+(?:biologics?\s+license|BLA)"
-                                   r"|\bnor\s+is\s+there\s+an?\s+(?:IND|investigational\s+new\s+drug\s+application)\s+in\s+effect"
-                                   r"|\bno\s+(?:approved\s+|valid\s+)?(?:biologics?\s+license(?:\s+application)?|BLA)s?\s+(?:\w+\s+){0,2}(?:in\s+effect|approved|for\s+(?:your|this|these|the))"
-                                   r"|\bwithout\s+an?\s+(?:approved|valid)\s+(?:BLA|biologics?\s+license)"), 0),
-    Rule("unapproved_biologic", ('must be in effect',), _r(r"\bvalid\s+biologics?\s+license\s+must\s+be\s+in\s+effect"), 1, allow_law=True),
-    Rule("unapproved_biologic", ('unapproved', 'illegally', 'unlicensed'), _r(r"\b(?:unapproved|illegally\s+marketed|unlicensed)\b[^.]{0,80}?" + _BIO_WORDS
-                                   + r"|" + _BIO_WORDS + r"[^.]{0,60}?\b(?:unapproved|illegally\s+marketed)\b"), 2, also=('stem', 'exosom', 'vesicle', 'cellular', 'biologic', 'hct/p', 'regenerative', 'cord', 'umbilical', 'amnio', 'placent', 'secretome', 'tissue')),
-    Rule("unapproved_biologic", ('require',), _r(_BIO_WORDS + r"[^.]{0,60}?\brequires?\s+(?:FDA\s+)?(?:approval|a\s+biologics\s+license|premarket\s+approval)"), 2, also=('stem', 'exosom', 'vesicle', 'cellular', 'biologic', 'hct/p', 'regenerative', 'cord', 'umbilical', 'amnio', 'placent', 'secretome', 'tissue')),
-    Rule("unapproved_biologic", ('regulated as',), _r(r"\bregulated\s+as\s+(?:drugs?,?\s+(?:devices?,?\s+)?(?:and(?:/or)?\s+)?)?biological\s+products\b[^.]{0,160}?(?:premarket|approval|licens)"), 2),
+    Rule("unapproved_biologic", ("unlicensed",), _r(r"\bunlicensed\s+biologic(?:al)?s?\b")),
+    Rule("unapproved_biologic", ("351",), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?section\s+351\s*\(a\)")),
+    Rule("unapproved_biologic", ("not the subject", "nor is there", "biologics license", "biologic license", "bla", "without an"),
+         _r(r"\bnot\s+the\s+subject\s+of\s+(?:an?\s+)?(?:approved|valid)\s+(?:biologics?\s+license|BLA)"
+            r"|\bnor\s+is\s+there\s+an?\s+(?:IND|investigational\s+new\s+drug\s+application)\s+in\s+effect"
+            r"|\bno\s+(?:approved\s+|valid\s+)?(?:biologics?\s+license(?:\s+application)?|BLA)s?\s+(?:\w+\s+){0,2}"
+            r"(?:in\s+effect|approved|for\s+(?:your|this|these|the))"
+            r"|\bwithout\s+an?\s+(?:approved|valid)\s+(?:BLA|biologics?\s+license)")),
+    Rule("unapproved_biologic", ("must be in effect",),
+         _r(r"\bvalid\s+biologics?\s+license\s+must\s+be\s+in\s+effect"), 1, allow_law=True),
+    Rule("unapproved_biologic", ("unapproved", "illegally", "unlicensed"),  # "unapproved stem cell and exosome products"
+         _r(r"\b(?:unapproved|illegally\s+marketed|unlicensed)\b[^.]{0,80}?" + _BIO_WORDS
+            + r"|" + _BIO_WORDS + r"[^.]{0,60}?\b(?:unapproved|illegally\s+marketed)\b"), 2, also=_BIO_KEYS),
+    Rule("unapproved_biologic", ("require",),
+         _r(_BIO_WORDS + r"[^.]{0,60}?\brequires?\s+(?:FDA\s+)?(?:approval|a\s+biologics\s+license|premarket\s+approval)"), 2,
+         also=_BIO_KEYS),
+    Rule("unapproved_biologic", ("regulated as",),
+         _r(r"\bregulated\s+as\s+(?:drugs?,?\s+(?:devices?,?\s+)?(?:and(?:/or)?\s+)?)?biological\s+products\b[^.]{0,160}?"
+            r"(?:premarket|approval|licens)"), 2),
     # current good manufacturing (or tissue) practice
-    Rule("cgmp", ('violation', 'deviation', 'complian', 'departure'), _r(r"\b(?:violations?|deviations?|non-?compliance|departures?)\s+(?:of|from|with)\s+(?:the\s+)?(?:FDA\W{0,2}s\s+)?"
-                    r"(?:[\w-]+\s+){0,3}?(?:regulations?\s+(?:for|on)\s+)?(?:current\s+good\s+(?:manufacturing|tissue)\s+practices?"
-                    r"|c?GMPs?\b|CGTP|good\s+manufacturing\s+practices?|quality\s+system)"), 0, also=('gmp', 'good manufacturing', 'good tissue', 'cgtp', 'quality system', 'quality-system')),
-    Rule("cgmp", ('gmp', 'cgtp', 'quality system', 'quality-system', 'good manufacturing'), _r(r"\b(?:CGMP|cGMP|CGTP|GMP|quality[\s-]+system|good\s+manufacturing\s+practice)\s+(?:violations?|deviations?)\b"), 1),
-    Rule("cgmp", ('conform', 'complian', 'comply', 'complied', 'accordance'), _r(r"\bnot\s+(?:\w+\s+)?(?:in\s+)?(?:conform\w*|conformance|compliance|comply|complied|accordance)\s+(?:to|with)\s+(?:the\s+)?"
-                    r"(?:\w+\s+){0,2}?(?:current\s+good|c?GMP|CGTP|quality\s+system|good\s+manufacturing)"), 0),
-    Rule("cgmp", ('501', '402'), _r(r"\b(?:adulterated|violat\w+)\b[^.]{0,100}?(?:section\s+)?(?:501\s*\(a\)\s*\(2\)\s*\(B\)|501\s*\(h\)|402\s*\(g\))"), 1, also=('adulterat', 'violat')),
+    Rule("cgmp", ("violation", "deviation", "complian", "departure"),
+         _r(r"\b(?:violations?|deviations?|non-?compliance|departures?)\s+(?:of|from|with)\s+(?:the\s+)?(?:FDA\W{0,2}s\s+)?"
+            r"(?:[\w-]+\s+){0,3}?(?:regulations?\s+(?:for|on)\s+)?(?:current\s+good\s+(?:manufacturing|tissue)\s+practices?"
+            r"|c?GMPs?\b|CGTP|good\s+manufacturing\s+practices?|quality\s+system)"), also=_CGMP_KEYS),
+    Rule("cgmp", ("gmp", "cgtp", "quality system", "quality-system", "good manufacturing"),
+         _r(r"\b(?:CGMP|cGMP|CGTP|GMP|quality[\s-]+system|good\s+manufacturing\s+practice)\s+(?:violations?|deviations?)\b"), 1),
+    Rule("cgmp", ("conform", "complian", "comply", "complied", "accordance"),
+         _r(r"\bnot\s+(?:\w+\s+)?(?:in\s+)?(?:conform\w*|conformance|compliance|comply|complied|accordance)\s+(?:to|with)\s+(?:the\s+)?"
+            r"(?:\w+\s+){0,2}?(?:current\s+good|c?GMP|CGTP|quality\s+system|good\s+manufacturing)")),
+    Rule("cgmp", ("501", "402"),  # the CGMP adulteration provisions: 501(a)(2)(B), 501(h) devices, 402(g) supplements
+         _r(r"\b(?:adulterated|violat\w+)\b[^.]{0,100}?(?:section\s+)?(?:501\s*\(a\)\s*\(2\)\s*\(B\)|501\s*\(h\)|402\s*\(g\))"), 1,
+         also=("adulterat", "violat")),
     # HCT/P: 21 CFR 1271.10(a) criteria, donor eligibility and other 1271 deviations
-    Rule("hctp_1271", ('criteri',), _r(r"\b(?:fail\w*|does\s+not|do\s+not|did\s+not)\s+(?:appear\s+to\s+)?(?:to\s+)?meet\s+(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:[\w-]+\s+){0,3}criteri\w+"
-                         r"(?=[^.]{0,200}?(?:1271\.10|minimal|homologous))"), 0, also=('meet',)),
-    Rule("hctp_1271", ('minimal', 'homologous'), _r(r"\b(?:is|are|was|were)\s+not\s+(?:\w+\s+)?(?:minimally\s+manipulated|(?:intended\s+)?for\s+homologous\s+use|homologous\s+use)"
-                         r"|\bmore\s+than\s+minimal(?:ly)?\s+manipulat\w+|\bis\s+not\s+homologous\s+use"), 0),
-    Rule("hctp_1271", ('regulated solely',), _r(r"\b(?:your|these|this|the)\s+(?:\w+\s+){0,3}(?:products?|HCT/Ps?)\s+(?:is|are)\s+not\s+regulated\s+solely\s+under\s+section\s+361"), 1),
-    Rule("hctp_1271", ('1271', 'hct/p', 'donor'), _r(r"\b(?:violations?|deviations?)\s+(?:of|from|for)\s+[^.]{0,160}?(?:21\s*CFR\s*(?:Part\s+)?1271|HCT/Ps?\b)"
-                         r"|\bdonor[\s-]+eligibility\s+determination\s+(?:\w+\s+){0,3}not\s+(?:been\s+)?(?:completed|documented|made)"), 1),
-    # the letter faults a claim of FDA approval, clearance or registration
-    Rule("false_fda_approval_claim", ('false', 'incorrect', 'mislead', 'misrepresent', 'erroneous', 'inaccurate'), _r(r"\b(?:false(?:ly)?|incorrect(?:ly)?|mislead\w*|misrepresent\w*|erroneous(?:ly)?|inaccurate(?:ly)?)\b[^.]{0,120}?(?:"
-                                        + _FDA_CLAIM + r")"), 0, also=('fda', 'food and drug')),
-    Rule("false_fda_approval_claim", ('false', 'misleading', 'incorrect', 'inaccurate', 'untrue'), _r(r"(?:" + _FDA_CLAIM + r")[^.]{0,120}?\b(?:is|are)\s+(?:false|misleading|incorrect|inaccurate|untrue)\b"), 0, also=('fda', 'food and drug')),
-    # other charged violations
-    Rule("other", ('301',), _r(r"\b(?:violat\w+|prohibited\s+(?:act\s+)?under|in\s+violation\s+of)\s+(?:of\s+)?sections?\s+301\s*\((?!(?:a|b|c|d|k)\))[a-z]{1,3}\)"), 0, also=('violat', 'prohibited')),
-    Rule("other", ('haccp',), _r(r"\bHACCP\s+(?:deviations?|violations?)|\b(?:does|do|did)\s+not\s+have\s+(?:a\s+)?(?:written\s+)?HACCP\s+plans?"
-                     r"|\bfail\w*\s+to\s+(?:have|implement|conduct|maintain)\b[^.]{0,60}?HACCP"), 0),
-    Rule("other", ('counterfeit',), _r(r"\bcounterfeit\b[^.]{0,100}?\b(?:sold|being\s+sold|distributed|marketed|found|identified|offered)\b"), 1),
-    Rule("other", ('refus', 'listed', 'list'), _r(r"\brefus\w+\s+(?:to\s+permit|to\s+allow|of|to\s+provide)\s+(?:\w+\s+){0,3}(?:access|inspection|entry|records)"
-                     r"|\bnot\s+properly\s+listed\b|\bfail\w*\s+to\s+(?:register|list|update\s+(?:the|its|your)\s+(?:drug\s+)?listing)"), 1),
-    Rule("other", ('regulations governing',), _r(r"\bviolated\s+(?:the\s+)?regulations\s+governing\b"), 1),
-    Rule("other", ('violat',), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+9\d\d\b"), 1, also=('section 9', 'sections 9')),
+    Rule("hctp_1271", ("criteri",),
+         _r(r"\b(?:fail\w*|does\s+not|do\s+not|did\s+not)\s+(?:appear\s+to\s+)?(?:to\s+)?meet\s+(?:all\s+)?(?:of\s+)?(?:the\s+)?"
+            r"(?:[\w-]+\s+){0,3}criteri\w+(?=[^.]{0,200}?(?:1271\.10|minimal|homologous))"), also=("meet",)),
+    Rule("hctp_1271", ("minimal", "homologous"),
+         _r(r"\b(?:is|are|was|were)\s+not\s+(?:\w+\s+)?(?:minimally\s+manipulated|(?:intended\s+)?for\s+homologous\s+use|homologous\s+use)"
+            r"|\bmore\s+than\s+minimal(?:ly)?\s+manipulat\w+|\bis\s+not\s+homologous\s+use")),
+    Rule("hctp_1271", ("regulated solely",),
+         _r(r"\b(?:your|these|this|the)\s+(?:\w+\s+){0,3}(?:products?|HCT/Ps?)\s+(?:is|are)\s+not\s+regulated\s+solely\s+under\s+section\s+361"), 1),
+    Rule("hctp_1271", ("1271", "hct/p", "donor"),
+         _r(r"\b(?:violations?|deviations?)\s+(?:of|from|for)\s+[^.]{0,160}?(?:21\s*CFR\s*(?:Part\s+)?1271|HCT/Ps?\b)"
+            r"|\bdonor[\s-]+eligibility\s+determination\s+(?:\w+\s+){0,3}not\s+(?:been\s+)?(?:completed|documented|made)"), 1),
+    # the letter faults a claim of FDA approval, clearance or registration (see also _add_approval_claims)
+    Rule("false_fda_approval_claim", ("false", "incorrect", "mislead", "misrepresent", "erroneous", "inaccurate"),
+         _r(r"\b(?:false(?:ly)?|incorrect(?:ly)?|mislead\w*|misrepresent\w*|erroneous(?:ly)?|inaccurate(?:ly)?)\b[^.]{0,120}?(?:"
+            + _FDA_CLAIM + r")"), also=_FDA_KEYS),
+    Rule("false_fda_approval_claim", ("false", "misleading", "incorrect", "inaccurate", "untrue"),
+         _r(r"(?:" + _FDA_CLAIM + r")[^.]{0,120}?\b(?:is|are)\s+(?:false|misleading|incorrect|inaccurate|untrue)\b"), also=_FDA_KEYS),
+    # other charged violations: prohibited acts outside 301(a)-(d)/(k), HACCP, counterfeits, records, listing, BIMO, tobacco
+    Rule("other", ("301",),
+         _r(r"\b(?:violat\w+|prohibited\s+(?:act\s+)?under|in\s+violation\s+of)\s+(?:of\s+)?sections?\s+301\s*\((?!(?:a|b|c|d|k)\))[a-z]{1,3}\)"),
+         also=("violat", "prohibited")),
+    Rule("other", ("haccp",),
+         _r(r"\bHACCP\s+(?:deviations?|violations?)|\b(?:does|do|did)\s+not\s+have\s+(?:a\s+)?(?:written\s+)?HACCP\s+plans?"
+            r"|\bfail\w*\s+to\s+(?:have|implement|conduct|maintain)\b[^.]{0,60}?HACCP")),
+    Rule("other", ("counterfeit",),
+         _r(r"\bcounterfeit\b[^.]{0,100}?\b(?:sold|being\s+sold|distributed|marketed|found|identified|offered)\b"), 1),
+    Rule("other", ("refus", "listed", "list"),
+         _r(r"\brefus\w+\s+(?:to\s+permit|to\s+allow|of|to\s+provide)\s+(?:\w+\s+){0,3}(?:access|inspection|entry|records)"
+            r"|\bnot\s+properly\s+listed\b|\bfail\w*\s+to\s+(?:register|list|update\s+(?:the|its|your)\s+(?:drug\s+)?listing)"), 1),
+    Rule("other", ("regulations governing",), _r(r"\bviolated\s+(?:the\s+)?regulations\s+governing\b"), 1),
+    Rule("other", ("violat",), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+9\d\d\b"), 1,
+         also=("section 9", "sections 9")),
 )
 
 _TOBACCO = re.compile(r"(?i:\btobacco\b|\bsections?\s+9\d\d\b|\be-?cigarettes?\b|\bnicotine\b)|\bENDS\b")
