@@ -395,5 +395,13 @@ def test_eval_cli_bad_file_is_one_error_line(tmp_path):
     proc = _cli("eval", str(bad))
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0 and "bad.jsonl:2" in proc.stderr
+    binary = tmp_path / "picture.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    proc = _cli("eval", str(binary))
+    assert proc.returncode != 0 and "not a UTF-8 text file" in proc.stderr and "Traceback" not in proc.stderr
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text('{"text": "t", "labels": {"violation_types": "cgmp"}}\n')
+    proc = _cli("eval", str(wrong))
+    assert proc.returncode != 0 and "must be a list" in proc.stderr
     missing = _cli("eval", str(tmp_path / "nope.jsonl"))
     assert missing.returncode != 0 and "no such file" in missing.stderr

@@ -85,18 +85,25 @@ class Report:
 
 def load_labelled(path: str | Path) -> list[dict]:
     """Read a labelled JSON-lines file; a malformed line raises EvalError naming the line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise EvalError(f"{path}: not a UTF-8 text file (expected JSON lines)") from None
+    except OSError as exc:
+        raise EvalError(f"{path}: cannot read ({exc.strerror})") from None
     docs = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EvalError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if not isinstance(doc, dict) or not isinstance(doc.get("text"), str) or not isinstance(doc.get("labels"), dict):
-                raise EvalError(f"{path}:{n}: needs a \"text\" string and a \"labels\" object")
-            docs.append(doc)
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("text"), str) or not isinstance(doc.get("labels"), dict):
+            raise EvalError(f"{path}:{n}: needs a \"text\" string and a \"labels\" object")
+        if not isinstance(doc["labels"].get("violation_types", []), list):
+            raise EvalError(f"{path}:{n}: \"labels.violation_types\" must be a list")
+        docs.append(doc)
     if not docs:
         raise EvalError(f"{path}: no labelled documents")
     return docs
