@@ -60,12 +60,23 @@ def open_db(path: str | Path = DEFAULT_DB_PATH, *, create: bool = True) -> Datab
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=30)
         db = Database(conn)
+        foreign = _foreign_tables(db)
+        if foreign:
+            conn.close()
+            raise StorageError(f"{path} is another program's SQLite database (tables {', '.join(foreign)}), "
+                               "not an fdatrack database; nothing was changed")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA foreign_keys=ON")
         migrations.apply(db)
     except (sqlite3.Error, OSError) as exc:
         raise StorageError(f"cannot open database {path}: {exc}") from None
     return db
+
+
+def _foreign_tables(db: Database) -> list[str]:
+    """The tables of a database fdatrack did not create (it has tables but no migrations record)."""
+    tables = db.table_names()
+    return [] if not tables or "_sqlite_migrations" in tables else tables[:5]
 
 
 def hash_fields(record: dict, fields: list[str]) -> str:

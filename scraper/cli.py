@@ -369,6 +369,8 @@ def cmd_eval(args) -> int:
         report = evaluate(load_labelled(path))
     except EvalError as exc:
         raise CliError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: not a UTF-8 text file (expected JSON lines)") from None
     print(json.dumps(report.as_dict(), indent=2) if args.json else format_report(report))
     return 0
 
