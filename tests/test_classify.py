@@ -117,6 +117,13 @@ def test_exosomes_only_in_an_additional_concern_paragraph_count():
     assert any("purified exosomes" in q for q in quotes)
 
 
+def test_a_cord_blood_letter_saying_no_exosome_product_is_approved_is_not_about_exosomes():
+    text = BY_ID["wl-cellebration-2025"]["text"] + "\nThere are currently no FDA-approved exosome products.\n"
+    r = classify_document(text)
+    assert r["exosome_related"] is False and 0 < r["exosome_score"] < 0.5
+    assert r["regen_medicine_related"] is True
+
+
 def test_extracellular_vesicle_wording_counts_as_exosome():
     text = ("During the inspection FDA documented that you manufacture a product you describe as “purified "
             "extracellular vesicles derived from mesenchymal stem cells,” distributed to clinics for injection.")

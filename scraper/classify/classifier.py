@@ -19,7 +19,7 @@ def _rules_fingerprint() -> str:
     from . import citations, products, sentences, violations, websites
 
     parts: list[str] = [json.dumps(products._VOCAB, sort_keys=True),
-                        repr((products.STRONG, products.MEDIUM, products.WEAK, products.THRESHOLD))]
+                        repr((products.STRONG, products.MEDIUM, products.BARE, products.WEAK, products.THRESHOLD))]
     for module in (violations, products, citations, websites, sentences):
         for name in sorted(vars(module)):
             value = getattr(module, name)

@@ -1,10 +1,13 @@
 """Product vocabulary: which regenerative-medicine product categories a letter concerns.
 
 A category counts when its vocabulary names a product the letter is about. Each mention is
-weighed by its sentence: next to product or firm words ("your products", "you sell",
-"marketed as containing") it is strong; in a pointer to FDA material ("see …", an fda.gov
-link) it is weak, so a letter that only links to FDA's exosome consumer alert is not
-about exosomes. The weights combine as independent evidence: score = 1 − Π(1 − w).
+weighed by its sentence: next to the firm and what it does ("your products", "you sell",
+"marketed as containing") or inside an "Additional concern" paragraph it is strong; next to
+product words only ("no FDA-approved exosome products") it is medium, bare it is less; in a
+pointer to FDA material ("see …", an fda.gov link, a linked page title) it is weak, so a cord
+blood letter that only links to FDA's exosome consumer alert, or says once that no exosome
+product is approved, is not about exosomes. The weights combine as independent evidence:
+score = 1 − Π(1 − w); a category is present at 0.5.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ CATEGORIES = (
     "exosome", "stem_cell", "umbilical_cord", "amniotic_placental",
     "cord_blood", "secretome", "prp", "other_hctp",
 )
-STRONG, MEDIUM, WEAK = 0.9, 0.45, 0.15
+STRONG, MEDIUM, BARE, WEAK = 0.9, 0.45, 0.3, 0.15
 THRESHOLD = 0.5
 _MAX_EVIDENCE = 2
 
@@ -38,6 +41,7 @@ CATEGORY_PATTERNS = {
 # Upper-case acronyms (MSC, SVF, PRP, BMAC) must stay upper-case to avoid words like "prp" in URLs.
 _ACRONYMS = re.compile(r"^(?:MSCs?|UC-MSCs?|SVF|PRP|BMAC|HCT/Ps?)$", re.IGNORECASE)
 _CATEGORY_KEYS = {cat: tuple(keys) for cat, keys in _VOCAB["category_keys"].items()}
+_FIRM_CUES = re.compile(_VOCAB["firm_cues"], re.IGNORECASE)
 _PRODUCT_CUES = re.compile(_VOCAB["product_cues"], re.IGNORECASE)
 _REFERENCE_CUES = re.compile(_VOCAB["reference_cues"], re.IGNORECASE)
 _ADDITIONAL_CONCERN = re.compile(r"additional\s+concerns?\b")  # searched in the lower-cased text
@@ -104,9 +108,11 @@ def _mention_weight(sentence: str, in_additional_concern: bool) -> float:
         return WEAK
     if _is_title_line(sentence):
         return WEAK  # a linked page title ("Consumer Alert on … Exosomes") inside a letter
-    if in_additional_concern or _PRODUCT_CUES.search(sentence):
-        return STRONG
-    return MEDIUM
+    if in_additional_concern or _FIRM_CUES.search(sentence):
+        return STRONG  # the firm's own products, or FDA's "Additional concern" about them
+    if _PRODUCT_CUES.search(sentence):
+        return MEDIUM  # products in general: "There are currently no FDA-approved exosome products."
+    return BARE
 
 
 def _is_title_line(sentence: str) -> bool:
