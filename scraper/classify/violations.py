@@ -222,6 +222,9 @@ RULES: tuple[Rule, ...] = (
             r"|\bmore\s+than\s+minimal(?:ly)?\s+manipulat\w+|\bis\s+not\s+homologous\s+use")),
     Rule("hctp_1271", ("regulated solely",),
          _r(r"\b(?:your|these|this|the)\s+(?:\w+\s+){0,3}(?:products?|HCT/Ps?)\s+(?:is|are)\s+not\s+regulated\s+solely\s+under\s+section\s+361"), 1),
+    Rule("hctp_1271", ("good tissue", "cgtp"),  # CGTP is 21 CFR 1271 subpart D: a 1271 deviation as well as cgmp
+         _r(r"\b(?:violations?|deviations?|non-?compliance)\s+(?:of|from|with)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?"
+            r"(?:current\s+good\s+tissue\s+practices?|CGTP)|\bCGTP\s+(?:violations?|deviations?)"), 1),
     Rule("hctp_1271", ("1271", "hct/p", "donor"),
          _r(r"\b(?:violations?|deviations?)\s+(?:of|from|for)\s+[^.]{0,160}?(?:21\s*CFR\s*(?:Part\s+)?1271|HCT/Ps?\b)"
             r"|\bdonor[\s-]+eligibility\s+determination\s+(?:\w+\s+){0,3}not\s+(?:been\s+)?(?:completed|documented|made)"), 1),
