@@ -45,8 +45,8 @@ _FIRM_CUES = re.compile(_VOCAB["firm_cues"], re.IGNORECASE)
 _PRODUCT_CUES = re.compile(_VOCAB["product_cues"], re.IGNORECASE)
 _REFERENCE_CUES = re.compile(_VOCAB["reference_cues"], re.IGNORECASE)
 _ADDITIONAL_CONCERN = re.compile(r"additional\s+concerns?\b")  # searched in the lower-cased text
-# Animal or plant sources: "sheep placenta" in a supplement is not an HCT/P.
-_NON_HUMAN_SOURCE = re.compile(r"\b(?:sheep|ovine|bovine|porcine|equine|deer|animal|plant|botanical|herbal)\W+(?:\w+\W+)?$", re.IGNORECASE)
+# Animal or plant sources: "sheep placenta" in a supplement or "apple stem cells" in a cream is not an HCT/P.
+_NON_HUMAN_SOURCE = re.compile(r"\b(?:sheep|ovine|bovine|porcine|equine|deer|animal|plant|botanical|herbal|apple|grape|fruit|flower|lilac|rose|argan)\W+(?:\w+\W+)?$", re.IGNORECASE)
 _NON_HUMAN_CATEGORIES = {"amniotic_placental", "umbilical_cord", "cord_blood", "stem_cell"}
 _TITLE_WORD = re.compile(r"\b[A-Za-z][\w/-]{3,}")
 
