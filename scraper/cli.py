@@ -66,7 +66,7 @@ def _url_from_file(path: str, html: str) -> str:
 # --- crawl ------------------------------------------------------------------
 
 def _add_crawl(sub):
-    p = sub.add_parser("crawl", help="collect warning letters from fda.gov (or a mirror) into the database")
+    p = sub.add_parser("crawl", help="collect warning letters, untitled letters and safety notices from fda.gov (or a mirror) into the database")
     p.add_argument("--base-url", help="site to crawl (default https://www.fda.gov; env FDA_BASE_URL)")
     p.add_argument("--mirror", action="store_true", help="crawl the bundled sample site, served on a free 127.0.0.1 port")
     p.add_argument("--db", help="database file (default db/fda_letters.db; env FDA_DB_PATH)")
@@ -82,6 +82,11 @@ def _add_crawl(sub):
                       help="page the whole listing but fetch only new or changed letters; marks letters gone from it as delisted")
     p.add_argument("--since", type=_iso_date, metavar="YYYY-MM-DD",
                    help="only letters posted on or after this date (pages the listing back to it)")
+    p.add_argument("--source", metavar="SOURCES",
+                   help="what to collect: all (default; env FDA_SOURCES) or a comma-separated list of warning_letters, "
+                        "related_letters (response and close-out letters), untitled_letters, safety_notices")
+    p.add_argument("--rss-check", action="store_true",
+                   help="read FDA's RSS feeds first, list what the database lacks, and crawl only if there is something")
     p.set_defaults(func=cmd_crawl)
 
 
@@ -96,17 +101,40 @@ def _iso_date(text: str) -> str:
 
 
 def cmd_crawl(args) -> int:
-    from scraper.crawl import run_crawl
+    from scraper.crawl import resolve_sources
 
+    sources = resolve_sources(args.source)
     if args.mirror:
         from scraper.mirror.server import serve_in_thread
 
         with serve_in_thread() as (base_url, _site):
             print(f"serving the bundled sample site at {base_url}", file=sys.stderr)
-            return run_crawl(base_url=base_url, db_path=args.db, delay=0 if args.delay is None else args.delay,
-                             limit=args.limit, log_level=args.log_level, **_crawl_plan(args))
-    return run_crawl(base_url=args.base_url, db_path=args.db, delay=args.delay, limit=args.limit,
-                     log_level=args.log_level, **_crawl_plan(args))
+            return _crawl_sources(args, sources, base_url, 0 if args.delay is None else args.delay)
+    return _crawl_sources(args, sources, args.base_url, args.delay)
+
+
+def _crawl_sources(args, sources: list[str], base_url: str | None, delay: float | None) -> int:
+    """Crawl the chosen sources; with --rss-check, only when the RSS feeds show something new."""
+    from scraper.crawl import run_crawl
+
+    if args.rss_check and not _rss_has_news(base_url, args.db, sources):
+        print("rss: nothing new in the feeds; not crawling", file=sys.stderr)
+        return 0
+    return run_crawl(base_url=base_url, db_path=args.db, delay=delay, limit=args.limit,
+                     log_level=args.log_level, sources=sources, **_crawl_plan(args))
+
+
+def _rss_has_news(base_url: str | None, db_path: str | None, sources: list[str]) -> bool:
+    """List the feed items (of the chosen sources' feeds) the database lacks; True if there are any
+    (or a feed could not be read)."""
+    from scraper import settings
+    from scraper.whats_new import new_items, report
+
+    feeds = {feed: kind for feed, kind in settings.RSS_FEEDS.items() if kind + "s" in sources}
+    found, problems = new_items(db_path or settings.FDA_DB_PATH, base_url or settings.FDA_BASE_URL,
+                                feeds, settings.RSS_PATH, settings.USER_AGENT)
+    report(found, problems)
+    return bool(found or problems)  # an unreadable feed tells nothing: crawl rather than miss news
 
 
 def _crawl_plan(args) -> dict:

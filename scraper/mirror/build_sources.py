@@ -121,6 +121,8 @@ SECTION_INDEXES = [
 # --- letters published as PDFs ---------------------------------------------------------------
 
 UNTITLED_LISTING = "/vaccines-blood-biologics/enforcement-actions-cber/untitled-letters-cber"
+UNTITLED_HUB = ("/inspections-compliance-enforcement-and-criminal-investigations/compliance-actions-and-activities/"
+                "issuance-untitled-letters")
 CBER_ADDRESS = ["Center for Biologics Evaluation and Research", "10903 New Hampshire Avenue",
                 "Silver Spring, MD 20993-0002"]
 SIGNATURE_2020 = ["Sincerely,", "/s/", "Mary A. Malarkey", "Director",
@@ -401,6 +403,20 @@ def render_untitled_listing() -> str:
                       banner=False, article=article, current="2025-02-03", section_links=[])
 
 
+def render_untitled_hub() -> str:
+    """FDA's untitled-letter hub: what untitled letters are, and links to the centres' listing pages."""
+    article = ("<p>An untitled letter cites violations that do not meet the threshold of regulatory significance "
+               "for a Warning Letter. Untitled letters are posted by the issuing center:</p>\n<ul>\n"
+               f'<li><a href="{UNTITLED_LISTING}">Untitled Letters (Biologics)</a></li>\n'
+               '<li><a href="/about-fda/center-drug-evaluation-and-research-cder">About CDER</a></li>\n</ul>')
+    return page_shell(url=FDA + UNTITLED_HUB, origin="invented hub markup", title="Issuance of Untitled Letters",
+                      creator=None, breadcrumb=[("Inspections, Compliance, Enforcement, and Criminal Investigations",
+                                                 "/inspections-compliance-enforcement-and-criminal-investigations"),
+                                                ("Compliance Actions and Activities",
+                                                 "/inspections-compliance-enforcement-and-criminal-investigations/compliance-actions-and-activities")],
+                      banner=False, article=article, current="2024-06-10", section_links=[])
+
+
 # --- PDFs -------------------------------------------------------------------------------------------
 
 def _ascii(text: str) -> str:
@@ -539,10 +555,12 @@ def build(out: Path) -> dict[str, int]:
                               section_links=[spec["breadcrumb"][-1]])
         write(f"notices/{slug}.html", page)
         notice_pages.append({"path": spec["path"], "file": f"notices/{slug}.html", "id": spec["id"]})
-        the_date = rec.get("letter_date") or _posted(text)
+        the_date = rec.get("letter_date") or _posted(text) or spec["current"]
         for index_path in index_entries:
             if spec["path"].startswith(index_path + "/"):
                 index_entries[index_path].append((title, spec["path"], the_date))
+        if spec.get("legacy"):  # older alerts are linked at their legacy ucm*.htm address
+            index_entries[MEDWATCH].append((title, spec["path"], the_date))
         if spec["path"].startswith(MEDWATCH):
             medwatch_items.append({"title": title, "link": url, "date": the_date,
                                    "description": next((ln for ln in lines if ln.startswith("ISSUE:")), lines[0])[:200]})
@@ -567,7 +585,11 @@ def build(out: Path) -> dict[str, int]:
                             "parent_slug": entry["slug"], "reference": entry.get("reference")})
     write("media/index.jsonl", "".join(json.dumps(m) + "\n" for m in sorted(media_index, key=lambda m: m["media_id"])))
     write("untitled/untitled-letters-cber.html", render_untitled_listing())
-    write("untitled/pages.jsonl", json.dumps({"path": UNTITLED_LISTING, "file": "untitled/untitled-letters-cber.html"}) + "\n")
+    write("untitled/issuance-untitled-letters.html", render_untitled_hub())
+    write("untitled/pages.jsonl", "".join(json.dumps(p) + "\n" for p in [
+        {"path": UNTITLED_HUB, "file": "untitled/issuance-untitled-letters.html"},
+        {"path": UNTITLED_LISTING, "file": "untitled/untitled-letters-cber.html"},
+    ]))
 
     newest = sorted(rows.values(), key=lambda r: (r["posted_date"], r["slug"]), reverse=True)[:10]
     wl_items = [{"title": r["company"], "link": f"{FDA}/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/{r['slug']}",
@@ -580,7 +602,7 @@ def build(out: Path) -> dict[str, int]:
 
 def _posted(text: str) -> str:
     m = re.search(r"\[Posted (\d{2})/(\d{2})/(\d{4})\]", text)
-    return f"{m.group(3)}-{m.group(1)}-{m.group(2)}" if m else "2010-01-01"
+    return f"{m.group(3)}-{m.group(1)}-{m.group(2)}" if m else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ their own ("On Oct. 1, 2024, the FDA began implementing a reorganization…") an
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 
@@ -67,7 +67,7 @@ def parse_safety_notice(html: str, url: str) -> dict:
         "document_date": _parse_document_date(paragraphs, content),
         "audience": _parse_audience(paragraphs),
         "issuing_office": _parse_office(soup, url),
-        "section": breadcrumb[-2] if len(breadcrumb) >= 2 else None,
+        "section": _parse_section(breadcrumb, title),
         "breadcrumb": breadcrumb,
         "content_current_as_of": current_as_of,
         "body_text": "\n\n".join(paragraphs),
@@ -108,6 +108,12 @@ def _parse_breadcrumb(soup: BeautifulSoup) -> list[str]:
         return [t for li in items if (t := clean_text(li.get_text(" ")))]
     # legacy pages (ucm*.htm): "Home > For Consumers > Consumer Updates" as links and text
     return [t for part in re.split(r"[>›»]", trail.get_text(" ")) if (t := clean_text(part))]
+
+
+def _parse_section(breadcrumb: list[str], title: str | None) -> str | None:
+    """The site section the notice sits in: the last breadcrumb before the page itself (never 'Home')."""
+    trail = breadcrumb[:-1] if breadcrumb and breadcrumb[-1] == title else breadcrumb
+    return trail[-1] if len(trail) >= 2 else None
 
 
 def _parse_content_current_as_of(soup: BeautifulSoup) -> str | None:
@@ -204,3 +210,23 @@ def _parse_office(soup: BeautifulSoup, url: str) -> str | None:
         return normalize_issuing_office(clean_text(meta["content"]))
     path = urlsplit(url).path.lower()
     return next((office for prefix, office in SECTION_OFFICES if path.startswith(prefix)), None)
+
+
+def parse_notice_links(html: str, index_url: str) -> list[str]:
+    """Notices an index page links: its child pages (same site, deeper under the index's path) and
+    legacy ucm*.htm alerts, in page order, without duplicates; navigation and sidebars ignored."""
+    soup = BeautifulSoup(html, "lxml")
+    content = _content_root(soup)
+    index = urlsplit(index_url)
+    prefix = index.path.rstrip("/") + "/"
+    links: list[str] = []
+    for a in content.find_all("a", href=True):
+        url = urljoin(index_url, a["href"].strip())
+        parts = urlsplit(url)
+        if parts.netloc != index.netloc:
+            continue
+        if parts.path.startswith(prefix) or re.search(r"/ucm\d+\.htm$", parts.path, re.I):
+            clean = parts._replace(query="", fragment="").geturl()
+            if clean not in links:
+                links.append(clean)
+    return links

@@ -320,3 +320,22 @@ def _parse_year_heading(container: Tag) -> str | None:
 def _date_in(text: str | None) -> str | None:
     m = _DATE.search(text or "")
     return to_iso_date(m.group(0).replace("Sept.", "Sep.")) if m else None
+
+
+def parse_listing_links(html: str, page_url: str) -> list[str]:
+    """Other untitled-letter listing pages a hub page links (same site, 'untitled' in the link text or address)."""
+    soup = BeautifulSoup(html, "lxml")
+    main = soup.select_one("main") or soup.body or soup
+    for chrome in main.select("nav, aside, header, footer, .breadcrumb"):
+        chrome.decompose()
+    here = urlsplit(page_url)
+    links: list[str] = []
+    for a in main.find_all("a", href=True):
+        url = urljoin(page_url, a["href"].strip())
+        parts = urlsplit(url)
+        text = clean_text(a.get_text(" ")) or ""
+        if parts.netloc != here.netloc or _is_letter_link(url) or parts.path == here.path:
+            continue
+        if re.search(r"untitled", text + " " + parts.path, re.I) and url not in links:
+            links.append(parts._replace(fragment="").geturl())
+    return links

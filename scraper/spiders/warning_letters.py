@@ -11,6 +11,8 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 
 from scraper.items import CrawlErrorItem, LetterItem
+from scraper.parsing.untitled_letter import media_slug
+from scraper.spiders.documents import already_stored, letter_document
 from scraper.parsing.letter_page import LetterPageError, parse_letter
 from scraper.parsing.listing import (
     ListingLayoutError,
@@ -224,6 +226,31 @@ class WarningLettersSpider(scrapy.Spider):
         record["fetched_at"] = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
         record["raw_html"] = response.text
         yield LetterItem(**{k: v for k, v in record.items() if k in LetterItem.__dataclass_fields__})
+        yield from self._related_letter_requests(row)
+
+    # --- response and close-out letters (documents linked to their warning letter) -------
+
+    def _related_letter_requests(self, row):
+        """The Response Letter / Close-out Letter the listing row links, each stored as its own document
+        (only when asked: spider argument related_letters, set by `fdatrack crawl --source all`)."""
+        if str(getattr(self, "related_letters", "")).lower() not in ("true", "1", "yes"):
+            return
+        for kind, prefix in (("response_letter", "response_letter"), ("closeout_letter", "closeout_letter")):
+            url = row.get(f"{prefix}_url")
+            if url and not already_stored(self, media_slug(url)):
+                entry = {"kind": kind, "url": url, "slug": media_slug(url), "parent_slug": row["slug"],
+                         "company": row.get("company"), "document_date": row.get(f"{prefix}_date"),
+                         "issuing_office": row.get("issuing_office"), "subject": row.get("subject")}
+                yield scrapy.Request(url, callback=self.parse_related_letter, errback=self.on_error,
+                                     cb_kwargs={"entry": entry, "stage": "related_letter"})
+
+    def parse_related_letter(self, response, entry, stage):
+        """A response or close-out letter (PDF or page) as a DocumentItem with parent_slug."""
+        yield from self._check_blocked(response, stage)
+        if response.status != 200:
+            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}")
+            return
+        yield letter_document(response, entry)
 
     # --- failures ----------------------------------------------------------------
 

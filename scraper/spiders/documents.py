@@ -1,0 +1,127 @@
+"""What the spiders for FDA's other sources share: settings, failure reporting, and turning a fetched
+letter (a PDF at /media/<id>/download, or an HTML page) into a DocumentItem.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import scrapy
+from scrapy.exceptions import CloseSpider
+
+from scraper.items import CrawlErrorItem, DocumentItem
+from scraper.parsing.offices import normalize_issuing_office
+from scraper.parsing.safety_notice import NoticePageError, parse_safety_notice
+from scraper.parsing.untitled_letter import LetterPdfError, parse_letter_pdf
+
+KIND_TITLES = {
+    "untitled_letter": "Untitled Letter",
+    "response_letter": "Response Letter",
+    "closeout_letter": "Close-Out Letter",
+}
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def is_pdf(response) -> bool:
+    """A PDF by its Content-Type or its first bytes (fda.gov serves some as octet-stream)."""
+    ctype = (response.headers.get("Content-Type") or b"").decode("latin-1").lower()
+    return "pdf" in ctype or response.body[:1024].lstrip().startswith(b"%PDF")
+
+
+def letter_document(response, entry: dict):
+    """A DocumentItem for a letter linked from a listing (``entry``: kind, slug, company, dates,
+    parent_slug, subject), or a CrawlErrorItem saying why it could not be read."""
+    try:
+        if is_pdf(response):
+            parsed = parse_letter_pdf(response.body, response.url)
+            raw_html = None
+        else:
+            page = parse_safety_notice(response.text, response.url)
+            parsed = {"title": page["title"], "letter_issue_date": page["document_date"],
+                      "body_text": page["body_text"], "company": None, "reference": None}
+            raw_html = response.text
+    except (LetterPdfError, NoticePageError, AttributeError) as exc:
+        return CrawlErrorItem(url=response.url, stage="parse_document", reason=str(exc) or type(exc).__name__)
+    kind = entry["kind"]
+    company = entry.get("company") or parsed.get("company")
+    date = entry.get("document_date") or entry.get("letter_issue_date") or parsed.get("letter_issue_date")
+    title = parsed.get("title")
+    if not title or title.isupper():  # 'UNTITLED LETTER' says less than 'Untitled Letter: Infuze MD'
+        title = f"{KIND_TITLES.get(kind, kind)}: {company or entry['slug']}"
+    return DocumentItem(
+        slug=entry["slug"],
+        url=entry.get("url") or response.url,
+        kind=kind,
+        title=title,
+        company=company,
+        document_date=date,
+        letter_issue_date=date,
+        parent_slug=entry.get("parent_slug"),
+        reference=parsed.get("reference"),
+        issuing_office=normalize_issuing_office(entry.get("issuing_office")) if entry.get("issuing_office") else None,
+        subject=entry.get("subject"),
+        body_text=parsed["body_text"],
+        fetched_at=now_iso(),
+        raw_html=raw_html,
+    )
+
+
+def already_stored(spider, slug: str) -> bool:
+    """True when an incremental run may skip a document: it is stored and --full was not given.
+    (FDA rarely edits a posted notice or letter PDF; `fdatrack crawl --full` fetches them all again.)"""
+    if spider.settings.getbool("FDA_FULL"):
+        return False
+    db = getattr(spider, "db", None)  # set by the store pipeline when the spider opens
+    if db is None:
+        return False
+    return db.execute("select 1 from letters where slug = ?", [slug]).fetchone() is not None
+
+
+class SourceSpider(scrapy.Spider):
+    """Base for the spiders of FDA's other sources: base URL, limit, and failure reporting."""
+
+    def __init__(self, *args, limit: int | str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._limit_arg = limit
+        self.letters_listed = None  # documents found on listing/index pages (run status compares)
+        self.scheduled = 0
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.base_url = crawler.settings.get("FDA_BASE_URL").rstrip("/")
+        spider.limit = int(spider._limit_arg or crawler.settings.getint("FDA_LIMIT") or 0)
+        return spider
+
+    def take(self, slug: str) -> bool:
+        """Whether to fetch a document: not stored yet (or --full) and within --limit. Counts it as
+        listed, so that a run which then stores nothing is reported as failed."""
+        if already_stored(self, slug) or (self.limit and self.scheduled >= self.limit):
+            return False
+        self.scheduled += 1
+        self.letters_listed = (self.letters_listed or 0) + 1
+        return True
+
+    def page_seen(self) -> None:
+        """A listing or index page was read: a run that finds nothing new there is fine (not 'no letters')."""
+        self.letters_listed = self.letters_listed or 0
+
+    def check_blocked(self, response):
+        """End the run as blocked when the block middleware gave up on this response."""
+        reason = response.meta.get("fda_blocked")
+        if reason:
+            yield CrawlErrorItem(url=response.url, stage="blocked", reason=reason, fatal=True)
+            raise CloseSpider("blocked")
+
+    def fatal(self, url, stage, reason):
+        """An error that fails the whole run (recorded, then the spider closes)."""
+        return CrawlErrorItem(url=url, stage=stage, reason=reason, fatal=True)
+
+    def on_error(self, failure):
+        """Network-level failure (DNS, refused, timeout, robots.txt forbids): record and go on."""
+        request = failure.request
+        stage = request.cb_kwargs.get("stage", "fetch")
+        yield CrawlErrorItem(url=request.url, stage=stage,
+                             reason=f"{failure.type.__name__}: {failure.getErrorMessage()}")

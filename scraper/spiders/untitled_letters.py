@@ -1,0 +1,57 @@
+"""FDA untitled letters: the hub page, the centres' listing pages it links, and each letter's PDF
+(with the response and close-out letters listed beside it).
+
+Requests and link following only; parsing is in scraper.parsing.untitled_letter (pure functions).
+"""
+from __future__ import annotations
+
+import scrapy
+
+from scraper.items import CrawlErrorItem
+from scraper.parsing.untitled_letter import parse_listing_links, parse_untitled_listing
+from scraper.spiders.documents import SourceSpider, letter_document
+
+
+class UntitledLettersSpider(SourceSpider):
+    name = "untitled_letters"
+
+    async def start(self):
+        for path in self.settings.getlist("UNTITLED_LISTING_PATHS"):
+            yield scrapy.Request(self.base_url + path, callback=self.parse_listing, errback=self.on_error,
+                                 cb_kwargs={"stage": "listing", "depth": 0})
+
+    def parse_listing(self, response, stage, depth):
+        """A listing page: schedule every letter PDF on it, and (from the hub) the listing pages it links."""
+        yield from self.check_blocked(response)
+        if response.status != 200:
+            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"listing page answered HTTP {response.status}",
+                                 fatal=depth == 0)
+            return
+        entries = parse_untitled_listing(response.text, self.base_url)
+        listings = parse_listing_links(response.text, response.url) if depth == 0 else []
+        if not entries and not listings:
+            yield self.fatal(response.url, "layout_changed", "untitled-letter page links no letter PDFs and no listing pages")
+            return
+        self.page_seen()
+        for entry in entries:
+            yield from self._letter_requests(entry)
+        for url in listings:
+            yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error,
+                                 cb_kwargs={"stage": "listing", "depth": depth + 1})
+
+    def _letter_requests(self, entry: dict):
+        """The letter's PDF, then its response and close-out letters (linked to it by parent_slug)."""
+        related = [{**r, "parent_slug": entry["slug"], "company": entry.get("company"), "subject": entry.get("subject")}
+                   for r in entry["related"]]
+        for doc in [entry, *related]:
+            if not self.take(doc["slug"]):
+                continue
+            yield scrapy.Request(doc["url"], callback=self.parse_letter, errback=self.on_error,
+                                 cb_kwargs={"entry": doc, "stage": "letter"})
+
+    def parse_letter(self, response, entry, stage):
+        yield from self.check_blocked(response)
+        if response.status != 200:
+            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}")
+            return
+        yield letter_document(response, entry)
