@@ -346,16 +346,29 @@ def cmd_classify_text(args) -> int:
     from scraper.classify import classify_document
 
     bad = 0
-    for line in sys.stdin:
-        if not line.strip():
+    for line in _stdin_lines():
+        if isinstance(line, str) and not line.strip():
             continue
-        out = _classify_line(line, classify_document)
+        out = _classify_line(line, classify_document) if isinstance(line, str) else {"id": None, "error": line.args[0]}
         bad += "error" in out
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         sys.stdout.flush()
     if bad:
         print(f"fdatrack: {bad} input line(s) could not be classified (see their \"error\")", file=sys.stderr)
     return 1 if bad else 0
+
+
+def _stdin_lines():
+    """Standard input line by line; a line that is not UTF-8 comes as a ValueError instead of ending the run."""
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # already text (tests pass a StringIO)
+        yield from sys.stdin
+        return
+    for n, data in enumerate(raw, 1):
+        try:
+            yield data.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError:
+            yield ValueError(f"line {n} is not UTF-8 text")
 
 
 def _classify_line(line: str, classify) -> dict:
