@@ -379,6 +379,17 @@ def test_classify_text_cli_classifies_and_reports_bad_lines_without_stopping():
     assert out[3]["violation_types"] == ["adulteration", "other"]
 
 
+def test_classify_text_cli_survives_a_line_that_is_not_utf8():
+    data = b'\xef\xbb\xbf{"id": 1, "text": "ok"}\n\xff\xfe not text\n{"id": 2, "text": "Your products are unapproved new drugs."}\n'
+    proc = subprocess.run([sys.executable, "-m", "scraper.cli", "classify-text"], input=data, capture_output=True,
+                          cwd=ROOT, timeout=120)
+    out = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    assert proc.returncode == 1 and b"Traceback" not in proc.stderr
+    assert [o["id"] for o in out] == [1, None, 2]
+    assert out[1]["error"] == "line 2 is not UTF-8 text"
+    assert out[2]["violation_types"] == ["unapproved_new_drug"]
+
+
 def test_classify_text_cli_all_good_exits_zero():
     proc = _cli("classify-text", stdin=json.dumps({"id": 1, "text": "Nothing to see."}) + "\n")
     assert proc.returncode == 0, proc.stderr
