@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from db.queries import CANNED_QUERIES
-from db.schema import DOCUMENT_COLUMNS, LETTER_COLUMNS
+from db.schema import DOCUMENT_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS
 from scraper.classify import PRODUCT_CATEGORIES, VIOLATION_LABELS
 from scraper.items import DocumentItem, LetterItem, field_descriptions
 from scraper.settings import LISTING_PATH, PROJECT_URL
@@ -66,7 +66,7 @@ def letter_column_descriptions() -> dict[str, str]:
     items = {**field_descriptions(DocumentItem), **field_descriptions(LetterItem)}  # letters win on shared names
     address = items["recipient_address"]
     described = {}
-    for column in [*LETTER_COLUMNS, *DOCUMENT_COLUMNS, "year"]:
+    for column in [*LETTER_COLUMNS, *DOCUMENT_COLUMNS, *HISTORY_COLUMNS, "year"]:
         if column in items:
             described[column] = items[column]
         elif column.startswith("recipient_") and column[len("recipient_"):] in _ADDRESS_PARTS:
@@ -98,6 +98,11 @@ TABLE_COLUMNS = {
         "delisted": "Documents found gone from FDA's listing (count)",
         "errors": "Rows this run added to errors (count)",
         "duration_s": "Wall-clock length of the run, in seconds",
+        "mode": "incremental (default), full, or full-listing; ' since YYYY-MM-DD' when limited by posted date",
+        "listing_rows": "Rows read from FDA's listing (count)",
+        "letter_pages": "Letter pages fetched and parsed (count)",
+        "pages_incomplete": "Letter pages parsed without a company or a date (count; many of them trip the layout-change alarm)",
+        "relisted": "Delisted documents that came back to FDA's listing (count)",
     },
     "errors": {
         "id": "Error number",
@@ -115,7 +120,9 @@ TABLE_COLUMNS = {
         "change": "What happened: new, changed, delisted, relisted, reparsed…",
         "changed_fields": "Names of the fields that changed " + JSON_ARRAY,
         "content_hash": "letters.content_hash of this version",
-        "raw_html_zlib": "The page as fetched for this version, zlib-compressed HTML (archive; hidden in the table view)",
+        "raw_html_zlib": "The page as fetched for this version, zlib-compressed HTML (archive; hidden in the table view); "
+        "null for events without a fetch (delisted, relisted)",
+        "note": "Why, in words, where the event has a reason (e.g. the page answered 404)",
     },
     "classifications": {
         "slug": "The document (letters.slug)",

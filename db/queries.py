@@ -197,7 +197,11 @@ NEW_BY_VIOLATION_FEED = _feed(
 
 CLOSEOUT_DATE = "coalesce(l.closeout_letter_date, l.document_date)"
 CLOSEOUTS_FEED = _feed(
-    where="l.closeout_letter_date is not null or l.kind = 'closeout_letter'",
+    # One entry per close-out: the warning letter (it carries the charges), or the close-out document
+    # itself when no stored letter names it.
+    where="(l.closeout_letter_date is not null and coalesce(l.kind, 'warning_letter') != 'closeout_letter')"
+    " or (l.kind = 'closeout_letter' and not exists"
+    " (select 1 from letters p where p.slug = l.parent_slug and p.closeout_letter_date is not null))",
     order="atom_updated desc, l.slug",
     title_sql=f"'Close-out: ' || {DOC_NAME} || ' (' || coalesce({CLOSEOUT_DATE}, '?') || ')'",
     updated_sql=f"coalesce({CLOSEOUT_DATE} || 'T00:00:00Z', l.last_seen)",

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_fdatrack(*args: str, env: dict | None = None, timeout: float = 300, input: str | None = None):
     """Run `fdatrack ARGS` in a subprocess from the repository root (a fresh Twisted reactor each time)."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    # `fdatrack crawl` collects every source by default; tests of one source say which (FDA_SOURCES).
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "FDA_SOURCES": "warning_letters", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "scraper.cli", *args],
         cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, input=input,
@@ -27,3 +28,88 @@ def mirror():
     """A fresh mirror of the bundled sample on a free 127.0.0.1 port: yields (base_url, site)."""
     with serve_in_thread(MirrorSite()) as served:
         yield served
+
+
+# --- Datasette over a crawled mirror (tests/test_datasette.py, tests/test_browser.py) -----------
+
+# A letter quoting hostile markup: Datasette, the feeds and the snippets must show it as text.
+HOSTILE_SLUG = "hostile-markup-exosomes-llc-999999-01022026"
+HOSTILE_MARKUP = ('<script>window.__xss = "script"</script>', '<img src="x" onerror="window.__xss = \'img\'">')
+
+
+def _hostile_letter() -> dict:
+    body = (
+        "WARNING LETTER\n\n"
+        "Your firm markets exosome products named " + HOSTILE_MARKUP[0] + " and " + HOSTILE_MARKUP[1] + ". "
+        "Your exosome products are biological products that are not the subject of an approved biologics "
+        "license application, in violation of section 351(a) of the PHS Act and 21 CFR 1271.10(a)."
+    )
+    return {
+        "slug": HOSTILE_SLUG,
+        "url": f"https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/{HOSTILE_SLUG}",
+        "company": 'Hostile <b onmouseover="window.__xss = 1">Markup</b> Exosomes LLC',
+        "letter_issue_date": "2026-01-02",
+        "posted_date": "2026-01-13",
+        "issuing_office": "Center for Biologics Evaluation and Research (CBER)",
+        "subject": "Unapproved exosome products <script>window.__xss = 'subject'</script>",
+        "body_text": body,
+        "raw_html": f"<html><body><p>{body}</p></body></html>",
+    }
+
+
+@pytest.fixture(scope="session")
+def mirror_db(tmp_path_factory) -> Path:
+    """A database crawled from the bundled mirror by `fdatrack crawl --mirror` (once per session),
+    plus one letter quoting hostile markup, stored and classified by the real pipeline code."""
+    from db import store
+    from scraper.classify import classify_document
+
+    # Not named fda_letters.db on purpose: `fdatrack serve` must present any file under the metadata's name.
+    path = tmp_path_factory.mktemp("datasette") / "mirror-crawl.db"
+    done = run_fdatrack("crawl", "--mirror", "--db", str(path), "--delay", "0")
+    assert done.returncode == 0, done.stderr
+    letter = _hostile_letter()
+    db = store.open_db(path, create=False)
+    store.save_letter(db, letter, None, classify_document(letter["body_text"], subject=letter["subject"]))
+    db.close()  # the last connection checkpoints the WAL away, so `serve` can open the file immutable
+    return path
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def datasette_url(mirror_db):
+    """`fdatrack serve` on a free loopback port over mirror_db: yields its base URL."""
+    import time
+    import urllib.request
+
+    port = _free_port()
+    log = mirror_db.with_suffix(".serve.log").open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scraper.cli", "serve", "--db", str(mirror_db), "--port", str(port)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"fdatrack serve exited {proc.returncode}: {log.read()}")
+            try:
+                urllib.request.urlopen(base + "/-/versions.json", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("fdatrack serve did not answer within 30 s")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()

@@ -1,0 +1,154 @@
+"""A first visit in a real browser: Debian's headless Chromium driven by Playwright, over `fdatrack serve`.
+
+Never downloads a browser: `make test` installs the `chromium` Debian package when it is missing
+(as root). Without it these tests skip on a developer's machine and FAIL in CI (CI=true).
+Screenshots go to test-output/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from tests.conftest import HOSTILE_MARKUP, HOSTILE_SLUG, ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = ROOT / "test-output"
+DB = "fda_letters"
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"browser tests cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """A headless Chromium with a fresh profile that may only reach 127.0.0.1."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        _unavailable(f"no {CHROMIUM}: apt-get install chromium (make test does it as root)")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000},
+        )
+        # Tests never touch the internet: anything not on the loopback is refused.
+        context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    page.errors = []
+    page.dialogs = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    yield page
+    page.close()
+
+
+def _query(url: str) -> dict:
+    return parse_qs(urlsplit(url).query)
+
+
+def _json(url: str, **params) -> dict:
+    return httpx.get(url, params={"_shape": "objects", **params}, timeout=30).json()
+
+
+def test_first_visit_search_facet_row_and_dashboard(page, datasette_url):
+    # Home: the instance's title, licence and source, and the way in to the letters.
+    page.goto(datasette_url + "/")
+    assert "FDA enforcement-letter tracker" in page.locator("h1").first.inner_text()
+    assert page.locator('a[href="https://www.usa.gov/government-works"]').count() >= 1
+    page.screenshot(path=SCREENSHOTS / "01-home.png", full_page=True)
+
+    # Search the letters table from its search box.
+    page.goto(f"{datasette_url}/{DB}/letters")
+    page.fill("input[name=_search]", "exosome")
+    page.press("input[name=_search]", "Enter")
+    page.wait_for_load_state()
+    assert _query(page.url)["_search"] == ["exosome"]
+    expected = _json(f"{datasette_url}/{DB}/letters.json", _search="exosome", _col="company")["rows"]
+    shown = page.locator("table.rows-and-columns tbody tr")
+    assert shown.count() == len(expected) >= 3
+    assert "Kimera Labs" in page.locator("table.rows-and-columns").inner_text()
+    page.screenshot(path=SCREENSHOTS / "02-search-exosome.png", full_page=True)
+
+    # Apply the violation-type facet (an array facet) to the search.
+    page.locator('[data-column="violation_types"] a', has_text="unapproved_biologic").first.click()
+    page.wait_for_load_state()
+    assert _query(page.url)["violation_types__arraycontains"] == ["unapproved_biologic"]
+    assert _query(page.url)["_search"] == ["exosome"]
+    cells = page.locator("table.rows-and-columns tbody td.col-violation_types").all_inner_texts()
+    assert cells and all("unapproved_biologic" in json.loads(c) for c in cells)
+    page.screenshot(path=SCREENSHOTS / "03-facet-unapproved-biologic.png", full_page=True)
+
+    # Open a letter's row: its fields, its description tooltips, no raw archive.
+    slug = "supreme-rejuvenation-llc-700749-05052025"
+    page.locator("table.rows-and-columns tbody td.col-slug a", has_text=slug).click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/{DB}/letters/{slug}")
+    row = _json(f"{datasette_url}/{DB}/letters/{slug}.json")["rows"][0]
+    assert slug in page.locator("h1").inner_text()
+    assert page.locator("td.col-company").inner_text().strip() == row["company"]
+    assert page.locator("th.col-raw_html").count() == 0
+    assert page.locator('th[data-column="letter_issue_date"]').get_attribute("data-column-description")
+    page.screenshot(path=SCREENSHOTS / "04-letter-row.png", full_page=True)
+
+    # The trends dashboard draws its three charts (vega-lite, served by the plugin, no CDN).
+    page.goto(f"{datasette_url}/-/dashboards/trends")
+    page.wait_for_function("document.querySelectorAll('.vega-embed canvas, .vega-embed svg.marks').length >= 3",
+                           timeout=30000)
+    for title in ("Letters per month by violation type", "Exosome-related letters per year", "Issuing offices"):
+        assert page.get_by_text(title).count() >= 1
+    page.wait_for_timeout(500)  # let the last chart finish drawing before the screenshot
+    page.screenshot(path=SCREENSHOTS / "05-dashboard-trends.png", full_page=True)
+    assert page.errors == []
+
+
+def test_letter_quoting_script_and_onerror_markup_is_shown_as_text(page, datasette_url):
+    page.goto(f"{datasette_url}/{DB}/letters/{HOSTILE_SLUG}")
+    page.wait_for_load_state()
+    body = page.locator("td.col-body_text").inner_text()
+    assert HOSTILE_MARKUP[0] in body and HOSTILE_MARKUP[1] in body  # visible, character for character
+    assert '<b onmouseover="window.__xss = 1">' in page.locator("td.col-company").inner_text()
+    page.screenshot(path=SCREENSHOTS / "06-hostile-letter-row.png", full_page=True)
+    for where in (
+        f"{datasette_url}/{DB}/letters?_search=hostile",
+        f"{datasette_url}/{DB}/search?q=exosome+products",
+        f"{datasette_url}/{DB}/exosome_letters",
+        f"{datasette_url}/-/search?q=hostile",
+    ):
+        page.goto(where)
+        page.wait_for_load_state("networkidle")
+        assert "Hostile" in page.content(), where
+        if "/search?q=exosome" in where:
+            assert page.locator("td.col-snippet mark").count() > 0  # the highlighting is real markup…
+            page.screenshot(path=SCREENSHOTS / "07-hostile-search-snippet.png", full_page=True)
+        # …and the letter's markup is not: no element was made from it, nothing ran.
+        assert page.locator('img[src="x"]').count() == 0, where
+        assert page.locator("td b, td script").count() == 0, where
+        page.mouse.move(300, 300)
+    page.goto(f"{datasette_url}/{DB}/letters/{HOSTILE_SLUG}")
+    page.hover("td.col-company")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.dialogs == [] and page.errors == []
