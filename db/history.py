@@ -154,3 +154,16 @@ def apply_reparse(db: Database, record: dict, run_id: int | None, classification
     if classification:
         save_classification(db, row["slug"], classification)
     return changed
+
+
+def data_fingerprint(db: Database) -> str:
+    """sha256 over what the letters are (not when they were last looked at): changes only when data does.
+
+    Schedulers that keep the database as a cache or a commit save it only when this changes.
+    """
+    digest = hashlib.sha256()
+    for row in db.execute("select slug, content_hash, listing_hash, delisted_at, exosome_related, classifier_version "
+                          "from letters order by slug"):
+        digest.update(json.dumps(row).encode("utf-8"))
+    digest.update(str(db.execute("select count(*) from letter_versions").fetchone()[0]).encode())
+    return digest.hexdigest()

@@ -257,6 +257,8 @@ def _add_status(sub):
     p.add_argument("--runs", type=int, default=5, help="how many recent runs to show")
     p.add_argument("--check", action="store_true",
                    help="exit with the last crawl's exit code (0 ok, 3 failed, 4 blocked, 5 layout changed, 6 partial)")
+    p.add_argument("--fingerprint", action="store_true",
+                   help="print only a hash of the letters' data (changes when a letter does; for saving a cached database)")
     p.set_defaults(func=cmd_status)
 
 
@@ -268,6 +270,11 @@ def cmd_status(args) -> int:
         db = store.open_db(args.db or FDA_DB_PATH, create=False)
     except store.StorageError as exc:
         raise CliError(str(exc)) from None
+    if args.fingerprint:
+        from db.history import data_fingerprint
+
+        print(data_fingerprint(db))
+        return 0
     counts = store.counts(db)
     print(" | ".join(f"{k}: {v}" for k, v in counts.items()))
     print(_letter_lifecycle_line(db))
