@@ -348,6 +348,8 @@ def test_hard_wrapped_pdf_text_is_rejoined_into_sentences():
     ("Your refusal to permit access to records required by section 704(a) violates section 301(e) of the FD&C Act.",
      "other"),
     ("Your firm failed to properly list a drug, which is prohibited under section 301(p) of the FD&C Act.", "other"),
+    ("Under section 501(a)(2)(B) of the Act, your drug products are adulterated because your methods do not conform "
+     "to CGMP.", "adulteration"),
 ])
 def test_general_charge_forms(text, label):
     assert label in classify_document(text)["violation_types"]

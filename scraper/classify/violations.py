@@ -63,11 +63,18 @@ def _blocked(sentence: str, lower: str) -> bool:
     return bool(_PRIOR_LETTER.search(sentence) or _IMPORT_BOILERPLATE.search(sentence))
 
 
+_ABOUT_THE_FIRM = re.compile(r"\byour?\b")
+
+
 def _is_law_statement(sentence: str, lower: str) -> bool:
-    """True for statements of the law ("It is a prohibited act …", "any drug that is adulterated or misbranded")."""
-    if _LAW_STATEMENT.match(sentence):
+    """True for statements of the law ("It is a prohibited act …", "any drug that is adulterated or misbranded").
+
+    A sentence that opens like the law but is about the firm ("Under section 501(a)(2)(B), your
+    drugs are adulterated …") is a finding, not a statement of the law.
+    """
+    if ("adulterated" in lower or "misbranded" in lower) and _GENERIC_DISJUNCTION.search(sentence):
         return True
-    return ("adulterated" in lower or "misbranded" in lower) and bool(_GENERIC_DISJUNCTION.search(sentence))
+    return bool(_LAW_STATEMENT.match(sentence)) and not _ABOUT_THE_FIRM.search(lower)
 
 
 # --- regulation parts → labels (for "you failed to … [21 CFR 211.192]" findings) ---------
