@@ -25,6 +25,7 @@ VIOLATION_LABELS = (
     "cgmp", "hctp_1271", "false_fda_approval_claim", "other",
 )
 _MAX_EVIDENCE = 3
+_SHORT_SENTENCE = 60
 _I = re.IGNORECASE
 
 # --- sentences that never carry a charge ----------------------------------------------
@@ -330,7 +331,9 @@ def detect_violations(index: SentenceIndex, hint_text: str = "") -> ViolationRes
                 label = rule.section_map.get(m.group(1), rule.label)
             if label in ("adulteration", "misbranding") and _TOBACCO.search(sentence):
                 label = "other"  # tobacco products are charged under chapter IX (902/903), not 501/502
-            result.add(label, rule.priority, i, index[i].start + m.start())
+            # a short line ("The HACCP deviations were as follows:") proves less than a full sentence
+            priority = rule.priority + (2 if len(sentence) < _SHORT_SENTENCE else 0)
+            result.add(label, priority, i, index[i].start + m.start())
     for i in index.containing(_CFR_KEYS):
         if not (gate.closed(i) or gate.is_law(i)):
             _add_regulation_failures(result, index[i].text, i, index[i].start)
