@@ -57,7 +57,6 @@ class CategoryResult:
 
     score: float = 0.0
     sentences: list[int] | None = None
-    title_hit: bool = False
 
     @property
     def present(self) -> bool:
@@ -83,7 +82,6 @@ def detect_categories(index: SentenceIndex, extra: str = "") -> dict[str, Catego
                 best.append((-w, i))
                 break  # one weight per sentence
         if extra and any(_counts(cat, m, extra) for m in pattern.finditer(extra)):
-            res.title_hit = True
             keep *= 1.0 - STRONG
         res.score = round(1.0 - keep, 4) if best else 0.0
         best.sort()
