@@ -245,6 +245,7 @@ def build_metadata() -> dict:
         "description": "FDA warning letters, untitled letters and safety notices about unapproved regenerative-medicine "
         "products — exosomes above all — tagged by violation type with the sentence that proves each tag. "
         "Start with the letters table, the canned queries below it, or the Dashboards menu.",
+        "description_html": start_here_html(),
         "license": "U.S. Government Works (public domain)",
         "license_url": "https://www.usa.gov/government-works",
         "source": "U.S. Food and Drug Administration: warning letters and safety communications",
@@ -265,6 +266,28 @@ def build_metadata() -> dict:
             "datasette-dashboards": dashboards(),
         },
     }
+
+
+def start_here_html() -> str:
+    """The home page's introduction: where to start, every canned query and feed, the dashboard."""
+    from html import escape
+
+    feeds = [name for name, q in CANNED_QUERIES.items() if "atom_id" in q["sql"]]
+    queries = [name for name in CANNED_QUERIES if name not in feeds]
+
+    def link(name: str, suffix: str = "") -> str:
+        return f'<a href="/{DB_NAME}/{name}{suffix}">{escape(CANNED_QUERIES[name]["title"])}</a>'
+
+    return (
+        "<p>FDA warning letters, untitled letters and safety notices about unapproved regenerative-medicine "
+        "products — exosomes above all — tagged by violation type with the sentence that proves each tag.</p>"
+        f'<p><strong>Start here:</strong> <a href="/{DB_NAME}/letters">all documents</a> (search box, facets by '
+        f"office, year, kind, exosome relevance, violation type and product category) · "
+        f'<a href="/-/dashboards/trends">trends dashboard</a></p>'
+        "<p><strong>Questions:</strong> " + " · ".join(link(q) for q in queries) + "</p>"
+        "<p><strong>Atom feeds</strong> (subscribe in a feed reader): "
+        + " · ".join(link(f, ".atom") for f in feeds) + "</p>"
+    )
 
 
 def dashboards() -> dict:

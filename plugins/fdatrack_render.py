@@ -22,3 +22,25 @@ def render_cell(value, column, table, database):
     if database == DB_NAME and table is None and column == SNIPPET_COLUMN and isinstance(value, str):
         return highlight(value)
     return None
+
+
+# Datasette 0.65 prints every column's description above a table; with ~50 documented columns of
+# `letters` that pushes the rows below the fold. Folded into <details>, they are one click away
+# (and still in each column header's menu).
+FOLD_COLUMN_DESCRIPTIONS = """
+document.querySelectorAll("dl.column-descriptions").forEach(function (dl) {
+  var details = document.createElement("details");
+  var summary = document.createElement("summary");
+  summary.textContent = "What each column means (" + dl.querySelectorAll("dt").length + " columns)";
+  dl.parentNode.insertBefore(details, dl);
+  details.appendChild(summary);
+  details.appendChild(dl);
+});
+"""
+
+
+@hookimpl
+def extra_body_script(template, database):
+    if database == DB_NAME and template == "table.html":
+        return FOLD_COLUMN_DESCRIPTIONS
+    return None

@@ -81,8 +81,12 @@ def test_first_visit_search_facet_row_and_dashboard(page, datasette_url):
     assert page.locator('a[href="https://www.usa.gov/government-works"]').count() >= 1
     page.screenshot(path=SCREENSHOTS / "01-home.png", full_page=True)
 
-    # Search the letters table from its search box.
-    page.goto(f"{datasette_url}/{DB}/letters")
+    # Search the letters table from its search box; the column descriptions are folded above it.
+    page.get_by_role("link", name="all documents").click()
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path == f"/{DB}/letters"
+    assert page.locator("details > dl.column-descriptions").count() == 1
+    assert not page.locator("dl.column-descriptions").is_visible()
     page.fill("input[name=_search]", "exosome")
     page.press("input[name=_search]", "Enter")
     page.wait_for_load_state()

@@ -98,6 +98,11 @@ def test_datasette_serves_the_metadata(get):
     home = get("/").text
     assert "U.S. Government Works (public domain)" in home and "www.usa.gov/government-works" in home
     assert "fda.gov" in home and "fdatrack" in home
+    # the home page leads to every canned query and feed, and each answers
+    for name in CANNED_QUERIES:
+        suffix = ".atom" if "atom_id" in CANNED_QUERIES[name]["sql"] else ""
+        assert f'href="/{DB}/{name}{suffix}"' in home, name
+        get(f"/{DB}/{name}{suffix}")
 
 
 # --- serving -------------------------------------------------------------------------------
