@@ -268,6 +268,14 @@ def build_metadata() -> dict:
     }
 
 
+# The columns an analyst reads first; the home page opens the table with these (every column is one
+# click away in the table's column menu).
+START_COLUMNS = "&".join(f"_col={c}" for c in [
+    "kind", "company", "letter_issue_date", "issuing_office", "subject", "exosome_related", "violation_types",
+    "product_categories", "closeout_letter_date", "url",
+])
+
+
 def start_here_html() -> str:
     """The home page's introduction: where to start, every canned query and feed, the dashboard."""
     from html import escape
@@ -281,7 +289,7 @@ def start_here_html() -> str:
     return (
         "<p>FDA warning letters, untitled letters and safety notices about unapproved regenerative-medicine "
         "products — exosomes above all — tagged by violation type with the sentence that proves each tag.</p>"
-        f'<p><strong>Start here:</strong> <a href="/{DB_NAME}/letters">all documents</a> (search box, facets by '
+        f'<p><strong>Start here:</strong> <a href="/{DB_NAME}/letters?{escape(START_COLUMNS)}">all documents</a> (search box, facets by '
         f"office, year, kind, exosome relevance, violation type and product category) · "
         f'<a href="/-/dashboards/trends">trends dashboard</a></p>'
         "<p><strong>Questions:</strong> " + " · ".join(link(q) for q in queries) + "</p>"

@@ -103,6 +103,7 @@ def test_datasette_serves_the_metadata(get):
         suffix = ".atom" if "atom_id" in CANNED_QUERIES[name]["sql"] else ""
         assert f'href="/{DB}/{name}{suffix}"' in home, name
         get(f"/{DB}/{name}{suffix}")
+    assert f'href="/{DB}/letters?{metadata.START_COLUMNS.replace("&", "&amp;")}"' in home
 
 
 # --- serving -------------------------------------------------------------------------------
