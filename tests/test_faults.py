@@ -37,6 +37,7 @@ FAST = {
     "FDA_BLOCK_RETRIES": "1",
     "FDA_BLOCK_MAX_WAIT": "20",
     "FDA_DOWNLOAD_TIMEOUT": "1",
+    "FDA_SOURCES": "warning_letters",  # the faults are on the warning-letter paths
 }
 EXIT = {"ok": 0, "failed": 3, "blocked": 4, "layout_changed": 5, "partial": 6}
 ROBOTS_DISALLOWING_LETTERS = f"User-agent: *\nDisallow: {LETTER_PATH}\n"
@@ -71,7 +72,8 @@ def db_state(db: Path) -> dict:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:
-        run = dict(conn.execute("select * from runs order by id desc limit 1").fetchone() or {})
+        run = dict(conn.execute("select * from runs where spider = 'warning_letters' order by id desc limit 1")
+                   .fetchone() or {})
         errors = [dict(r) for r in conn.execute("select url, stage, reason from errors where run_id = ?", [run.get("id")])]
         return {
             "run": run,
