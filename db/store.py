@@ -66,6 +66,9 @@ def open_db(path: str | Path = DEFAULT_DB_PATH, *, create: bool = True) -> Datab
             raise StorageError(f"{path} is another program's SQLite database (tables {', '.join(foreign)}), "
                                "not an fdatrack database; nothing was changed")
         db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: no fsync per letter; a crash or kill -9 still leaves a consistent file
+        # (only a power cut can lose the last commits, which the next run fetches again)
+        db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
         migrations.apply(db)
     except (sqlite3.Error, OSError) as exc:
@@ -151,7 +154,7 @@ def save_letter(db: Database, record: dict, run_id: int | None, classification: 
     # the spider hashes the listing cells as it saw them; other sources fall back to the stored fields
     row["listing_hash"] = row.get("listing_hash") or hash_fields(row, LISTING_FIELDS)
     seen = now_iso()
-    existing = next(db["letters"].rows_where("slug = ?", [row["slug"]], limit=1), None)
+    existing = next(db.query("select * from letters where slug = ?", [row["slug"]]), None)
     if existing is None:
         outcome, changed_fields = "new", []
         row["first_seen"] = seen
@@ -162,28 +165,49 @@ def save_letter(db: Database, record: dict, run_id: int | None, classification: 
         outcome, changed_fields = "unchanged", []
     row["last_seen"] = seen
     row["delisted_at"] = None
+    if outcome == "unchanged" and classification and existing.get("classifier_version") == classification.get("classifier_version"):
+        classification = None  # same text, same classifier: the stored tags stand (saves 5 writes per letter)
     if classification:
         row.update(_classification_columns(classification))
     with db.atomic():
         if outcome == "unchanged":
             keep = {"last_seen", "delisted_at", "fetched_at"} | set(_classification_columns(classification or {}))
-            db["letters"].update(row["slug"], {k: v for k, v in row.items() if k in keep})
+            _update(db, "letters", "slug", row["slug"], {k: v for k, v in row.items() if k in keep})
         else:
-            db["letters"].upsert(row, pk="slug", alter=False)
-            db["letter_versions"].insert(
-                {
-                    "slug": row["slug"],
-                    "run_id": run_id,
-                    "seen_at": seen,
-                    "change": outcome,
-                    "changed_fields": json.dumps(changed_fields),
-                    "content_hash": row["content_hash"],
-                    "raw_html_zlib": zlib.compress((row.get("raw_html") or "").encode("utf-8"), 6),
-                }
-            )
+            _upsert(db, "letters", "slug", row)
+            _insert(db, "letter_versions", {
+                "slug": row["slug"],
+                "run_id": run_id,
+                "seen_at": seen,
+                "change": outcome,
+                "changed_fields": json.dumps(changed_fields),
+                "content_hash": row["content_hash"],
+                "raw_html_zlib": zlib.compress((row.get("raw_html") or "").encode("utf-8"), 6),
+            })
         if classification:
             _write_classification(db, row["slug"], classification)
     return outcome
+
+
+# Plain SQL for the per-letter writes: sqlite-utils' table methods re-read the schema on every
+# call (~50 queries per letter); these run one statement each. Column names come from our schema.
+
+def _insert(db: Database, table: str, row: dict) -> None:
+    cols = ", ".join(f'"{c}"' for c in row)
+    db.execute(f'insert into "{table}" ({cols}) values ({", ".join("?" * len(row))})', list(row.values()))
+
+
+def _upsert(db: Database, table: str, pk: str, row: dict) -> None:
+    cols = ", ".join(f'"{c}"' for c in row)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in row if c != pk)
+    db.execute(f'insert into "{table}" ({cols}) values ({", ".join("?" * len(row))}) '
+               f'on conflict("{pk}") do update set {updates}', list(row.values()))
+
+
+def _update(db: Database, table: str, pk: str, key, values: dict) -> None:
+    if values:
+        sets = ", ".join(f'"{c}" = ?' for c in values)
+        db.execute(f'update "{table}" set {sets} where "{pk}" = ?', [*values.values(), key])
 
 
 def _classification_columns(result: dict) -> dict:
@@ -203,26 +227,19 @@ def _classification_columns(result: dict) -> dict:
 def _write_classification(db: Database, slug: str, result: dict) -> None:
     """Replace a letter's classification, tags and citations (caller holds the transaction)."""
     cols = _classification_columns(result)
-    db["classifications"].upsert({"slug": slug, "classified_at": now_iso(), **cols}, pk="slug")
+    _upsert(db, "classifications", "slug", {"slug": slug, "classified_at": now_iso(), **cols})
     db.execute("delete from letter_tags where slug = ?", [slug])
     db.execute("delete from citations where slug = ?", [slug])
     tags = {}
     for ev in result.get("evidence", []):
         tags.setdefault((ev["tag_kind"], ev["tag"]), ev)  # first (strongest) sentence per tag
-    db["letter_tags"].insert_all(
-        (
-            {
-                "slug": slug, "tag_kind": kind, "tag": tag, "quote": ev["quote"],
-                "start": ev["start"], "end": ev["end"], "classifier_version": cols["classifier_version"],
-            }
-            for (kind, tag), ev in tags.items()
-        ),
-        pk=("slug", "tag_kind", "tag"),
+    db.conn.executemany(
+        'insert into letter_tags (slug, tag_kind, tag, quote, start, "end", classifier_version) values (?, ?, ?, ?, ?, ?, ?)',
+        [(slug, kind, tag, ev["quote"], ev["start"], ev["end"], cols["classifier_version"]) for (kind, tag), ev in tags.items()],
     )
-    db["citations"].insert_all(
-        ({"slug": slug, "citation": c["citation"], "count": c["count"]} for c in result.get("citations", [])),
-        pk=("slug", "citation"),
-        replace=True,
+    db.conn.executemany(
+        "insert or replace into citations (slug, citation, count) values (?, ?, ?)",
+        [(slug, c["citation"], c["count"]) for c in result.get("citations", [])],
     )
 
 
