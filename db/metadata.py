@@ -57,6 +57,8 @@ _LETTER_DB_ONLY = {
     "last_seen": "When a crawl last saw the document in FDA's listing " + ISO_TIME,
     "delisted_at": "When the document vanished from FDA's listing or its page answered 404 " + ISO_TIME
     + "; null while it is listed. Rows are never deleted",
+    "date": "The document's date " + ISO_DAY + ": a letter's issue date, else the document's own date, else its "
+    "posted date (computed by SQLite; the table's default sort, newest first)",
     "year": "Year of the document: its issue date's, else its own date's, else its posted date's (computed by SQLite)",
 }
 
@@ -66,7 +68,7 @@ def letter_column_descriptions() -> dict[str, str]:
     items = {**field_descriptions(DocumentItem), **field_descriptions(LetterItem)}  # letters win on shared names
     address = items["recipient_address"]
     described = {}
-    for column in [*LETTER_COLUMNS, *DOCUMENT_COLUMNS, *HISTORY_COLUMNS, "year"]:
+    for column in [*LETTER_COLUMNS, *DOCUMENT_COLUMNS, *HISTORY_COLUMNS, "year", "date"]:
         if column in items:
             described[column] = items[column]
         elif column.startswith("recipient_") and column[len("recipient_"):] in _ADDRESS_PARTS:
@@ -207,9 +209,9 @@ def table_columns() -> dict[str, dict[str, str]]:
 
 LETTERS_OPTIONS = {
     "label_column": "company",
-    "sort_desc": "letter_issue_date",
+    "sort_desc": "date",
     "sortable_columns": [
-        "letter_issue_date", "posted_date", "document_date", "year", "company", "issuing_office", "kind",
+        "date", "letter_issue_date", "posted_date", "document_date", "year", "company", "issuing_office", "kind",
         "exosome_score", "first_seen", "last_seen", "closeout_letter_date", "response_letter_date", "delisted_at",
     ],
     "facets": [
@@ -271,7 +273,7 @@ def build_metadata() -> dict:
 # The columns an analyst reads first; the home page opens the table with these (every column is one
 # click away in the table's column menu).
 START_COLUMNS = "&".join(f"_col={c}" for c in [
-    "kind", "company", "letter_issue_date", "issuing_office", "subject", "exosome_related", "violation_types",
+    "kind", "company", "title", "date", "issuing_office", "subject", "exosome_related", "violation_types",
     "product_categories", "closeout_letter_date", "url",
 ])
 
@@ -305,7 +307,8 @@ def dashboards() -> dict:
     return {
         "trends": {
             "title": "Trends in FDA enforcement letters",
-            "description": "Letters per month by violation type, exosome letters per year, and the offices that issue them.",
+            "description": "Warning and untitled letters: per month by violation type, exosome-related ones per year, "
+            "and the offices that issue them.",
             "layout": [
                 ["per-month-by-violation", "per-month-by-violation"],
                 ["exosome-per-year", "issuing-offices"],

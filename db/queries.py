@@ -33,7 +33,7 @@ ROW_URL = (
     "coalesce(nullif(:_header_x_forwarded_proto, ''), 'http') || '://' || :_header_host"
     f" || '/{DB_NAME}/letters/' || l.slug"
 )
-DOC_DATE = "coalesce(l.letter_issue_date, l.document_date, l.posted_date)"
+DOC_DATE = "l.date"  # letters.date: issue date, else the document's own date, else posted date
 DOC_NAME = "coalesce(l.company, l.title, l.slug)"
 VIOLATIONS_LIST = "(select group_concat(value, ', ') from json_each(l.violation_types))"
 
@@ -287,8 +287,10 @@ CANNED_QUERIES = {
     },
 }
 
-_MONTH = "substr(l.letter_issue_date, 1, 7) || '-01'"
-_SINCE = "[[ and coalesce(l.letter_issue_date, l.document_date) >= date(:since) ]]"
+_MONTH = "substr(l.date, 1, 7) || '-01'"
+# The charts count enforcement letters: warning and untitled letters (not notices, responses or close-outs).
+_LETTERS = "l.kind in ('warning_letter', 'untitled_letter')"
+_SINCE = "[[ and l.date >= date(:since) ]]"
 
 DASHBOARD_CHARTS = {
     "per-month-by-violation": {
@@ -296,7 +298,7 @@ DASHBOARD_CHARTS = {
         "db": DB_NAME,
         "query": f"""select {_MONTH} as month, v.value as violation_type, count(*) as letters
 from letters l, json_each(l.violation_types) v
-where l.letter_issue_date is not null {_SINCE}
+where {_LETTERS} and l.date is not null {_SINCE}
 group by month, violation_type
 order by month""",
         "library": "vega-lite",
@@ -314,7 +316,7 @@ order by month""",
         "db": DB_NAME,
         "query": f"""select cast(l.year as text) as year, count(*) as letters
 from letters l
-where l.exosome_related = 1 {_SINCE}
+where {_LETTERS} and l.exosome_related = 1 {_SINCE}
 group by l.year
 order by l.year""",
         "library": "vega-lite",
@@ -333,7 +335,7 @@ order by l.year""",
         "query": f"""select coalesce(l.issuing_office, '(unknown)') as issuing_office, count(*) as letters,
   sum(l.exosome_related) as exosome_related
 from letters l
-where 1 {_SINCE}
+where {_LETTERS} {_SINCE}
 group by 1
 order by letters desc
 limit 20""",

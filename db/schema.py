@@ -219,3 +219,16 @@ def m004_history(db: Database) -> None:
 
     for row in list(db.query("select * from letters")):
         db.execute("update letters set listing_hash = ? where slug = ?", [listing_hash(row), row["slug"]])
+
+
+# One date for every kind of document (letters: issue date; notices: their own date), so Datasette can
+# list them all newest first. VIRTUAL generated, like `year`.
+DATE_EXPRESSION = "coalesce(letter_issue_date, document_date, posted_date)"
+
+
+@migrations()
+def m005_letters_date(db: Database) -> None:
+    """letters.date: the issue (or document, or posted) date, computed by SQLite."""
+    if "date" not in {c[1] for c in db.execute("pragma table_xinfo(letters)").fetchall()}:
+        db.execute(f"alter table letters add column date text generated always as ({DATE_EXPRESSION}) virtual")
+    db["letters"].create_index(["date"], if_not_exists=True)
