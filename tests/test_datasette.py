@@ -205,6 +205,9 @@ def test_raw_page_archive_is_hidden_in_html_and_kept_in_json(get):
         assert 'data-column="raw_html"' not in page and "col-raw_html" not in page
         assert 'data-column="company"' in page
     assert "Kimera Labs" in row
+    # the proving sentences and citations are one click from the letter
+    assert f"/{DB}/letter_tags?slug=kimera-labs-inc-649343-09012023" in row
+    assert f"/{DB}/citations?slug=kimera-labs-inc-649343-09012023" in row
     full = get(f"/{DB}/letters/kimera-labs-inc-649343-09012023.json", _shape="objects").json()["rows"][0]
     assert full["raw_html"].lstrip().lower().startswith(("<!doctype", "<html", "<!--"))
     versions = get(f"/{DB}/letter_versions").text
