@@ -6,7 +6,7 @@ import json
 import re
 
 from .citations import extract_citations
-from .products import CATEGORIES, CATEGORY_PATTERNS, detect_categories
+from .products import CATEGORIES, CATEGORY_PATTERNS, STRONG, detect_categories
 from .sentences import SentenceIndex
 from .violations import VIOLATION_LABELS, detect_violations
 from .websites import extract_websites
@@ -47,9 +47,10 @@ def classify_document(text: str, title: str | None = None, subject: str | None =
     index = SentenceIndex(text)
 
     categories = detect_categories(index, hint)
+    violations = detect_violations(index, hint)
+    _hctp_charge_names_an_hctp(categories, violations)
     present = [c for c in CATEGORIES if categories[c].present]
     exosome = categories["exosome"]
-    violations = detect_violations(index, hint)
 
     evidence: list[dict] = []
     if exosome.present:
@@ -75,6 +76,17 @@ def classify_document(text: str, title: str | None = None, subject: str | None =
         "websites": extract_websites(index),
         "classifier_version": CLASSIFIER_VERSION,
     }
+
+
+def _hctp_charge_names_an_hctp(categories: dict, violations) -> None:
+    """A charged 21 CFR 1271 deviation means the firm's products are HCT/Ps, even when the letter never names them
+    again ("deviations from the regulations for HCT/Ps … Part 1271" to a tissue bank)."""
+    other = categories["other_hctp"]
+    hits = violations.hits_for("hctp_1271")
+    if not hits or any(categories[c].present for c in CATEGORIES):
+        return
+    other.score = max(other.score, STRONG)
+    other.sentences = [hits[0][0]] + [i for i in (other.sentences or []) if i != hits[0][0]]
 
 
 def _focus(index: SentenceIndex, sentences: list[int], pattern: re.Pattern) -> list[tuple[int, int]]:

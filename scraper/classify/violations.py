@@ -55,9 +55,25 @@ _CLOSING_KEYS = ("remind", "issued to you", "previous", "prior", "earlier", "det
                  "import alert")
 
 
+# A heading or subject line names a topic ("Unapproved Drug and Biological Product Violations",
+# "RE: Unapproved and Misbranded Products Related to COVID-19"); the charge is the sentence under it.
+_SUBJECT_LINE = re.compile(r"^\W*(?:RE|Re|SUBJECT|Subject)\s*:")
+_HEADING_WORD = re.compile(r"\b[A-Za-z][\w/-]{3,}")
+
+
+def _is_heading(sentence: str) -> bool:
+    """True for a subject line or a Title-Case line without final punctuation."""
+    if _SUBJECT_LINE.match(sentence):
+        return True
+    if sentence.endswith((".", ":", ";", "!", "?")) or len(sentence) > 160:
+        return False
+    words = _HEADING_WORD.findall(sentence)
+    return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
 def _blocked(sentence: str, lower: str) -> bool:
-    """True for sentences that cannot charge anything: reminders, import boilerplate, hypotheticals."""
-    if _HYPOTHETICAL.match(sentence):
+    """True for sentences that cannot charge anything: headings, reminders, import boilerplate, hypotheticals."""
+    if _HYPOTHETICAL.match(sentence) or _is_heading(sentence):
         return True
     if not any(k in lower for k in _CLOSING_KEYS):
         return False
@@ -88,7 +104,8 @@ _FAILURE_CUE = re.compile(
     r"(?:established|followed|maintained|performed|conducted|validated|tested|screened|documented))\b", _I)
 _FIRM_SUBJECT = re.compile(r"^\W*(?:\d+\.\s*)?(?:failure|fail)|\b(?:you|your)\b", _I)
 _CGMP_PARTS = {110, 111, 117, 106, 210, 211, 212, 225, 226, 507, 820, 4}
-_OTHER_PARTS = {1, 50, 56, 58, 108, 113, 118, 120, 123, 207, 312, 314, 812, 1140, 1143}
+_OTHER_PARTS = {1, 50, 56, 58, 108, 113, 118, 120, 123, 207, 312, 314, 812, 1140, 1143,
+                1270}  # 1270: the human-tissue rule before 21 CFR 1271 (2005), not an HCT/P 1271 deviation
 
 
 _MARKETING = re.compile(r"\b(?:distribut\w*|market\w*|sell\w*|sold|commerce|IND\s+in\s+effect)\b", _I)
@@ -157,10 +174,8 @@ RULES: tuple[Rule, ...] = (
     Rule("adulteration", ("adulterated",), _r(r"adulterated\s+" + _SECTION_AFTER),
          section_map=_ADULTERATION_SECTIONS),
     Rule("adulteration", ("adulterated",), _r(_COPULA + r"adulterated\b"), 1),
-    Rule("adulteration", ("501", "adulteration of"),
-         _r(r"\b(?:in\s+)?violat\w*\s+(?:of\s+)?section\s+501\b|\b(?:your|their|its)\s+adulteration\s+of\b"), 1),
-    Rule("adulteration", ("adulterat",),  # a heading: "Adulterated Dietary Supplements", "Adulteration Violations"
-         _r(r"^\W*adulterat\w+(?:\s+[\w/&,-]+){0,6}\W*$|^(?:[\w/&,-]+\s+){0,5}adulteration\s+violations?\W*$"), 3),
+    Rule("adulteration", ("501", "402", "adulteration of"),  # "cause your fish to be in violation of section 402(a)(4)"
+         _r(r"\b(?:in\s+)?violat\w*\s+(?:of\s+)?section\s+(?:501|402)\b|\b(?:your|their|its)\s+adulteration\s+of\b"), 1),
     # misbranding (FD&C Act 502; 403 food)
     Rule("misbranding", ("misbranded",), _r(r"misbranded\s+" + _SECTION_AFTER), section_map=_MISBRANDING_SECTIONS),
     Rule("misbranding", ("misbranded",),
@@ -168,15 +183,15 @@ RULES: tuple[Rule, ...] = (
          section_map=_MISBRANDING_SECTIONS),
     Rule("misbranding", ("misbranded",), _r(_COPULA + r"misbranded\b"), 1),
     Rule("misbranding", ("misbranding",),
-         _r(r"\bconstitut\w+\s+misbranding\b|\b(?:your|their|its|the\s+firm\W?s)\s+misbranding\s+of\b"), 1),
+         _r(r"\bconstitut\w+\s+misbranding\b|\b(?:your|their|its|the\s+firm\W?s)\s+misbranding\s+of\b"
+            r"|\bmisbranding\s+(?:of\s+)?(?:the\s+|these\s+|their\s+|its\s+)?(?:[\w-]+\s+)?"  # notices: "misbranding products with labeling that …"
+            r"(?:products?|drugs?|devices?|foods?|cosmetics?|test\s+kits?|tests)\s+(?:with|by|through|that|in)\b"), 1),
     Rule("misbranding", ("adequate directions",),
          _r(r"\b(?:lacks?|lacking|fails?\s+to\s+bear|does\s+not\s+bear|without)\s+adequate\s+directions\s+for\s+(?:its\s+)?use"), 1),
     Rule("misbranding", ("claims",),  # safety notices: "They deceive patients with unsubstantiated claims"
          _r(r"\b(?:deceiv\w+|mislead\w*)\s+(?:\w+\s+){0,3}with\s+(?:\w+\s+){0,2}(?:unsubstantiated|false|misleading|unproven)\s+claims"
             r"|\bunsubstantiated\s+(?:\w+\s+)?claims\b"), 2),
     Rule("misbranding", ("false",), _r(r"\blabel\w*\s+(?:\w+\s+){0,4}(?:is|are)\s+false\s+(?:or|and/or|and)\s+misleading"), 1),
-    Rule("misbranding", ("misbrand",),  # a heading or RE: line naming misbranded products
-         _r(r"^\W*(?:RE:\s*)?(?:[\w/&,-]+\s+){0,5}misbrand\w+(?:\s+[\w/&(),-]+){0,8}\W*$"), 3),
     # unapproved new drug (FD&C Act 505(a))
     Rule("unapproved_new_drug", ("unapproved",), _r(r"\bunapproved\s+new\s+(?:animal\s+)?drugs?\b")),
     Rule("unapproved_new_drug", ("505",),
@@ -246,8 +261,10 @@ RULES: tuple[Rule, ...] = (
     Rule("other", ("301",),
          _r(r"\b(?:violat\w+|prohibited\s+(?:act\s+)?under|in\s+violation\s+of)\s+(?:of\s+)?sections?\s+301\s*\((?!(?:a|b|c|d|k)\))[a-z]{1,3}\)"),
          also=("violat", "prohibited")),
-    Rule("other", ("haccp",),
-         _r(r"\bHACCP\s+(?:deviations?|violations?)|\b(?:does|do|did)\s+not\s+have\s+(?:a\s+)?(?:written\s+)?HACCP\s+plans?"
+    Rule("other", ("haccp", "hazard analysis"),
+         _r(r"\bHACCP\s+(?:deviations?|violations?)"
+            r"|\b(?:violations?|deviations?)\s+(?:of|from)\s+(?:the\s+)?(?:[\w-]+\s+){0,2}(?:Hazard\s+Analysis\s+and\s+Critical"
+            r"\s+Control\s+Point|HACCP)\s+(?:\(HACCP\)\s+)?regulations?|\b(?:does|do|did)\s+not\s+have\s+(?:a\s+)?(?:written\s+)?HACCP\s+plans?"
             r"|\bfail\w*\s+to\s+(?:have|implement|conduct|maintain)\b[^.]{0,60}?HACCP")),
     Rule("other", ("counterfeit",),
          _r(r"\bcounterfeit\b[^.]{0,100}?\b(?:sold|being\s+sold|distributed|marketed|found|identified|offered)\b"), 1),
