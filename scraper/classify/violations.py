@@ -189,7 +189,7 @@ RULES: tuple[Rule, ...] = (
     Rule("misbranding", ("adequate directions",),
          _r(r"\b(?:lacks?|lacking|fails?\s+to\s+bear|does\s+not\s+bear|without)\s+adequate\s+directions\s+for\s+(?:its\s+)?use"), 1),
     Rule("misbranding", ("claims",),  # safety notices: "They deceive patients with unsubstantiated claims"
-         _r(r"\b(?:deceiv\w+|mislead\w*)\s+(?:\w+\s+){0,3}with\s+(?:\w+\s+){0,2}(?:unsubstantiated|false|misleading|unproven)\s+claims"
+         _r(r"\b(?:deceiv\w+|mislead\w*|market\w*|promot\w*|advertis\w*|sell\w*)\s+(?:\w+\s+){0,3}with\s+(?:\w+\s+){0,2}(?:unsubstantiated|false|misleading|unproven)\s+claims"
             r"|\bunsubstantiated\s+(?:\w+\s+)?claims\b"), 2),
     Rule("misbranding", ("false",), _r(r"\blabel\w*\s+(?:\w+\s+){0,4}(?:is|are)\s+false\s+(?:or|and/or|and)\s+misleading"), 1),
     # unapproved new drug (FD&C Act 505(a))
@@ -255,6 +255,10 @@ RULES: tuple[Rule, ...] = (
     Rule("false_fda_approval_claim", ("false", "incorrect", "mislead", "misrepresent", "erroneous", "inaccurate"),
          _r(r"\b(?:false(?:ly)?|incorrect(?:ly)?|mislead\w*|misrepresent\w*|erroneous(?:ly)?|inaccurate(?:ly)?)\b[^.]{0,120}?(?:"
             + _FDA_CLAIM + r")"), also=_FDA_KEYS),
+    Rule("false_fda_approval_claim", ("suggest", "imply", "impression"),  # notices: "told that a product is registered
+         # with FDA, as a way to suggest that the products … are in compliance"
+         _r(r"(?:" + _FDA_CLAIM + r")[^.]{0,80}?\b(?:as\s+a\s+way\s+)?to\s+(?:falsely\s+|misleadingly\s+)?(?:suggest|imply|create\s+(?:the|an)\s+"
+            r"(?:false\s+|misleading\s+)?impression)"), 1, also=_FDA_KEYS),
     Rule("false_fda_approval_claim", ("false", "misleading", "incorrect", "inaccurate", "untrue"),
          _r(r"(?:" + _FDA_CLAIM + r")[^.]{0,120}?\b(?:is|are)\s+(?:false|misleading|incorrect|inaccurate|untrue)\b"), also=_FDA_KEYS),
     # other charged violations: prohibited acts outside 301(a)-(d)/(k), HACCP, counterfeits, records, listing, BIMO, tobacco
