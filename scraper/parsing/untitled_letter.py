@@ -26,7 +26,7 @@ _DATE = re.compile(
 )
 _REFERENCE = re.compile(
     r"(?:Reference\s*(?:#|No\.?|Number)\s*:?\s*(?P<labelled>[A-Z0-9][A-Z0-9 /#\-]{2,30}?)\s*$"
-    r"|^(?:Our\s+)?(?:Ref\.?|RE)\s*:\s*(?P<short>[A-Z]*\s*[#\-]?\s*\d[\d\-]{3,})\s*$"
+    r"|^(?:Our\s+)?(?:Ref\.?|RE)\s*:\s*(?P<short>(?=[^\n]*\d)[A-Z0-9#][A-Z0-9#/\-]*(?:\s[A-Z0-9#/\-]*\d[A-Z0-9#/\-]*)?)\s*$"
     r"|^(?P<coded>(?:CBER|CDER|CDRH|OBPO|UL|OPDP)[ \-#]*(?:\d{2}-)?\d{3,}(?:-\d+)?)\s*$)",
     re.I | re.M,
 )
@@ -35,6 +35,8 @@ _COMPANY_SUFFIX = re.compile(
     r"Hospital|PLLC|P\.?A|PC|LLP|GmbH|S\.?A|AG|Pharmaceuticals?|Therapeutics|Biologics|dba)\b\.?", re.I
 )
 _STREET = re.compile(r"^\d+[\w\-]*\s+\S+|^(?:P\.?\s*O\.?\s*Box|Suite)\b", re.I)
+# A list item starts a paragraph: "- x", "• x", "1. x", "(a) x", "(iv) x" (not "(exampleumab) x").
+_LIST_ITEM = re.compile(r"^(?:[-•▪●]|\d{1,2}\.|\((?:[a-z]|[ivx]{1,4}|\d{1,2})\))\s")
 _FDA_LINE = re.compile(
     r"Food and Drug Administration|Department of Health|HUMAN SERVICES|Silver Spring|New Hampshire Avenue|"
     r"Center for (?:Biologics|Drug|Devices|Food|Tobacco|Veterinary)|Office of|Division of", re.I
@@ -89,6 +91,8 @@ def parse_letter_pdf(data: bytes, url: str) -> dict:
     for page in pages:  # a paragraph running over a page break stays one paragraph
         while page and not page[0]:
             page = page[1:]
+        while page and not page[-1]:
+            page = page[:-1]
         ends_sentence = bool(lines) and [x for x in lines if x][-1:][0].endswith((".", ":", ";", "?", "!", '"', "\u201d"))
         lines += ([""] if ends_sentence else []) + page
     paragraphs = reflow(lines)
@@ -118,7 +122,7 @@ def reflow(lines: list[str]) -> list[str]:
     for text in stripped:
         if _SALUTATION.match(text):
             in_head = False
-        if not text or in_head or re.match(r"^(?:[-•▪●]|\d+\.|\([a-z0-9]+\))\s", text):
+        if not text or in_head or _LIST_ITEM.match(text):
             if current:
                 paragraphs.append(" ".join(current))
                 current = []
