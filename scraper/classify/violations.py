@@ -275,6 +275,9 @@ RULES: tuple[Rule, ...] = (
     Rule("other", ("refus", "listed", "list"),
          _r(r"\brefus\w+\s+(?:to\s+permit|to\s+allow|of|to\s+provide)\s+(?:\w+\s+){0,3}(?:access|inspection|entry|records)"
             r"|\bnot\s+properly\s+listed\b|\bfail\w*\s+to\s+(?:register|list|update\s+(?:the|its|your)\s+(?:drug\s+)?listing)"), 1),
+    Rule("other", ("authorization",),  # tobacco sold without a marketing order (notices rarely cite 902/903)
+         _r(r"\b(?:lack\w*|without)\s+(?:the\s+)?(?:required\s+)?(?:FDA\s+)?(?:premarket|marketing)\s+(?:authorization|order)"), 1,
+         also=("tobacco", "nicotine", "e-liquid", "e-cig", "vape")),
     Rule("other", ("regulations governing",), _r(r"\bviolated\s+(?:the\s+)?regulations\s+governing\b"), 1),
     Rule("other", ("violat",), _r(r"\b(?:in\s+violation\s+of|violat\w+)\s+(?:of\s+)?sections?\s+9\d\d\b"), 1,
          also=("section 9", "sections 9")),
