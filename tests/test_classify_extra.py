@@ -77,6 +77,11 @@ def test_a_subject_line_does_not_charge_but_the_body_still_does():
     assert classify_document(text.split("\n\n")[0] + "\n\nFDA reviewed your website.")["violation_types"] == []
 
 
+def test_a_finding_set_as_a_title_still_charges():
+    text = "During the inspection we found:\n\n1. Failure to Validate Processes (21 CFR 211.100(a))\n\nYour firm did not validate."
+    assert classify_document(text)["violation_types"] == ["cgmp"]
+
+
 def test_statement_of_the_hctp_criteria_is_not_a_finding():
     for doc_id in ("wl-vibrant-health-care-covid-2020", "ul-oktos-ambiodry-2005"):
         assert "hctp_1271" not in classify(doc_id)["violation_types"], doc_id

@@ -61,11 +61,17 @@ _SUBJECT_LINE = re.compile(r"^\W*(?:RE|Re|SUBJECT|Subject)\s*:")
 _HEADING_WORD = re.compile(r"\b[A-Za-z][\w/-]{3,}")
 
 
+_FINDING_TITLE = re.compile(r"^\W*(?:\d+\.\s*)?(?:failure|failed|you\s+failed|your\s+firm\s+failed)\b|\bC\.?F\.?R\b", re.I)
+
+
 def _is_heading(sentence: str) -> bool:
-    """True for a subject line or a Title-Case line without final punctuation."""
+    """True for a subject line or a Title-Case line without final punctuation.
+
+    A finding set as a title ("Failure to Validate Processes (21 CFR 211.100(a))") is not a heading.
+    """
     if _SUBJECT_LINE.match(sentence):
         return True
-    if sentence.endswith((".", ":", ";", "!", "?")) or len(sentence) > 160:
+    if sentence.endswith((".", ":", ";", "!", "?")) or len(sentence) > 160 or _FINDING_TITLE.search(sentence):
         return False
     words = _HEADING_WORD.findall(sentence)
     return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
