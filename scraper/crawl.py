@@ -97,7 +97,7 @@ def resolve_sources(value: str | None) -> list[str]:
     names = list(SOURCES) if value == "all" else [v.strip() for v in value.split(",") if v.strip()]
     unknown = [n for n in names if n not in SOURCES]
     if unknown or not names:
-        raise CliError(f"unknown source {', '.join(unknown) or value!r}; choose from all, {', '.join(SOURCES)}",
+        raise CliError(f"unknown source {', '.join(unknown) or repr(value)}; choose from all, {', '.join(SOURCES)}",
                        EXIT_CODES["usage"])
     return names
 
