@@ -298,6 +298,7 @@ def test_block_midway_keeps_what_was_stored_reports_blocked_and_the_next_run_fin
     assert result.returncode == EXIT_CODES["blocked"], result.stderr
     run = last_run(db_path)
     assert run["status"] == "blocked"
+    assert paths(site).count(LETTER_PATH + new[1]) == 1 + int(BLOCK_ENV["FDA_BLOCK_RETRIES"])  # backed off, retried
     after = {r["slug"]: r["content_hash"] for r in db["letters"].rows}
     assert {s: after[s] for s in before} == before and new[1] not in after  # nothing lost, no apology stored
     assert not any(r["delisted_at"] for r in warning_letters(db_path).values())
