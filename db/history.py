@@ -25,9 +25,15 @@ LISTING_HASH_FIELDS = [
 ]
 
 
-def listing_hash(row: dict) -> str:
+# Letters stored before their listing row was kept (letters.listing_row is null) hold the page's
+# company, office and issue date where the listing had its own spelling ("… (CBER)"); for them only
+# the listing-only cells can be compared, or an upgraded database would be fetched all over again.
+LEGACY_HASH_FIELDS = [f for f in LISTING_HASH_FIELDS if f not in {"company", "issuing_office", "letter_issue_date"}]
+
+
+def listing_hash(row: dict, fields: list[str] = LISTING_HASH_FIELDS) -> str:
     """sha256 of a listing row's cells (URLs site-relative), to spot a row that changed."""
-    payload = {f: site_relative(row.get(f)) if f.endswith("_url") else row.get(f) for f in LISTING_HASH_FIELDS}
+    payload = {f: site_relative(row.get(f)) if f.endswith("_url") else row.get(f) for f in fields}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -62,10 +68,19 @@ def mark_interrupted_runs(db: Database, current_run_id: int) -> int:
 # --- listing bookkeeping ----------------------------------------------------------------
 
 def known_listing(db: Database, kind: str) -> dict[str, dict]:
-    """{slug: {listing_hash, delisted_at}} for every stored letter of one kind."""
+    """{slug: {listing_hash, legacy_hash, delisted_at}} for every stored letter of one kind.
+
+    ``legacy_hash`` (listing-only cells, see LEGACY_HASH_FIELDS) is set for letters stored
+    without their listing row.
+    """
+    cols = ", ".join(["slug", "listing_hash", "delisted_at", "listing_row is null as legacy", *LEGACY_HASH_FIELDS])
     return {
-        r["slug"]: {"listing_hash": r["listing_hash"], "delisted_at": r["delisted_at"]}
-        for r in db.query("select slug, listing_hash, delisted_at from letters where kind = ?", [kind])
+        r["slug"]: {
+            "listing_hash": r["listing_hash"],
+            "legacy_hash": listing_hash(r, LEGACY_HASH_FIELDS) if r["legacy"] else None,
+            "delisted_at": r["delisted_at"],
+        }
+        for r in db.query(f"select {cols} from letters where kind = ?", [kind])
     }
 
 

@@ -55,6 +55,7 @@ class ListingTracker:
     truncated: bool = False  # --limit kept letters or pages from being fetched
     delisted: int = 0
     relisted: int = 0
+    _legacy_hashes: dict[str, str] = field(default_factory=dict)
 
     # --- state between runs ---------------------------------------------------------------
 
@@ -102,7 +103,11 @@ class ListingTracker:
         stored = self.known.get(slug)
         if stored is None:
             return "new"
-        return "known" if stored["listing_hash"] == row_hash else "changed"
+        if stored["listing_hash"] == row_hash:
+            return "known"
+        if stored.get("legacy_hash") and stored["legacy_hash"] == self._legacy_hashes.get(slug):
+            return "known"  # stored before listing rows were kept: compare the listing-only cells
+        return "changed"
 
     def triage(self, rows: list[dict]) -> tuple[list[dict], bool]:
         """(rows whose letter page to fetch, stop paging after this page?) for one listing page.
@@ -118,6 +123,7 @@ class ListingTracker:
                 continue
             row["listing_hash"] = history.listing_hash(row)
             self.listed[row["slug"]] = row["listing_hash"]
+            self._legacy_hashes[row["slug"]] = history.listing_hash(row, history.LEGACY_HASH_FIELDS)
             state = self.row_state(row["slug"], row["listing_hash"])
             all_known = all_known and state == "known"
             if state != "known" or self.plan.full:

@@ -215,6 +215,23 @@ def test_full_run_refetches_every_page_records_changed_text_and_delists_a_404(cr
     assert archived_page(db, changed) == pages[1]
 
 
+def test_database_from_before_incremental_crawling_is_not_fetched_again(crawled_once):
+    """A file written before listing rows were kept (listing_row null, listing_hash over the page's
+    company and office, no site_state) upgrades in place; a change in a listing-only cell is still seen."""
+    base_url, site, db_path = crawled_once
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("update letters set listing_row = null, listing_hash = 'from-an-older-version'")
+        conn.execute("delete from _sqlite_migrations where name = 'm004_history'")
+        conn.execute("drop table site_state")
+    row = next(r for r in site.rows if r["slug"] == "akan-biosciences-inc-654674-04302024")
+    row["response_letter"] = {"date": "2026-11-02", "url": "/media/555555/download"}
+    result = crawl(base_url, db_path)
+    assert result.returncode == 0, result.stderr
+    assert paths(site)[:3] == ["/robots.txt", LISTING_PATH, DATATABLES_PATH]
+    assert letter_fetches(site) == [row["slug"]]
+    assert warning_letters(db_path)[row["slug"]]["response_letter_date"] == "2026-11-02"
+
+
 # --- the archive ------------------------------------------------------------------------------
 
 def test_reparse_rebuilds_fields_and_tags_from_the_archive_without_network(crawled_once):
