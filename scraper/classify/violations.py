@@ -196,7 +196,8 @@ RULES: tuple[Rule, ...] = (
          _r(r"\b(?:lacks?|lacking|fails?\s+to\s+bear|does\s+not\s+bear|without)\s+adequate\s+directions\s+for\s+(?:its\s+)?use"), 1),
     Rule("misbranding", ("claims",),  # safety notices: "They deceive patients with unsubstantiated claims"
          _r(r"\b(?:deceiv\w+|mislead\w*|market\w*|promot\w*|advertis\w*|sell\w*)\s+(?:\w+\s+){0,3}with\s+(?:\w+\s+){0,2}(?:unsubstantiated|false|misleading|unproven)\s+claims"
-            r"|\bunsubstantiated\s+(?:\w+\s+)?claims\b"), 2),
+            r"|\bunsubstantiated\s+(?:\w+\s+)?claims\b"
+            r"|\b(?:mak\w+|made)\s+(?:\w+\s+){0,2}(?:false|misleading|fraudulent)\s+(?:(?:and|or|and/or)\s+(?:false|misleading)\s+)?claims\b"), 2),
     Rule("misbranding", ("false",), _r(r"\blabel\w*\s+(?:\w+\s+){0,4}(?:is|are)\s+false\s+(?:or|and/or|and)\s+misleading"), 1),
     # unapproved new drug (FD&C Act 505(a))
     Rule("unapproved_new_drug", ("unapproved",), _r(r"\bunapproved\s+new\s+(?:animal\s+)?drugs?\b")),
