@@ -49,13 +49,16 @@ def crawl_args(command: str) -> list[str]:
 def test_script_crawls_then_a_rerun_costs_two_requests(mirror, tmp_path):
     base_url, site = mirror
     db_path = tmp_path / "fda.db"
-    first = scheduled(base_url, db_path)
+    today = date.today().isoweekday()
+    first = scheduled(base_url, db_path, FDA_FULL_LISTING_ON=str(today))  # the weekly whole-listing day
     assert first.returncode == 0, first.stderr
     assert len(warning_letters(db_path)) == 28
+    assert list(sqlite_utils.Database(db_path)["runs"].rows)[-1]["mode"] == "full-listing"
     site.requests.clear()
-    again = scheduled(base_url, db_path)
+    again = scheduled(base_url, db_path, FDA_FULL_LISTING_ON=str(today % 7 + 1))  # any other day
     assert again.returncode == 0, again.stderr
     assert len(site.requests) == 2
+    assert list(sqlite_utils.Database(db_path)["runs"].rows)[-1]["mode"] == "incremental"
     assert "scheduled crawl exited 0" in again.stderr
 
 
@@ -67,18 +70,6 @@ def test_script_refuses_to_overlap_a_running_crawl(mirror, tmp_path):
         result = scheduled(base_url, db_path)
     assert result.returncode == 75 and "holds" in result.stderr
     assert site.requests == [] and not db_path.exists()
-
-
-def test_script_pages_the_whole_listing_on_the_chosen_weekday(mirror, tmp_path):
-    base_url, site = mirror
-    db_path = tmp_path / "fda.db"
-    today = str(date.today().isoweekday())
-    assert scheduled(base_url, db_path, FDA_FULL_LISTING_ON=today).returncode == 0
-    runs = list(sqlite_utils.Database(db_path)["runs"].rows)
-    assert runs[-1]["mode"] == "full-listing"
-    other = str(date.today().isoweekday() % 7 + 1)
-    assert scheduled(base_url, db_path, FDA_FULL_LISTING_ON=other).returncode == 0
-    assert list(sqlite_utils.Database(db_path)["runs"].rows)[-1]["mode"] == "incremental"
 
 
 FAKE_FDATRACK = """
