@@ -136,3 +136,26 @@ def test_unknown_source_is_one_line_usage_error(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "fdatrack: error: unknown source recalls; choose from all, warning_letters, related_letters, untitled_letters, safety_notices"]
     assert not (tmp_path / "x.db").exists()
+
+
+def test_mirror_sources_are_what_build_sources_makes(tmp_path):
+    """The committed notice pages, listing pages, feeds and PDFs come from scraper/mirror/build_sources.py
+    (PDFs compared by their text: fpdf2 versions differ in metadata bytes)."""
+    import shutil
+
+    from scraper.mirror import build_sources
+    from scraper.parsing.untitled_letter import pdf_text
+
+    sample = build_sources.SAMPLE_DIR
+    (tmp_path / "notices").mkdir()
+    shutil.copy(sample / "notices" / "source_notices.jsonl", tmp_path / "notices")
+    shutil.copy(sample / "listing.jsonl", tmp_path)
+    build_sources.build(tmp_path)
+    for folder in ("notices", "untitled", "media", "rss"):
+        built = sorted(p.relative_to(tmp_path) for p in (tmp_path / folder).iterdir())
+        assert built == sorted(p.relative_to(sample) for p in (sample / folder).iterdir())
+        for rel in built:
+            if rel.suffix == ".pdf":
+                assert pdf_text((tmp_path / rel).read_bytes()) == pdf_text((sample / rel).read_bytes()), rel
+            else:
+                assert (tmp_path / rel).read_bytes() == (sample / rel).read_bytes(), rel
