@@ -98,3 +98,21 @@ def test_a_response_published_as_a_page_and_a_missing_pdf(mirror, tmp_path):
     assert page_doc["body_text"] == "We have revised our aseptic processing procedures."
     assert [(e["stage"], e["reason"]) for e in db["errors"].rows] == [("related_letter", "HTTP 404")]
     assert db["letters"].get("adamson-analytical-laboratories-inc-614644-08172021")["kind"] == "warning_letter"
+
+
+def test_a_related_letter_that_failed_is_fetched_on_the_next_run(mirror, tmp_path):
+    base_url, site = mirror
+    site.extra["/media/162904/download"] = (503, "text/html", b"<html><body>Service Unavailable</body></html>")
+    first = crawl(base_url, tmp_path / "retry.db", "warning_letters,related_letters")
+    db = sqlite_utils.Database(tmp_path / "retry.db")
+    assert first.returncode != 0
+    assert "media-162904" not in {r["slug"] for r in db["letters"].rows}
+    assert any("162904" in (e["url"] or "") for e in db["errors"].rows)
+    del site.extra["/media/162904/download"]
+    site.requests.clear()
+    second = crawl(base_url, tmp_path / "retry.db", "warning_letters,related_letters")
+    assert second.returncode == 0, second.stderr
+    closeout = db["letters"].get("media-162904")
+    assert closeout["kind"] == "closeout_letter"
+    assert closeout["parent_slug"] == "adamson-analytical-laboratories-inc-614644-08172021"
+    assert media_requests(site) == ["/media/162904/download"]

@@ -188,6 +188,9 @@ class WarningLettersSpider(scrapy.Spider):
             self.scheduled += 1
             yield scrapy.Request(row["url"], callback=self.parse_letter, errback=self.on_error,
                                  cb_kwargs={"row": row, "stage": "letter"})
+        for row in parsed_rows:
+            if row not in to_fetch:  # a response/close-out that failed before is retried on a later run
+                yield from self._related_letter_requests(row)
         next_start = start + len(rows)
         if stop:
             return
