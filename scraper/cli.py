@@ -120,8 +120,11 @@ def _crawl_sources(args, sources: list[str], base_url: str | None, delay: float 
     if args.rss_check and not _rss_has_news(base_url, args.db, sources):
         print("rss: nothing new in the feeds; not crawling", file=sys.stderr)
         return 0
+    import os
+
+    chosen = bool(args.source or os.environ.get("FDA_SOURCES"))
     return run_crawl(base_url=base_url, db_path=args.db, delay=delay, limit=args.limit,
-                     log_level=args.log_level, sources=sources, **_crawl_plan(args))
+                     log_level=args.log_level, sources=sources, sources_chosen=chosen, **_crawl_plan(args))
 
 
 def _rss_has_news(base_url: str | None, db_path: str | None, sources: list[str]) -> bool:

@@ -55,11 +55,12 @@ def crawl_settings(*, base_url=None, db_path=None, delay=None, limit=0, log_leve
 
 
 def run_crawl(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WARNING", spider="warning_letters",
-              sources: list[str] | None = None, **plan) -> int:
+              sources: list[str] | None = None, sources_chosen: bool = True, **plan) -> int:
     """Crawl, print progress and the one-line summary, return the exit code.
 
     ``sources`` (see SOURCES) picks what to collect; each spider gets its own runs row and the exit
-    code is the worst run's. Without it, only ``spider`` runs."""
+    code is the worst run's. Without it, only ``spider`` runs. When the sources are the default
+    (``sources_chosen`` false), the slow-moving ones run only when due (see due_sources)."""
     settings = crawl_settings(base_url=base_url, db_path=db_path, delay=delay, limit=limit, log_level=log_level, **plan)
     try:
         check_reachable(settings.get("FDA_BASE_URL"))
@@ -71,6 +72,8 @@ def run_crawl(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WA
         raise CliError(str(exc)) from None
     if sources is None:
         sources = [spider]
+    elif not sources_chosen and not plan.get("full"):
+        sources = due_sources(settings, sources)
     process = CrawlerProcess(settings)
     runs = crawl_in_turn(process, spiders_for(sources))
     if not runs or any(run is None for run in runs):
@@ -100,6 +103,32 @@ def resolve_sources(value: str | None) -> list[str]:
         raise CliError(f"unknown source {', '.join(unknown) or repr(value)}; choose from all, {', '.join(SOURCES)}",
                        EXIT_CODES["usage"])
     return names
+
+
+# Untitled letters and safety notices change rarely and cost a few listing requests each; by
+# default they are checked once every FDA_SLOW_SOURCES_EVERY_DAYS, so a daily run with nothing new
+# on the site stays at two requests (robots.txt + one warning-letter listing request).
+SLOW_SOURCES = ("untitled_letters", "safety_notices")
+
+
+def due_sources(settings, sources: list[str]) -> list[str]:
+    """The sources to crawl now: every fast one, and each slow one not checked successfully lately."""
+    from datetime import datetime, timedelta, timezone
+
+    every = timedelta(days=settings.getfloat("FDA_SLOW_SOURCES_EVERY_DAYS", 7))
+    db = store.open_db(settings.get("FDA_DB_PATH"))
+    try:
+        due = []
+        for name in sources:
+            last = db.execute("select max(started_at) from runs where spider = ? and status = 'ok'", [name]).fetchone()[0]
+            if name in SLOW_SOURCES and last and datetime.now(timezone.utc) - datetime.fromisoformat(last) < every:
+                print(f"{name}: checked {last[:10]}; next check after {every.days} days (--source all checks now)",
+                      file=sys.stderr)
+                continue
+            due.append(name)
+        return due
+    finally:
+        db.close()
 
 
 def spiders_for(sources: list[str]) -> list[tuple[str, dict]]:

@@ -97,3 +97,6 @@ ITEM_PIPELINES = {
     "scraper.pipelines.ClassifyPipeline": 200,
     "scraper.pipelines.StorePipeline": 300,
 }
+
+# Untitled letters and safety notices: checked by a default `fdatrack crawl` once every N days.
+FDA_SLOW_SOURCES_EVERY_DAYS = float(os.environ.get("FDA_SLOW_SOURCES_EVERY_DAYS", "7"))

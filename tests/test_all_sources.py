@@ -83,7 +83,7 @@ def test_one_search_index_over_every_kind(crawled):
 def test_rerun_adds_nothing_and_fetches_little(crawled):
     _, _, base_url, site, db_path = crawled
     site.requests.clear()
-    again = crawl(base_url, db_path)
+    again = crawl(base_url, db_path, "--source", "all")  # every source, even those not due
     assert again.returncode == 0, again.stderr
     db = sqlite_utils.Database(db_path)
     assert db["letters"].count == sum(KINDS.values())
@@ -159,3 +159,23 @@ def test_mirror_sources_are_what_build_sources_makes(tmp_path):
                 assert pdf_text((tmp_path / rel).read_bytes()) == pdf_text((sample / rel).read_bytes()), rel
             else:
                 assert (tmp_path / rel).read_bytes() == (sample / rel).read_bytes(), rel
+
+
+def test_default_rerun_with_nothing_new_checks_only_the_warning_letter_listing(mirror, tmp_path):
+    base_url, site = mirror
+    db_path = tmp_path / "daily.db"
+    assert crawl(base_url, db_path).returncode == 0
+    site.requests.clear()
+    again = crawl(base_url, db_path)
+    assert again.returncode == 0, again.stderr
+    assert len(site.requests) == 2, site.requests  # robots.txt + one listing request
+    assert site.requests[0][1] == "/robots.txt"
+    assert "untitled_letters: checked " in again.stderr and "safety_notices: checked " in again.stderr
+    db = sqlite_utils.Database(db_path)
+    assert [r["spider"] for r in db.query("select spider from runs order by id")][3:] == ["warning_letters"]
+    # when they are due again (or asked for), the slow sources are checked
+    site.requests.clear()
+    due = crawl(base_url, db_path, env={"FDA_SLOW_SOURCES_EVERY_DAYS": "0"})
+    assert due.returncode == 0, due.stderr
+    assert [r["spider"] for r in db.query("select spider from runs order by id")][4:] == [
+        "warning_letters", "untitled_letters", "safety_notices"]
