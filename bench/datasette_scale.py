@@ -54,7 +54,7 @@ def build(path: Path, n: int) -> None:
     columns = None
     done = 0
     batch: list[dict] = []
-    for rec in synthetic_records(n):
+    for rec in synthetic_records(n, raw_html=False):
         rec.pop("raw_html", None)
         batch.append(rec)
         if len(batch) == CHUNK or done + len(batch) == n:
@@ -73,8 +73,7 @@ def build(path: Path, n: int) -> None:
                 conn.executemany(
                     "insert into letter_versions (slug, run_id, seen_at, change, changed_fields, content_hash) "
                     "values (?, ?, ?, 'new', '[]', ?)", [(row["slug"], run_id, seen, row["content_hash"]) for row in rows])
-                for r in batch:
-                    store._write_classification(db, r["slug"], r["classification"])
+                _write_classifications(conn, batch, seen)
             done += len(batch)
             batch = []
             print(f"\r    building: {done}/{n} letters", end="", file=sys.stderr, flush=True)
@@ -83,6 +82,27 @@ def build(path: Path, n: int) -> None:
     db.execute("pragma wal_checkpoint(truncate)")
     db.close()
     tmp.rename(path)
+
+
+def _write_classifications(conn: sqlite3.Connection, batch: list[dict], seen: str) -> None:
+    """What store._write_classification writes per letter, for a whole batch at once (new letters only)."""
+    classifications, tags, citations = [], [], []
+    for r in batch:
+        result, slug = r["classification"], r["slug"]
+        cols = store._classification_columns(result)
+        classifications.append({"slug": slug, "classified_at": seen, **cols})
+        first = {}
+        for ev in result.get("evidence", []):
+            first.setdefault((ev["tag_kind"], ev["tag"]), ev)
+        tags += [(slug, kind, tag, ev["quote"], ev["start"], ev["end"], cols["classifier_version"])
+                 for (kind, tag), ev in first.items()]
+        citations += [(slug, c["citation"], c["count"]) for c in result.get("citations", [])]
+    names = list(classifications[0])
+    conn.executemany(f"insert into classifications ({', '.join(names)}) values ({', '.join('?' * len(names))})",
+                     [[c[k] for k in names] for c in classifications])
+    conn.executemany('insert into letter_tags (slug, tag_kind, tag, quote, start, "end", classifier_version) '
+                     "values (?, ?, ?, ?, ?, ?, ?)", tags)
+    conn.executemany("insert or replace into citations (slug, citation, count) values (?, ?, ?)", citations)
 
 
 def endpoints(metadata: dict) -> list[tuple[str, str, str, dict]]:

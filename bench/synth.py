@@ -178,7 +178,7 @@ def _template_records(base_url: str) -> list[dict]:
     return out
 
 
-def synthetic_records(n: int, base_url: str = "https://www.fda.gov", start: int = 0):
+def synthetic_records(n: int, base_url: str = "https://www.fda.gov", start: int = 0, raw_html: bool = True):
     """Yield ``n`` letter records ready for db.store.save_letter (classification under "classification")."""
     tpl = templates()
     records = _template_records(base_url)
@@ -189,7 +189,7 @@ def synthetic_records(n: int, base_url: str = "https://www.fda.gov", start: int 
         for key in ("body_text", "excerpt", "page_title"):
             if rec.get(key):
                 rec[key] = rewrite(rec[key], old, v, escaped=False)
-        rec["raw_html"] = rewrite(rec["raw_html"], old, v, escaped=True)
+        rec["raw_html"] = rewrite(rec["raw_html"], old, v, escaped=True) if raw_html else None
         rec.update({k: v[k] for k in ("slug", "company", "marcs_cms", "letter_issue_date", "posted_date")})
         rec["url"] = base_url + LETTER_PATH + v["slug"]
         yield rec
