@@ -70,11 +70,11 @@ def main(argv=None) -> dict:
         project(url, html)
         baseline(url, html)
     ours_cpu, ours_wall = timed(project, corpus)
-    base_cpu, base_wall = timed(baseline, corpus)
+    base_cpu, base_wall = timed(baseline, corpus[: max(len(pages), len(corpus) // 4)])  # a rate: fewer pages do
     kb = sum(len(h) for _, h in pages) / len(pages) / 1024
     print(f"[1] parse+classify: {len(corpus)} pages ({len(pages)} real fda.gov pages repeated, {kb:.0f} KB each on average)")
     print(f"    parse_letter+classify_document: {ours_cpu:7.1f} pages per CPU-second ({ours_wall:.1f}/s wall)")
-    print(f"    baseline bs4 html.parser+regex: {base_cpu:7.1f} pages per CPU-second ({base_wall:.1f}/s wall)")
+    print(f"    baseline bs4 html.parser+regex: {base_cpu:7.1f} pages per CPU-second ({base_wall:.1f}/s wall, first {max(len(pages), len(corpus) // 4)} pages)")
     print(f"    ratio: {ours_cpu / base_cpu:.2f}x the baseline; target >= 200 pages/s: "
           f"{'met' if ours_cpu >= 200 else 'NOT met'}")
     if args.profile:
