@@ -246,7 +246,7 @@ def _write_classification(db: Database, slug: str, result: dict) -> None:
 def save_classification(db: Database, slug: str, result: dict) -> None:
     """Store a (re-)classification of a stored letter in one transaction."""
     with db.atomic():
-        db["letters"].update(slug, _classification_columns(result))
+        _update(db, "letters", "slug", slug, _classification_columns(result))
         _write_classification(db, slug, result)
 
 
