@@ -7,7 +7,7 @@ process, measured for wall time and peak RSS (os.wait4):
 
 - project: `fdatrack crawl --delay 0` with FDA_CONCURRENCY requests in flight (politeness off),
   i.e. Scrapy engine → parse → classify → SQLite, letters stored per second;
-- baseline: the same work done sequentially — `requests` session, DataTables pages, then per
+- baseline: the same work done sequentially — one keep-alive HTTP connection, DataTables pages, then per
   letter GET → parse_letter → classify_document → save_letter, one after the other — over the
   first --baseline-letters letters (1,000: a sequential crawler's rate does not change with size).
 
@@ -16,6 +16,7 @@ Both databases are checked for the number of letters they should hold.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import sqlite3
@@ -23,8 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,17 +53,31 @@ def stored(db: Path) -> int:
         conn.close()
 
 
+class _Session:
+    """GET over one keep-alive connection (what requests.Session does, without the dependency)."""
+
+    def __init__(self, base_url: str):
+        parts = urlsplit(base_url)
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+
+    def get(self, url: str):
+        parts = urlsplit(url)
+        self.conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+        resp = self.conn.getresponse()
+        body = resp.read()
+        charset = resp.headers.get_content_charset() or "utf-8"
+        return types.SimpleNamespace(status=resp.status, text=body.decode(charset, errors="replace"))
+
+
 def sequential(base_url: str, db_path: str, limit: int) -> None:
     """The baseline crawler: one request at a time, parse, classify and store each letter in turn."""
-    import requests
-
     from db import store
     from scraper.classify import classify_document
     from scraper.parsing.letter_page import parse_letter
     from scraper.parsing.listing import parse_datatables_json, parse_listing_row, parse_view_settings
     from scraper.settings import DATATABLES_PATH, LISTING_PATH
 
-    session = requests.Session()
+    session = _Session(base_url)
     db = store.open_db(db_path)
     run_id = store.start_run(db, "sequential_baseline", base_url)
     view = parse_view_settings(session.get(base_url + LISTING_PATH).text)
