@@ -475,9 +475,10 @@ def test_datasette_reader_open_during_a_crawl_does_not_block_it(tmp_path):
         assert run_fdatrack("crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", "--limit", "5",
                             env=FAST).returncode == 0
         port = _free_port()
+        # `fdatrack serve --live`: read-only but not immutable, the documented way to serve while crawling
         datasette = subprocess.Popen(
-            [sys.executable, "-m", "datasette", "serve", str(db), "--port", str(port), "--setting", "sql_time_limit_ms", "3000"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "scraper.cli", "serve", "--db", str(db), "--port", str(port), "--live"],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         reader = sqlite3.connect(db)
         try:
