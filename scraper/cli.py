@@ -182,8 +182,10 @@ def _add_serve(sub):
     p.add_argument("--db", default=None, help="database file (default db/fda_letters.db)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8001)
+    p.add_argument("--immutable", action="store_true",
+                   help="no crawl will touch the file while serving (a published copy): open it immutable, fastest")
     p.add_argument("--live", action="store_true",
-                   help="a crawl may write while serving: open the file read-only but not immutable")
+                   help="(the default) open read-only and follow a crawl's writes")
     p.add_argument("--sql-time-limit-ms", type=int, default=3000, help="longest a query may run (default 3000)")
     p.set_defaults(func=cmd_serve)
 
@@ -197,7 +199,9 @@ def cmd_serve(args) -> int:
     if not db_path.is_file():
         raise CliError(f"no database at {db_path} (run `fdatrack crawl` first)")
     _upgrade_schema(db_path)
-    immutable = not args.live and not _being_written(db_path)
+    # Read-only either way (Datasette 0.65 has no write API; its reads use mode=ro). Immutable is
+    # faster but would keep showing stale rows after a scheduled crawl, so it is opt-in.
+    immutable = args.immutable and not args.live and not _being_written(db_path)
     argv = [sys.executable, "-m", "datasette", "serve", *_datasette_file_args(db_path, immutable),
             "--metadata", str(METADATA_PATH), "--plugins-dir", str(DATASETTE_PLUGINS_DIR),
             "--template-dir", str(DATASETTE_TEMPLATES_DIR), "--host", args.host, "--port", str(args.port),

@@ -71,7 +71,7 @@ def mirror_db(tmp_path_factory) -> Path:
     letter = _hostile_letter()
     db = store.open_db(path, create=False)
     store.save_letter(db, letter, None, classify_document(letter["body_text"], subject=letter["subject"]))
-    db.close()  # the last connection checkpoints the WAL away, so `serve` can open the file immutable
+    db.close()  # the last connection checkpoints the WAL away
     return path
 
 

@@ -194,7 +194,8 @@ def test_datasette_serves_the_letters_with_the_metadata(crawled):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "scraper.cli", "serve", "--db", str(db_path), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "scraper.cli", "serve", "--db", str(db_path), "--port", str(port),
+                             "--immutable"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -208,6 +209,7 @@ def test_datasette_serves_the_letters_with_the_metadata(crawled):
         assert len(data) == 28
         home = httpx.get(base + "/", timeout=10).text
         assert "FDA enforcement-letter tracker" in home
+        assert [d["is_mutable"] for d in httpx.get(base + "/-/databases.json", timeout=10).json()] == [False]
     finally:
         proc.terminate()
         proc.wait(10)
