@@ -12,6 +12,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from .keywords import KeywordScanner
+
 # Words that end with a period without ending a sentence (compared lower-case, no final dot).
 _ABBREVIATIONS = frozenset(
     """u.s.c u.s u.s.a c.f.r inc co corp ltd llc l.l.c no nos mr mrs ms dr st ste blvd ave
@@ -21,12 +23,15 @@ _ABBREVIATIONS = frozenset(
 )
 
 # A candidate boundary: a newline run, or sentence punctuation (plus closing quotes/brackets)
-# followed by whitespace.
-_BOUNDARY = re.compile(r"\n[ \t\xa0]*(?:\n[ \t\xa0\n]*)?|[.!?][\"”’')\]]*[ \t\xa0]+")
-_LAST_TOKEN = re.compile(r"(\S+)$")
+# followed by whitespace. Each alternative opens with a literal character so that the regex
+# engine skips ahead to the next "\n . ! ?" instead of trying the pattern at every position.
+_CLOSING = r"[\"”’')\]]*[ \t\xa0]+"
+_BOUNDARY = re.compile(r"\n[ \t\xa0]*(?:\n[ \t\xa0\n]*)?" + "".join(f"|{p}{_CLOSING}" for p in (r"\.", "!", r"\?")))
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}|[a-zA-Z]|[ivxlcdm]{1,6})$")
 _SENTENCE_START = re.compile(r"[A-Z0-9“\"‘'(\[•\-–—§*]")
 _LIST_ITEM = re.compile(r"[ \t]*(?:\d{1,3}[.)]|[a-z][.)]|[ivx]{1,5}[.)]|[•\-–—*o])\s")
+# Every keyword the rules have asked SentenceIndex.containing for, shared by all texts.
+_KEYWORDS = KeywordScanner()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,29 +106,35 @@ def _ends_with_abbreviation(text: str, begin: int, cut: int, token: str) -> bool
     """True when the period at ``cut`` closes an abbreviation or a list number, not a sentence."""
     if token[0] != ".":
         return False
-    m = _LAST_TOKEN.search(text, max(begin, cut - 40), cut)
-    if not m:
+    # The last whitespace-free run of up to 40 characters before the period, within the sentence
+    # (a line ending right before the period is looked through, as a regex "(\S+)$" would).
+    window = text[max(begin, cut - 40): cut]
+    if window.endswith("\n"):
+        window = window[:-1]
+    if not window or window[-1].isspace():
         return False
-    word = m.group(1).lstrip("([“\"'‘").lower()
+    raw = window.rsplit(None, 1)[-1]
+    word_start = max(begin, cut - 40) + len(window) - len(raw)
+    word = raw.lstrip("([“\"'‘").lower()
     if word in _ABBREVIATIONS:
         return True
     if len(word) == 1 and word.isalpha():
         return True  # an initial: "Michael W. Roosevelt"
     if _LIST_MARKER.match(word):
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        return not text[line_start: m.start()].strip()  # "1." opening an item
+        line_start = text.rfind("\n", 0, word_start) + 1
+        return not text[line_start: word_start].strip()  # "1." opening an item
     return False
 
 
 def _strip(text: str, a: int, b: int) -> Sentence | None:
     """The span without surrounding whitespace, or None when empty."""
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    if a >= b:
+    raw = text[a:b]
+    left = raw.lstrip()  # str.strip and str.isspace agree on what whitespace is
+    stripped = left.rstrip()
+    if not stripped:
         return None
-    return Sentence(a, b, text[a:b])
+    a += len(raw) - len(left)
+    return Sentence(a, a + len(stripped), stripped)
 
 
 class SentenceIndex:
@@ -137,21 +148,33 @@ class SentenceIndex:
         self.lower = lower
         self.sentences = split_sentences(text)
         self._starts = [s.start for s in self.sentences]
-        self._by_key: dict[str, frozenset[int]] = {}
+        self._by_key: dict[str, set[int]] = {}  # keyword -> sentence indexes (not to be mutated)
+        self._scanned = False
 
     def containing(self, keys: tuple[str, ...]) -> list[int]:
-        """Sorted indexes of sentences containing any of the lower-case substrings ``keys``.
+        """Sorted indexes of sentences in which an occurrence of one of the lower-case substrings ``keys`` starts.
 
-        str.find in C is far cheaper than a case-insensitive regex at every position, so
-        rules look here first and run their regex only on these sentences.
+        Finding literal keywords is far cheaper than a case-insensitive regex at every position,
+        so rules look here first and run their regex only on these sentences.
         """
         found: set[int] = set()
         for key in keys:
             hits = self._by_key.get(key)
             if hits is None:
-                hits = self._by_key[key] = frozenset(self._find_all(key))
+                hits = self._hits(key)
             found |= hits
         return sorted(found)
+
+    def _hits(self, key: str) -> set[int]:
+        """Sentence indexes of ``key``: from the one keyword pass over the text, or str.find for a new keyword."""
+        if not self._scanned:
+            self._scanned = True
+            self._by_key.update(_KEYWORDS.scan(self.lower, self.at))
+            if key in self._by_key:
+                return self._by_key[key]
+        _KEYWORDS.learn((key,))  # found in one pass for the next texts
+        hits = self._by_key[key] = set(self._find_all(key))
+        return hits
 
     def sentence_has(self, i: int, keys: tuple[str, ...]) -> bool:
         """True when sentence ``i`` contains one of the lower-case substrings ``keys``."""

@@ -10,7 +10,7 @@ statute or regulation. Sentences that only state the law ("It is a prohibited ac
 do not believe …") are set aside before any charge pattern is tried.
 
 Every rule is a regular expression compiled once, with a few lower-case keywords: only the
-sentences containing a keyword (found with str.find, see SentenceIndex.containing) are
+sentences containing a keyword (all found in one pass, see SentenceIndex.containing) are
 searched, so a letter costs a handful of regex calls per rule rather than one per sentence.
 """
 from __future__ import annotations
