@@ -180,7 +180,15 @@ class SentenceIndex:
         """True when sentence ``i`` contains one of the lower-case substrings ``keys``."""
         s = self.sentences[i]
         low = self.lower
-        return any(low.find(k, s.start, s.end) != -1 for k in keys)
+        for key in keys:
+            hits = self._by_key.get(key)
+            if hits is None:
+                hits = self._hits(key)
+            # the keyword pass rules most sentences out at the cost of a set lookup; find confirms
+            # the occurrence lies wholly inside the sentence
+            if i in hits and low.find(key, s.start, s.end) != -1:
+                return True
+        return False
 
     def _find_all(self, key: str):
         """Sentence indexes of every occurrence of ``key`` in the lower-cased text."""

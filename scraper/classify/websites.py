@@ -26,8 +26,10 @@ _GOV = re.compile(r"^(?:https?://)?(?:[\w-]+\.)*(?:gov|mil)(?:[/:]|$)", re.IGNOR
 _TRAILING = ".,;:!?”’'\"»)]}"
 
 
-# Where an address may start: one pass over the lower-cased text instead of a find per top-level domain.
+# Where an address may start (searched in the lower-cased text). Its literal forms go to the index's
+# one keyword pass, so only the few sentences holding one are searched.
 _CANDIDATE = re.compile(r"https?:|www\.|\.(?:" + _TLDS + r")(?![a-z0-9])")
+_CANDIDATE_KEYS = ("http:", "https:", "www.") + tuple("." + tld for tld in _TLDS.split("|"))
 
 
 def extract_websites(index: SentenceIndex) -> list[str]:
@@ -35,10 +37,11 @@ def extract_websites(index: SentenceIndex) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     text = index.text
-    sentences = sorted({i for m in _CANDIDATE.finditer(index.lower) if (i := index.at(m.start())) is not None})
-    for i in sentences:
+    low = index.lower
+    for i in index.containing(_CANDIDATE_KEYS):
         s = index[i]
-        if not _REVIEW_CUE.search(s.text):
+        # No match runs past a sentence end (addresses hold no whitespace), so a search within it is exact.
+        if not _CANDIDATE.search(low, s.start, s.end) or not _REVIEW_CUE.search(s.text):
             continue
         for m in _ADDRESS.finditer(text, s.start, s.end):
             address = _parse_address(m.group(0))
