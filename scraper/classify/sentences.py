@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .keywords import KeywordScanner
 
@@ -34,9 +34,12 @@ _LIST_ITEM = re.compile(r"[ \t]*(?:\d{1,3}[.)]|[a-z][.)]|[ivx]{1,5}[.)]|[â€¢\-â€
 _KEYWORDS = KeywordScanner()
 
 
-@dataclass(frozen=True, slots=True)
-class Sentence:
-    """One sentence (or heading line) of a text with its [start, end) offsets."""
+class Sentence(NamedTuple):
+    """One sentence (or heading line) of a text with its [start, end) offsets.
+
+    A NamedTuple rather than a frozen dataclass: as immutable, and four times cheaper to
+    create, which counts at a hundred sentences per letter.
+    """
 
     start: int
     end: int
@@ -49,24 +52,31 @@ def split_sentences(text: str) -> list[Sentence]:
     begin = 0
     wrap_width = _hard_wrap_width(text)
     for m in _BOUNDARY.finditer(text):
-        cut = m.start()
-        token = m.group(0)
-        nxt = text[m.end(): m.end() + 1]
-        if token[0] == "\n":
-            if "\n" not in token[1:] and not _is_line_break(text, cut, nxt, wrap_width):
+        cut, stop = m.span()
+        nxt = text[stop: stop + 1]
+        if text[cut] == "\n":
+            if text.find("\n", cut + 1, stop) == -1 and not _is_line_break(text, cut, nxt, wrap_width):
                 continue  # a wrapped line: the sentence goes on
             spans.append((begin, cut))
-            begin = m.end()
+            begin = stop
             continue
         if nxt and not _SENTENCE_START.match(nxt):
             continue
+        token = m.group()
         if _ends_with_abbreviation(text, begin, cut, token):
             continue
-        end = cut + len(token.rstrip(" \t\xa0"))
-        spans.append((begin, end))
-        begin = m.end()
+        spans.append((begin, cut + len(token.rstrip(" \t\xa0"))))
+        begin = stop
     spans.append((begin, len(text)))
-    return [s for s in (_strip(text, a, b) for a, b in spans) if s is not None]
+    sentences = []
+    for a, b in spans:  # each span without surrounding whitespace (str.strip and str.isspace agree on it)
+        raw = text[a:b]
+        left = raw.lstrip()
+        stripped = left.rstrip()
+        if stripped:
+            a += len(raw) - len(left)
+            sentences.append(Sentence(a, a + len(stripped), stripped))
+    return sentences
 
 
 def _is_line_break(text: str, cut: int, nxt: str, wrap_width: float | None) -> bool:
@@ -124,17 +134,6 @@ def _ends_with_abbreviation(text: str, begin: int, cut: int, token: str) -> bool
         line_start = text.rfind("\n", 0, word_start) + 1
         return not text[line_start: word_start].strip()  # "1." opening an item
     return False
-
-
-def _strip(text: str, a: int, b: int) -> Sentence | None:
-    """The span without surrounding whitespace, or None when empty."""
-    raw = text[a:b]
-    left = raw.lstrip()  # str.strip and str.isspace agree on what whitespace is
-    stripped = left.rstrip()
-    if not stripped:
-        return None
-    a += len(raw) - len(left)
-    return Sentence(a, a + len(stripped), stripped)
 
 
 class SentenceIndex:
