@@ -20,16 +20,19 @@ _LIST_SEP = r"\s*(?:,\s*(?:and|or)?|and|or|&)\s*"
 # A list goes on only with numbers that do not open another citation ("…(a), 21 U.S.C. 355").
 _NOT_NEW_CITE = r"(?!\d)(?![\w.]*\s*(?:U\.?\s?S\.?\s?C|C\.?\s?F\.?\s?R))"
 
+# The patterns open with their first character and check the word boundary before it with a
+# lookbehind ("[Ss](?<=\b.)" = "\b[Ss]"): a pattern that opens with "\b" is tried at every position,
+# one that opens with a character class lets the regex engine skip to the next candidate character.
 _SECTION = re.compile(
-    r"\b[Ss]ec(?:tion|tions|s?\.)?\s+(" + _SEC + r"(?:" + _LIST_SEP + r"(?:\d{1,4}[A-Z]?" + _NOT_NEW_CITE + _PAREN + r"*|" + _PAREN + r"))*)"
+    r"[Ss](?<=\b.)ec(?:tion|tions|s?\.)?\s+(" + _SEC + r"(?:" + _LIST_SEP + r"(?:\d{1,4}[A-Z]?" + _NOT_NEW_CITE + _PAREN + r"*|" + _PAREN + r"))*)"
     r"(?:\s+of\s+(?:the\s+)?([A-Z][\w&,.\s-]{0,60}?Act\b|Act\b))?"
 )
 _USC = re.compile(
-    r"\b(\d{1,2})\s*U\.?\s?S\.?\s?C\.?(?:\s*A\.?)?\s*(?:§+\s*)?(" + r"\d+[a-z]?(?:-\d+)?" + _PAREN + r"*"
+    r"(\d(?<=\b.)\d?)\s*U\.?\s?S\.?\s?C\.?(?:\s*A\.?)?\s*(?:§+\s*)?(" + r"\d+[a-z]?(?:-\d+)?" + _PAREN + r"*"
     r"(?:" + _LIST_SEP + r"(?:§+\s*)?\d+[a-z]?(?:-\d+)?" + _NOT_NEW_CITE + _PAREN + r"*)*)"
 )
 _CFR = re.compile(
-    r"\b(\d{1,2})\s*C\.?\s?F\.?\s?R\.?,?\s*(?:[Pp]arts?\s+|[Ss]ubparts?\s+[A-Z]\s+of\s+[Pp]art\s+|§+\s*|[Ss]ec(?:tions?|s?\.)\s+)?"
+    r"(\d(?<=\b.)\d?)\s*C\.?\s?F\.?\s?R\.?,?\s*(?:[Pp]arts?\s+|[Ss]ubparts?\s+[A-Z]\s+of\s+[Pp]art\s+|§+\s*|[Ss]ec(?:tions?|s?\.)\s+)?"
     r"(\d{1,4}(?:\.\d+[a-z]?)?" + _PAREN + r"*(?:" + _LIST_SEP + r"(?:[Pp]arts?\s+)?(?:\d{1,4}(?:\.\d+[a-z]?)?" + _NOT_NEW_CITE + _PAREN + r"*|" + _PAREN + r"+))*)"
 )
 _TITLE_CFR = re.compile(

@@ -44,6 +44,7 @@ _CATEGORY_KEYS = {cat: tuple(keys) for cat, keys in _VOCAB["category_keys"].item
 _FIRM_CUES = re.compile(_VOCAB["firm_cues"], re.IGNORECASE)
 _PRODUCT_CUES = re.compile(_VOCAB["product_cues"], re.IGNORECASE)
 _REFERENCE_CUES = re.compile(_VOCAB["reference_cues"], re.IGNORECASE)
+_ABOUT_YOU = re.compile(r"\byour?\b", re.IGNORECASE)
 _ADDITIONAL_CONCERN = re.compile(r"additional\s+concerns?\b")  # searched in the lower-cased text
 # Animal or plant sources: "sheep placenta" in a supplement or "apple stem cells" in a cream is not an HCT/P.
 _NON_HUMAN_SOURCE = re.compile(r"\b(?:sheep|ovine|bovine|porcine|equine|deer|animal|plant|botanical|herbal|apple|grape|fruit|flower|lilac|rose|argan)\W+(?:\w+\W+)?$", re.IGNORECASE)
@@ -102,7 +103,8 @@ def _counts(cat: str, m: re.Match, text: str) -> bool:
 
 def _mention_weight(sentence: str, in_additional_concern: bool) -> float:
     """How strongly one sentence mentioning a product term shows the letter is about it."""
-    if _REFERENCE_CUES.search(sentence) and not re.search(r"\byour?\b", sentence, re.IGNORECASE):
+    # "you" first: it is the cheaper search, and when present the reference cues do not matter
+    if not _ABOUT_YOU.search(sentence) and _REFERENCE_CUES.search(sentence):
         return WEAK
     if _is_title_line(sentence):
         return WEAK  # a linked page title ("Consumer Alert on … Exosomes") inside a letter
