@@ -20,18 +20,16 @@ class KeywordScanner:
     """A growing set of lower-case keywords, found together with one automaton pass."""
 
     def __init__(self) -> None:
-        self._keys: set[str] = set()
-        self._automaton: ahocorasick.Automaton | None = None
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._keys
+        self._keys: frozenset[str] = frozenset()
+        # the automaton with the keyword set it was built from, swapped as one value
+        self._built: tuple[ahocorasick.Automaton, frozenset[str]] | None = None
 
     def learn(self, keys: Iterable[str]) -> None:
         """Add keywords; the automaton is rebuilt on the next scan."""
         new = set(keys) - self._keys
         if new:
-            self._keys |= new
-            self._automaton = None
+            self._keys = self._keys | new
+            self._built = None
 
     def scan(self, lower: str, locate: Callable[[int], int | None]) -> dict[str, set[int]]:
         """For every known keyword, the set of ``locate(start offset)`` of its occurrences in ``lower``.
@@ -39,21 +37,24 @@ class KeywordScanner:
         ``locate`` maps an offset to a sentence index (None between sentences), so the result is
         keyword → indexes of the sentences in which one of its occurrences starts.
         """
-        found: dict[str, set[int]] = {key: set() for key in self._keys}
         if not self._keys:
-            return found
-        for end, (key, length) in self._build().iter(lower):
+            return {}
+        automaton, keys = self._build()
+        found: dict[str, set[int]] = {key: set() for key in keys}
+        for end, (key, length) in automaton.iter(lower):
             i = locate(end - length + 1)
             if i is not None:
                 found[key].add(i)
         return found
 
-    def _build(self) -> ahocorasick.Automaton:
-        """The automaton over the current keywords (built once per change of the set)."""
-        if self._automaton is None:
+    def _build(self) -> tuple[ahocorasick.Automaton, frozenset[str]]:
+        """The automaton over the current keywords and that set (built once per change of the set)."""
+        built = self._built
+        if built is None:
+            keys = self._keys
             automaton = ahocorasick.Automaton()
-            for key in self._keys:
+            for key in keys:
                 automaton.add_word(key, (key, len(key)))
             automaton.make_automaton()
-            self._automaton = automaton
-        return self._automaton
+            built = self._built = (automaton, keys)
+        return built
