@@ -279,3 +279,24 @@ def test_random_junk_rows_raise_only_row_or_layout_errors():
             for key in ("response_letter_url", "closeout_letter_url"):
                 assert row[key] is None or row[key].startswith(BASE + "/")
     assert all(outcomes.values()), outcomes  # every branch was exercised
+
+
+# --- storage: a parse that loses the body is an error, not a new version -----------------
+
+def test_a_page_that_lost_its_body_is_refused_and_the_stored_letter_stands(tmp_path):
+    from db import store
+
+    db = store.open_db(tmp_path / "t.db")
+    letter = {"slug": "acme-1", "url": f"{BASE}{WL}acme-1", "company": "Acme", "posted_date": "2025-05-06",
+              "body_text": "We inspected your facility.", "raw_html": "<html>v1</html>"}
+    assert store.save_letter(db, letter, None) == "new"
+    for body in (None, "", "  \n"):
+        with pytest.raises(store.LostBodyError, match="parsed without the body"):
+            store.save_letter(db, {**letter, "body_text": body, "raw_html": "<html>deep</html>"}, None)
+    stored = db["letters"].get("acme-1")
+    assert stored["body_text"] == "We inspected your facility." and stored["raw_html"] == "<html>v1</html>"
+    assert db.execute("select count(*) from letter_versions where slug = 'acme-1'").fetchone()[0] == 1
+    # a real change of the text is still a version, and a letter that never had a body may lack one
+    assert store.save_letter(db, {**letter, "body_text": "Revised text."}, None) == "changed"
+    assert store.save_letter(db, {**letter, "slug": "pdf-2", "body_text": None}, None) == "new"
+    assert store.save_letter(db, {**letter, "slug": "pdf-2", "body_text": None}, None) == "unchanged"
