@@ -75,6 +75,7 @@ def test_canonical_url_replaces_the_mirror_with_fda_gov():
     assert canonical_url(f"{BASE}/fda{WL}acme-1", BASE + "/fda/") == f"https://www.fda.gov{WL}acme-1"
     already = f"https://www.fda.gov{WL}acme-1"
     assert canonical_url(already, BASE) == already
+    assert canonical_url(f"http://www.fda.gov{WL}acme-1#x", BASE) == already
     with pytest.raises(RowError, match="points to evil.example"):
         canonical_url("https://evil.example/x", BASE)
 

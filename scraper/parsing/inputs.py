@@ -99,10 +99,10 @@ def _same_site(scheme, host, port, base_scheme, base_host, base_port) -> bool:
 def canonical_url(url: str, crawled_base: str, canonical_base: str = CANONICAL_BASE) -> str:
     """The fda.gov address of a document fetched from `crawled_base` (a mirror): its scheme, host
     and path prefix replaced by `canonical_base`, so stored links work after the mirror is gone.
-    URLs already on `canonical_base`'s host are returned unchanged; other hosts -> RowError."""
+    URLs already on `canonical_base`'s host get its scheme; other hosts -> RowError."""
     parts, base, canon = urlsplit(url), urlsplit(crawled_base), urlsplit(canonical_base)
     if (parts.hostname or "").lower() == (canon.hostname or "").lower():
-        return url
+        return urlunsplit((canon.scheme, canon.netloc, parts.path, parts.query, ""))  # http:// -> https://
     check_link(url, crawled_base, "document URL")
     prefix = base.path.rstrip("/")
     path = parts.path[len(prefix):] if prefix and parts.path.startswith(prefix + "/") else parts.path
@@ -220,7 +220,11 @@ class Seen(NamedTuple):
 
 class Deduper:
     """Slugs seen in this run: `add(row)` says whether the slug was listed before and whether the
-    cells differ, and which row pick_row keeps. One per run (the listing can repeat across pages)."""
+    cells differ, and which row pick_row keeps. One per run (the listing can repeat across pages).
+
+    Meant use: a row whose slug was seen before is not fetched again (the ledger counts it as a
+    duplicate; `differs` is worth a warning). Within one page, dedupe_rows first makes the choice
+    independent of row order; across pages the first row seen has already been acted on."""
 
     def __init__(self) -> None:
         self.rows: dict[str, dict] = {}
