@@ -78,6 +78,8 @@ def test_canonical_url_replaces_the_mirror_with_fda_gov():
     assert canonical_url(f"http://www.fda.gov{WL}acme-1#x", BASE) == already
     with pytest.raises(RowError, match="points to evil.example"):
         canonical_url("https://evil.example/x", BASE)
+    with pytest.raises(RowError, match="not a valid URL"):
+        canonical_url("http://[::1/x", BASE)
 
 
 def test_request_url_encodes_what_the_wire_needs():
@@ -114,6 +116,8 @@ def test_canonical_slug(url, slug):
     (f"{BASE}/", "has no slug"),
     (f"{BASE}{WL}..", "has no slug"),
     (f"{BASE}{WL}.htm", "has no slug"),
+    (f"{BASE}{WL}%20", "has no slug"),
+    ("http://[::1/x/acme-1", "not a valid URL"),
 ])
 def test_unusable_slugs_are_row_errors(url, reason):
     with pytest.raises(RowError, match=reason):
@@ -301,3 +305,34 @@ def test_a_page_that_lost_its_body_is_refused_and_the_stored_letter_stands(tmp_p
     assert store.save_letter(db, {**letter, "body_text": "Revised text."}, None) == "changed"
     assert store.save_letter(db, {**letter, "slug": "pdf-2", "body_text": None}, None) == "new"
     assert store.save_letter(db, {**letter, "slug": "pdf-2", "body_text": None}, None) == "unchanged"
+
+
+def _random_text(rng: random.Random, n: int) -> str:
+    alphabet = "abcXYZ019-_.%/:?#@[]\\ \t\n\x00\x7fé€😀+&=;" + "%2F%C3%A9%FF%00%25"
+    return "".join(rng.choice(alphabet) for _ in range(rng.randrange(n)))
+
+
+def test_random_urls_raise_only_row_errors():
+    rng = random.Random(7)
+    for _ in range(5000):
+        text = rng.choice(["", "http://127.0.0.1:8000/", "https://", "//", "javascript:", "/x/"]) + _random_text(rng, 40)
+        for call in (lambda: check_link(text, BASE), lambda: slug_from_url(text), lambda: canonical_url(text, BASE)):
+            try:
+                call()
+            except RowError:
+                pass
+        assert slug_or_none(text) is None or 0 < len(slug_or_none(text)) <= SLUG_MAX
+        assert isinstance(is_html_response(text, text.encode("utf-8", "surrogatepass")), bool)
+
+
+def test_slug_round_trip_through_a_url():
+    """Any usable slug, percent-encoded into a link, comes back as itself (listing == page)."""
+    from urllib.parse import quote
+
+    rng = random.Random(11)
+    for _ in range(2000):
+        slug = "".join(rng.choice("abcXYZ019-_ .+é€😀&") for _ in range(rng.randrange(1, 60))).strip() or "a"
+        if slug.lower().endswith((".htm", ".html")) or slug in {".", ".."}:
+            continue
+        href = quote(slug) if rng.random() < 0.7 else slug
+        assert slug_from_url(check_link(f"{WL}{href}", BASE)) == slug

@@ -87,8 +87,8 @@ def check_link(href, base_url: str, what: str = "link") -> str:
 
 def _same_site(scheme, host, port, base_scheme, base_host, base_port) -> bool:
     """Same host name; same port, where http and https on their default ports count as one site
-    (fda.gov's pages link both forms)."""
-    if not host or (host or "").lower() != (base_host or "").lower():
+    (a site crawled over https may still link the http:// form of its own pages)."""
+    if not host or host.lower() != (base_host or "").lower():
         return False
     port = port or _DEFAULT_PORTS[scheme.lower()]
     base_port = base_port or _DEFAULT_PORTS.get(base_scheme.lower())
@@ -100,7 +100,10 @@ def canonical_url(url: str, crawled_base: str, canonical_base: str = CANONICAL_B
     """The fda.gov address of a document fetched from `crawled_base` (a mirror): its scheme, host
     and path prefix replaced by `canonical_base`, so stored links work after the mirror is gone.
     URLs already on `canonical_base`'s host get its scheme; other hosts -> RowError."""
-    parts, base, canon = urlsplit(url), urlsplit(crawled_base), urlsplit(canonical_base)
+    try:
+        parts, base, canon = urlsplit(url), urlsplit(crawled_base), urlsplit(canonical_base)
+    except ValueError as exc:
+        raise RowError(f"document URL {url[:80]!r} is not a valid URL ({exc})") from None
     if (parts.hostname or "").lower() == (canon.hostname or "").lower():
         return urlunsplit((canon.scheme, canon.netloc, parts.path, parts.query, ""))  # http:// -> https://
     check_link(url, crawled_base, "document URL")
@@ -116,13 +119,16 @@ def slug_from_url(url: str) -> str:
     or it is not a usable id (over SLUG_MAX characters, bad UTF-8, control characters, '/')."""
     if not isinstance(url, str):
         raise RowError(f"letter URL is {type(url).__name__}, not text")
-    raw = urlsplit(strip_html5_whitespace(url)).path.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        raw = urlsplit(strip_html5_whitespace(url)).path.rstrip("/").rsplit("/", 1)[-1]
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise RowError(f"letter URL {url[:80]!r} is not a valid URL ({exc})") from None
     try:
         slug = unquote(raw, errors="strict")
     except UnicodeDecodeError:
         raise RowError(f"slug {raw[:80]!r} is not UTF-8 once percent-decoded") from None
     slug = unicodedata.normalize("NFC", _HTM.sub("", slug))  # café typed two ways is one letter
-    if not slug or slug in {".", ".."}:
+    if not slug.strip() or slug in {".", ".."}:
         raise RowError(f"URL {url[:80]!r} has no slug (last path segment)")
     if len(slug) > SLUG_MAX:
         raise RowError(f"slug is {len(slug)} characters long (limit {SLUG_MAX})")
