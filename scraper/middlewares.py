@@ -1,16 +1,25 @@
-"""Politeness machinery: robots.txt Crawl-Delay, and Akamai block detection with backoff."""
+"""Politeness machinery: robots.txt read first (or nothing is fetched), its Crawl-Delay with
+fda.gov's 30 s floor, and Akamai block detection with backoff."""
 from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import urlsplit
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
 
 logger = logging.getLogger(__name__)
 
 APOLOGY_MARKERS = (b"apology_objects", b"FDA Apology", b"excessive-requests-apology", b"abuse-detection-apology")
 BLOCK_STATUSES = {403, 429, 503}
+README_POINTER = "see README: If fda.gov blocks you"
+
+
+def diagnosis(how: str, user_agent: str) -> str:
+    """The blocked run's one line (after the URL): how it was blocked, what we sent, where to read on."""
+    return f"{how}; sent as User-Agent {user_agent!r}; {README_POINTER}"
 
 
 def block_reason(response) -> str | None:
@@ -18,7 +27,7 @@ def block_reason(response) -> str | None:
     if response.status in (301, 302, 303, 307, 308):
         location = response.headers.get(b"Location", b"") or b""
         if b"apology" in location:
-            return f"HTTP {response.status} redirect to {location.decode('latin-1')}"
+            return f"HTTP {response.status} redirect to {response.urljoin(location.decode('latin-1'))}"
         return None
     if response.status in BLOCK_STATUSES:
         return f"HTTP {response.status}"
@@ -52,6 +61,8 @@ class BlockDetectionMiddleware:
         return cls(crawler)
 
     async def process_response(self, request, response):
+        if request.meta.get("fda_blocked"):  # already diagnosed (RobotsGuardMiddleware's answer)
+            return response
         reason = block_reason(response)
         if reason is None:
             return response
@@ -61,7 +72,8 @@ class BlockDetectionMiddleware:
         wait = self._wait_seconds(response, attempt)
         if attempt >= self.retries or self.waited + wait > self.max_wait:
             logger.warning("Blocked at %s (%s); giving up after %d tries", request.url, reason, attempt + 1)
-            request.meta["fda_blocked"] = reason
+            request.meta["fda_blocked"] = diagnosis(f"{reason} after {attempt + 1} tries",
+                                                    self.crawler.settings.get("USER_AGENT"))
             request.meta["dont_redirect"] = True  # hand the spider the block itself, not the apology page
             return response
         logger.warning("Blocked at %s (%s); pausing %.1fs before retry %d", request.url, reason, wait, attempt + 1)
@@ -86,12 +98,14 @@ class BlockDetectionMiddleware:
 
 
 class CrawlDelayExtension:
-    """Honour robots.txt Crawl-Delay (fda.gov asks 30 s), unless FDA_DELAY overrides it."""
+    """Honour robots.txt Crawl-Delay, never below FDA_MIN_DELAY (fda.gov's documented 30 s), unless
+    FDA_DELAY (--delay, for mirrors) overrides both."""
 
     def __init__(self, crawler):
         self.crawler = crawler
         override = crawler.settings.get("FDA_DELAY")
         self.override = None if override in (None, "") else float(override)
+        self.floor = crawler.settings.getfloat("FDA_MIN_DELAY", 30.0)
         crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
 
     @classmethod
@@ -101,14 +115,17 @@ class CrawlDelayExtension:
         return cls(crawler)
 
     def robots_parsed(self, robotparser, request):
-        ua = self.crawler.settings.get("USER_AGENT")
-        delay = self.override if self.override is not None else robotparser.crawl_delay(ua)
-        if delay is None:
+        if self.override is not None:
+            self.apply_delay(self.override, "--delay")
             return
-        self.apply_delay(float(delay), request)
+        asked = robotparser.crawl_delay(self.crawler.settings.get("USER_AGENT"))
+        if asked is not None and float(asked) >= self.floor:
+            self.apply_delay(float(asked), "robots.txt Crawl-Delay")
+        else:  # robots.txt gave none (or a 404), or less than the site documents
+            self.apply_delay(self.floor, f"FDA_MIN_DELAY floor; robots.txt Crawl-Delay {asked}")
 
-    def apply_delay(self, delay: float, request) -> None:
-        """Make `delay` the floor of every download slot and of AutoThrottle."""
+    def apply_delay(self, delay: float, source: str) -> None:
+        """Make `delay` the delay of every download slot and the floor of AutoThrottle."""
         downloader = self.crawler.engine.downloader
         downloader._delay = delay  # default for slots created from now on
         for slot in downloader.slots.values():
@@ -117,4 +134,95 @@ class CrawlDelayExtension:
             if hasattr(ext, "mindelay"):
                 ext.mindelay = delay
         self.crawler.stats.set_value("fdatrack/crawl_delay", delay)
-        logger.info("Crawl delay %.1fs (%s)", delay, "--delay" if self.override is not None else "robots.txt")
+        logger.info("Crawl delay %.1fs (%s)", delay, source)
+
+
+def _is_robots_request(request) -> bool:
+    """The robots.txt request RobotsTxtMiddleware makes (or a redirect of it)."""
+    first = (request.meta.get("redirect_urls") or [request.url])[0]
+    return bool(request.meta.get("dont_obey_robotstxt")) and urlsplit(first).path == "/robots.txt"
+
+
+def robots_problem(response) -> str | None:
+    """Why robots.txt's answer is not a robots.txt we can obey (a block, an error, a web page), or None.
+
+    404/410 are the standard "no robots.txt" (no rules); other redirects are followed by Scrapy."""
+    reason = block_reason(response)
+    if reason:
+        return reason
+    status = response.status
+    if status in (301, 302, 303, 307, 308):
+        return None if response.headers.get(b"Location") else f"HTTP {status} without a Location"
+    if status in (404, 410):
+        return None
+    if status != 200:
+        return f"HTTP {status}"
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+    if "html" in ctype or response.body[:512].lstrip().lower().startswith((b"<!doctype", b"<html")):
+        return f"HTTP 200 with a web page ({ctype or 'no Content-Type'}) instead of robots.txt"
+    return None
+
+
+class RobotsGuardMiddleware:
+    """robots.txt is read before anything else is fetched; when it cannot be read, nothing else is.
+
+    Scrapy's RobotsTxtMiddleware takes any answer for robots.txt (Akamai's 302 to its apology page
+    becomes an empty file: no rules, no Crawl-Delay) and a failed download for "no robots.txt".
+    This middleware sees robots.txt's own answer first (its priority is above Retry, Redirect and
+    BlockDetection, so nothing retries or follows a block): a robots.txt or a 404 passes (a 404's
+    page is emptied: no rules, the delay floor holds); anything else - a redirect to the apology
+    page, 403, 429, 5xx, a web page, a network error - marks the site blocked, without a retry.
+    The request that was waiting for robots.txt then gets that answer, with ``meta["fda_blocked"]``,
+    so the spider ends the run as blocked as for any other block (one error row, one line), and
+    every later request is dropped before it leaves (request_scheduled).
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.user_agent = crawler.settings.get("USER_AGENT")
+        self.blocked: str | None = None  # the diagnosis line, once robots.txt failed
+        self.blocked_answer: Response | None = None
+        self.reported = False
+        crawler.signals.connect(self.request_scheduled, signal=signals.request_scheduled)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
+            raise NotConfigured
+        return cls(crawler)
+
+    def process_response(self, request, response):
+        if not _is_robots_request(request):
+            return response
+        problem = robots_problem(response)
+        if problem is None:
+            return response.replace(body=b"") if response.status in (404, 410) else response
+        self._block(request, f"answered {problem}", response.status, response.headers)
+        raise IgnoreRequest(f"robots.txt blocked: {problem}")
+
+    def process_exception(self, request, exception):
+        if not _is_robots_request(request) or isinstance(exception, IgnoreRequest):
+            return None
+        self._block(request, f"could not be read ({type(exception).__name__}: {exception})", 0, {})
+        raise IgnoreRequest(f"robots.txt unreadable: {exception}")
+
+    def _block(self, request, problem: str, status: int, headers) -> None:
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
+        self.blocked = diagnosis(f"robots.txt {problem}, so nothing else was requested", self.user_agent)
+        self.blocked_answer = Response(url, status=status, headers=headers)
+        self.crawler.stats.set_value("fdatrack/robots_blocked", self.blocked)
+        logger.info("robots.txt at %s: %s", url, self.blocked)
+
+    def process_request(self, request):
+        if self.blocked is None or _is_robots_request(request):
+            return None
+        if not self.reported:  # the first request waiting for robots.txt carries the block to the spider
+            self.reported = True
+            request.meta["fda_blocked"] = self.blocked
+            request.meta["dont_redirect"] = True
+            return self.blocked_answer.replace(request=request)
+        return request  # back to the engine, where request_scheduled drops it
+
+    def request_scheduled(self, request, spider):
+        if self.blocked is not None:
+            raise IgnoreRequest("robots.txt could not be read: nothing more is fetched")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import socket
 import struct
 import sys
@@ -30,7 +31,13 @@ FAULTS = {
     "block_datatables": "the DataTables endpoint answers 403 (Akamai), /views/ajax still works",
     "layout_changed": "listing rows come back with other columns",
     "server_error": "letter pages answer 503 with the apology page",
+    "robots_blocked": "robots.txt answers Akamai's 302 to the apology page",
+    "ua_block": "requests whose User-Agent matches MirrorSite.ua_block_pattern get Akamai's 302 to the apology page",
 }
+# Which User-Agents the ua_block switch refuses: the ones fda.gov's Akamai front was seen refusing in
+# 2026 (fda_site.md §10: python-requests, curl, RegOps-ImportAgent), wget, Scrapy's default, and a
+# token tests can set.
+UA_BLOCK_PATTERN = r"python-requests|curl/|wget/|scrapy/|RegOps-ImportAgent|mirror-blocks-me"
 # Faults for one path at a time, set with MirrorSite.inject(path, fault, times).
 PATH_FAULTS = {
     "apology": "302 to Akamai's apology page",
@@ -58,6 +65,8 @@ class MirrorSite:
         self.request_times: list[float] = []  # time.monotonic() of each entry in `requests`
         self.path_faults: dict[str, list] = {}  # path -> [fault, times left or None for always]
         self.stall_seconds = 5.0
+        self.ua_block_pattern = re.compile(UA_BLOCK_PATTERN, re.I)
+        self.user_agents: list[str] = []  # the User-Agent of each entry in `requests`
         self.robots_txt = (self.sample_dir / "robots.txt").read_text()
         self.listing_page = (self.sample_dir / "listing_page.html").read_text()
         self.apology_page = (self.sample_dir / "apology.html").read_text()
@@ -125,14 +134,27 @@ class MirrorSite:
 
     # --- routing ---------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, body: bytes, log: bool = True) -> tuple[int, dict, bytes]:
+    def handle(self, method: str, target: str, body: bytes, log: bool = True,
+               user_agent: str = "") -> tuple[int, dict, bytes]:
         url = urlsplit(target)
         path = url.path
         if log:
             with self._lock:
                 self.requests.append((method, target))
                 self.request_times.append(time.monotonic())
+                self.user_agents.append(user_agent)
+        if "ua_block" in self.faults and self.ua_block_pattern.search(user_agent) \
+                and not path.startswith("/apology_objects/"):
+            return _apology_redirect()  # Akamai keys on the User-Agent, robots.txt included
         if path == "/robots.txt":
+            # robots.txt takes path faults too (inject("/robots.txt", "unavailable")) and site.extra
+            # (a 200 web page in its place); robots_blocked is Akamai's 302.
+            fault = "apology" if "robots_blocked" in self.faults else (self._take_fault(path) if log else None)
+            if fault:
+                return self._fault_response(fault, path)
+            if path in self.extra:
+                status, ctype, payload = self.extra[path]
+                return status, {"Content-Type": ctype}, payload
             return _text(200, self.robots_txt, "text/plain")
         fault = self._take_fault(path) if log else None
         if fault:
@@ -222,6 +244,11 @@ def _letter_cell(entry: dict | None) -> str:
     return f'<a href="{entry["url"]}">{date.fromisoformat(entry["date"]):%m/%d/%Y}</a>'
 
 
+def _apology_redirect() -> tuple[int, dict, bytes]:
+    """Akamai's block: a 302 to the apology page (fda_site.md §5, §10)."""
+    return 302, {"Location": APOLOGY_PATH, "Content-Type": "text/html", "Server": "AkamaiGHost"}, b""
+
+
 def _text(status: int, text: str, ctype: str = "text/html; charset=utf-8") -> tuple[int, dict, bytes]:
     return status, {"Content-Type": ctype}, text.encode("utf-8")
 
@@ -234,7 +261,8 @@ def _handler_for(site: MirrorSite):
         def _respond(self, method: str):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            status, headers, payload = site.handle(method, self.path, body)
+            status, headers, payload = site.handle(method, self.path, body,
+                                                   user_agent=self.headers.get("User-Agent", ""))
             fault = headers.pop("X-Mirror-Fault", None)
             if fault == "timeout":
                 time.sleep(site.stall_seconds)
