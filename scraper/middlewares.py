@@ -219,7 +219,8 @@ class RobotsGuardMiddleware:
         if not self.reported:  # the first request waiting for robots.txt carries the block to the spider
             self.reported = True
             request.meta["fda_blocked"] = self.blocked
-            request.meta["dont_redirect"] = True
+            # the answer passes every process_response: Redirect and Retry must not act on it
+            request.meta["dont_redirect"] = request.meta["dont_retry"] = True
             return self.blocked_answer.replace(request=request)
         return request  # back to the engine, where request_scheduled drops it
 
