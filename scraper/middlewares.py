@@ -10,6 +10,8 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
+from scraper import identity
+
 logger = logging.getLogger(__name__)
 
 APOLOGY_MARKERS = (b"apology_objects", b"FDA Apology", b"excessive-requests-apology", b"abuse-detection-apology")
@@ -179,7 +181,8 @@ class RobotsGuardMiddleware:
 
     def __init__(self, crawler):
         self.crawler = crawler
-        self.user_agent = crawler.settings.get("USER_AGENT")
+        # `fdatrack crawl` checked it already; `scrapy crawl` with FDA_USER_AGENT comes this way only.
+        self.user_agent = identity.check_user_agent(crawler.settings.get("USER_AGENT"))
         self.blocked: str | None = None  # the diagnosis line, once robots.txt failed
         self.blocked_answer: Response | None = None
         self.reported = False
