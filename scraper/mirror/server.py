@@ -67,6 +67,9 @@ class MirrorSite:
         self.stall_seconds = 5.0
         self.ua_block_pattern = re.compile(UA_BLOCK_PATTERN, re.I)
         self.user_agents: list[str] = []  # the User-Agent of each entry in `requests`
+        # The request's headers reach handle() through this (one thread per request), so that
+        # subclasses overriding handle(method, target, body, log) keep working.
+        self.current_request = threading.local()
         self.robots_txt = (self.sample_dir / "robots.txt").read_text()
         self.listing_page = (self.sample_dir / "listing_page.html").read_text()
         self.apology_page = (self.sample_dir / "apology.html").read_text()
@@ -134,10 +137,10 @@ class MirrorSite:
 
     # --- routing ---------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, body: bytes, log: bool = True,
-               user_agent: str = "") -> tuple[int, dict, bytes]:
+    def handle(self, method: str, target: str, body: bytes, log: bool = True) -> tuple[int, dict, bytes]:
         url = urlsplit(target)
         path = url.path
+        user_agent = getattr(self.current_request, "user_agent", "")
         if log:
             with self._lock:
                 self.requests.append((method, target))
@@ -261,8 +264,8 @@ def _handler_for(site: MirrorSite):
         def _respond(self, method: str):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            status, headers, payload = site.handle(method, self.path, body,
-                                                   user_agent=self.headers.get("User-Agent", ""))
+            site.current_request.user_agent = self.headers.get("User-Agent", "")
+            status, headers, payload = site.handle(method, self.path, body)
             fault = headers.pop("X-Mirror-Fault", None)
             if fault == "timeout":
                 time.sleep(site.stall_seconds)
