@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from urllib.parse import urlsplit
 
 from scrapy import signals
@@ -139,6 +140,12 @@ class CrawlDelayExtension:
         logger.info("Crawl delay %.1fs (%s)", delay, source)
 
 
+# When each host last answered a request of this process, and the delay then in force.
+# `fdatrack crawl` runs its sources one crawler after another; each new crawler has a fresh
+# downloader, which would send its first request (robots.txt) at once, not a Crawl-Delay later.
+_LAST_ANSWER: dict[str, tuple[float, float]] = {}
+
+
 def _is_robots_request(request) -> bool:
     """The robots.txt request RobotsTxtMiddleware makes (or a redirect of it)."""
     first = (request.meta.get("redirect_urls") or [request.url])[0]
@@ -187,6 +194,7 @@ class RobotsGuardMiddleware:
         self.blocked_answer: Response | None = None
         self.reported = False
         crawler.signals.connect(self.request_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(self.request_left_downloader, signal=signals.request_left_downloader)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -216,8 +224,11 @@ class RobotsGuardMiddleware:
         self.crawler.stats.set_value("fdatrack/robots_blocked", self.blocked)
         logger.info("robots.txt at %s: %s", url, self.blocked)
 
-    def process_request(self, request):
-        if self.blocked is None or _is_robots_request(request):
+    async def process_request(self, request):
+        if _is_robots_request(request):
+            await self._keep_spacing(request)
+            return None
+        if self.blocked is None:
             return None
         if not self.reported:  # the first request waiting for robots.txt carries the block to the spider
             self.reported = True
@@ -226,6 +237,19 @@ class RobotsGuardMiddleware:
             request.meta["dont_redirect"] = request.meta["dont_retry"] = True
             return self.blocked_answer.replace(request=request)
         return request  # back to the engine, where request_scheduled drops it
+
+    async def _keep_spacing(self, request) -> None:
+        """Wait out the delay since this process's previous crawler last heard from the host."""
+        host = urlsplit(request.url).netloc
+        answered, delay = _LAST_ANSWER.get(host, (0.0, 0.0))
+        wait = delay - (time.monotonic() - answered)
+        if wait > 0:
+            logger.info("Waiting %.1fs before %s (the previous source's last request)", wait, request.url)
+            await asyncio.sleep(wait)
+
+    def request_left_downloader(self, request, spider):
+        delay = self.crawler.stats.get_value("fdatrack/crawl_delay", self.crawler.settings.getfloat("DOWNLOAD_DELAY"))
+        _LAST_ANSWER[urlsplit(request.url).netloc] = (time.monotonic(), float(delay))
 
     def request_scheduled(self, request, spider):
         if self.blocked is not None:

@@ -141,6 +141,18 @@ def test_a_crawl_delay_shorter_than_the_floor_is_raised_to_it(tmp_path):
     assert min(_gaps(site)) >= 1.6 - 0.05, _gaps(site)
 
 
+def test_the_delay_holds_between_sources_too(tmp_path):
+    # Each source is its own crawler with a fresh downloader, whose first request (robots.txt)
+    # would otherwise follow the previous source's last request at once.
+    site = MirrorSite()
+    site.robots_txt = "User-agent: *\nDisallow: /core/\n"
+    r = crawl(site, tmp_path, "--limit", "1", delay=None,
+              env={"FDA_MIN_DELAY": "0.8", "FDA_SOURCES": "warning_letters,untitled_letters"})
+    assert r["code"] == 0, r["stderr"]
+    assert r["paths"].count("/robots.txt") == 2 and r["paths"][0] == "/robots.txt", r["paths"]
+    assert min(_gaps(site)) >= 0.8 - 0.05, list(zip(r["paths"][1:], _gaps(site)))
+
+
 # --- identification ---------------------------------------------------------------------------
 
 def test_the_default_user_agent_names_the_tool_and_a_contact_and_passes_a_user_agent_block(tmp_path):
