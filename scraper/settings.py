@@ -62,7 +62,7 @@ PROJECT_URL = identity.PROJECT_URL
 USER_AGENT = os.environ.get("FDA_USER_AGENT") or identity.default_user_agent()
 ROBOTSTXT_OBEY = True
 # robots.txt must be readable before anything else is fetched: a block, a 5xx or an HTML page in
-# its place ends the run as blocked (scraper.middlewares.RobotsGuardMiddleware); a 404 means no rules.
+# its place ends the run as blocked (scraper.robots.RobotsGuardMiddleware); a 404 means no rules.
 # fda.gov documents a 30 s Crawl-Delay: it is the floor when robots.txt gives none (or less), and
 # the delay before robots.txt has been read. FDA_DELAY / --delay (seconds) overrides both, for a
 # mirror (0 on the loopback mirror).
@@ -105,7 +105,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scraper.middlewares.BlockDetectionMiddleware": 650,
     # Above BlockDetection and Retry: sees robots.txt's own answer before anything retries or
     # follows it; its process_request runs after RobotsTxtMiddleware (100) has read robots.txt.
-    "scraper.middlewares.RobotsGuardMiddleware": 660,
+    "scraper.robots.RobotsGuardMiddleware": 660,
 }
 EXTENSIONS = {"scraper.middlewares.CrawlDelayExtension": 500}
 ITEM_PIPELINES = {
