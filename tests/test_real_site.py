@@ -74,7 +74,7 @@ def assert_ledger_balanced(db: Path):
 
 # --- refused endpoints --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("behaviour, how", [("datatables_apology", "302 redirect to /apology_objects/"),
+@pytest.mark.parametrize("behaviour, how", [("datatables_apology", "/apology_objects/abuse-detection-apology.html"),
                                             ("datatables_not_json", "not JSON"),
                                             ("block_datatables", "HTTP 403")])
 def test_refused_datatables_endpoint_falls_back_to_views_ajax_and_remembers_it(tmp_path, behaviour, how):
