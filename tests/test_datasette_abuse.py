@@ -318,5 +318,5 @@ def test_feed_links_come_from_the_base_url_never_the_host_header(url):
 
 def test_a_bad_base_url_is_a_one_line_error(mirror_db):
     done = run_fdatrack("serve", "--db", str(mirror_db), "--base-url", "javascript:alert(1)")
-    assert done.returncode != 0
+    assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "--base-url must be" in done.stderr
