@@ -8,8 +8,8 @@ randomblob(999999999), a printf width bomb). Those are bounded here before or wh
   and LIKE patterns, a process-wide SQLite heap limit, a byte budget on each query's fetched rows,
   and an authorizer that refuses fts3_tokenizer(), printf() and format() and blanks the file
   paths of pragma_database_list;
-- every request (asgi_wrapper): search terms capped, arbitrary SQL that calls FTS5's snippet() or
-  highlight() refused, arbitrary SQL run one request at a time (others wait briefly, then 429),
+- every request (asgi_wrapper): search terms capped, arbitrary SQL (?sql=, ?_where=) that names the
+  full-text index refused, arbitrary SQL run one request at a time (others wait briefly, then 429),
   the Host header and scheme pinned to the configured base URL (absolute links in feeds);
 - introspection (register_routes): /-/threads is gone, /-/databases has no file paths.
 
@@ -36,9 +36,14 @@ HEAP_LIMIT_BYTES = 256 * 1024 * 1024  # all SQLite memory of the process: page c
 SEARCH_MAX_TERMS = 16  # snippet() costs grow with terms x matches: 16 common words ~0.05 s, 100 ~3.5 s
 SEARCH_MAX_TERM_CHARS = 40
 SEARCH_MAX_CHARS = 256
-# Functions the time limit cannot interrupt (one VM instruction) and that arbitrary SQL does not need:
-# the canned `search` query offers snippets with its terms capped.
-UNBOUNDED_FTS_FUNCTIONS = re.compile(r"\b(snippet|highlight)\b", re.IGNORECASE)
+# The full-text index is out of reach of arbitrary SQL (?sql=, ?_where=): FTS5 evaluates snippet(),
+# highlight() and a `rank MATCH 'snip' || 'pet(…)'` ranking inside one VM instruction, 40 s for
+# 300 OR-ed terms, and the time limit cannot stop it. SQL cannot name a table except literally
+# (quoted or not, case folded as ASCII), so the name in the text is the test. The canned `search`
+# query and the tables' search box reach the index with their terms capped.
+FTS_TABLE = "letters_fts"  # db/metadata.py FTS_TABLE
+FTS_IN_SQL = re.compile(rf"{FTS_TABLE}|\b(snippet|highlight|bm25)\b", re.IGNORECASE)
+SQL_PARAMS = ("sql", "_where")
 
 SQL_SLOTS = 1  # arbitrary-SQL requests running at once; Datasette has 3 SQL threads, so 2 stay for pages
 SQL_SLOT_WAIT_S = 2.0  # the dashboard fires its three chart queries together: they wait, abusers get 429
@@ -107,6 +112,10 @@ def prepare_connection(conn):
     # Datasette set sqlite3.Row just before this hook; the rows stay sqlite3.Row.
     conn.row_factory = _budgeted_rows(conn.row_factory or sqlite3.Row)
     conn.execute(f"pragma hard_heap_limit = {HEAP_LIMIT_BYTES}")
+    # Sorts and temporary tables in memory, under that limit: spilled to a file, a sort of big values
+    # wrote gigabytes within the time limit, and the disk's writeback stalled the whole server (the
+    # event loop's log writes) for 5 s.
+    conn.execute("pragma temp_store = memory")
     conn.set_authorizer(_authorize)
     conn.create_function("fdatrack_fts_query", 1, fts_query, deterministic=True)
     conn.create_function("fdatrack_base_url", 0, base_url, deterministic=True)
@@ -120,8 +129,9 @@ def _refusal(params: list[tuple[str, str]]) -> str | None:
         if key.startswith("_search") and key != "_searchmode" and (
                 len(value) > SEARCH_MAX_CHARS or len(value.split()) > SEARCH_MAX_TERMS):
             return f"search too long: at most {SEARCH_MAX_TERMS} words and {SEARCH_MAX_CHARS} characters"
-        if key == "sql" and UNBOUNDED_FTS_FUNCTIONS.search(value):
-            return "snippet() and highlight() are not available in SQL here: use the search query"
+        if key in SQL_PARAMS and FTS_IN_SQL.search(value):
+            return (f"SQL here cannot use the full-text index ({FTS_TABLE}, snippet, highlight, bm25): "
+                    "use the search query or a table's search box")
     return None
 
 
@@ -148,7 +158,7 @@ def asgi_wrapper(datasette):
             problem = _refusal(params)
             if problem:
                 return await _refuse(send, 400, problem)
-            if not any(key == "sql" for key, _ in params):
+            if not any(key in SQL_PARAMS for key, _ in params):
                 return await app(scope, receive, send)
             if _sql_slots is None:
                 _sql_slots = asyncio.Semaphore(SQL_SLOTS)
@@ -188,3 +198,12 @@ def register_routes(datasette):
         (r"^/-/threads(\.json)?$", _not_here),
         (r"^/-/databases(\.json)?$", databases),
     ]
+
+
+@hookimpl
+def handle_exception(exception):
+    # SQLite's heap limit surfaces as Python's MemoryError, which Datasette answers with a bare 500.
+    if isinstance(exception, MemoryError):
+        return Response.text(f"query refused: it needs more than the {HEAP_LIMIT_BYTES // 2**20} MB of memory "
+                             "this server gives SQLite\n", status=400)
+    return None

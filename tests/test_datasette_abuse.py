@@ -25,11 +25,14 @@ from tests.conftest import ROOT, _free_port, run_fdatrack
 DB = "fda_letters"
 ATOM = "{http://www.w3.org/2005/Atom}"
 BASE_URL = "https://fdatrack.example.org"  # what the operator configured; the tests reach it on loopback
-# The target is 1 s; the machine is 2 cores shared with other work, so the assertion has margin.
+# The target is 1 s. The test machines are 2 cores shared with other work (load averages of
+# 8 seen), so the slowest page is allowed 2.5 s and the median must stay under half the target; the
+# faults fixed here made pages wait 12–61 s, which both catch.
 NORMAL_PAGE_S = 1.0
-NORMAL_PAGE_LIMIT_S = 1.5
+NORMAL_PAGE_LIMIT_S = 2.5
 NORMAL_PAGES = [f"/{DB}/letters?_size=20", "/", f"/{DB}/letters/kimera-labs-inc-649343-09012023"]
-FIGURES = {"slowest_normal_page_s": 0.0, "normal_pages": 0, "peak_rss_mb": 0.0, "start_rss_mb": 0.0}
+FIGURES = {"slowest_normal_page_s": 0.0, "normal_pages": 0, "peak_rss_mb": 0.0, "start_rss_mb": 0.0,
+           "slowest_normal_page_s_by_test": {}}
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +111,8 @@ def normal_pages_stay_fast(url):
     assert len(times) >= 3, "the prober hardly ran"
     FIGURES["slowest_normal_page_s"] = round(max(FIGURES["slowest_normal_page_s"], *times), 3)
     FIGURES["normal_pages"] += len(times)
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]
+    FIGURES["slowest_normal_page_s_by_test"][test] = round(max(times), 3)
     assert max(times) < NORMAL_PAGE_LIMIT_S, f"a normal page took {max(times):.2f} s during the abuse"
     assert sorted(times)[len(times) // 2] < NORMAL_PAGE_S / 2
 
@@ -191,15 +196,24 @@ def test_table_search_over_the_limits_is_refused(url):
         assert response.status_code == 400 and "search too long" in response.text, params
 
 
-def test_arbitrary_sql_cannot_call_snippet_or_highlight(url):
-    # 600 OR-ed terms made snippet() run for ~9 s on the 39-letter sample, beyond any time limit.
+def test_arbitrary_sql_cannot_reach_the_full_text_index(url):
+    # 600 OR-ed terms made snippet() run for ~9 s on the 39-letter sample, and a ranking function built
+    # at run time (rank MATCH 'snip' || 'pet(...)') 300 terms for 40 s, beyond any time limit.
     terms = " OR ".join(["the"] * 600)
+    rank = "rank match 'snip' || 'pet(-1, ''['', '']'', ''x'', 24)'"
     for sql in (f"select snippet(letters_fts, -1, '[', ']', '…', 24) from letters_fts where letters_fts match '{terms}'",
-                "select highlight(letters_fts, 3, '[', ']') from letters_fts where letters_fts match 'exosome'",
-                'select "SNIPPET"(letters_fts, -1, 1, 2, 3, 4) from letters_fts where letters_fts match \'x\''):
+                f"select rank from letters_fts where letters_fts match '{terms}' and {rank} order by rank limit 3",
+                f"select rank from [LETTERS_FTS]('{terms}') where {rank}",
+                'select "SNIPPET"(x, -1, 1, 2, 3, 4) from (select 1 x)',
+                "select highlight(1, 3, '[', ']')"):
         response, seconds = run_sql(url, sql)
-        assert response.status_code == 400 and "snippet() and highlight()" in response.text
+        assert response.status_code == 400 and "cannot use the full-text index" in response.text, sql
         assert seconds < 1
+    table = httpx.get(f"{url}/{DB}/letters.json", params={
+        "_where": f"rowid in (select rowid from letters_fts where letters_fts match '{terms}' and {rank})"})
+    assert table.status_code == 400 and "cannot use the full-text index" in table.text
+    # a control: the same page with another _where answers
+    assert httpx.get(f"{url}/{DB}/letters.json", params={"_where": "exosome_related = 1"}).json()["rows"]
 
 
 # --- memory and time bombs -------------------------------------------------------------------------
@@ -237,6 +251,17 @@ def test_value_bombs_are_refused_quickly_and_memory_stays_bounded(server):
         assert refused(response)
         assert any(e in error_of(response) for e in ("too big", "too large", "not authorized", "busy")), error_of(response)
     assert _rss_mb(pid, "VmHWM") - before < 600, "the server's memory grew by more than 600 MB"
+
+
+def test_a_sort_of_big_values_is_stopped_by_the_memory_limit(url):
+    # Spilled to a temporary file, this sort wrote gigabytes within the time limit and the disk's
+    # writeback stalled every page for 5 s; in memory it meets SQLite's heap limit in about a second.
+    sql = "select length(b) from (select randomblob(5000000) b from letters a, letters b order by b) limit 1"
+    with normal_pages_stay_fast(url):
+        results, _ = in_parallel([lambda: run_sql(url, sql)], for_at_least_s=3)
+    for response, seconds in results:
+        assert response.status_code == 400 and "needs more than the 256 MB" in response.text, response.text[:300]
+        assert seconds < 3
 
 
 def test_stored_pages_still_read_in_full(url, mirror_db):
