@@ -371,10 +371,27 @@ def cmd_status(args) -> int:
               f"{' [' + run['mode'] + ']' if run.get('mode') else ''}: {run['new'] or 0} new, "
               f"{run['changed'] or 0} changed, {run['unchanged'] or 0} unchanged, {run.get('delisted') or 0} delisted, "
               f"{run['errors'] or 0} errors, "
-              f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})")
+              f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})"
+              + _ledger_part(run))
     if args.check:
         return _last_crawl_exit_code(db)
     return 0
+
+
+def _ledger_part(run: dict) -> str:
+    """'; ledger 28 listed = 28 accounted (2 skipped), via datatables' for runs that kept one."""
+    if run.get("listed") is None:
+        return ""
+    sign = "=" if not run.get("unaccounted") else "≠"
+    part = f"; ledger {run['listed']} listed {sign} {run['accounted']} accounted"
+    extras = [f"{run[k]} {label}" for k, label in (("skipped", "skipped"), ("unaccounted", "unaccounted"),
+                                                    ("missing_from_listing", "missing from the listing"))
+              if run.get(k)]
+    if extras:
+        part += f" ({', '.join(extras)})"
+    if run.get("listing_way"):
+        part += f", listing via {run['listing_way']}"
+    return part
 
 
 def _letter_lifecycle_line(db) -> str:
