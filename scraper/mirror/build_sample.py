@@ -15,7 +15,11 @@ Outputs (under ``--out``, default ``sample/``)
   * ``letters/<slug>.html``: one page per record, in the real page skeleton, first line a marker.
   * ``generated_index.jsonl``: which pages are generated and from which record.
   * ``listing.jsonl``: one row per letter page (real and generated), newest posted first.
-  * ``listing_page.html``, ``robots.txt``, ``apology.html``: the rest of the mirrored site.
+  * ``robots.txt``, ``apology.html``: the rest of the mirrored site.
+
+Not built here: ``listing_rows_2026-03-23.csv`` is a verbatim copy of 3,374 real listing rows
+(../shared/live/); the server lists them beside listing.jsonl and generates their letter pages,
+and the listing page with its server-rendered rows, as it serves them (scraper/mirror/site_pages.py).
 
 Nothing that matters is invented: company, dates, office, reference and body come from the
 pages or records. Invented, and said so: MARCS-CMS numbers for records without one
@@ -37,7 +41,7 @@ from lxml import html as lxml_html
 
 # LETTER_PATH, LISTING_PATH and MARKER are also what callers and tests use from here.
 from scraper.mirror.sample_pages import (APOLOGY_HTML, LETTER_PATH, LISTING_PATH, MARKER, ROBOTS_TXT,
-                                         render_letter_page, render_listing_page)
+                                         render_letter_page)
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 SOURCE_DOCUMENTS = "source_documents.jsonl"
@@ -386,7 +390,6 @@ def build(sample_dir: Path = SAMPLE_DIR, out_dir: Path | None = None) -> dict:
     rows.sort(key=lambda r: (r["posted_date"], r["letter_issue_date"], r["slug"]), reverse=True)
     _write_jsonl(out_dir / "listing.jsonl", rows)
     _write_jsonl(out_dir / "generated_index.jsonl", index)
-    (out_dir / "listing_page.html").write_text(render_listing_page(), encoding="utf-8")
     (out_dir / "robots.txt").write_text(ROBOTS_TXT, encoding="utf-8")
     (out_dir / "apology.html").write_text(APOLOGY_HTML, encoding="utf-8")
     return {"rows": len(rows), "real": len(real_files), "generated": len(index)}

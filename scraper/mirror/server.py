@@ -21,6 +21,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from scraper.mirror.other_sources import load_static_pages, other_source
+from scraper.mirror.real_rows import REAL_ROWS_FILE, choose_slice, load_real_rows
+from scraper.mirror.sample_pages import render_listing_page
+from scraper.mirror.site_pages import row_letter, static_rows, whole_page
 from scraper.settings import DATATABLES_PATH, LETTER_PATH, LISTING_PATH, VIEWS_AJAX_PATH
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
@@ -32,6 +35,8 @@ FAULTS = {
     "server_error": "letter pages answer 503 with the apology page",
 }
 # Faults for one path at a time, set with MirrorSite.inject(path, fault, times).
+# Rows the listing page renders in its static HTML: its DataTables pageLength.
+STATIC_ROWS = 10
 PATH_FAULTS = {
     "apology": "302 to Akamai's apology page",
     "forbidden": "403 with the apology page (Akamai's block)",
@@ -46,11 +51,21 @@ PATH_FAULTS = {
 class MirrorSite:
     """The mirror's content and behaviour; tests may change rows, pages and faults between runs."""
 
-    def __init__(self, sample_dir: Path = SAMPLE_DIR):
+    def __init__(self, sample_dir: Path = SAMPLE_DIR, all_rows: bool = False):
+        """The curated letters of listing.jsonl (real pages and pages built from real texts) and the
+        real listing rows of the CSV: all of them with ``all_rows``, else the quirk-keeping slice of
+        scraper.mirror.real_rows.choose_slice (the demo and most tests stay fast)."""
         self.sample_dir = Path(sample_dir)
-        self.rows: list[dict] = [
-            json.loads(line) for line in (self.sample_dir / "listing.jsonl").read_text().splitlines() if line.strip()
-        ]
+        self.all_rows = all_rows
+        curated = [json.loads(line) for line in (self.sample_dir / "listing.jsonl").read_text().splitlines()
+                   if line.strip()]
+        real_path = self.sample_dir / REAL_ROWS_FILE
+        real = load_real_rows(real_path) if real_path.is_file() else []
+        # A curated letter that is also in the CSV is served once, as the curated row: its cells
+        # agree with the page the mirror holds for it.
+        known = {r["slug"] for r in curated}
+        real = [r for r in real if r["slug"] not in known]
+        self.rows: list[dict] = curated + (real if all_rows else choose_slice(real))
         self.pages: dict[str, str] = {}
         self.extra: dict[str, tuple[int, str, bytes]] = {}  # path -> (status, content type, body)
         self.faults: set[str] = set()
@@ -59,19 +74,50 @@ class MirrorSite:
         self.path_faults: dict[str, list] = {}  # path -> [fault, times left or None for always]
         self.stall_seconds = 5.0
         self.robots_txt = (self.sample_dir / "robots.txt").read_text()
-        self.listing_page = (self.sample_dir / "listing_page.html").read_text()
+        self._listing_page: str | None = None  # a test's replacement; None renders from the rows
         self.apology_page = (self.sample_dir / "apology.html").read_text()
         self.static_pages = load_static_pages(self.sample_dir)  # notices, untitled-letter listings
         self._lock = threading.Lock()
 
     # --- content -------------------------------------------------------------------
 
+    @property
+    def listing_page(self) -> str:
+        """The listing page with its first page of rows server-rendered, as fda.gov's is (the rows
+        of the current listing, so a test's edits to ``rows`` show here too)."""
+        if self._listing_page is not None:
+            return self._listing_page
+        return render_listing_page(static_rows(self.sorted_rows()[:STATIC_ROWS]))
+
+    @listing_page.setter
+    def listing_page(self, page: str) -> None:
+        self._listing_page = page
+
+    def row(self, slug: str) -> dict | None:
+        """The listing row of a slug (the rows may have been edited since the last call)."""
+        index = self._row_index
+        if index is None or len(index) != len(self.rows) or self._indexed is not self.rows:
+            index = self._row_index = {r["slug"]: r for r in self.rows}
+            self._indexed = self.rows
+        found = index.get(slug)
+        return found if found is not None and found["slug"] == slug else None
+
+    _row_index: dict | None = None
+    _indexed: list | None = None
+
     def letter_page(self, slug: str) -> str | None:
+        """The whole page fda.gov would send for a letter: a stored page (real <main> region or one
+        generated from a real text) or, for a real listing row without one, a page generated from
+        the row; None (404) for a slug that is neither."""
         if slug not in self.pages:
             path = self.sample_dir / "letters" / f"{slug}.html"
-            if not path.is_file():
+            row = self.row(slug)
+            if path.is_file():
+                self.pages[slug] = whole_page(path.read_text(encoding="utf-8"), slug, row)
+            elif row is not None and row.get("real_row"):
+                self.pages[slug] = whole_page(row_letter(row), slug, row)
+            else:
                 return None
-            self.pages[slug] = path.read_text(encoding="utf-8")
         return self.pages[slug]
 
     def sorted_rows(self) -> list[dict]:
