@@ -134,13 +134,13 @@ def test_paging_stops_at_the_first_page_of_known_letters_and_full_listing_reads_
     oldest["subject"] = "Adulterated Food | Amended"
     result = crawl(base_url, db_path, env=SMALL_PAGES)
     assert result.returncode == 0, result.stderr
-    # 30 rows = 6 pages of 5: page 1 holds the new letters, page 2 only known ones: stop there
+    # pages of 5: page 1 holds the new letters, page 2 only known ones: stop there
     assert paths(site).count(DATATABLES_PATH) == 2
     assert letter_fetches(site) == sorted(new)  # the old row's change lies past the early stop
     site.requests.clear()
     result = crawl(base_url, db_path, "--full-listing", env=SMALL_PAGES)
     assert result.returncode == 0, result.stderr
-    assert paths(site).count(DATATABLES_PATH) == 6
+    assert paths(site).count(DATATABLES_PATH) == -(-len(site.rows) // 5)  # every page
     assert letter_fetches(site) == [oldest["slug"]]
     assert warning_letters(db_path)[oldest["slug"]]["subject"] == "Adulterated Food | Amended"
     assert last_run(db_path)["mode"] == "full-listing"
@@ -248,7 +248,8 @@ def test_reparse_rebuilds_fields_and_tags_from_the_archive_without_network(crawl
     result = run_fdatrack("reparse", "--db", str(db_path))
     assert result.returncode == 0, result.stderr
     assert site.requests == []
-    assert "1 changed, 27 unchanged" in result.stderr
+    stored = sqlite_utils.Database(db_path)["letters"].count
+    assert f"1 changed, {stored - 1} unchanged" in result.stderr
     db = sqlite_utils.Database(db_path)
     rebuilt = db["letters"].get(slug)
     for field in ("company", "body_text", "marcs_cms", "exosome_related", "content_hash"):
