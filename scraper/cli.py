@@ -151,6 +151,8 @@ def _add_mirror(sub):
     p = sub.add_parser("mirror", help="serve the bundled sample of the FDA site on 127.0.0.1")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8002)
+    p.add_argument("--all-rows", action="store_true",
+                   help="list all 3,374 real listing rows (of 23 March 2026), not the default slice of a few dozen")
     p.set_defaults(func=cmd_mirror)
 
 
@@ -158,7 +160,7 @@ def cmd_mirror(args) -> int:
     from scraper.mirror.server import MirrorSite, make_server
 
     try:
-        server = make_server(MirrorSite(), args.host, args.port)
+        server = make_server(MirrorSite(all_rows=args.all_rows), args.host, args.port)
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     print(f"mirror of fda.gov serving at http://{args.host}:{server.server_address[1]} (Ctrl-C to stop)", flush=True)
