@@ -199,3 +199,46 @@ def test_build_reproduces_the_committed_sample(tmp_path):
     names += [f"letters/{entry['file']}" for entry in GENERATED]
     for name in names:
         assert (tmp_path / name).read_bytes() == (SAMPLE / name).read_bytes(), name
+
+
+# ---------------------------------------------------------------- the real listing rows
+
+def test_all_rows_lists_every_real_row_once_beside_the_curated_letters():
+    from scraper.mirror.real_rows import REAL_ROWS_FILE, load_real_rows
+
+    real = load_real_rows(SAMPLE / REAL_ROWS_FILE)
+    site = MirrorSite(all_rows=True)
+    slugs = [row["slug"] for row in site.rows]
+    assert len(slugs) == len(set(slugs))
+    assert set(slugs) == {r["slug"] for r in real} | {r["slug"] for r in ROWS}
+    assert len(real) == 3374  # the capture's own count (../shared/live/README.md)
+
+
+def test_default_slice_keeps_the_real_listings_quirks():
+    from collections import Counter
+
+    from scraper.mirror.real_rows import marcs_from_slug
+
+    site = MirrorSite()
+    real = [row for row in site.rows if row.get("real_row")]
+    assert {row["slug"] for row in ROWS} <= {row["slug"] for row in site.rows}
+    assert 10 <= len(real) <= 60  # a few dozen: the demo and the tests stay fast
+    assert max(Counter(row["posted_date"] for row in real).values()) >= 6  # a tie group
+    assert any(marcs_from_slug(row["slug"]) is None for row in real)
+    dashed = [row["slug"] for row in real if row["slug"].endswith("-0")]
+    assert any(slug[:-2] in {row["slug"] for row in real} for slug in dashed)  # a `-0` with its first page
+    assert any(not row["issuing_office"] for row in real)
+    assert any(row["issuing_office"].endswith("| CDER") for row in real)
+
+
+def test_every_listed_letter_is_served_as_a_whole_page():
+    site = MirrorSite()
+    for row in site.rows:
+        root = lxml_html.fromstring(site.letter_page(row["slug"]))
+        title = root.findtext(".//head/title")
+        assert title.startswith(row["company"] + " - ") and title.endswith(" | FDA"), title
+        assert root.cssselect("header.lcds-header nav") and root.cssselect("footer.lcds-footer")
+        assert root.cssselect("main h1.content-title")
+        if row.get("real_row"):
+            assert root.cssselect('meta[name="description"]')[0].get("content") == row["subject"]
+    assert site.letter_page("no-such-letter-123456-01012026") is None
