@@ -13,6 +13,7 @@ import csv
 import re
 from collections import Counter
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 REAL_ROWS_FILE = "listing_rows_2026-03-23.csv"
@@ -34,7 +35,14 @@ def marcs_from_slug(slug: str) -> str | None:
 
 def load_real_rows(path: Path) -> list[dict]:
     """The CSV's rows in the mirror's row shape (dates ISO; no response/close-out letters, no excerpt:
-    the CSV has neither)."""
+    the CSV has neither). Fresh dicts each call: tests edit their mirror's rows."""
+    path = Path(path)
+    return [dict(row) for row in _read_rows(path, path.stat().st_mtime_ns)]
+
+
+@lru_cache(maxsize=4)
+def _read_rows(path: Path, _mtime_ns: int) -> tuple[dict, ...]:
+    # Parsed once per process (a test session builds many mirrors); the mtime keys a rewritten file.
     rows = []
     with open(path, newline="", encoding="utf-8") as handle:
         for entry in csv.DictReader(handle):
@@ -48,7 +56,7 @@ def load_real_rows(path: Path) -> list[dict]:
                 "response_letter": None, "closeout_letter": None, "excerpt": "",
                 "real_row": True,
             })
-    return rows
+    return tuple(rows)
 
 
 def choose_slice(rows: list[dict], newest: int = 8) -> list[dict]:
