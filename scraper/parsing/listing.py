@@ -137,3 +137,56 @@ def _parse_letter_cell(sel: Selector, base_url: str) -> tuple[str | None, str | 
     href = sel.css("a::attr(href)").get()
     url = urljoin(base_url + "/", href.strip()) if href else None
     return _parse_date_cell(sel), url
+
+
+# The listing page's own table (server-rendered first page of rows): cell class -> DataTables column.
+_STATIC_COLUMNS = {
+    "field-change-date-2": 0,
+    "field-letter-issue-datetime": 1,
+    "company-name": 2,
+    "field-building": 3,
+    "field-detailed-description-2": 4,
+    "field-associated-for-response-le": 5,
+    "field-associated-for-closeout-le": 6,
+    "search-api-excerpt": 7,
+}
+
+
+def parse_static_listing(html: str) -> list[list[str]]:
+    """The rows the listing page renders in its static HTML, as DataTables-ordered HTML cells.
+
+    Cells are placed by their ``views-field-*`` class where they have one, else by position. A
+    row without a posted-date cell (the page may show only the issue date) takes the issue date
+    as its posted date, so it sorts and compares like the AJAX rows. No table or no rows: []."""
+    page = Selector(text=html)
+    table = next(iter(page.css("table.cols-8, table.lcds-datatable")), None)
+    if table is None:
+        table = next((t for t in page.css("table") if t.css("a[href*='warning-letters/']")), None)
+    if table is None:
+        return []
+    rows = []
+    for tr in table.css("tr"):
+        tds = tr.css("td")
+        if not tds:
+            continue
+        cells = [""] * 8
+        placed = False
+        for position, td in enumerate(tds):
+            classes = td.attrib.get("class", "")
+            column = next((i for name, i in _STATIC_COLUMNS.items() if f"views-field-{name}" in classes.split()), None)
+            if column is None and len(tds) >= 7:
+                column = position if position < 8 else None
+            if column is not None:
+                cells[column] = _inner_html(td)
+                placed = True
+        if not placed:
+            continue
+        if not cells[0]:
+            cells[0] = cells[1]
+        rows.append(cells)
+    return rows
+
+
+def _inner_html(td: Selector) -> str:
+    """A cell's contents without its <td> tag."""
+    return "".join(td.xpath("node()").getall())
