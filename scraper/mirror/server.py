@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from scraper.mirror.other_sources import load_static_pages, other_source
 from scraper.mirror.real_rows import REAL_ROWS_FILE, choose_slice, load_real_rows
 from scraper.mirror.sample_pages import render_listing_page
-from scraper.mirror.site_pages import row_letter, static_rows, whole_page
+from scraper.mirror.site_pages import row_letter, static_cells, static_table_rows, whole_page
 from scraper.settings import DATATABLES_PATH, LETTER_PATH, LISTING_PATH, VIEWS_AJAX_PATH
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
@@ -42,8 +42,6 @@ FAULTS = {
     "listing_repeats": "every listing page returns the first rows again and claims a million letters",
 }
 # Faults for one path at a time, set with MirrorSite.inject(path, fault, times).
-# Rows the listing page renders in its static HTML: its DataTables pageLength.
-STATIC_ROWS = 10
 PATH_FAULTS = {
     "apology": "302 to Akamai's apology page",
     "forbidden": "403 with the apology page (Akamai's block)",
@@ -93,11 +91,8 @@ class MirrorSite:
 
     @property
     def listing_page(self) -> str:
-        """The listing page with its first page of rows server-rendered, as fda.gov's is (the rows
-        of the current listing, so a test's edits to ``rows`` show here too)."""
-        if self._listing_page is not None:
-            return self._listing_page
-        return render_listing_page(static_rows(self.sorted_rows()[:STATIC_ROWS]))
+        """The listing page as served (see listing_page_html); setting it replaces the page."""
+        return self.listing_page_html()
 
     @listing_page.setter
     def listing_page(self, page: str) -> None:
@@ -139,14 +134,14 @@ class MirrorSite:
         return sorted(self.rows, key=lambda r: (r["posted_date"], r["slug"]), reverse=True)
 
     def listing_page_html(self) -> str:
-        """The listing page with its first rows rendered server-side (the real page's static table)."""
+        """The listing page with its first ``static_rows`` rows server-rendered, as fda.gov's is, in
+        the live table's markup (rows of the current listing: a test's edits show here too); a row
+        with its own ``cells``, or the layout_changed fault, renders those cells instead."""
+        if self._listing_page is not None:
+            return self._listing_page
         rows = self.sorted_rows()[: self.static_rows]
-        body = "".join(
-            "<tr>" + "".join(f'<td class="views-field views-field-{cls}">{cell}</td>'
-                             for cls, cell in zip(STATIC_CELL_CLASSES, self.cells(row))) + "</tr>\n"
-            for row in rows
-        )
-        return self.listing_page.replace("<tbody>", "<tbody>\n" + body, 1)
+        cells = [self.cells(r) if "cells" in r or "layout_changed" in self.faults else static_cells(r) for r in rows]
+        return render_listing_page(static_table_rows(cells, STATIC_CELL_CLASSES))
 
     def cells(self, row: dict) -> list[str]:
         """A listing row as fda.gov's DataTables cells (HTML fragments); a row may carry its own

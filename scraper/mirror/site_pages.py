@@ -92,16 +92,8 @@ def row_letter(row: dict) -> str:
 
 
 # ---------------------------------------------------------------- the listing's static rows
-
-# Cell classes of the server-rendered table (fda_site.md §1.1; company and issue date verbatim from
-# ../shared/live/listing_static_table_excerpt_2026.html, the rest from the Drupal field names).
-STATIC_COLUMNS = (
-    "views-field-field-change-date-2", "views-field-field-letter-issue-datetime", "views-field-company-name",
-    "views-field-field-building", "views-field-field-detailed-description-2",
-    "views-field-field-associated-for-response-le", "views-field-field-associated-for-closeout-le",
-    "views-field-search-api-excerpt",
-)
-
+# Markup of the server-rendered table: ../shared/live/listing_static_table_excerpt_2026.html (the
+# company and issue-date cells verbatim; the other columns in the same style, fda_site.md §1.1).
 
 def _static_time(iso: str | None) -> str:
     # The live table dates each cell at midnight Eastern, written as 04:00Z.
@@ -112,21 +104,24 @@ def _static_letter(entry: dict | None) -> str:
     return f'<a href="{_e(entry["url"])}">{short_date(entry["date"])}</a>' if entry else ""
 
 
-def static_rows(rows: list[dict]) -> str:
-    """<tr>s of the listing page's first page, in the markup the live page renders."""
-    out = []
-    for row in rows:
-        cells = [
-            _static_time(row["posted_date"]), _static_time(row.get("letter_issue_date")),
-            f'<a href="{LETTER_PATH}{_e(row["slug"])}">{_e(row["company"])}</a>',
-            _e(row.get("issuing_office")),
-            "<br>".join(_e(p) for p in (row.get("subject") or "").split(" | ")),
-            _static_letter(row.get("response_letter")), _static_letter(row.get("closeout_letter")),
-            _e(row.get("excerpt")),
-        ]
-        tds = "\n".join(f'<td class="views-field {cls}">{cell}</td>' for cls, cell in zip(STATIC_COLUMNS, cells))
-        out.append(f"<tr>\n{tds}\n</tr>")
-    return "\n".join(out)
+def static_cells(row: dict) -> list[str]:
+    """A listing row's 8 cells as the listing page's own table renders them."""
+    return [
+        _static_time(row["posted_date"]), _static_time(row.get("letter_issue_date")),
+        f'<a href="{LETTER_PATH}{_e(row["slug"])}">{_e(row["company"])}</a>',
+        _e(row.get("issuing_office")),
+        "<br>".join(_e(p) for p in (row.get("subject") or "").split(" | ")),
+        _static_letter(row.get("response_letter")), _static_letter(row.get("closeout_letter")),
+        _e(row.get("excerpt")),
+    ]
+
+
+def static_table_rows(rows: list[list[str]], classes: list[str]) -> str:
+    """<tr>s of the listing page's first page: each cell a td.views-field.views-field-<class>."""
+    return "\n".join(
+        "<tr>\n" + "\n".join(f'<td class="views-field views-field-{cls}">{cell}</td>'
+                              for cls, cell in zip(classes, cells)) + "\n</tr>"
+        for cells in rows)
 
 
 WHOLE_PAGE = """{marker}
