@@ -43,6 +43,7 @@ class ListingPass:
     requests: int = 0
     last_page: tuple = ()  # slugs of the last regular page, to spot a listing that repeats
     repeats: int = 0
+    duplicates: dict[str, int] = field(default_factory=dict)  # posted date -> positions holding a repeated slug
     unordered: bool = False  # a row newer than one before it: not sorted by posted date, ties mean nothing
 
     # --- reading ----------------------------------------------------------------------------
@@ -55,7 +56,7 @@ class ListingPass:
         if total is not None:
             self.total = total
         self.page_size_seen = max(self.page_size_seen, len(rows))
-        fresh = []
+        fresh, dups = [], {}
         for offset, row in enumerate(rows):
             position = start + offset
             date = (row or {}).get("posted_date") or "?"
@@ -65,10 +66,15 @@ class ListingPass:
             self.dates_at[position] = date
             if row is None:
                 continue
+            if row.get("_dup"):  # the same slug again in this response: a position no new letter fills
+                dups[date] = dups.get(date, 0) + 1
+                continue
             self.group_slugs.setdefault(date, set()).add(row["slug"])
             if row["slug"] not in self.rows:
                 self.rows[row["slug"]] = row
                 fresh.append(row)
+        for date, count in dups.items():
+            self.duplicates[date] = max(self.duplicates.get(date, 0), count)
         if regular:
             self._advance(start, rows)
         return fresh
@@ -109,7 +115,8 @@ class ListingPass:
         span = self.group_range(date)
         if span is None:
             return 0
-        return max(0, span[1] - span[0] + 1 - len(self.group_slugs.get(date, ())))
+        size = span[1] - span[0] + 1 - self.duplicates.get(date, 0)
+        return max(0, size - len(self.group_slugs.get(date, ())))
 
     def incomplete_groups(self, newer_than: str | None = None) -> list[str]:
         """Closed tie groups still missing letters (only dates >= ``newer_than`` when given), newest first."""

@@ -10,7 +10,7 @@ from scrapy import signals
 from db import store
 from scraper.items import CrawlErrorItem, DocumentItem, LetterItem, required_fields
 from scraper.runstatus import layout_tripwire, run_status
-from scraper.urls import canonical_url
+from scraper.parsing.inputs import RowError, canonical_url
 
 REQUIRED = required_fields(LetterItem)
 STORED_ITEMS = (LetterItem, DocumentItem)
@@ -131,7 +131,8 @@ class StorePipeline:
         tripwire = layout_tripwire(letter_pages, pages_incomplete)
         if tripwire and not self.fatal:
             store.record_error(self.db, self.run_id, None, "layout_changed", tripwire)
-        errors = self.db.execute("select count(*) from errors where run_id = ?", [self.run_id]).fetchone()[0]
+        errors = self.db.execute("select count(*) from errors where run_id = ? and stage != 'warning'",
+                                 [self.run_id]).fetchone()[0]
         static_only = getattr(spider, "static_only", False)
         status, close_reason = run_status(
             reason=reason,
@@ -197,7 +198,10 @@ def _canonical_urls(record: dict, base_url: str) -> dict:
     """fda.gov's addresses in place of the crawled site's, in the URL fields of a record."""
     for name in ("url", "response_letter_url", "closeout_letter_url"):
         if record.get(name):
-            record[name] = canonical_url(record[name], base_url)
+            try:
+                record[name] = canonical_url(record[name], base_url)
+            except RowError:  # another host's address (never followed): kept as it is
+                pass
     return record
 
 

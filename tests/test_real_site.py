@@ -235,7 +235,7 @@ def test_a_letter_url_answering_a_pdf_is_an_error_row_not_a_silent_loss(tmp_path
         assert victim not in stored(db) and len(stored(db)) == len(site.rows) - 1
         errors = run_errors(db)
         assert [(e["url"].rsplit("/", 1)[-1], e["stage"]) for e in errors] == [(victim, "letter")]
-        assert "not a web page" in errors[0]["reason"]
+        assert "not an HTML page" in errors[0]["reason"]
         assert_ledger_balanced(db)
 
 

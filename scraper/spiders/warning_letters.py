@@ -26,6 +26,7 @@ from scraper.parsing.listing import (
 )
 from scraper.incremental import CrawlPlan, ListingTracker
 from scraper.ledger import RunLedger
+from scraper.parsing.inputs import html_problem, pick_row
 from scraper.listing_pass import ListingPass
 from scraper.records import merge_letter, page_lacks_key_fields
 
@@ -252,7 +253,7 @@ class WarningLettersSpider(scrapy.Spider):
         parsed, row_errors = [], []
         for offset, row_cells in enumerate(cells):
             try:
-                parsed.append(self._checked_row(parse_listing_row(row_cells, self.base_url)))
+                parsed.append(parse_listing_row(row_cells, self.base_url))
             except Exception as exc:  # one row's bad cell must not end the listing
                 parsed.append(None)
                 reason = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
@@ -264,7 +265,10 @@ class WarningLettersSpider(scrapy.Spider):
                                                      f"be read ({row_errors[0].reason})")
             return
         yield from row_errors
-        fresh = self.lpass.add(start, parsed, total, regular=regular and not static)
+        for row in parsed:
+            for warning in (row or {}).get("warnings") or ():
+                yield CrawlErrorItem(url=row["url"], stage="warning", reason=warning)
+        fresh = self.lpass.add(start, dedupe_positions(parsed), total, regular=regular and not static)
         if static:  # the page's rows carry fewer cells: compare by slug only
             fresh_known = [r for r in fresh if self.tracker.is_known(r["slug"])]
             for row in fresh_known:
@@ -294,13 +298,6 @@ class WarningLettersSpider(scrapy.Spider):
         for row in fresh:
             if id(row) not in fetching:  # a response/close-out that failed before is retried on a later run
                 yield from self._related_letter_requests(row)
-
-    def _checked_row(self, row: dict) -> dict:
-        """A listing row whose letter link may be followed: http(s), on the crawled site."""
-        parts, base = urlsplit(row["url"]), urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or parts.netloc != base.netloc:
-            raise ValueError(f"letter link {row['url'][:200]!r} is not on {base.netloc}; not followed")
-        return row
 
     def _next_listing_step(self, response):
         """After a listing response: re-ask an incomplete tie group, stop, page on, or end the pass."""
@@ -413,7 +410,7 @@ class WarningLettersSpider(scrapy.Spider):
         if response.status != 200:
             yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=slug)
             return
-        not_html = _not_html(response)
+        not_html = html_problem(response.headers.get("Content-Type"), response.body[:2048])
         if not_html:
             yield CrawlErrorItem(url=response.url, stage="letter", reason=not_html, key=slug)
             return
@@ -492,6 +489,11 @@ def _looks_like_json(text: str) -> bool:
     return text.lstrip()[:1] in ("{", "[")
 
 
+def _looks_like_json(text: str) -> bool:
+    """Whether a response body is JSON at all (a JSON of the wrong shape is a layout change)."""
+    return text.lstrip()[:1] in ("{", "[")
+
+
 def _not_html(response) -> str | None:
     """Why a response where a letter page was expected is not one (a PDF, an image), or None."""
     ctype = (response.headers.get("Content-Type") or b"text/html").decode("latin-1").split(";")[0].strip().lower()
@@ -501,3 +503,20 @@ def _not_html(response) -> str | None:
         return "not a web page: binary response"
     return None
 
+
+
+def dedupe_positions(rows: list[dict | None]) -> list[dict | None]:
+    """One row per slug on a page (the same slug listed twice keeps one row, picked by content, not
+    by the order Solr happened to return); the other position keeps its date but no row."""
+    keep: dict[str, dict] = {}
+    for row in rows:
+        if row is not None:
+            keep[row["slug"]] = pick_row(keep[row["slug"]], row) if row["slug"] in keep else row
+    out = []
+    for row in rows:
+        if row is not None and keep.get(row["slug"]) is row:
+            out.append(row)
+            keep.pop(row["slug"])
+        else:
+            out.append(None if row is None else {"posted_date": row.get("posted_date"), "slug": row["slug"], "_dup": True})
+    return out
