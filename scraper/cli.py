@@ -207,13 +207,15 @@ def _add_mirror(sub):
     p.add_argument("--behave", action="append", default=[], metavar="NAME", choices=sorted(FAULTS),
                    help="behave like fda.gov does at its worst (repeatable): "
                         + "; ".join(f"{name}: {what}" for name, what in FAULTS.items()))
+    p.add_argument("--all-rows", action="store_true",
+                   help="list all 3,374 real listing rows (of 23 March 2026), not the default slice of a few dozen")
     p.set_defaults(func=cmd_mirror)
 
 
 def cmd_mirror(args) -> int:
     from scraper.mirror.server import MirrorSite, make_server
 
-    site = MirrorSite()
+    site = MirrorSite(all_rows=args.all_rows)
     site.faults.update(args.behave)
     try:
         server = make_server(site, args.host, args.port)
