@@ -245,3 +245,15 @@ def m006_scale_indexes(db: Database) -> None:
     for table, cols in [("letters", ["violation_types"]), ("letters", ["product_categories"]),
                         ("letter_versions", ["seen_at"])]:
         db[table].create_index(cols, if_not_exists=True)
+
+
+# Untitled letters list the promotional material they cite beside the letter PDF (CDER's page): kept
+# on the letter as a JSON array of {title, url}, never as documents of their own.
+ATTACHMENT_COLUMNS = {"attachments": str}  # JSON array
+
+
+@migrations()
+def m007_document_attachments(db: Database) -> None:
+    """letters.attachments: the files listed beside a letter (JSON array of {title, url})."""
+    if "attachments" not in db["letters"].columns_dict:
+        db["letters"].add_column("attachments", str)

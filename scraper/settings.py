@@ -39,9 +39,12 @@ SAFETY_NOTICE_PATHS = [
     "/safety/medical-product-safety-information/public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products",
     "/vaccines-blood-biologics/consumers-biologics/consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes",
 ]
-# FDA's untitled-letter hub; the centres' listing pages it links are followed (one level).
+# FDA's untitled-letter hub (the centres' listing pages it links are followed, one level) and the two
+# centre pages whose real markup we know, named outright so a hub that changes its links loses nothing.
 UNTITLED_LISTING_PATHS = [
     "/inspections-compliance-enforcement-and-criminal-investigations/compliance-actions-and-activities/issuance-untitled-letters",
+    "/drugs/warning-letters-and-notice-violation-letters-pharmaceutical-companies/untitled-letters",
+    "/vaccines-blood-biologics/enforcement-actions-cber/untitled-letters-regarding-advertising-promotional-labeling-approved-biologics",
 ]
 # RSS feeds checked by `fdatrack crawl --rss-check`: feed slug -> the kind of document its items are.
 RSS_PATH = "/about-fda/contact-fda/stay-informed/rss-feeds/{feed}/rss.xml"

@@ -17,7 +17,9 @@ Inputs
 Outputs
   * ``notices/<slug>.html`` + ``notices/pages.jsonl`` (path -> file): five notice pages and three
     section index pages linking them, in fda.gov's page skeleton.
-  * ``untitled/<name>.html`` + ``untitled/pages.jsonl``: the CBER untitled-letter listing page.
+  * ``untitled/<name>.html`` + ``untitled/pages.jsonl``: the hub, CDER's and CBER's real untitled-letter
+    listings (real rows from ``untitled/untitled_c?er_listing_excerpt_2026.html``, scraper/mirror/build_untitled.py)
+    and a CBER HCT/P listing (invented markup; fda.gov's HCT/P page was never captured).
   * ``media/<id>.pdf`` + ``media/index.jsonl``: letter PDFs served at /media/<id>/download.
   * ``rss/<feed>.xml``: RSS 2.0 feeds (warning letters, MedWatch).
 
@@ -41,6 +43,8 @@ import sys
 from datetime import date, datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
+
+from scraper.mirror.build_untitled import CBER_LISTING, CDER_LISTING, CLOSEOUTS, LETTERS, build_real_listings
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 FDA = "https://www.fda.gov"
@@ -385,7 +389,8 @@ def render_index_page(path: str, title: str, parent: str, entries: list[tuple[st
 
 
 def render_untitled_listing() -> str:
-    """CBER's untitled-letter page: letters grouped under year headings, PDF links with titled anchors."""
+    """A CBER HCT/P untitled-letter page (its real address and markup are unknown, fda_site.md §3): letters
+    grouped under year headings, the company in the link text (an older shape the parser must still read)."""
     by_year: dict[str, list[str]] = {}
     for letter in sorted(UNTITLED_LETTERS, key=lambda x: x["date"], reverse=True):
         name = letter["company"] + (f" dba {letter['dba']}" if letter["dba"] else "")
@@ -407,6 +412,9 @@ def render_untitled_hub() -> str:
     """FDA's untitled-letter hub: what untitled letters are, and links to the centres' listing pages."""
     article = ("<p>An untitled letter cites violations that do not meet the threshold of regulatory significance "
                "for a Warning Letter. Untitled letters are posted by the issuing center:</p>\n<ul>\n"
+               f'<li><a href="{CDER_LISTING}">Untitled Letters (Drugs, OPDP)</a></li>\n'
+               f'<li><a href="{CBER_LISTING}">Untitled Letters Regarding Advertising and Promotional Labeling '
+               'for Approved Biologics</a></li>\n'
                f'<li><a href="{UNTITLED_LISTING}">Untitled Letters (Biologics)</a></li>\n'
                '<li><a href="/about-fda/center-drug-evaluation-and-research-cder">About CDER</a></li>\n</ul>')
     return page_shell(url=FDA + UNTITLED_HUB, origin="invented hub markup", title="Issuance of Untitled Letters",
@@ -583,12 +591,18 @@ def build(out: Path) -> dict[str, int]:
         write(f"media/{media_id}.pdf", related_letter_pdf(media_id, entry, row))
         media_index.append({"media_id": media_id, "kind": key, "company": entry["company"], "date": row[key]["date"],
                             "parent_slug": entry["slug"], "reference": entry.get("reference")})
+    real_pages = build_real_listings(out, write, page_shell, render_letter_pdf, FDA, _mdy)
+    for media_id, _, day, company, _ in LETTERS:
+        media_index.append({"media_id": media_id, "kind": "untitled_letter", "company": company, "date": day})
+    for media_id, (letter_id, day) in CLOSEOUTS.items():
+        media_index.append({"media_id": media_id, "kind": "closeout_letter", "date": day, "parent": f"media-{letter_id}"})
     write("media/index.jsonl", "".join(json.dumps(m) + "\n" for m in sorted(media_index, key=lambda m: m["media_id"])))
     write("untitled/untitled-letters-cber.html", render_untitled_listing())
     write("untitled/issuance-untitled-letters.html", render_untitled_hub())
     write("untitled/pages.jsonl", "".join(json.dumps(p) + "\n" for p in [
         {"path": UNTITLED_HUB, "file": "untitled/issuance-untitled-letters.html"},
         {"path": UNTITLED_LISTING, "file": "untitled/untitled-letters-cber.html"},
+        *real_pages,
     ]))
 
     newest = sorted(rows.values(), key=lambda r: (r["posted_date"], r["slug"]), reverse=True)[:10]

@@ -62,6 +62,7 @@ def letter_document(response, entry: dict):
         reference=parsed.get("reference"),
         issuing_office=normalize_issuing_office(entry.get("issuing_office")) if entry.get("issuing_office") else None,
         subject=entry.get("subject"),
+        attachments=entry.get("attachments") or None,
         body_text=parsed["body_text"],
         fetched_at=now_iso(),
         raw_html=raw_html,

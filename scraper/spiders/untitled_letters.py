@@ -1,5 +1,6 @@
-"""FDA untitled letters: the hub page, the centres' listing pages it links, and each letter's PDF
-(with the response and close-out letters listed beside it).
+"""FDA untitled letters: the hub page, the centres' listing pages (CDER's table, CBER's year lists; named
+in UNTITLED_LISTING_PATHS and linked from the hub), and each letter's PDF with the response and
+close-out letters listed beside it. Promotional-material PDFs are kept on their letter as attachments.
 
 Requests and link following only; parsing is in scraper.parsing.untitled_letter (pure functions).
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import scrapy
 
 from scraper.items import CrawlErrorItem
-from scraper.parsing.untitled_letter import parse_listing_links, parse_untitled_listing
+from scraper.parsing.untitled_listing import parse_listing_links, parse_untitled_page
 from scraper.spiders.documents import SourceSpider, letter_document
 
 
@@ -27,9 +28,11 @@ class UntitledLettersSpider(SourceSpider):
             yield CrawlErrorItem(url=response.url, stage=stage, reason=f"listing page answered HTTP {response.status}",
                                  fatal=depth == 0)
             return
-        entries = parse_untitled_listing(response.text, self.base_url)
+        entries, problems = parse_untitled_page(response.text, response.url)
         listings = parse_listing_links(response.text, response.url) if depth == 0 else []
-        if not entries and not listings:
+        for problem in problems:  # one unreadable row is an error of its own; the page's other rows go on
+            yield CrawlErrorItem(url=response.url, stage="listing_row", reason=problem)
+        if not entries and not listings and not problems:
             yield self.fatal(response.url, "layout_changed", "untitled-letter page links no letter PDFs and no listing pages")
             return
         self.page_seen()
