@@ -274,8 +274,10 @@ def _mdy(iso: str) -> str:
 
 
 def page_shell(*, url: str, origin: str, title: str, creator: str | None, breadcrumb: list[tuple[str, str]],
-               banner: bool, article: str, current: str, section_links: list[tuple[str, str]]) -> str:
-    """A page in fda.gov's lcds skeleton: head, banner, breadcrumb, article, sidebars, footer."""
+               banner: bool, article: str, current: str, section_links: list[tuple[str, str]],
+               page_type: str = "article") -> str:
+    """A page in fda.gov's lcds skeleton: head, banner, breadcrumb, article, sidebars, footer. Drupal names
+    the content type in the body class (hubs and listings are landing pages)."""
     crumbs = "".join(f'<li><a href="{_e(href)}">{_e(name)}</a></li>' for name, href in [("Home", "/"), *breadcrumb])
     nav = "".join(f'<li><a href="{_e(h)}" class="lcds-section-nav__link">{_e(n)}</a></li>' for n, h in section_links)
     meta_creator = f'\n<meta name="dcterms.creator" content="{_e(creator)}" />' if creator else ""
@@ -292,7 +294,7 @@ def page_shell(*, url: str, origin: str, title: str, creator: str | None, breadc
 <meta name="dcterms.title" content="{_e(title)}" />{meta_creator}
     <title>{_e(title)} | FDA</title>
   </head>
-  <body class="path-node page-node-type-article">
+  <body class="path-node page-node-type-{page_type}">
     <div class="usa-banner"><p class="sr-only">An official website of the United States government</p><p>Here\u2019s how you know</p></div>
     <header class="lcds-header" role="banner"><a class="logo" href="/" title="FDA Homepage">U.S. Food and Drug Administration</a>
       <nav class="navbar lcds-main-nav" aria-label="Main navigation"><ul><li><a href="/food">Food</a></li><li><a href="/drugs">Drugs</a></li><li><a href="/vaccines-blood-biologics">Vaccines, Blood, and Biologics</a></li></ul></nav>
@@ -378,14 +380,47 @@ def render_legacy_page(url: str, origin: str, title: str, lines: list[str], upda
 """
 
 
+# Child pages the CBER hubs link beside their notices, as real hubs do (fda_site.md §10): not notices,
+# so the crawler must not fetch them. Paths under the hubs on purpose, where "every child page" would
+# catch them; the pages exist in the mirror, so a crawler that fetched them would store them.
+HUB_CHILDREN = {
+    CBER_SAFETY: [("Blood Donor Information", f"{CBER_SAFETY}/blood-donor-information"),
+                  ("Biological Product Shortages", f"{CBER_SAFETY}/biological-product-shortages")],
+    CBER_CONSUMERS: [("Vaccines Licensed for Use in the United States", f"{CBER_CONSUMERS}/vaccines-licensed-use-united-states"),
+                     ("Ask the Expert: Donating Blood", f"{CBER_CONSUMERS}/ask-expert-donating-blood")],
+}
+
+
 def render_index_page(path: str, title: str, parent: str, entries: list[tuple[str, str, str]]) -> str:
-    """A section page listing its notices (title, path, date), newest first."""
+    """A CBER section page: its notices (title, path, date) newest first, then links to other child pages."""
     items = "\n".join(f'<li><a href="{_e(p)}">{_e(t)}</a> <span class="date">({_mdy(d)})</span></li>'
                       for t, p, d in sorted(entries, key=lambda e: e[2], reverse=True))
+    others = "\n".join(f'<li><a href="{_e(p)}">{_e(t)}</a></li>' for t, p in HUB_CHILDREN.get(path, []))
     article = f"<p>Safety communications published in this section.</p>\n<ul class=\"lcds-list\">\n{items}\n</ul>"
+    if others:
+        article += f"\n<h2>Related Information</h2>\n<ul class=\"lcds-list\">\n{others}\n</ul>"
     return page_shell(url=FDA + path, origin="the notices built here (invented index markup)", title=title,
                       creator=None, breadcrumb=[(parent, "/" + path.strip("/").split("/")[0])], banner=False,
-                      article=article, current="2025-01-15", section_links=[])
+                      article=article, current="2025-01-15", section_links=[], page_type="landing_page")
+
+
+def render_medwatch_index() -> str:
+    """MedWatch's index as its static HTML comes (a stored 2026 text copy, fda_site.md §10): the Date /
+    Safety Alert / Product Type table with no rows; the real page fills it in by script."""
+    article = ("<p>The FDA MedWatch program provides clinical and safety information about human medical "
+               "products.</p>\n<table class=\"table lcds-datatable\" id=\"safety-alerts\">\n<thead><tr><th>Date</th>"
+               "<th>Safety Alert</th><th>Product Type</th></tr></thead>\n<tbody></tbody>\n</table>")
+    return page_shell(url=FDA + MEDWATCH, origin="the stored text copy of the real page (its empty table)",
+                      title="Medical Product Safety Information", creator=None, breadcrumb=[("Safety", "/safety")],
+                      banner=False, article=article, current="2025-01-15", section_links=[], page_type="landing_page")
+
+
+def render_hub_child(path: str, title: str) -> str:
+    """One of a hub's other child pages (not a notice)."""
+    article = f"<p>{_e(title)}: information about this topic for patients, donors and health professionals.</p>"
+    return page_shell(url=FDA + path, origin="invented page (a hub's child that is not a notice)", title=title,
+                      creator="Center for Biologics Evaluation and Research", breadcrumb=[("Vaccines, Blood & Biologics",
+                      "/vaccines-blood-biologics")], banner=False, article=article, current="2025-01-15", section_links=[])
 
 
 def render_untitled_listing() -> str:
@@ -569,12 +604,17 @@ def build(out: Path) -> dict[str, int]:
                 index_entries[index_path].append((title, spec["path"], the_date))
         if spec.get("legacy"):  # older alerts are linked at their legacy ucm*.htm address
             index_entries[MEDWATCH].append((title, spec["path"], the_date))
-        if spec["path"].startswith(MEDWATCH):
+        if spec["path"].startswith(MEDWATCH) or spec.get("legacy"):  # the feed links the 2010 update too
             medwatch_items.append({"title": title, "link": url, "date": the_date,
                                    "description": next((ln for ln in lines if ln.startswith("ISSUE:")), lines[0])[:200]})
     for path, title, parent in SECTION_INDEXES:
         slug = path.strip("/").replace("/", "--")
-        write(f"notices/{slug}.html", render_index_page(path, title, parent, index_entries[path]))
+        page = render_medwatch_index() if path == MEDWATCH else render_index_page(path, title, parent, index_entries[path])
+        write(f"notices/{slug}.html", page)
+        notice_pages.append({"path": path, "file": f"notices/{slug}.html", "id": None})
+    for title, path in [c for children in HUB_CHILDREN.values() for c in children]:
+        slug = path.strip("/").replace("/", "--")
+        write(f"notices/{slug}.html", render_hub_child(path, title))
         notice_pages.append({"path": path, "file": f"notices/{slug}.html", "id": None})
     write("notices/pages.jsonl", "".join(json.dumps(p) + "\n" for p in sorted(notice_pages, key=lambda p: p["path"])))
 
