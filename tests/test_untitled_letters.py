@@ -232,7 +232,8 @@ def test_a_row_with_only_promotional_material_is_a_problem_and_the_rest_go_on():
 
 
 def test_a_list_item_pdf_that_is_not_a_letter_is_ignored():
-    html = '<h2>2026</h2><ul><li><a href="/media/1/download">Guidance for Industry (PDF)</a></li></ul>' + real("cber")
+    html = ('<h2>2026</h2><ul><li><a href="/media/1/download">Guidance for Industry (PDF)</a></li></ul>'
+            '<p>See the <a href="/media/2/download">Untitled Letters FAQ</a> (PDF).</p>' + real("cber"))
     rows, problems = parse_untitled_page(html, CBER_URL)
     assert len(rows) == 4 and problems == []
 

@@ -216,14 +216,15 @@ def _parse_office(soup: BeautifulSoup, url: str) -> str | None:
 # What a notice looks like from its address or its link text (fda.gov, 2019-2026): CBER's "public safety
 # notification", MedWatch's "safety alert", CDER's "drug safety communication", consumer alerts and
 # updates, legacy ucm*.htm pages. A hub's other child pages ("vaccines-licensed-use-united-states",
-# "blood-donor-information") match none of these.
+# "blood-donor-information") match none of these. Recalls are left out: "recalls-biologics" is a listing;
+# the recall alerts that matter come as MedWatch table rows and feed items.
 NOTICE_URL = re.compile(
     r"public-safety-(?:notification|alert|communication)|safety-(?:alert|communication|notice|notification)s?(?:-|$)"
     r"|consumer-(?:alert|update)s?(?:-|/|$)|fda-(?:warns|alerts|cautions)|important-(?:patient-and-consumer-)?information"
-    r"|counterfeit|recall|/ucm\d+\.htm$", re.I)
+    r"|counterfeit|/ucm\d+\.htm$", re.I)
 NOTICE_TEXT = re.compile(
     r"safety (?:notification|alert|communication|notice)|consumer (?:alert|update)|\bFDA (?:warns|alerts|cautions)\b"
-    r"|important (?:patient and consumer )?information|counterfeit|recall", re.I)
+    r"|important (?:patient and consumer )?information|counterfeit", re.I)
 # Drupal names a page's content type in <body class="page-node-type-…">; hubs and listings are not notices.
 HUB_PAGE_TYPE = re.compile(r"landing|hub|section|topic|listing|index", re.I)
 _DATED = re.compile(r"\d{1,2}/\d{1,2}/\d{4}|" + _MONTH_DATE.pattern, re.I)

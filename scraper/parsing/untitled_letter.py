@@ -215,3 +215,19 @@ def _parse_reference(head: str) -> str | None:
     if not m:
         return None
     return clean_text(m.group("labelled") or m.group("short") or m.group("coded"))
+
+
+# --- listing pages: kept importable from here (their parser lives in scraper.parsing.untitled_listing) ---
+
+def parse_untitled_listing(html: str, base_url: str) -> list[dict]:
+    """The letters a listing page links (see scraper.parsing.untitled_listing.parse_untitled_page)."""
+    from scraper.parsing.untitled_listing import parse_untitled_listing as parse  # imported late: it imports us
+
+    return parse(html, base_url)
+
+
+def parse_listing_links(html: str, page_url: str) -> list[str]:
+    """Other untitled-letter listing pages a hub page links."""
+    from scraper.parsing.untitled_listing import parse_listing_links as parse
+
+    return parse(html, page_url)

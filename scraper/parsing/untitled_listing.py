@@ -175,9 +175,12 @@ def _parse_list_item(item: Tag, page_url: str) -> dict | str | None:
         return "a response or close-out letter without its untitled letter"
     t = item.find("time")
     date = (to_iso_date(t["datetime"]) if t is not None and t.get("datetime") else None)
+    date = date or _parse_link_date(letter) or _date_in(item.get_text(" "))
+    if item.name == "p" and date is None:  # a paragraph citing "untitled letters (PDF)" in passing is no entry
+        return None
     return _entry(letter, page_url,
                   company=_parse_company_after_break(item) or _parse_link_company(letter),
-                  date=date or _parse_link_date(letter) or _date_in(item.get_text(" ")),
+                  date=date,
                   subject=_parse_link_product(letter), attachments=attachments, related=related,
                   year_heading=_parse_year_heading(item))
 
