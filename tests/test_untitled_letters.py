@@ -220,6 +220,16 @@ def test_a_table_split_into_seven_columns_is_read_by_its_headers():
                                "slug": "media-192300", "document_date": "2026-05-30"}]
 
 
+def test_a_seven_column_table_without_a_header_row():
+    html = ('<table><tr><td>4/28/2026</td><td><p>Bayer HealthCare Pharmaceuticals, Inc.</p>'
+            '<a href="/media/192241/download">Untitled Letter</a></td><td>&nbsp;</td><td>NUBEQA® tablets</td>'
+            '<td>&nbsp;</td><td>&nbsp;</td><td>06/09/2026 <a href="/media/193054/download">Close-Out Letter</a></td></tr></table>')
+    (row,), _ = parse_untitled_page(html, CDER_URL)
+    assert row["subject"] == "NUBEQA® tablets"
+    assert row["related"] == [{"kind": "closeout_letter", "url": "https://www.fda.gov/media/193054/download",
+                               "slug": "media-193054", "document_date": "2026-06-09"}]
+
+
 def test_a_row_with_only_promotional_material_is_a_problem_and_the_rest_go_on():
     broken = real("cder").replace(
         '<a href="/media/193722/download?attachment" data-entity-type="media" data-entity-uuid="a3231e3c-8935-4b55-b1ca-1624743fbdd7" '

@@ -32,8 +32,10 @@ _COLUMN_ROLES = [("closeout", re.compile(r"close", re.I)), ("response", re.compi
                  ("date", re.compile(r"date", re.I)), ("company", re.compile(r"company|firm|recipient", re.I)),
                  ("individual", re.compile(r"individual", re.I)), ("product", re.compile(r"product", re.I)),
                  ("issue", re.compile(r"issue|subject", re.I))]
-# Without a header row, the CDER order.
+# Without a header row, the CDER order: five columns as captured, seven where Company / Individual and
+# Product / Issue are split (another scraper reads the close-out date from td[6]).
 _DEFAULT_COLUMNS = {"date": 0, "company": 1, "product": 2, "response": 3, "closeout": 4}
+_DEFAULT_COLUMNS_7 = {"date": 0, "company": 1, "individual": 2, "product": 3, "issue": 4, "response": 5, "closeout": 6}
 # The centre that owns a site section (the letter names it, but the listing page is surer).
 _SECTION_OFFICES = [("/drugs/", "Center for Drug Evaluation and Research (CDER)"),
                     ("/vaccines-blood-biologics/", "Center for Biologics Evaluation and Research (CBER)"),
@@ -99,7 +101,8 @@ def _parse_columns(table: Tag) -> dict[str, int]:
     """Column role -> index, from the header cells; CDER's order when the table has no header."""
     header = next((tr for tr in table.find_all("tr") if tr.find("th") and not tr.find("td")), None)
     if header is None:
-        return dict(_DEFAULT_COLUMNS)
+        widths = [len(tr.find_all("td", recursive=False)) for tr in table.find_all("tr")]
+        return dict(_DEFAULT_COLUMNS_7 if widths and max(widths) >= 7 else _DEFAULT_COLUMNS)
     columns: dict[str, int] = {}
     for i, th in enumerate(header.find_all("th")):
         text = clean_text(th.get_text(" ")) or ""
