@@ -246,3 +246,12 @@ def test_second_run_fetches_no_stored_notice(mirror, tmp_path):
     fetched = sorted(target for _, target in site.requests)
     assert fetched == sorted(["/robots.txt", RSS, *INDEXES])
     assert sqlite_utils.Database(tmp_path / "n.db")["letters"].count == 5
+
+
+def test_a_notice_reached_two_ways_uses_one_place_of_the_limit(mirror, tmp_path):
+    """The stem-cell alert is a known URL and a feed item: with --limit 4 the feed's next item still comes."""
+    base_url, site = mirror
+    result = crawl_notices(base_url, tmp_path / "n.db", "--limit", "4")
+    assert result.returncode == 0, result.stderr
+    slugs = {r["slug"] for r in sqlite_utils.Database(tmp_path / "n.db").query("select slug from letters")}
+    assert len(slugs) == 4 and "public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products" in slugs
