@@ -166,9 +166,9 @@ def _parse_table_date(cell: Tag | None) -> str | None:
 
 # --- lists (CBER) ------------------------------------------------------------------------------
 
+# A list entry yields a letter, a reason string (a related letter without its letter), or None (not an entry).
 def _parse_list_item(item: Tag, page_url: str) -> dict | str | None:
-    """One list entry: '<a>March 9, 2026 Untitled Letter - PRODUCT</a><br>Company' (or the older
-    '<a>Company - Untitled Letter, 04/10/2020</a>'); a reason string if it links no letter."""
+    """One list entry (CBER's '<a>DATE Untitled Letter - PRODUCT</a><br>Company', or 'Company - Untitled Letter, DATE')."""
     links = [a for a in item.find_all("a", href=True) if _is_pdf(a["href"])]
     letter, attachments, more = _sort_links(links, page_url, need_label=True)
     related = [_related(kind, a, None, page_url) for kind, a in more]
