@@ -247,13 +247,24 @@ def m006_scale_indexes(db: Database) -> None:
         db[table].create_index(cols, if_not_exists=True)
 
 
+@migrations()
+def m007_run_ledger(db: Database) -> None:
+    """runs: the ledger's counts (listed = accounted), how the listing was read, letters kept
+    though missing from the listing."""
+    existing = db["runs"].columns_dict
+    for name, type_ in {"listed": int, "accounted": int, "skipped": int, "unaccounted": int,
+                        "listing_way": str, "missing_from_listing": int}.items():
+        if name not in existing:
+            db["runs"].add_column(name, type_)
+
+
 # Untitled letters list the promotional material they cite beside the letter PDF (CDER's page): kept
 # on the letter as a JSON array of {title, url}, never as documents of their own.
 ATTACHMENT_COLUMNS = {"attachments": str}  # JSON array
 
 
 @migrations()
-def m007_document_attachments(db: Database) -> None:
+def m008_document_attachments(db: Database) -> None:
     """letters.attachments: the files listed beside a letter (JSON array of {title, url})."""
     if "attachments" not in db["letters"].columns_dict:
         db["letters"].add_column("attachments", str)

@@ -145,6 +145,39 @@ def _crawl_plan(args) -> dict:
     return {"full": args.full, "full_listing": args.full_listing, "since": args.since}
 
 
+# --- check ------------------------------------------------------------------
+
+def _add_check(sub):
+    p = sub.add_parser("check", help="robots.txt, the listing page and one listing request: which way into "
+                                     "fda.gov's listing works and the Crawl-Delay in force; nothing is stored")
+    p.add_argument("--base-url", help="site to check (default https://www.fda.gov; env FDA_BASE_URL)")
+    p.add_argument("--mirror", action="store_true", help="check the bundled sample site, served on 127.0.0.1")
+    p.add_argument("--delay", type=float, help="seconds between requests; overrides robots.txt Crawl-Delay")
+    p.add_argument("--log-level", default="ERROR", help="Scrapy log level (default ERROR)")
+    p.set_defaults(func=cmd_check)
+
+
+def cmd_check(args) -> int:
+    from scraper.check import run_check
+    from scraper.crawl import Unreachable, check_reachable, crawl_settings
+    from scraper.runstatus import EXIT_CODES
+
+    def check(base_url, delay):
+        settings = crawl_settings(base_url=base_url, delay=delay, log_level=args.log_level)
+        try:
+            check_reachable(settings.get("FDA_BASE_URL"))
+        except Unreachable as exc:
+            raise CliError(str(exc).replace(" Nothing was written.", ""), EXIT_CODES["unreachable"]) from None
+        return run_check(settings)
+
+    if args.mirror:
+        from scraper.mirror.server import serve_in_thread
+
+        with serve_in_thread() as (base_url, _site):
+            return check(base_url, 0 if args.delay is None else args.delay)
+    return check(args.base_url, args.delay)
+
+
 # --- mirror -----------------------------------------------------------------
 
 def _add_mirror(sub):
@@ -472,7 +505,7 @@ def cmd_classify(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fdatrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_crawl, _add_mirror, _add_parse_letter, _add_serve, _add_status, _add_reparse, _add_classify_text, _add_eval, _add_classify):
+    for add in (_add_crawl, _add_check, _add_mirror, _add_parse_letter, _add_serve, _add_status, _add_reparse, _add_classify_text, _add_eval, _add_classify):
         add(sub)
     return parser
 

@@ -55,7 +55,11 @@ class BlockDetectionMiddleware:
         reason = block_reason(response)
         if reason is None:
             return response
-        if request.meta.get("fda_refusal_ok") and response.status in (403, 404, 405):
+        if request.meta.get("fda_refusal_ok") and response.status not in (429, 503):
+            # An endpoint with a fallback (the listing's AJAX ways): a refusal — Akamai's 302 to its
+            # apology page, a 403 — means "try the next way", not "back off and retry".
+            request.meta["fda_refused"] = reason
+            request.meta["dont_redirect"] = True
             return response
         attempt = request.meta.get("fda_block_attempt", 0)
         wait = self._wait_seconds(response, attempt)
@@ -118,3 +122,24 @@ class CrawlDelayExtension:
                 ext.mindelay = delay
         self.crawler.stats.set_value("fdatrack/crawl_delay", delay)
         logger.info("Crawl delay %.1fs (%s)", delay, "--delay" if self.override is not None else "robots.txt")
+
+
+class CallbackErrorMiddleware:
+    """The exception boundary around every page: a callback that raises (a page shaped as nobody
+    expected) becomes an errors row naming the page, and the run goes on with the rest."""
+
+    def process_spider_exception(self, response, exception, spider=None):
+        from scrapy.exceptions import CloseSpider
+
+        from scraper.items import CrawlErrorItem
+
+        if isinstance(exception, CloseSpider):
+            return None  # the spider ending the run on purpose (blocked, checked)
+        request = response.request
+        kwargs = request.cb_kwargs if request is not None else {}
+        key = (kwargs.get("row") or kwargs.get("entry") or {}).get("slug") or kwargs.get("slug")
+        stage = kwargs.get("stage", "parse")
+        logger.warning("Error reading %s: %s: %s", response.url, type(exception).__name__, exception)
+        return [CrawlErrorItem(url=response.url, stage=stage, key=key,
+                               reason=f"{type(exception).__name__}: {str(exception)[:500]}",
+                               fatal=stage == "listing")]

@@ -98,6 +98,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scraper.middlewares.BlockDetectionMiddleware": 650,
 }
 EXTENSIONS = {"scraper.middlewares.CrawlDelayExtension": 500}
+# Outermost spider middleware: any exception a callback raises becomes an errors row for that page.
+SPIDER_MIDDLEWARES = {"scraper.middlewares.CallbackErrorMiddleware": 10}
 ITEM_PIPELINES = {
     "scraper.pipelines.ValidatePipeline": 100,
     "scraper.pipelines.ClassifyPipeline": 200,
