@@ -30,7 +30,9 @@ def test_every_kind_lands(crawled):
     result, db, *_ = crawled
     assert result.returncode == 0, result.stderr
     assert dict(db.execute("select kind, count(*) from letters group by kind").fetchall()) == KINDS
-    assert db["errors"].count == 0
+    # the one errors row is a warning: MedWatch's static index lists no alerts (its table is filled by script)
+    assert [(e["stage"], e["url"].rsplit("/", 1)[-1]) for e in db["errors"].rows] == [
+        ("warning", "medical-product-safety-information")]
 
 
 def test_one_run_per_spider_in_turn_and_a_summary(crawled):

@@ -160,7 +160,7 @@ def test_spider_stores_every_notice_from_the_indexes_and_seeds(mirror, tmp_path)
     alert = rows["public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products"]
     assert alert["document_date"] == "2019-12-09"
     assert alert["audience"] == "Health Professional, Patient, Consumer, Risk Manager"
-    assert alert["url"] == base_url + "/safety/medical-product-safety-information/public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products"
+    assert alert["url"] == "https://www.fda.gov/safety/medical-product-safety-information/public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products"
     assert rows["consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes"]["document_date"] == "2020-07-22"
     # classified on the way in: the exosome notices are exosome-related, the Alli alert is not
     assert rows["public-safety-notification-exosome-products"]["exosome_related"] == 1
@@ -194,10 +194,12 @@ def test_empty_medwatch_index_is_a_warning_and_the_feed_and_known_urls_still_run
     result = crawl_notices(base_url, tmp_path / "n.db")
     assert result.returncode == 0, result.stderr
     warning = [ln for ln in result.stderr.splitlines() if "warning" in ln]
-    assert warning == [f"safety_notices: warning: index page links no safety notices; the known notice URLs and RSS "
-                       f"feeds still run ({base_url}{MEDWATCH})"]
+    assert warning == [f"error [warning] {base_url}{MEDWATCH}: index page links no safety notices; the known notice "
+                       f"URLs and RSS feeds still run"]
     db = sqlite_utils.Database(tmp_path / "n.db")
-    assert db["errors"].count == 0
+    assert [(e["stage"], e["url"]) for e in db["errors"].rows] == [("warning", base_url + MEDWATCH)]
+    run = next(db.query("select * from runs"))
+    assert (run["status"], run["errors"], run["unaccounted"]) == ("ok", 0, 0)  # a warning is not an error
     # the Alli alert and the 2010 update are linked only from the feed now
     assert {"alli-60-mg-capsules-120-count-refill-kit-counterfeit-product", "ucm199585"} <= {
         r["slug"] for r in db.query("select slug from letters")}
@@ -211,13 +213,14 @@ def test_every_index_empty_and_no_feed_still_fetches_the_known_notices(mirror, t
     site.extra[RSS] = (404, "text/html", b"<html><title>Page Not Found</title></html>")
     result = crawl_notices(base_url, tmp_path / "n.db")
     assert result.returncode == 0, result.stderr
-    assert sum("safety_notices: warning:" in ln for ln in result.stderr.splitlines()) == 4  # 3 indexes + the feed
+    assert sum("error [warning]" in ln for ln in result.stderr.splitlines()) == 4  # 3 indexes + the feed
     db = sqlite_utils.Database(tmp_path / "n.db")
     assert {r["slug"] for r in db.query("select slug from letters")} == {
         "public-safety-notification-exosome-products",
         "public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products",
         "consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes"}
-    assert db["errors"].count == 0
+    assert {e["stage"] for e in db["errors"].rows} == {"warning"}
+    assert next(db.query("select status from runs"))["status"] == "ok"
 
 
 def test_a_hub_page_whose_address_looks_like_a_notice_is_not_stored(mirror, tmp_path):
@@ -234,7 +237,10 @@ def test_a_hub_page_whose_address_looks_like_a_notice_is_not_stored(mirror, tmp_
     assert result.returncode == 0, result.stderr
     assert ("GET", alerts_hub) in site.requests  # fetched: its address reads as a notice
     assert "not stored: a landing_page page, not a notice" in result.stderr
-    assert sqlite_utils.Database(tmp_path / "n.db")["letters"].count == 5
+    db = sqlite_utils.Database(tmp_path / "n.db")
+    assert db["letters"].count == 5
+    run = next(db.query("select * from runs"))
+    assert (run["status"], run["skipped"], run["unaccounted"]) == ("ok", 1, 0)  # settled as skipped in the ledger
 
 
 def test_second_run_fetches_no_stored_notice(mirror, tmp_path):
@@ -263,3 +269,15 @@ def test_a_notice_reached_two_ways_uses_one_place_of_the_limit():
     assert spider.take("ucm199585")
     assert not spider.take("alli-60-mg-capsules-120-count-refill-kit-counterfeit-product")  # the limit of 2
     assert spider.letters_listed == 2
+
+
+def test_a_notice_that_answers_404_is_one_error_settled_in_the_ledger(mirror, tmp_path):
+    base_url, site = mirror
+    gone = "/vaccines-blood-biologics/safety-availability-biologics/public-safety-notification-exosome-products"
+    site.extra[gone] = (404, "text/html", b"<html><head><title>Page Not Found | FDA</title></head></html>")
+    result = crawl_notices(base_url, tmp_path / "n.db")
+    assert result.returncode == 6, result.stderr  # partial
+    db = sqlite_utils.Database(tmp_path / "n.db")
+    errors = [(e["stage"], e["url"]) for e in db["errors"].rows if e["stage"] != "warning"]
+    assert errors == [("notice", base_url + gone)]  # not a second "unaccounted" row for the same notice
+    assert db["letters"].count == 4

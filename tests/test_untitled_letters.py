@@ -273,7 +273,7 @@ def test_spider_stores_each_untitled_letter(mirror, tmp_path):
     rows = {r["slug"]: r for r in db.query("select * from letters where kind = 'untitled_letter' order by slug")}
     assert list(rows) == ["media-136483", "media-136876", "media-168866", *REAL_LETTERS]
     rsnj = rows["media-136483"]
-    assert rsnj["url"] == base_url + "/media/136483/download"
+    assert rsnj["url"] == "https://www.fda.gov/media/136483/download"  # fda.gov's address, not the mirror's
     assert rsnj["company"] == "Regenerative Solution of New Jersey LLC dba Stem Cell Center of New Jersey"
     assert rsnj["document_date"] == rsnj["letter_issue_date"] == "2020-04-10"
     assert rsnj["reference"] == "CBER-20-136483"
@@ -294,8 +294,8 @@ def test_spider_on_the_real_cder_and_cber_rows(mirror, tmp_path):
     assert (sanofi["company"], sanofi["letter_issue_date"], sanofi["issuing_office"]) == (
         "Sanofi Vaccines US Inc.", "2026-07-15", "Center for Drug Evaluation and Research (CDER)")
     assert "Office of Prescription Drug Promotion" in sanofi["body_text"]  # the PDF was fetched and read
-    assert [a["url"] for a in json.loads(sanofi["attachments"])] == [
-        base_url + "/media/193720/download?attachment", base_url + "/media/193719/download?attachment"]
+    assert [a["url"] for a in json.loads(sanofi["attachments"])] == [  # fda.gov's addresses, like the letter's
+        "https://www.fda.gov/media/193720/download?attachment", "https://www.fda.gov/media/193719/download?attachment"]
     # promotional material is never fetched, never a document
     fetched = {target for _, target in site.requests}
     assert not {"/media/193720/download?attachment", "/media/193719/download?attachment",

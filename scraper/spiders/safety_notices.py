@@ -8,7 +8,6 @@ a warning, and the other ways in still run. Parsing is in scraper.parsing.safety
 """
 from __future__ import annotations
 
-import sys
 from urllib.parse import urlsplit
 
 import scrapy
@@ -39,12 +38,13 @@ class SafetyNoticesSpider(SourceSpider):
 
     def _notice_request(self, url: str, found_by: str):
         return scrapy.Request(url, callback=self.parse_notice, errback=self.on_error,
-                              cb_kwargs={"stage": "notice", "found_by": found_by})
+                              cb_kwargs={"stage": "notice", "found_by": found_by, "slug": slug_for_url(url)})
 
-    def warn(self, url: str, reason: str) -> None:
-        """Something the operator should know that does not fail the run: logged, and a line in the output."""
+    def warn(self, url: str, reason: str) -> CrawlErrorItem:
+        """Something the operator should know that does not fail the run: an errors row of stage 'warning'
+        (not counted as an error) and its line in the run output."""
         self.logger.info("%s: %s", url, reason)
-        print(f"{self.name}: warning: {reason} ({url})", file=sys.stderr, flush=True)
+        return CrawlErrorItem(url=url, stage="warning", reason=reason)
 
     def parse_index(self, response, stage):
         """A section page: fetch the notices it links (Scrapy drops the ones already requested)."""
@@ -55,7 +55,7 @@ class SafetyNoticesSpider(SourceSpider):
         self.page_seen()
         links = parse_notice_links(response.text, response.url)
         if not links:  # e.g. MedWatch's table, filled in by script on the real site
-            self.warn(response.url, "index page links no safety notices; the known notice URLs and RSS feeds still run")
+            yield self.warn(response.url, "index page links no safety notices; the known notice URLs and RSS feeds still run")
             return
         for url in links:
             if self.take(slug_for_url(url)):
@@ -69,7 +69,7 @@ class SafetyNoticesSpider(SourceSpider):
                 raise FeedError(f"HTTP {response.status}")
             items = parse_feed(response.body)
         except FeedError as exc:  # MedWatch's feed is labelled "may be inactive": the other ways in remain
-            self.warn(response.url, f"RSS feed unreadable ({exc}); the known notice URLs and index pages still run")
+            yield self.warn(response.url, f"RSS feed unreadable ({exc}); the known notice URLs and index pages still run")
             return
         self.page_seen()
         for item in items:
@@ -89,20 +89,22 @@ class SafetyNoticesSpider(SourceSpider):
         return self.base_url + parts.path
 
     def on_feed_error(self, failure):
-        self.warn(failure.request.url, f"RSS feed unreachable ({failure.type.__name__}); the other ways in still run")
+        yield self.warn(failure.request.url, f"RSS feed unreachable ({failure.type.__name__}); the other ways in still run")
 
-    def parse_notice(self, response, stage, found_by):
+    def parse_notice(self, response, stage, found_by, slug):
         yield from self.check_blocked(response)
         if response.status != 200:
-            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}")
+            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=slug)
             return
         try:
             notice = parse_safety_notice(response.text, response.url)
         except NoticePageError as exc:
-            yield CrawlErrorItem(url=response.url, stage="parse_notice", reason=str(exc))
+            yield CrawlErrorItem(url=response.url, stage="parse_notice", reason=str(exc), key=slug)
             return
         if found_by != "seed" and is_hub_page_type(notice["page_type"]):  # a hub whose address looked like a notice
-            self.warn(response.url, f"not stored: a {notice['page_type']} page, not a notice")
+            reason = f"not stored: a {notice['page_type']} page, not a notice"
+            self.ledger.settle(slug, "skipped", reason)
+            yield self.warn(response.url, reason)
             return
         yield DocumentItem(
             slug=notice["slug"], url=notice["url"], kind=notice["kind"], title=notice["title"],

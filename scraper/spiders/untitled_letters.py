@@ -9,6 +9,7 @@ from __future__ import annotations
 import scrapy
 
 from scraper.items import CrawlErrorItem
+from scraper.parsing.inputs import RowError, canonical_url
 from scraper.parsing.untitled_listing import parse_listing_links, parse_untitled_page
 from scraper.spiders.documents import SourceSpider, letter_document
 
@@ -46,15 +47,23 @@ class UntitledLettersSpider(SourceSpider):
         """The letter's PDF, then its response and close-out letters (linked to it by parent_slug)."""
         related = [{**r, "parent_slug": entry["slug"], "company": entry.get("company"), "subject": entry.get("subject")}
                    for r in entry["related"]]
+        entry = {**entry, "attachments": [self._canonical(a) for a in entry.get("attachments") or []]}
         for doc in [entry, *related]:
             if not self.take(doc["slug"]):
                 continue
             yield scrapy.Request(doc["url"], callback=self.parse_letter, errback=self.on_error,
                                  cb_kwargs={"entry": doc, "stage": "letter"})
 
+    def _canonical(self, attachment: dict) -> dict:
+        """An attachment with fda.gov's address (as the store does for a document's own URL); another host's kept."""
+        try:
+            return {**attachment, "url": canonical_url(attachment["url"], self.base_url)}
+        except RowError:
+            return attachment
+
     def parse_letter(self, response, entry, stage):
         yield from self.check_blocked(response)
         if response.status != 200:
-            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}")
+            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=entry["slug"])
             return
         yield letter_document(response, entry)
