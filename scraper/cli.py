@@ -87,6 +87,9 @@ def _add_crawl(sub):
                         "related_letters (response and close-out letters), untitled_letters, safety_notices")
     p.add_argument("--rss-check", action="store_true",
                    help="read FDA's RSS feeds first, list what the database lacks, and crawl only if there is something")
+    p.add_argument("--contact", metavar="EMAIL_OR_URL",
+                   help="your e-mail address or URL, added to the User-Agent so FDA can reach whoever runs the crawl "
+                        "(env FDA_USER_AGENT replaces the whole User-Agent; see README: If fda.gov blocks you)")
     p.set_defaults(func=cmd_crawl)
 
 
@@ -104,6 +107,7 @@ def cmd_crawl(args) -> int:
     from scraper.crawl import resolve_sources
 
     sources = resolve_sources(args.source)
+    args.user_agent = _crawl_user_agent(args.contact)
     if args.mirror:
         from scraper.mirror.server import serve_in_thread
 
@@ -113,21 +117,35 @@ def cmd_crawl(args) -> int:
     return _crawl_sources(args, sources, args.base_url, args.delay)
 
 
+def _crawl_user_agent(contact: str | None) -> str:
+    """The User-Agent of this crawl (FDA_USER_AGENT or the default, plus --contact), checked before
+    anything is fetched: one printable line, never a browser's disguise (scraper/identity.py)."""
+    import os
+
+    from scraper.identity import user_agent
+    from scraper.runstatus import EXIT_CODES
+
+    try:
+        return user_agent(os.environ.get("FDA_USER_AGENT"), contact)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_CODES["usage"]) from None
+
+
 def _crawl_sources(args, sources: list[str], base_url: str | None, delay: float | None) -> int:
     """Crawl the chosen sources; with --rss-check, only when the RSS feeds show something new."""
     from scraper.crawl import run_crawl
 
-    if args.rss_check and not _rss_has_news(base_url, args.db, sources):
+    if args.rss_check and not _rss_has_news(base_url, args.db, sources, args.user_agent):
         print("rss: nothing new in the feeds; not crawling", file=sys.stderr)
         return 0
     import os
 
     chosen = bool(args.source or os.environ.get("FDA_SOURCES"))
-    return run_crawl(base_url=base_url, db_path=args.db, delay=delay, limit=args.limit,
-                     log_level=args.log_level, sources=sources, sources_chosen=chosen, **_crawl_plan(args))
+    return run_crawl(base_url=base_url, db_path=args.db, delay=delay, limit=args.limit, log_level=args.log_level,
+                     sources=sources, sources_chosen=chosen, user_agent=args.user_agent, **_crawl_plan(args))
 
 
-def _rss_has_news(base_url: str | None, db_path: str | None, sources: list[str]) -> bool:
+def _rss_has_news(base_url: str | None, db_path: str | None, sources: list[str], user_agent: str) -> bool:
     """List the feed items (of the chosen sources' feeds) the database lacks; True if there are any
     (or a feed could not be read)."""
     from scraper import settings
@@ -135,7 +153,7 @@ def _rss_has_news(base_url: str | None, db_path: str | None, sources: list[str])
 
     feeds = {feed: kind for feed, kind in settings.RSS_FEEDS.items() if kind + "s" in sources}
     found, problems = new_items(db_path or settings.FDA_DB_PATH, base_url or settings.FDA_BASE_URL,
-                                feeds, settings.RSS_PATH, settings.USER_AGENT)
+                                feeds, settings.RSS_PATH, user_agent)
     report(found, problems)
     return bool(found or problems)  # an unreadable feed tells nothing: crawl rather than miss news
 
@@ -184,17 +202,26 @@ def _add_mirror(sub):
     p = sub.add_parser("mirror", help="serve the bundled sample of the FDA site on 127.0.0.1")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8002)
+    from scraper.mirror.server import FAULTS
+
+    p.add_argument("--behave", action="append", default=[], metavar="NAME", choices=sorted(FAULTS),
+                   help="behave like fda.gov does at its worst (repeatable): "
+                        + "; ".join(f"{name}: {what}" for name, what in FAULTS.items()))
     p.set_defaults(func=cmd_mirror)
 
 
 def cmd_mirror(args) -> int:
     from scraper.mirror.server import MirrorSite, make_server
 
+    site = MirrorSite()
+    site.faults.update(args.behave)
     try:
-        server = make_server(MirrorSite(), args.host, args.port)
+        server = make_server(site, args.host, args.port)
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-    print(f"mirror of fda.gov serving at http://{args.host}:{server.server_address[1]} (Ctrl-C to stop)", flush=True)
+    behaving = f" behaving: {', '.join(args.behave)}" if args.behave else ""
+    print(f"mirror of fda.gov serving at http://{args.host}:{server.server_address[1]}{behaving} (Ctrl-C to stop)",
+          flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -220,6 +247,9 @@ def _add_serve(sub):
     p.add_argument("--live", action="store_true",
                    help="(the default) open read-only and follow a crawl's writes")
     p.add_argument("--sql-time-limit-ms", type=int, default=3000, help="longest a query may run (default 3000)")
+    p.add_argument("--base-url", default=None,
+                   help="public address feeds link to, e.g. https://fdatrack.example.org (env FDATRACK_BASE_URL; "
+                   "default http://HOST:PORT); never taken from a request's Host header")
     p.set_defaults(func=cmd_serve)
 
 
@@ -235,17 +265,33 @@ def cmd_serve(args) -> int:
     # Read-only either way (Datasette 0.65 has no write API; its reads use mode=ro). Immutable is
     # faster but would keep showing stale rows after a scheduled crawl, so it is opt-in.
     immutable = args.immutable and not args.live and not _being_written(db_path)
+    # plugins/fdatrack_guard.py reads it (Datasette's process is this one, after execv).
+    os.environ["FDATRACK_BASE_URL"] = _base_url(args.base_url or os.environ.get("FDATRACK_BASE_URL")
+                                                or f"http://{args.host}:{args.port}")
     argv = [sys.executable, "-m", "datasette", "serve", *_datasette_file_args(db_path, immutable),
             "--metadata", str(METADATA_PATH), "--plugins-dir", str(DATASETTE_PLUGINS_DIR),
             "--template-dir", str(DATASETTE_TEMPLATES_DIR), "--host", args.host, "--port", str(args.port),
             "--setting", "sql_time_limit_ms", str(args.sql_time_limit_ms),
             "--setting", "truncate_cells_html", "300",
             # suggesting facets runs a query per column on every table page: seconds at 100,000 letters
-            "--setting", "suggest_facets", "off"]
+            "--setting", "suggest_facets", "off",
+            # Datasette's defaults, said here because the abuse limits (plugins/fdatrack_guard.py) rely on
+            # them: 3 SQL threads (arbitrary SQL gets one at a time), at most 1,000 rows per query.
+            "--setting", "num_sql_threads", "3", "--setting", "max_returned_rows", "1000"]
     mode = "immutable" if immutable else "read-only, live"
     print(f"Datasette ({mode}) at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     os.execv(sys.executable, argv)
     return 0
+
+
+def _base_url(url: str) -> str:
+    """An http(s) origin with an optional path, without its trailing slash; anything else is an error."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise CliError(f"--base-url must be http(s)://host[:port][/path], not {url!r}")
+    return url.rstrip("/")
 
 
 def _being_written(db_path: Path) -> bool:
@@ -325,10 +371,27 @@ def cmd_status(args) -> int:
               f"{' [' + run['mode'] + ']' if run.get('mode') else ''}: {run['new'] or 0} new, "
               f"{run['changed'] or 0} changed, {run['unchanged'] or 0} unchanged, {run.get('delisted') or 0} delisted, "
               f"{run['errors'] or 0} errors, "
-              f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})")
+              f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})"
+              + _ledger_part(run))
     if args.check:
         return _last_crawl_exit_code(db)
     return 0
+
+
+def _ledger_part(run: dict) -> str:
+    """'; ledger 28 listed = 28 accounted (2 skipped), via datatables' for runs that kept one."""
+    if run.get("listed") is None:
+        return ""
+    sign = "=" if not run.get("unaccounted") else "≠"
+    part = f"; ledger {run['listed']} listed {sign} {run['accounted']} accounted"
+    extras = [f"{run[k]} {label}" for k, label in (("skipped", "skipped"), ("unaccounted", "unaccounted"),
+                                                    ("missing_from_listing", "missing from the listing"))
+              if run.get(k)]
+    if extras:
+        part += f" ({', '.join(extras)})"
+    if run.get("listing_way"):
+        part += f", listing via {run['listing_way']}"
+    return part
 
 
 def _letter_lifecycle_line(db) -> str:
