@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from db.queries import CANNED_QUERIES
-from db.schema import DOCUMENT_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS
+from db.schema import ATTACHMENT_COLUMNS, DOCUMENT_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS
 from scraper.classify import PRODUCT_CATEGORIES, VIOLATION_LABELS
 from scraper.items import DocumentItem, LetterItem, field_descriptions
 from scraper.settings import LISTING_PATH, PROJECT_URL
@@ -68,7 +68,7 @@ def letter_column_descriptions() -> dict[str, str]:
     items = {**field_descriptions(DocumentItem), **field_descriptions(LetterItem)}  # letters win on shared names
     address = items["recipient_address"]
     described = {}
-    for column in [*LETTER_COLUMNS, *DOCUMENT_COLUMNS, *HISTORY_COLUMNS, "year", "date"]:
+    for column in [*LETTER_COLUMNS, *DOCUMENT_COLUMNS, *HISTORY_COLUMNS, *ATTACHMENT_COLUMNS, "year", "date"]:
         if column in items:
             described[column] = items[column]
         elif column.startswith("recipient_") and column[len("recipient_"):] in _ADDRESS_PARTS:

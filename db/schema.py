@@ -256,3 +256,15 @@ def m007_run_ledger(db: Database) -> None:
                         "listing_way": str, "missing_from_listing": int}.items():
         if name not in existing:
             db["runs"].add_column(name, type_)
+
+
+# Untitled letters list the promotional material they cite beside the letter PDF (CDER's page): kept
+# on the letter as a JSON array of {title, url}, never as documents of their own.
+ATTACHMENT_COLUMNS = {"attachments": str}  # JSON array
+
+
+@migrations()
+def m008_document_attachments(db: Database) -> None:
+    """letters.attachments: the files listed beside a letter (JSON array of {title, url})."""
+    if "attachments" not in db["letters"].columns_dict:
+        db["letters"].add_column("attachments", str)

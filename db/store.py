@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from db.schema import DOCUMENT_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS, migrations
+from db.schema import ATTACHMENT_COLUMNS, DOCUMENT_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS, migrations
 
 DEFAULT_DB_PATH = "db/fda_letters.db"
 
@@ -36,8 +36,9 @@ LISTING_FIELDS = [
 ]
 # Document-kind fields join the content hash only when set, so that warning letters stored before
 # migration m002 do not all look changed after it.
-DOCUMENT_FIELDS = list(DOCUMENT_COLUMNS)
-JSON_FIELDS = {"recipient_emails", "regulated_products", "violation_types", "product_categories", "websites"}
+DOCUMENT_FIELDS = list(DOCUMENT_COLUMNS) + list(ATTACHMENT_COLUMNS)
+JSON_FIELDS = {"recipient_emails", "regulated_products", "violation_types", "product_categories", "websites",
+               "attachments"}
 
 
 class StorageError(Exception):
@@ -101,7 +102,8 @@ def site_relative(url: str | None) -> str | None:
 
 def letter_row(record: dict) -> dict:
     """Flatten a letter record (parser + listing fields) into a `letters` row."""
-    row = {k: v for k, v in record.items() if k in LETTER_COLUMNS or k in DOCUMENT_COLUMNS or k in HISTORY_COLUMNS}
+    row = {k: v for k, v in record.items()
+           if k in LETTER_COLUMNS or k in DOCUMENT_COLUMNS or k in HISTORY_COLUMNS or k in ATTACHMENT_COLUMNS}
     if isinstance(row.get("listing_row"), dict):
         row["listing_row"] = json.dumps(row["listing_row"], ensure_ascii=False, sort_keys=True)
     address = record.get("recipient_address") or {}

@@ -67,6 +67,7 @@ class DocumentItem:
     marcs_cms: str = _f("MARCS-CMS number printed on the letter, if any")
     issuing_office: str = _f("Issuing FDA office or site section, normalised")
     subject: str = _f("Subject or product line given by the listing")
+    attachments: list = _f("Files FDA lists beside an untitled letter, e.g. the promotional material it cites (JSON array of {title, url}); not letters themselves")
     content_current_as_of: str = _f("The page's 'Content current as of' date (YYYY-MM-DD)")
     body_text: str = _f("Full text of the document; paragraphs separated by blank lines", required=True)
     fetched_at: str = _f("When this copy was fetched (UTC, ISO 8601)")

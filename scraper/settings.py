@@ -31,7 +31,8 @@ FDA_FULL_LISTING = os.environ.get("FDA_FULL_LISTING", "") in ("1", "true", "yes"
 FDA_SINCE = os.environ.get("FDA_SINCE") or None
 
 # --- other sources: safety notices, untitled letters, RSS (see README "Sources") ------------
-# Section pages whose child pages are safety notices; every notice they link is fetched.
+# Section pages that list safety notices; the links on them that read as notices (by address, link text
+# or a dated entry) are fetched. One that yields none is a warning: MedWatch's table is filled by script.
 SAFETY_NOTICE_INDEX_PATHS = [
     "/vaccines-blood-biologics/safety-availability-biologics",
     "/vaccines-blood-biologics/consumers-biologics",
@@ -43,9 +44,14 @@ SAFETY_NOTICE_PATHS = [
     "/safety/medical-product-safety-information/public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products",
     "/vaccines-blood-biologics/consumers-biologics/consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes",
 ]
-# FDA's untitled-letter hub; the centres' listing pages it links are followed (one level).
+# Feeds whose items are notices (RSS_PATH below); each item's page is fetched. An unreadable feed is a warning.
+SAFETY_NOTICE_RSS_FEEDS = ["medwatch"]
+# FDA's untitled-letter hub (the centres' listing pages it links are followed, one level) and the two
+# centre pages whose real markup we know, named outright so a hub that changes its links loses nothing.
 UNTITLED_LISTING_PATHS = [
     "/inspections-compliance-enforcement-and-criminal-investigations/compliance-actions-and-activities/issuance-untitled-letters",
+    "/drugs/warning-letters-and-notice-violation-letters-pharmaceutical-companies/untitled-letters",
+    "/vaccines-blood-biologics/enforcement-actions-cber/untitled-letters-regarding-advertising-promotional-labeling-approved-biologics",
 ]
 # RSS feeds checked by `fdatrack crawl --rss-check`: feed slug -> the kind of document its items are.
 RSS_PATH = "/about-fda/contact-fda/stay-informed/rss-feeds/{feed}/rss.xml"

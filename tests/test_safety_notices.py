@@ -2,9 +2,11 @@
 spider against the loopback mirror.
 
 Fixtures (tests/files/safety_notices/): the mirror's notice pages (real fda.gov notice texts in the
-page skeleton; the legacy 2010 consumer update; the counterfeit-Alli MedWatch alert) and two
-hand-written variants (banner inside the body, dateline only in a <time>). expected.json holds the
-values read off each page by hand.
+page skeleton; the legacy 2010 consumer update; the counterfeit-Alli MedWatch alert), two
+hand-written variants (banner inside the body, dateline only in a <time>), an index page with dated
+entries, the MedWatch index as its static HTML comes (an empty Date / Safety Alert / Product Type table)
+and a CBER hub that links child pages which are not notices. expected.json holds the values read off
+each page by hand.
 """
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from scraper.parsing.safety_notice import (NoticePageError, is_site_banner, kind_for_url, parse_notice_links,
-                                           parse_safety_notice, slug_for_url)
+from scraper.parsing.safety_notice import (NoticePageError, is_hub_page_type, is_site_banner, kind_for_url,
+                                           parse_notice_links, parse_page_type, parse_safety_notice, slug_for_url)
 from tests.conftest import run_fdatrack
 
 FILES = Path(__file__).parent / "files" / "safety_notices"
@@ -74,6 +76,56 @@ def test_index_page_links_its_notices_not_its_navigation():
     ]
 
 
+def test_medwatch_static_index_has_an_empty_alert_table_and_no_links():
+    base = "https://www.fda.gov/safety/medical-product-safety-information"
+    html = (FILES / "medwatch_index_static_2026.html").read_text()
+    assert "<th>Safety Alert</th>" in html
+    assert parse_notice_links(html, base) == []
+
+
+def test_rows_of_the_safety_alert_table_are_notices_whatever_their_slug():
+    """When the table has rows (as the script fills it in), each alert row is a notice link."""
+    base = "https://www.fda.gov/safety/medical-product-safety-information"
+    html = (FILES / "medwatch_index_static_2026.html").read_text().replace("<tbody></tbody>", (
+        '<tbody><tr><td>01/18/2010</td><td><a href="/safety/medical-product-safety-information/alli-60-mg-capsules">'
+        'Alli 60 mg capsules</a></td><td>Drugs</td></tr>'
+        '<tr><td>03/02/2026</td><td><a href="/drugs/drug-safety-and-availability/some-drug-label-change">Some drug: '
+        'label change</a></td><td>Drugs</td></tr></tbody>'))
+    assert parse_notice_links(html, base) == [base + "/alli-60-mg-capsules",
+                                              "https://www.fda.gov/drugs/drug-safety-and-availability/some-drug-label-change"]
+
+
+def test_a_hubs_other_child_pages_are_not_notices():
+    base = "https://www.fda.gov/vaccines-blood-biologics/safety-availability-biologics"
+    html = (FILES / "cber_hub_with_other_children.html").read_text()
+    assert base + "/blood-donor-information" in html.replace('href="', 'href="https://www.fda.gov')
+    assert parse_notice_links(html, base) == [base + "/public-safety-notification-exosome-products"]
+
+
+@pytest.mark.parametrize("path,text,is_notice", [
+    ("/vaccines-blood-biologics/safety-availability-biologics/public-safety-notification-exosome-products", "x", True),
+    ("/safety/medical-product-safety-information/some-alert", "FDA Safety Alert: Some product", True),
+    ("/drugs/drug-safety-and-availability/fda-drug-safety-communication-new-warning", "New warning", True),
+    ("/vaccines-blood-biologics/consumers-biologics/consumer-update-on-flu", "Flu", True),
+    ("/vaccines-blood-biologics/consumers-biologics/important-patient-and-consumer-information-about-regenerative-medicine-therapies", "x", True),
+    ("/ForConsumers/ConsumerUpdates/ucm199585.htm", "Warning", True),
+    ("/vaccines-blood-biologics/vaccines/vaccines-licensed-use-united-states", "Vaccines Licensed for Use", False),
+    ("/vaccines-blood-biologics/safety-availability-biologics/blood-donor-information", "Blood Donor Information", False),
+    ("/media/12345/download", "Safety alert (PDF)", False),
+])
+def test_notice_links_by_address_and_text(path, text, is_notice):
+    base = "https://www.fda.gov/vaccines-blood-biologics"
+    html = f'<main><ul><li><a href="{path}">{text}</a></li></ul></main>'
+    assert bool(parse_notice_links(html, base)) is is_notice
+
+
+def test_page_type_from_the_body_class():
+    assert parse_page_type((FILES / "medwatch_index_static_2026.html").read_text()) == "landing_page"
+    assert parse_page_type((FILES / "public-safety-notification-exosome-products.html").read_text()) == "article"
+    assert parse_page_type((FILES / "ucm199585.html").read_text()) is None  # legacy pages name none
+    assert is_hub_page_type("landing_page") and not is_hub_page_type("article") and not is_hub_page_type(None)
+
+
 @pytest.mark.parametrize("html", [
     "<html><head><title>FDA Apology</title></head><body><h1>Sorry</h1><p>Access denied</p></body></html>",
     "<html><head><title>Page Not Found | FDA</title></head><body><main><h1>Page Not Found</h1></main></body></html>",
@@ -108,7 +160,7 @@ def test_spider_stores_every_notice_from_the_indexes_and_seeds(mirror, tmp_path)
     alert = rows["public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products"]
     assert alert["document_date"] == "2019-12-09"
     assert alert["audience"] == "Health Professional, Patient, Consumer, Risk Manager"
-    assert alert["url"] == base_url + "/safety/medical-product-safety-information/public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products"
+    assert alert["url"] == "https://www.fda.gov/safety/medical-product-safety-information/public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products"
     assert rows["consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes"]["document_date"] == "2020-07-22"
     # classified on the way in: the exosome notices are exosome-related, the Alli alert is not
     assert rows["public-safety-notification-exosome-products"]["exosome_related"] == 1
@@ -118,6 +170,79 @@ def test_spider_stores_every_notice_from_the_indexes_and_seeds(mirror, tmp_path)
     assert (run["spider"], run["status"], run["new"], run["errors"]) == ("safety_notices", "ok", 5, 0)
 
 
+MEDWATCH = "/safety/medical-product-safety-information"
+RSS = "/about-fda/contact-fda/stay-informed/rss-feeds/medwatch/rss.xml"
+INDEXES = ["/vaccines-blood-biologics/safety-availability-biologics", "/vaccines-blood-biologics/consumers-biologics", MEDWATCH]
+
+
+def test_hub_children_that_are_not_notices_are_never_fetched(mirror, tmp_path):
+    base_url, site = mirror
+    assert crawl_notices(base_url, tmp_path / "n.db").returncode == 0
+    fetched = {target for _, target in site.requests}
+    hub_children = ["/vaccines-blood-biologics/safety-availability-biologics/blood-donor-information",
+                    "/vaccines-blood-biologics/safety-availability-biologics/biological-product-shortages",
+                    "/vaccines-blood-biologics/consumers-biologics/vaccines-licensed-use-united-states",
+                    "/vaccines-blood-biologics/consumers-biologics/ask-expert-donating-blood"]
+    for path in hub_children:  # the mirror serves them: a crawler that followed every child would store them
+        assert site.static_pages.get(path) and path not in fetched
+    assert set(INDEXES) <= fetched
+
+
+def test_empty_medwatch_index_is_a_warning_and_the_feed_and_known_urls_still_run(mirror, tmp_path):
+    """The mirror's MedWatch index is the real static page: an alert table without rows."""
+    base_url, site = mirror
+    result = crawl_notices(base_url, tmp_path / "n.db")
+    assert result.returncode == 0, result.stderr
+    warning = [ln for ln in result.stderr.splitlines() if "warning" in ln]
+    assert warning == [f"error [warning] {base_url}{MEDWATCH}: index page links no safety notices; the known notice "
+                       f"URLs and RSS feeds still run"]
+    db = sqlite_utils.Database(tmp_path / "n.db")
+    assert [(e["stage"], e["url"]) for e in db["errors"].rows] == [("warning", base_url + MEDWATCH)]
+    run = next(db.query("select * from runs"))
+    assert (run["status"], run["errors"], run["unaccounted"]) == ("ok", 0, 0)  # a warning is not an error
+    # the Alli alert and the 2010 update are linked only from the feed now
+    assert {"alli-60-mg-capsules-120-count-refill-kit-counterfeit-product", "ucm199585"} <= {
+        r["slug"] for r in db.query("select slug from letters")}
+
+
+def test_every_index_empty_and_no_feed_still_fetches_the_known_notices(mirror, tmp_path):
+    base_url, site = mirror
+    empty = b"<html><head><title>Hub | FDA</title></head><body><main><h1>Hub</h1><p>Nothing listed.</p></main></body></html>"
+    for path in INDEXES:
+        site.extra[path] = (200, "text/html", empty)
+    site.extra[RSS] = (404, "text/html", b"<html><title>Page Not Found</title></html>")
+    result = crawl_notices(base_url, tmp_path / "n.db")
+    assert result.returncode == 0, result.stderr
+    assert sum("error [warning]" in ln for ln in result.stderr.splitlines()) == 4  # 3 indexes + the feed
+    db = sqlite_utils.Database(tmp_path / "n.db")
+    assert {r["slug"] for r in db.query("select slug from letters")} == {
+        "public-safety-notification-exosome-products",
+        "public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products",
+        "consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes"}
+    assert {e["stage"] for e in db["errors"].rows} == {"warning"}
+    assert next(db.query("select status from runs"))["status"] == "ok"
+
+
+def test_a_hub_page_whose_address_looks_like_a_notice_is_not_stored(mirror, tmp_path):
+    base_url, site = mirror
+    hub = "/vaccines-blood-biologics/consumers-biologics"
+    page = (site.sample_dir / site.static_pages[hub]).read_text(encoding="utf-8")
+    alerts_hub = hub + "/consumer-alerts-biologics"
+    site.extra[hub] = (200, "text/html", page.replace(
+        '<ul class="lcds-list">', f'<ul class="lcds-list"><li><a href="{alerts_hub}">Consumer Alerts (Biologics)</a></li>', 1).encode())
+    landing = page.replace("<h1 class=\"content-title text-center\">Consumers (Biologics)", "<h1 class=\"content-title text-center\">Consumer Alerts")
+    assert "page-node-type-landing_page" in landing
+    site.extra[alerts_hub] = (200, "text/html", landing.encode())
+    result = crawl_notices(base_url, tmp_path / "n.db")
+    assert result.returncode == 0, result.stderr
+    assert ("GET", alerts_hub) in site.requests  # fetched: its address reads as a notice
+    assert "not stored: a landing_page page, not a notice" in result.stderr
+    db = sqlite_utils.Database(tmp_path / "n.db")
+    assert db["letters"].count == 5
+    run = next(db.query("select * from runs"))
+    assert (run["status"], run["skipped"], run["unaccounted"]) == ("ok", 1, 0)  # settled as skipped in the ledger
+
+
 def test_second_run_fetches_no_stored_notice(mirror, tmp_path):
     base_url, site = mirror
     assert crawl_notices(base_url, tmp_path / "n.db").returncode == 0
@@ -125,16 +250,34 @@ def test_second_run_fetches_no_stored_notice(mirror, tmp_path):
     again = crawl_notices(base_url, tmp_path / "n.db")
     assert again.returncode == 0, again.stderr
     fetched = sorted(target for _, target in site.requests)
-    assert fetched == sorted(["/robots.txt", "/vaccines-blood-biologics/safety-availability-biologics",
-                              "/vaccines-blood-biologics/consumers-biologics", "/safety/medical-product-safety-information"])
+    assert fetched == sorted(["/robots.txt", RSS, *INDEXES])
     assert sqlite_utils.Database(tmp_path / "n.db")["letters"].count == 5
 
 
-def test_index_without_notice_links_fails_the_run(mirror, tmp_path):
+
+def test_a_notice_reached_two_ways_uses_one_place_of_the_limit():
+    """A known URL that is also a feed item and an index link is taken once: the second way in must not
+    use up --limit for a request Scrapy's duplicate filter then drops."""
+    from scrapy.utils.test import get_crawler
+
+    from scraper.spiders.safety_notices import SafetyNoticesSpider
+
+    crawler = get_crawler(SafetyNoticesSpider, {"FDA_BASE_URL": "http://127.0.0.1:1", "FDA_LIMIT": 2})
+    spider = SafetyNoticesSpider.from_crawler(crawler)
+    assert spider.take("public-safety-notification-exosome-products")
+    assert not spider.take("public-safety-notification-exosome-products")  # the same notice, from the feed
+    assert spider.take("ucm199585")
+    assert not spider.take("alli-60-mg-capsules-120-count-refill-kit-counterfeit-product")  # the limit of 2
+    assert spider.letters_listed == 2
+
+
+def test_a_notice_that_answers_404_is_one_error_settled_in_the_ledger(mirror, tmp_path):
     base_url, site = mirror
-    empty = "<html><head><title>Medical Product Safety Information | FDA</title></head><body><main><h1>Medical Product Safety Information</h1><p>Nothing here.</p></main></body></html>"
-    site.extra["/safety/medical-product-safety-information"] = (200, "text/html", empty.encode())
+    gone = "/vaccines-blood-biologics/safety-availability-biologics/public-safety-notification-exosome-products"
+    site.extra[gone] = (404, "text/html", b"<html><head><title>Page Not Found | FDA</title></head></html>")
     result = crawl_notices(base_url, tmp_path / "n.db")
-    assert result.returncode == 5, result.stderr  # layout_changed
+    assert result.returncode == 6, result.stderr  # partial
     db = sqlite_utils.Database(tmp_path / "n.db")
-    assert [e["stage"] for e in db["errors"].rows] == ["layout_changed"]
+    errors = [(e["stage"], e["url"]) for e in db["errors"].rows if e["stage"] != "warning"]
+    assert errors == [("notice", base_url + gone)]  # not a second "unaccounted" row for the same notice
+    assert db["letters"].count == 4

@@ -3,8 +3,9 @@ differently (built here with fpdf2), the listing-page parser on both listing sha
 against the loopback mirror.
 
 Fixtures (tests/files/untitled_letters/): the mirror's three CBER untitled-letter PDFs
-(scraper/mirror/build_sources.py), its CBER listing and hub pages, and a hand-written table listing in
-the CDER OPDP shape. expected.json holds the values read off each PDF by hand.
+(scraper/mirror/build_sources.py), its CBER HCT/P listing and hub pages, a hand-written table listing,
+and the real 2026 rows of CDER's and CBER's listing pages (untitled_c?er_listing_excerpt_2026.html,
+verbatim from ../shared/live/). expected.json holds the values read off each PDF by hand.
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from scraper.parsing.untitled_letter import (LetterPdfError, media_slug, parse_letter_pdf, parse_listing_links,
-                                             parse_untitled_listing, reflow)
+from scraper.parsing.untitled_letter import LetterPdfError, media_slug, parse_letter_pdf, reflow
+from scraper.parsing.untitled_listing import parse_listing_links, parse_untitled_listing, parse_untitled_page
 from tests.conftest import run_fdatrack
 
 FILES = Path(__file__).parent / "files" / "untitled_letters"
@@ -131,8 +132,8 @@ def test_cber_listing_grouped_by_year():
 
 
 def test_table_listing_with_response_and_closeout_links():
-    rows = parse_untitled_listing((FILES / "cder_opdp_table.html").read_text(), "https://www.fda.gov")
-    assert [r["slug"] for r in rows] == ["media-183001", "media-176002"]  # nav PDF and the row without one ignored
+    rows, problems = parse_untitled_page((FILES / "cder_opdp_table.html").read_text(), "https://www.fda.gov/x")
+    assert [r["slug"] for r in rows] == ["media-183001", "media-176002"]  # the navigation's PDF is not a letter
     first, second = rows
     assert (first["company"], first["letter_issue_date"], first["subject"]) == (
         "Example Pharma, Inc.", "2024-11-14", "EXAMPLEX (examplumab) injection")
@@ -143,6 +144,108 @@ def test_table_listing_with_response_and_closeout_links():
          "document_date": "2025-03-02"},
     ]
     assert (second["company"], second["letter_issue_date"]) == ("Second & Sons Laboratories LLC", "2024-02-05")
+    # the row naming a letter without its PDF is reported, not dropped in silence
+    assert problems == ["table row 4 ('01/10/2024 No PDF here Nothing'): no untitled-letter PDF in the row"]
+
+
+CDER_URL = "https://www.fda.gov/drugs/warning-letters-and-notice-violation-letters-pharmaceutical-companies/untitled-letters"
+CBER_URL = ("https://www.fda.gov/vaccines-blood-biologics/enforcement-actions-cber/"
+            "untitled-letters-regarding-advertising-promotional-labeling-approved-biologics")
+
+
+def real(name: str) -> str:
+    return (FILES / f"untitled_{name}_listing_excerpt_2026.html").read_text(encoding="utf-8")
+
+
+def test_real_cder_table_letters_dates_companies_products():
+    rows, problems = parse_untitled_page(real("cder"), CDER_URL)
+    assert problems == []
+    assert [(r["slug"], r["letter_issue_date"], r["company"]) for r in rows] == [
+        ("media-193721", "2026-07-15", "Sanofi Vaccines US Inc."),
+        ("media-193722", "2026-07-13", "Viatris Specialty LLC"),
+        ("media-192843", "2026-05-26", "QOL Medical, LLC."),
+        ("media-192241", "2026-04-28", "Bayer HealthCare Pharmaceuticals, Inc."),
+    ]
+    assert rows[0]["url"] == "https://www.fda.gov/media/193721/download?attachment"
+    assert rows[0]["subject"] == "BEYFORTUS® (nirsevimab-alip) injection, for intramuscular use"
+    assert {r["issuing_office"] for r in rows} == {"Center for Drug Evaluation and Research (CDER)"}
+
+
+def test_real_cder_promotional_material_is_an_attachment_never_a_letter():
+    rows, _ = parse_untitled_page(real("cder"), CDER_URL)
+    slugs = {r["slug"] for r in rows} | {x["slug"] for r in rows for x in r["related"]}
+    assert not slugs & {"media-193720", "media-193719", "media-192844"}
+    by_slug = {r["slug"]: r for r in rows}
+    assert by_slug["media-193721"]["attachments"] == [
+        {"title": "BEYFORTUS® | Promotional Material 1 | 7.15.2026", "url": "https://www.fda.gov/media/193720/download?attachment"},
+        {"title": "BEYFORTUS® | Promotional Material 2 | 7.15.2026", "url": "https://www.fda.gov/media/193719/download?attachment"},
+    ]
+    assert by_slug["media-193722"]["attachments"] == []
+
+
+def test_real_cder_closeout_cell_links_the_closeout_letter_dated_by_its_title():
+    rows, _ = parse_untitled_page(real("cder"), CDER_URL)
+    related = {r["slug"]: r["related"] for r in rows}
+    assert related["media-192241"] == [{"kind": "closeout_letter", "slug": "media-193054", "document_date": "2026-06-09",
+                                        "url": "https://www.fda.gov/media/193054/download?attachment"}]
+    assert [x["slug"] for x in related["media-192843"]] == ["media-193893"]
+    assert related["media-193721"] == related["media-193722"] == []  # &nbsp; cells link nothing
+
+
+def test_real_cber_list_date_product_and_company_after_the_break():
+    rows, problems = parse_untitled_page(real("cber"), CBER_URL)
+    assert problems == []
+    assert [(r["slug"], r["letter_issue_date"], r["subject"], r["company"], r["year_heading"]) for r in rows] == [
+        ("media-191631", "2026-03-09", "AMTAGVI", "Iovance Biotherapeutics", "2026"),
+        ("media-191630", "2026-03-09", "BREYANZI", "Juno Therapeutics Inc., a Bristol-Myers Squibb Company", "2026"),
+        ("media-191632", "2026-03-09", "KYMRIAH", "Novartis Pharmaceuticals Corporation", "2026"),
+        ("media-191633", "2026-03-09", "TECARTUS", "Kite Pharma, Inc.", "2026"),
+    ]
+    assert {r["issuing_office"] for r in rows} == {"Center for Biologics Evaluation and Research (CBER)"}
+
+
+def test_a_table_split_into_seven_columns_is_read_by_its_headers():
+    """The same CDER row with Company, Individual, Product and Issue in columns of their own."""
+    html = ("<table><tr><th>Issued Date</th><th>Company</th><th>Individual</th><th>Product</th><th>Issue</th>"
+            "<th>Response Letter</th><th>Close-Out Letter</th></tr>"
+            '<tr><td>4/28/2026</td><td><p>Bayer HealthCare Pharmaceuticals, Inc.</p><ul><li>'
+            '<a href="/media/192241/download?attachment" title="NUBEQA® | Untitled Letter | 4.28.2026">Untitled Letter</a>'
+            ' (PDF)</li></ul></td><td>&nbsp;</td><td>NUBEQA® tablets</td><td>Omission of risk</td>'
+            '<td>05/30/2026 <a href="/media/192300/download">Response</a></td><td>&nbsp;</td></tr></table>')
+    (row,), problems = parse_untitled_page(html, CDER_URL)
+    assert problems == []
+    assert (row["company"], row["letter_issue_date"], row["subject"]) == (
+        "Bayer HealthCare Pharmaceuticals, Inc.", "2026-04-28", "NUBEQA® tablets | Omission of risk")
+    assert row["related"] == [{"kind": "response_letter", "url": "https://www.fda.gov/media/192300/download",
+                               "slug": "media-192300", "document_date": "2026-05-30"}]
+
+
+def test_a_seven_column_table_without_a_header_row():
+    html = ('<table><tr><td>4/28/2026</td><td><p>Bayer HealthCare Pharmaceuticals, Inc.</p>'
+            '<a href="/media/192241/download">Untitled Letter</a></td><td>&nbsp;</td><td>NUBEQA® tablets</td>'
+            '<td>&nbsp;</td><td>&nbsp;</td><td>06/09/2026 <a href="/media/193054/download">Close-Out Letter</a></td></tr></table>')
+    (row,), _ = parse_untitled_page(html, CDER_URL)
+    assert row["subject"] == "NUBEQA® tablets"
+    assert row["related"] == [{"kind": "closeout_letter", "url": "https://www.fda.gov/media/193054/download",
+                               "slug": "media-193054", "document_date": "2026-06-09"}]
+
+
+def test_a_row_with_only_promotional_material_is_a_problem_and_the_rest_go_on():
+    broken = real("cder").replace(
+        '<a href="/media/193722/download?attachment" data-entity-type="media" data-entity-uuid="a3231e3c-8935-4b55-b1ca-1624743fbdd7" '
+        'data-entity-substitution="media_download" title="TOBI® PODHALER® | Untitled Letter | 7.13.2026">Untitled Letter</a>',
+        '<a href="/media/193723/download?attachment" title="TOBI® PODHALER® | Promotional Material | 7.13.2026">Promotional Material</a>')
+    assert broken != real("cder")
+    rows, problems = parse_untitled_page(broken, CDER_URL)
+    assert [r["slug"] for r in rows] == ["media-193721", "media-192843", "media-192241"]
+    assert len(problems) == 1 and "Viatris Specialty LLC" in problems[0] and "only attachments" in problems[0]
+
+
+def test_a_list_item_pdf_that_is_not_a_letter_is_ignored():
+    html = ('<h2>2026</h2><ul><li><a href="/media/1/download">Guidance for Industry (PDF)</a></li></ul>'
+            '<p>See the <a href="/media/2/download">Untitled Letters FAQ</a> (PDF).</p>' + real("cber"))
+    rows, problems = parse_untitled_page(html, CBER_URL)
+    assert len(rows) == 4 and problems == []
 
 
 def test_hub_links_the_centres_listing_pages():
@@ -158,16 +261,19 @@ def crawl_untitled(base_url, db_path, *extra):
                         "--source", "untitled_letters", *extra)
 
 
+REAL_LETTERS = ["media-191630", "media-191631", "media-191632", "media-191633", "media-192241", "media-192843",
+                "media-193721", "media-193722"]
+
+
 def test_spider_stores_each_untitled_letter(mirror, tmp_path):
     base_url, site = mirror
     result = crawl_untitled(base_url, tmp_path / "u.db")
     assert result.returncode == 0, result.stderr
     db = sqlite_utils.Database(tmp_path / "u.db")
-    rows = {r["slug"]: r for r in db.query("select * from letters order by slug")}
-    assert list(rows) == ["media-136483", "media-136876", "media-168866"]
+    rows = {r["slug"]: r for r in db.query("select * from letters where kind = 'untitled_letter' order by slug")}
+    assert list(rows) == ["media-136483", "media-136876", "media-168866", *REAL_LETTERS]
     rsnj = rows["media-136483"]
-    assert rsnj["kind"] == "untitled_letter"
-    assert rsnj["url"] == base_url + "/media/136483/download"
+    assert rsnj["url"] == "https://www.fda.gov/media/136483/download"  # fda.gov's address, not the mirror's
     assert rsnj["company"] == "Regenerative Solution of New Jersey LLC dba Stem Cell Center of New Jersey"
     assert rsnj["document_date"] == rsnj["letter_issue_date"] == "2020-04-10"
     assert rsnj["reference"] == "CBER-20-136483"
@@ -177,7 +283,49 @@ def test_spider_stores_each_untitled_letter(mirror, tmp_path):
     assert rsnj["exosome_related"] == 1 and rsnj["classifier_version"]
     assert db["errors"].count == 0
     run = next(db.query("select * from runs"))
-    assert (run["spider"], run["status"], run["new"]) == ("untitled_letters", "ok", 3)
+    assert (run["spider"], run["status"], run["new"]) == ("untitled_letters", "ok", 13)
+
+
+def test_spider_on_the_real_cder_and_cber_rows(mirror, tmp_path):
+    base_url, site = mirror
+    assert crawl_untitled(base_url, tmp_path / "u.db").returncode == 0
+    db = sqlite_utils.Database(tmp_path / "u.db")
+    sanofi = db["letters"].get("media-193721")
+    assert (sanofi["company"], sanofi["letter_issue_date"], sanofi["issuing_office"]) == (
+        "Sanofi Vaccines US Inc.", "2026-07-15", "Center for Drug Evaluation and Research (CDER)")
+    assert "Office of Prescription Drug Promotion" in sanofi["body_text"]  # the PDF was fetched and read
+    assert [a["url"] for a in json.loads(sanofi["attachments"])] == [  # fda.gov's addresses, like the letter's
+        "https://www.fda.gov/media/193720/download?attachment", "https://www.fda.gov/media/193719/download?attachment"]
+    # promotional material is never fetched, never a document
+    fetched = {target for _, target in site.requests}
+    assert not {"/media/193720/download?attachment", "/media/193719/download?attachment",
+                "/media/192844/download?attachment"} & fetched
+    assert db.execute("select count(*) from letters where slug in ('media-193720', 'media-193719', 'media-192844')").fetchone()[0] == 0
+    closeouts = list(db.query("select slug, kind, parent_slug, document_date from letters where parent_slug is not null order by slug"))
+    assert closeouts == [
+        {"slug": "media-193054", "kind": "closeout_letter", "parent_slug": "media-192241", "document_date": "2026-06-09"},
+        {"slug": "media-193893", "kind": "closeout_letter", "parent_slug": "media-192843", "document_date": "2026-05-26"}]
+    kite = db["letters"].get("media-191633")
+    assert (kite["company"], kite["subject"], kite["letter_issue_date"], kite["issuing_office"]) == (
+        "Kite Pharma, Inc.", "TECARTUS", "2026-03-09", "Center for Biologics Evaluation and Research (CBER)")
+
+
+def test_an_unreadable_row_is_one_error_and_the_other_rows_go_on(mirror, tmp_path):
+    base_url, site = mirror
+    cder = "/drugs/warning-letters-and-notice-violation-letters-pharmaceutical-companies/untitled-letters"
+    page = (site.sample_dir / "untitled" / "cder-untitled-letters.html").read_text(encoding="utf-8")
+    broken = page.replace('title="TOBI® PODHALER® | Untitled Letter | 7.13.2026">Untitled Letter</a>',
+                          'title="TOBI® PODHALER® | Promotional Material | 7.13.2026">Promotional Material</a>')
+    assert broken != page
+    site.extra[cder] = (200, "text/html; charset=utf-8", broken.encode())
+    result = crawl_untitled(base_url, tmp_path / "u.db")
+    assert result.returncode == 6, result.stderr  # partial
+    db = sqlite_utils.Database(tmp_path / "u.db")
+    errors = list(db["errors"].rows)
+    assert [(e["stage"], e["url"]) for e in errors] == [("listing_row", base_url + cder)]
+    assert "Viatris Specialty LLC" in errors[0]["reason"]
+    assert db["letters"].get("media-193721")["company"] == "Sanofi Vaccines US Inc."
+    assert db.execute("select count(*) from letters where kind = 'untitled_letter'").fetchone()[0] == 10
 
 
 def test_a_pdf_that_is_not_a_pdf_is_an_error_not_a_letter(mirror, tmp_path):
@@ -186,5 +334,5 @@ def test_a_pdf_that_is_not_a_pdf_is_an_error_not_a_letter(mirror, tmp_path):
     result = crawl_untitled(base_url, tmp_path / "u.db")
     assert result.returncode == 6, result.stderr  # partial
     db = sqlite_utils.Database(tmp_path / "u.db")
-    assert db["letters"].count == 2
+    assert db.execute("select count(*) from letters where kind = 'untitled_letter'").fetchone()[0] == 10
     assert [(e["stage"], e["url"]) for e in db["errors"].rows] == [("parse_document", base_url + "/media/136876/download")]

@@ -17,7 +17,9 @@ Inputs
 Outputs
   * ``notices/<slug>.html`` + ``notices/pages.jsonl`` (path -> file): five notice pages and three
     section index pages linking them, in fda.gov's page skeleton.
-  * ``untitled/<name>.html`` + ``untitled/pages.jsonl``: the CBER untitled-letter listing page.
+  * ``untitled/<name>.html`` + ``untitled/pages.jsonl``: the hub, CDER's and CBER's real untitled-letter
+    listings (real rows from ``untitled/untitled_c?er_listing_excerpt_2026.html``, scraper/mirror/build_untitled.py)
+    and a CBER HCT/P listing (invented markup; fda.gov's HCT/P page was never captured).
   * ``media/<id>.pdf`` + ``media/index.jsonl``: letter PDFs served at /media/<id>/download.
   * ``rss/<feed>.xml``: RSS 2.0 feeds (warning letters, MedWatch).
 
@@ -41,6 +43,8 @@ import sys
 from datetime import date, datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
+
+from scraper.mirror.build_untitled import CBER_LISTING, CDER_LISTING, CLOSEOUTS, LETTERS, build_real_listings
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 FDA = "https://www.fda.gov"
@@ -270,8 +274,10 @@ def _mdy(iso: str) -> str:
 
 
 def page_shell(*, url: str, origin: str, title: str, creator: str | None, breadcrumb: list[tuple[str, str]],
-               banner: bool, article: str, current: str, section_links: list[tuple[str, str]]) -> str:
-    """A page in fda.gov's lcds skeleton: head, banner, breadcrumb, article, sidebars, footer."""
+               banner: bool, article: str, current: str, section_links: list[tuple[str, str]],
+               page_type: str = "article") -> str:
+    """A page in fda.gov's lcds skeleton: head, banner, breadcrumb, article, sidebars, footer. Drupal names
+    the content type in the body class (hubs and listings are landing pages)."""
     crumbs = "".join(f'<li><a href="{_e(href)}">{_e(name)}</a></li>' for name, href in [("Home", "/"), *breadcrumb])
     nav = "".join(f'<li><a href="{_e(h)}" class="lcds-section-nav__link">{_e(n)}</a></li>' for n, h in section_links)
     meta_creator = f'\n<meta name="dcterms.creator" content="{_e(creator)}" />' if creator else ""
@@ -288,7 +294,7 @@ def page_shell(*, url: str, origin: str, title: str, creator: str | None, breadc
 <meta name="dcterms.title" content="{_e(title)}" />{meta_creator}
     <title>{_e(title)} | FDA</title>
   </head>
-  <body class="path-node page-node-type-article">
+  <body class="path-node page-node-type-{page_type}">
     <div class="usa-banner"><p class="sr-only">An official website of the United States government</p><p>Here\u2019s how you know</p></div>
     <header class="lcds-header" role="banner"><a class="logo" href="/" title="FDA Homepage">U.S. Food and Drug Administration</a>
       <nav class="navbar lcds-main-nav" aria-label="Main navigation"><ul><li><a href="/food">Food</a></li><li><a href="/drugs">Drugs</a></li><li><a href="/vaccines-blood-biologics">Vaccines, Blood, and Biologics</a></li></ul></nav>
@@ -374,18 +380,52 @@ def render_legacy_page(url: str, origin: str, title: str, lines: list[str], upda
 """
 
 
+# Child pages the CBER hubs link beside their notices, as real hubs do (fda_site.md §10): not notices,
+# so the crawler must not fetch them. Paths under the hubs on purpose, where "every child page" would
+# catch them; the pages exist in the mirror, so a crawler that fetched them would store them.
+HUB_CHILDREN = {
+    CBER_SAFETY: [("Blood Donor Information", f"{CBER_SAFETY}/blood-donor-information"),
+                  ("Biological Product Shortages", f"{CBER_SAFETY}/biological-product-shortages")],
+    CBER_CONSUMERS: [("Vaccines Licensed for Use in the United States", f"{CBER_CONSUMERS}/vaccines-licensed-use-united-states"),
+                     ("Ask the Expert: Donating Blood", f"{CBER_CONSUMERS}/ask-expert-donating-blood")],
+}
+
+
 def render_index_page(path: str, title: str, parent: str, entries: list[tuple[str, str, str]]) -> str:
-    """A section page listing its notices (title, path, date), newest first."""
+    """A CBER section page: its notices (title, path, date) newest first, then links to other child pages."""
     items = "\n".join(f'<li><a href="{_e(p)}">{_e(t)}</a> <span class="date">({_mdy(d)})</span></li>'
                       for t, p, d in sorted(entries, key=lambda e: e[2], reverse=True))
+    others = "\n".join(f'<li><a href="{_e(p)}">{_e(t)}</a></li>' for t, p in HUB_CHILDREN.get(path, []))
     article = f"<p>Safety communications published in this section.</p>\n<ul class=\"lcds-list\">\n{items}\n</ul>"
+    if others:
+        article += f"\n<h2>Related Information</h2>\n<ul class=\"lcds-list\">\n{others}\n</ul>"
     return page_shell(url=FDA + path, origin="the notices built here (invented index markup)", title=title,
                       creator=None, breadcrumb=[(parent, "/" + path.strip("/").split("/")[0])], banner=False,
-                      article=article, current="2025-01-15", section_links=[])
+                      article=article, current="2025-01-15", section_links=[], page_type="landing_page")
+
+
+def render_medwatch_index() -> str:
+    """MedWatch's index as its static HTML comes (a stored 2026 text copy, fda_site.md §10): the Date /
+    Safety Alert / Product Type table with no rows; the real page fills it in by script."""
+    article = ("<p>The FDA MedWatch program provides clinical and safety information about human medical "
+               "products.</p>\n<table class=\"table lcds-datatable\" id=\"safety-alerts\">\n<thead><tr><th>Date</th>"
+               "<th>Safety Alert</th><th>Product Type</th></tr></thead>\n<tbody></tbody>\n</table>")
+    return page_shell(url=FDA + MEDWATCH, origin="the stored text copy of the real page (its empty table)",
+                      title="Medical Product Safety Information", creator=None, breadcrumb=[("Safety", "/safety")],
+                      banner=False, article=article, current="2025-01-15", section_links=[], page_type="landing_page")
+
+
+def render_hub_child(path: str, title: str) -> str:
+    """One of a hub's other child pages (not a notice)."""
+    article = f"<p>{_e(title)}: information about this topic for patients, donors and health professionals.</p>"
+    return page_shell(url=FDA + path, origin="invented page (a hub's child that is not a notice)", title=title,
+                      creator="Center for Biologics Evaluation and Research", breadcrumb=[("Vaccines, Blood & Biologics",
+                      "/vaccines-blood-biologics")], banner=False, article=article, current="2025-01-15", section_links=[])
 
 
 def render_untitled_listing() -> str:
-    """CBER's untitled-letter page: letters grouped under year headings, PDF links with titled anchors."""
+    """A CBER HCT/P untitled-letter page (its real address and markup are unknown, fda_site.md §3): letters
+    grouped under year headings, the company in the link text (an older shape the parser must still read)."""
     by_year: dict[str, list[str]] = {}
     for letter in sorted(UNTITLED_LETTERS, key=lambda x: x["date"], reverse=True):
         name = letter["company"] + (f" dba {letter['dba']}" if letter["dba"] else "")
@@ -407,6 +447,9 @@ def render_untitled_hub() -> str:
     """FDA's untitled-letter hub: what untitled letters are, and links to the centres' listing pages."""
     article = ("<p>An untitled letter cites violations that do not meet the threshold of regulatory significance "
                "for a Warning Letter. Untitled letters are posted by the issuing center:</p>\n<ul>\n"
+               f'<li><a href="{CDER_LISTING}">Untitled Letters (Drugs, OPDP)</a></li>\n'
+               f'<li><a href="{CBER_LISTING}">Untitled Letters Regarding Advertising and Promotional Labeling '
+               'for Approved Biologics</a></li>\n'
                f'<li><a href="{UNTITLED_LISTING}">Untitled Letters (Biologics)</a></li>\n'
                '<li><a href="/about-fda/center-drug-evaluation-and-research-cder">About CDER</a></li>\n</ul>')
     return page_shell(url=FDA + UNTITLED_HUB, origin="invented hub markup", title="Issuance of Untitled Letters",
@@ -561,12 +604,17 @@ def build(out: Path) -> dict[str, int]:
                 index_entries[index_path].append((title, spec["path"], the_date))
         if spec.get("legacy"):  # older alerts are linked at their legacy ucm*.htm address
             index_entries[MEDWATCH].append((title, spec["path"], the_date))
-        if spec["path"].startswith(MEDWATCH):
+        if spec["path"].startswith(MEDWATCH) or spec.get("legacy"):  # the feed links the 2010 update too
             medwatch_items.append({"title": title, "link": url, "date": the_date,
                                    "description": next((ln for ln in lines if ln.startswith("ISSUE:")), lines[0])[:200]})
     for path, title, parent in SECTION_INDEXES:
         slug = path.strip("/").replace("/", "--")
-        write(f"notices/{slug}.html", render_index_page(path, title, parent, index_entries[path]))
+        page = render_medwatch_index() if path == MEDWATCH else render_index_page(path, title, parent, index_entries[path])
+        write(f"notices/{slug}.html", page)
+        notice_pages.append({"path": path, "file": f"notices/{slug}.html", "id": None})
+    for title, path in [c for children in HUB_CHILDREN.values() for c in children]:
+        slug = path.strip("/").replace("/", "--")
+        write(f"notices/{slug}.html", render_hub_child(path, title))
         notice_pages.append({"path": path, "file": f"notices/{slug}.html", "id": None})
     write("notices/pages.jsonl", "".join(json.dumps(p) + "\n" for p in sorted(notice_pages, key=lambda p: p["path"])))
 
@@ -583,12 +631,18 @@ def build(out: Path) -> dict[str, int]:
         write(f"media/{media_id}.pdf", related_letter_pdf(media_id, entry, row))
         media_index.append({"media_id": media_id, "kind": key, "company": entry["company"], "date": row[key]["date"],
                             "parent_slug": entry["slug"], "reference": entry.get("reference")})
+    real_pages = build_real_listings(out, write, page_shell, render_letter_pdf, FDA, _mdy)
+    for media_id, _, day, company, _ in LETTERS:
+        media_index.append({"media_id": media_id, "kind": "untitled_letter", "company": company, "date": day})
+    for media_id, (letter_id, day) in CLOSEOUTS.items():
+        media_index.append({"media_id": media_id, "kind": "closeout_letter", "date": day, "parent": f"media-{letter_id}"})
     write("media/index.jsonl", "".join(json.dumps(m) + "\n" for m in sorted(media_index, key=lambda m: m["media_id"])))
     write("untitled/untitled-letters-cber.html", render_untitled_listing())
     write("untitled/issuance-untitled-letters.html", render_untitled_hub())
     write("untitled/pages.jsonl", "".join(json.dumps(p) + "\n" for p in [
         {"path": UNTITLED_HUB, "file": "untitled/issuance-untitled-letters.html"},
         {"path": UNTITLED_LISTING, "file": "untitled/untitled-letters-cber.html"},
+        *real_pages,
     ]))
 
     newest = sorted(rows.values(), key=lambda r: (r["posted_date"], r["slug"]), reverse=True)[:10]

@@ -70,6 +70,7 @@ def parse_safety_notice(html: str, url: str) -> dict:
         "section": _parse_section(breadcrumb, title),
         "breadcrumb": breadcrumb,
         "content_current_as_of": current_as_of,
+        "page_type": parse_page_type(html),
         "body_text": "\n\n".join(paragraphs),
     }
 
@@ -212,21 +213,68 @@ def _parse_office(soup: BeautifulSoup, url: str) -> str | None:
     return next((office for prefix, office in SECTION_OFFICES if path.startswith(prefix)), None)
 
 
+# What a notice looks like from its address or its link text (fda.gov, 2019-2026): CBER's "public safety
+# notification", MedWatch's "safety alert", CDER's "drug safety communication", consumer alerts and
+# updates, legacy ucm*.htm pages. A hub's other child pages ("vaccines-licensed-use-united-states",
+# "blood-donor-information") match none of these. Recalls are left out: "recalls-biologics" is a listing;
+# the recall alerts that matter come as MedWatch table rows and feed items.
+NOTICE_URL = re.compile(
+    r"public-safety-(?:notification|alert|communication)|safety-(?:alert|communication|notice|notification)s?(?:-|$)"
+    r"|consumer-(?:alert|update)s?(?:-|/|$)|fda-(?:warns|alerts|cautions)|important-(?:patient-and-consumer-)?information"
+    r"|counterfeit|/ucm\d+\.htm$", re.I)
+NOTICE_TEXT = re.compile(
+    r"safety (?:notification|alert|communication|notice)|consumer (?:alert|update)|\bFDA (?:warns|alerts|cautions)\b"
+    r"|important (?:patient and consumer )?information|counterfeit", re.I)
+# Drupal names a page's content type in <body class="page-node-type-…">; hubs and listings are not notices.
+HUB_PAGE_TYPE = re.compile(r"landing|hub|section|topic|listing|index", re.I)
+_DATED = re.compile(r"\d{1,2}/\d{1,2}/\d{4}|" + _MONTH_DATE.pattern, re.I)
+
+
+def parse_page_type(html: str) -> str | None:
+    """The Drupal content type the page's <body> names (page-node-type-<type>), if any."""
+    m = re.search(r"<body[^>]*\bclass=[\"'][^\"']*\bpage-node-type-([\w-]+)", html, re.I)
+    return m.group(1).lower() if m else None
+
+
+def is_hub_page_type(page_type: str | None) -> bool:
+    """True for content types of hub and listing pages (never notices); False when the page names none."""
+    return bool(page_type and HUB_PAGE_TYPE.search(page_type))
+
+
 def parse_notice_links(html: str, index_url: str) -> list[str]:
-    """Notices an index page links: its child pages (same site, deeper under the index's path) and
-    legacy ucm*.htm alerts, in page order, without duplicates; navigation and sidebars ignored."""
+    """Notices an index page links, in page order, without duplicates: same-site links whose address or
+    text reads as a notice, or that sit in the page's list of dated alerts (a row of a 'Safety Alert' table,
+    a list item with a date). Navigation, sidebars, PDFs and the hub's other child pages are left out."""
     soup = BeautifulSoup(html, "lxml")
     content = _content_root(soup)
     index = urlsplit(index_url)
-    prefix = index.path.rstrip("/") + "/"
     links: list[str] = []
     for a in content.find_all("a", href=True):
         url = urljoin(index_url, a["href"].strip())
         parts = urlsplit(url)
-        if parts.netloc != index.netloc:
+        if parts.netloc != index.netloc or parts.path.rstrip("/") == index.path.rstrip("/"):
             continue
-        if parts.path.startswith(prefix) or re.search(r"/ucm\d+\.htm$", parts.path, re.I):
+        if parts.path.lower().endswith(".pdf") or "/media/" in parts.path:
+            continue
+        text = clean_text(a.get_text(" ")) or ""
+        if NOTICE_URL.search(parts.path) or NOTICE_TEXT.search(text) or _in_alert_listing(a):
             clean = parts._replace(query="", fragment="").geturl()
             if clean not in links:
                 links.append(clean)
     return links
+
+
+def _in_alert_listing(a: Tag) -> bool:
+    """The link is an entry of the page's notice list: a row of a table headed 'Safety Alert' (MedWatch's
+    Date / Safety Alert / Product Type table), or a list item or row that carries a date."""
+    row = a.find_parent("tr")
+    if row is not None:
+        table = row.find_parent("table")
+        header = " ".join(th.get_text(" ") for th in table.find_all("th")) if table else ""
+        if re.search(r"safety alert|alert|notice|communication", header, re.I):
+            return True
+    entry = a.find_parent(["li", "tr"])
+    if entry is None:
+        return False
+    outside = (clean_text(entry.get_text(" ")) or "").replace(clean_text(a.get_text(" ")) or "", "")
+    return bool(_DATED.search(outside))

@@ -1,5 +1,5 @@
-"""Pure parsers for letters FDA publishes as PDFs (untitled letters, response and close-out letters)
-and for the untitled-letter listing pages that link them.
+"""Pure parser for letters FDA publishes as PDFs (untitled letters, response and close-out letters).
+The listing pages that link them are read by scraper.parsing.untitled_listing.
 
 PDF bytes (or a page's HTML) in, plain dicts out. Letter PDFs live at /media/<id>/download; their
 text is extracted with pypdf, re-flowed into paragraphs, and searched for the letter's date,
@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import io
 import re
-from collections import Counter
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-from bs4 import BeautifulSoup, Tag
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
@@ -45,7 +43,6 @@ _SALUTATION = re.compile(r"^(?:Dear\b|Re\s*:|RE\s*:|Subject\s*:)", re.I)
 _TITLE_LINE = re.compile(
     r"^(?:UNTITLED LETTER|WARNING LETTER|CLOSE-?OUT LETTER|RESPONSE (?:TO|LETTER).*|.*\bResponse to Warning Letter\b.*)$", re.I
 )
-_RELATED = {"response_letter": re.compile(r"respon", re.I), "closeout_letter": re.compile(r"close[\s\-]?out", re.I)}
 
 
 class LetterPdfError(ValueError):
@@ -220,126 +217,17 @@ def _parse_reference(head: str) -> str | None:
     return clean_text(m.group("labelled") or m.group("short") or m.group("coded"))
 
 
-# --- listing pages ----------------------------------------------------------------------
+# --- listing pages: kept importable from here (their parser lives in scraper.parsing.untitled_listing) ---
 
 def parse_untitled_listing(html: str, base_url: str) -> list[dict]:
-    """Letters linked from an untitled-letter listing page: table rows (CDER OPDP style) or list items
-    grouped under year headings (CBER style). Each letter comes with its response/close-out links."""
-    soup = BeautifulSoup(html, "lxml")
-    main = soup.select_one("main") or soup.body or soup
-    for chrome in main.select("nav, aside, header, footer, .breadcrumb"):
-        chrome.decompose()
-    rows: list[dict] = []
-    seen: set[str] = set()
-    for link in main.find_all("a", href=True):
-        if not _is_letter_link(link["href"]):
-            continue
-        container = link.find_parent(["tr", "li"]) or link.find_parent("p") or link.parent
-        if id(container) in seen:
-            continue
-        seen.add(id(container))
-        row = _parse_listing_entry(container, base_url)
-        if row:
-            rows.append(row)
-    return rows
+    """The letters a listing page links (see scraper.parsing.untitled_listing.parse_untitled_page)."""
+    from scraper.parsing.untitled_listing import parse_untitled_listing as parse  # imported late: it imports us
 
-
-def _is_letter_link(href: str) -> bool:
-    path = urlsplit(href).path.lower()
-    return bool(_MEDIA.search(path)) or path.endswith(".pdf")
-
-
-def _parse_listing_entry(container: Tag, base_url: str) -> dict | None:
-    """One listing entry: the letter link (first non-response, non-close-out link) and its related letters."""
-    links = [a for a in container.find_all("a", href=True) if _is_letter_link(a["href"])]
-    letter, related = None, []
-    for a in links:
-        label = clean_text(" ".join(filter(None, [a.get_text(" "), a.get("title")]))) or ""
-        kind = next((k for k, pat in _RELATED.items() if pat.search(label)), None)
-        url = urljoin(base_url + "/", a["href"].strip())
-        if kind:
-            related.append({"kind": kind, "url": url, "slug": media_slug(url), "document_date": _date_in(label)})
-        elif letter is None:
-            letter = (a, url)
-    if letter is None:
-        return None
-    a, url = letter
-    cells = container.find_all("td") if container.name == "tr" else []
-    return {
-        "kind": "untitled_letter",
-        "url": url,
-        "slug": media_slug(url),
-        "company": _parse_entry_company(a, cells),
-        "letter_issue_date": _parse_entry_date(container, cells),
-        "subject": _parse_entry_product(a, cells),
-        "year_heading": _parse_year_heading(container),
-        "related": related,
-    }
-
-
-def _parse_entry_company(a: Tag, cells: list[Tag]) -> str | None:
-    """Company: the table's company cell (its <p>), else the link text before ' - Untitled Letter'."""
-    if len(cells) >= 2:
-        p = cells[1].find("p")
-        text = clean_text((p or cells[1]).get_text(" "))
-        if p is None:
-            for link in cells[1].find_all("a"):
-                text = (text or "").replace(clean_text(link.get_text(" ")) or "\0", "")
-        return clean_text(text)
-    text = clean_text(a.get_text(" ")) or ""
-    text = re.split(r"\s+[-–—]\s+(?:Untitled Letter|\d)|,\s*(?=\d{1,2}/\d{1,2}/\d{4})", text, maxsplit=1)[0]
-    return clean_text(text)
-
-
-def _parse_entry_date(container: Tag, cells: list[Tag]) -> str | None:
-    """The letter's date: the first cell (tables) or the first date in the entry."""
-    if cells:
-        t = cells[0].find("time")
-        if t and t.get("datetime"):
-            return to_iso_date(t["datetime"])
-        if iso := _date_in(cells[0].get_text(" ")):
-            return iso
-    t = container.find("time")
-    if t and t.get("datetime"):
-        return to_iso_date(t["datetime"])
-    return _date_in(container.get_text(" "))
-
-
-def _parse_entry_product(a: Tag, cells: list[Tag]) -> str | None:
-    """Product or subject: the table's third cell, else the link title after 'Untitled Letter –'."""
-    if len(cells) >= 3:
-        return clean_text(cells[2].get_text(" "))
-    title = clean_text(a.get("title")) or ""
-    m = re.search(r"Untitled Letter\s*[-–—:]\s*(.+)", title, re.I)
-    return clean_text(m.group(1)) if m else None
-
-
-def _parse_year_heading(container: Tag) -> str | None:
-    """The year heading (h2/h3) an entry is grouped under, if any."""
-    h = container.find_previous(["h2", "h3"])
-    text = clean_text(h.get_text(" ")) if h else None
-    return text if text and re.fullmatch(r"\d{4}", text) else None
-
-
-def _date_in(text: str | None) -> str | None:
-    m = _DATE.search(text or "")
-    return to_iso_date(m.group(0).replace("Sept.", "Sep.")) if m else None
+    return parse(html, base_url)
 
 
 def parse_listing_links(html: str, page_url: str) -> list[str]:
-    """Other untitled-letter listing pages a hub page links (same site, 'untitled' in the link text or address)."""
-    soup = BeautifulSoup(html, "lxml")
-    main = soup.select_one("main") or soup.body or soup
-    for chrome in main.select("nav, aside, header, footer, .breadcrumb"):
-        chrome.decompose()
-    here = urlsplit(page_url)
-    links: list[str] = []
-    for a in main.find_all("a", href=True):
-        url = urljoin(page_url, a["href"].strip())
-        parts = urlsplit(url)
-        text = clean_text(a.get_text(" ")) or ""
-        if parts.netloc != here.netloc or _is_letter_link(url) or parts.path == here.path:
-            continue
-        if re.search(r"untitled", text + " " + parts.path, re.I) and url not in links:
-            links.append(parts._replace(fragment="").geturl())
-    return links
+    """Other untitled-letter listing pages a hub page links."""
+    from scraper.parsing.untitled_listing import parse_listing_links as parse
+
+    return parse(html, page_url)

@@ -64,6 +64,7 @@ def letter_document(response, entry: dict):
         reference=parsed.get("reference"),
         issuing_office=normalize_issuing_office(entry.get("issuing_office")) if entry.get("issuing_office") else None,
         subject=entry.get("subject"),
+        attachments=entry.get("attachments") or None,
         body_text=parsed["body_text"],
         fetched_at=now_iso(),
         raw_html=raw_html,
@@ -89,6 +90,7 @@ class SourceSpider(scrapy.Spider):
         self._limit_arg = limit
         self.letters_listed = None  # documents found on listing/index pages (run status compares)
         self.scheduled = 0
+        self.taken: set[str] = set()  # slugs scheduled this run: one document reached two ways counts once
         self.ledger = RunLedger()  # every document taken ends stored or as an errors row
 
     @classmethod
@@ -100,9 +102,11 @@ class SourceSpider(scrapy.Spider):
 
     def take(self, slug: str) -> bool:
         """Whether to fetch a document: not stored yet (or --full) and within --limit. Counts it as
-        listed, so that a run which then stores nothing is reported as failed."""
-        if already_stored(self, slug) or (self.limit and self.scheduled >= self.limit):
+        listed, so that a run which then stores nothing is reported as failed. A slug already taken this
+        run (a seed also in the feed) is not taken again: it would use up --limit for a request Scrapy drops."""
+        if slug in self.taken or already_stored(self, slug) or (self.limit and self.scheduled >= self.limit):
             return False
+        self.taken.add(slug)
         self.scheduled += 1
         self.letters_listed = (self.letters_listed or 0) + 1
         self.ledger.list(slug, None)

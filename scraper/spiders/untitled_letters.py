@@ -1,5 +1,6 @@
-"""FDA untitled letters: the hub page, the centres' listing pages it links, and each letter's PDF
-(with the response and close-out letters listed beside it).
+"""FDA untitled letters: the hub page, the centres' listing pages (CDER's table, CBER's year lists; named
+in UNTITLED_LISTING_PATHS and linked from the hub), and each letter's PDF with the response and
+close-out letters listed beside it. Promotional-material PDFs are kept on their letter as attachments.
 
 Requests and link following only; parsing is in scraper.parsing.untitled_letter (pure functions).
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 import scrapy
 
 from scraper.items import CrawlErrorItem
-from scraper.parsing.untitled_letter import parse_listing_links, parse_untitled_listing
+from scraper.parsing.inputs import RowError, canonical_url
+from scraper.parsing.untitled_listing import parse_listing_links, parse_untitled_page
 from scraper.spiders.documents import SourceSpider, letter_document
 
 
@@ -27,9 +29,11 @@ class UntitledLettersSpider(SourceSpider):
             yield CrawlErrorItem(url=response.url, stage=stage, reason=f"listing page answered HTTP {response.status}",
                                  fatal=depth == 0)
             return
-        entries = parse_untitled_listing(response.text, self.base_url)
+        entries, problems = parse_untitled_page(response.text, response.url)
         listings = parse_listing_links(response.text, response.url) if depth == 0 else []
-        if not entries and not listings:
+        for problem in problems:  # one unreadable row is an error of its own; the page's other rows go on
+            yield CrawlErrorItem(url=response.url, stage="listing_row", reason=problem)
+        if not entries and not listings and not problems:
             yield self.fatal(response.url, "layout_changed", "untitled-letter page links no letter PDFs and no listing pages")
             return
         self.page_seen()
@@ -43,15 +47,23 @@ class UntitledLettersSpider(SourceSpider):
         """The letter's PDF, then its response and close-out letters (linked to it by parent_slug)."""
         related = [{**r, "parent_slug": entry["slug"], "company": entry.get("company"), "subject": entry.get("subject")}
                    for r in entry["related"]]
+        entry = {**entry, "attachments": [self._canonical(a) for a in entry.get("attachments") or []]}
         for doc in [entry, *related]:
             if not self.take(doc["slug"]):
                 continue
             yield scrapy.Request(doc["url"], callback=self.parse_letter, errback=self.on_error,
                                  cb_kwargs={"entry": doc, "stage": "letter"})
 
+    def _canonical(self, attachment: dict) -> dict:
+        """An attachment with fda.gov's address (as the store does for a document's own URL); another host's kept."""
+        try:
+            return {**attachment, "url": canonical_url(attachment["url"], self.base_url)}
+        except RowError:
+            return attachment
+
     def parse_letter(self, response, entry, stage):
         yield from self.check_blocked(response)
         if response.status != 200:
-            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}")
+            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=entry["slug"])
             return
         yield letter_document(response, entry)
