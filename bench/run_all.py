@@ -6,7 +6,8 @@
   (bench/classify_throughput.py), against naive baselines;
 2 crawl throughput through Scrapy against the mirror enlarged to 5,000 letters, against a
   sequential crawler, with peak RSS (bench/crawl_throughput.py);
-3 request economy of scheduled runs (bench/request_economy.py);
+3 request economy of scheduled runs (bench/request_economy.py), and the whole real listing with
+  capped pages and reordered ties: listed vs stored, false delistings, requests (bench/real_site.py);
 4 storage: ingest rate, size per 1,000 letters, reparse time (bench/storage.py);
 5 Datasette at 100,000 letters: p50/p95 per page (bench/datasette_scale.py).
 
@@ -33,6 +34,7 @@ BENCHMARKS = [
     ("classifier alone", ["bench/classify_throughput.py"], ["--docs", "2000"], ["--docs", "200"]),
     ("crawl throughput", ["-m", "bench.crawl_throughput"], ["--letters", "5000"], ["--letters", "500"]),
     ("request economy", ["-m", "bench.request_economy"], [], []),
+    ("the real listing on a bad day", ["-m", "bench.real_site"], [], ["--quick"]),
     ("storage", ["-m", "bench.storage"], ["--letters", "5000"], ["--letters", "500"]),
     ("datasette at scale", ["-m", "bench.datasette_scale"], ["--letters", "100000"], ["--letters", "10000", "--requests", "5"]),
 ]

@@ -85,7 +85,8 @@ class StorePipeline:
                 self.fatal = item.stage
             if ledger is not None:
                 ledger.settle(item.key, "error", item.reason, url=item.url)
-            _progress(f"error [{item.stage}] {item.url}: {item.reason}")
+            label = "warning" if item.stage == "warning" else f"error [{item.stage}]"
+            _progress(f"{label} {item.url}: {item.reason}")
             return item
         record = ItemAdapter(item).asdict()
         classification = record.pop("classification", None)
