@@ -1,0 +1,55 @@
+"""How a run ends when its database refuses writes (full disk, a lock held past busy_timeout,
+a file turned read-only): `failed`, with every letter that could not be stored counted.
+
+The count is kept in memory by StorePipeline (``unsaved``), because the errors table may be as
+unwritable as the letters table. It goes into the final line and, when the database takes that
+one small write, into the run row's close_reason. The run is not marked complete, so the next
+run pages the whole listing and fetches what this one lost.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+
+from db import store
+
+
+def close_after_storage_failure(pipeline, spider, reason: str) -> dict:
+    """Close the run of ``pipeline`` (a StorePipeline) as failed; print one line; return its row."""
+    stats = pipeline.crawler.stats
+    counts = dict(pipeline.counts)
+    stored = sum(counts.values())
+    if pipeline.run_id is None:  # the run row itself could not be written: nothing was crawled
+        print(f"fdatrack: error: {spider.name}: {pipeline.storage_failure}; nothing was crawled",
+              file=sys.stderr, flush=True)
+        _close(pipeline)
+        return {"id": None, "spider": spider.name, "status": "failed", "close_reason": pipeline.storage_failure,
+                "storage_failure": pipeline.storage_failure, **counts}
+    lost = f"{pipeline.unsaved} letters not stored"
+    close_reason = f"storage failed: {pipeline.storage_failure}; {lost}"
+    fields = {"status": "failed", "close_reason": close_reason[:2000], "letters_seen": stored,
+              "requests": stats.get_value("downloader/request_count", 0), **counts}
+    try:
+        run = store.finish_run(pipeline.db, pipeline.run_id, **fields)
+        recorded = "recorded in run row"
+    except Exception as exc:  # noqa: BLE001 - still unwritable: the line below is the record
+        if not store.is_storage_failure(exc):
+            raise
+        run = {"id": pipeline.run_id, "errors": None, "duration_s": None, **fields}
+        recorded = "run row left 'running' (the next run marks it interrupted)"
+    run["storage_failure"] = pipeline.storage_failure
+    print(f"fdatrack: error: run {run['id']} failed: {pipeline.storage_failure}; {stored} letters stored "
+          f"({counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged), {lost}; "
+          f"{recorded}; the next run fetches them again (ended {reason}, "
+          f"{datetime.now(timezone.utc):%H:%M:%SZ})", file=sys.stderr, flush=True)
+    _close(pipeline)
+    return run
+
+
+def _close(pipeline) -> None:
+    db = getattr(pipeline, "db", None)
+    if db is not None:
+        try:
+            db.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection: nothing more to save
+            pass
