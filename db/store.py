@@ -131,8 +131,8 @@ def storage_error(exc: BaseException, path: str | Path, *, at_start: bool = True
         text = exc.strerror or text
     if "readonly" in low or "read-only" in low:
         return StorageError(f"database {path} is read-only ({text}){nothing}", "failed")
-    if "disk is full" in low or "no space" in low:
-        return StorageError(f"database {path}: the disk is full ({text})", "failed")
+    if "disk is full" in low or "no space" in low or ("disk i/o" in low and _disk_nearly_full(path)):
+        return StorageError(f"database {path}: the disk is full ({text}){nothing}", "failed")
     if "locked" in low or "busy" in low:
         return StorageError(f"database {path} is write-locked by another program (gave up after "
                             f"{busy_timeout():g} s){nothing}", "failed")
@@ -142,6 +142,16 @@ def storage_error(exc: BaseException, path: str | Path, *, at_start: bool = True
     if "not a database" in low:
         return StorageError(f"cannot open database {path}: {text}")
     return StorageError(f"cannot open database {path}: {text}", "failed" if path and Path(path).is_file() else "usage")
+
+
+def _disk_nearly_full(path: str | Path) -> bool:
+    """SQLite reports a full disk as a plain I/O error when it cannot even create its -shm file."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(Path(path).parent).free < 256 * 1024
+    except OSError:
+        return False
 
 
 def is_storage_failure(exc: BaseException) -> bool:

@@ -62,9 +62,12 @@ def lock_database(db_path: str | Path):
         holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "a process"
         os.close(fd)
         raise CrawlLocked(f"another crawl ({holder}) holds {lock_path}; not starting") from None
-    os.ftruncate(fd, 0)
     started = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    os.pwrite(fd, f"pid {os.getpid()}, since {started}\n".encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, since {started}\n".encode(), 0)
+    except OSError:  # a full disk: the lock holds all the same (the database check reports the disk)
+        os.utime(fd)
     return fd  # kept open (and locked) until the process exits
 
 
