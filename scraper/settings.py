@@ -92,6 +92,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scraper.middlewares.BlockDetectionMiddleware": 650,
 }
 EXTENSIONS = {"scraper.middlewares.CrawlDelayExtension": 500}
+# A full disk or a locked database where the spider itself writes ends the run `failed` (one line).
+SPIDER_MIDDLEWARES = {"scraper.storage_failure.StorageFailureMiddleware": 50}
 ITEM_PIPELINES = {
     "scraper.pipelines.ValidatePipeline": 100,
     "scraper.pipelines.ClassifyPipeline": 200,

@@ -53,3 +53,52 @@ def _close(pipeline) -> None:
             db.close()
         except Exception:  # noqa: BLE001 - closing a broken connection: nothing more to save
             pass
+
+
+class StorageFailureMiddleware:
+    """A spider middleware: a storage failure raised where the spider itself writes (the listing
+    bookkeeping of scraper/incremental.py, in ``start`` or a callback) ends the run `failed` like
+    one in the store pipeline: one line, no traceback, the spider closed (nothing more could be
+    recorded). Other exceptions pass on untouched."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_start(self, start):
+        try:
+            async for item_or_request in start:
+                yield item_or_request
+        except Exception as exc:
+            if not store.is_storage_failure(exc):
+                raise
+            self._fail(exc)
+
+    def process_spider_exception(self, response, exception, spider=None):
+        if not store.is_storage_failure(exception):
+            return None
+        self._fail(exception)
+        return []
+
+    def _fail(self, exc) -> None:
+        from scrapy.utils.defer import deferred_from_coro
+
+        pipeline = _store_pipeline(self.crawler)
+        if pipeline is not None and pipeline.storage_failure is None:
+            pipeline.storage_failure = str(store.storage_error(exc, pipeline.db_path, at_start=False))
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None:
+            deferred_from_coro(engine.close_spider_async(reason="storage_failed"))
+
+
+def _store_pipeline(crawler):
+    from scraper.pipelines import StorePipeline
+
+    scraper = getattr(crawler.engine, "scraper", None)
+    for component in getattr(getattr(scraper, "itemproc", None), "middlewares", ()):
+        if isinstance(component, StorePipeline):
+            return component
+    return None
