@@ -339,3 +339,46 @@ def test_signal_mid_crawl_marks_the_run_interrupted_and_starts_no_further_source
     after = db_state(db)
     assert sorted(after["letters"]) == sorted(listed)
     assert_sound(after, listed)
+
+
+# --------------------------------------------------------------------------- the schedulers see a hung run
+
+def _hold_lock(db: Path, age_s: float):
+    """Hold `<db>.lock` as a running crawl would, taken `age_s` seconds ago."""
+    import fcntl
+
+    lock = open(f"{db}.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    lock.write("pid 1, since long ago\n")
+    lock.flush()
+    then = time.time() - age_s
+    os.utime(lock.fileno(), (then, then))
+    return lock
+
+
+def test_scheduled_run_skips_a_recent_lock_and_fails_on_a_lock_held_past_the_grace_time(mirror, tmp_path):
+    from tests.test_scheduling import scheduled
+
+    base_url, site = mirror
+    db = tmp_path / "fda.db"
+    with _hold_lock(db, 60):  # yesterday's run still going: skipped, counted as success
+        recent = scheduled(base_url, db, FDA_LOCK_GRACE="3600")
+    assert recent.returncode == 75, recent.stderr
+    assert "holds" in recent.stderr and "Traceback" not in recent.stderr
+    with _hold_lock(db, 7200):  # held for 2 h with a 1 h grace: hung, the operator must see it
+        hung = scheduled(base_url, db, FDA_LOCK_GRACE="3600")
+    assert hung.returncode == EXIT_CODES["locked"], hung.stderr
+    assert re.search(r"held .*fda\.db\.lock for 7\d\d\d s, longer than FDA_LOCK_GRACE=3600 s: is it hung\?", hung.stderr)
+    assert site.requests == [] and not db.exists()
+
+
+def test_systemd_unit_bounds_a_run_and_fails_on_a_hung_one():
+    from tests.test_scheduling import _unit
+
+    service = _unit("fdatrack-crawl.service")["Service"]
+    text = (ROOT / "deploy" / "systemd" / "fdatrack-crawl.service").read_text()
+    limit = re.search(r"^Environment=FDA_CRAWL_TIME_LIMIT=(\d+)h$", text, re.M)
+    timeout = re.search(r"^TimeoutStartSec=(\d+)h$", text, re.M)
+    assert limit and timeout, "a time limit for the crawl and a finite TimeoutStartSec above it"
+    assert int(limit.group(1)) < int(timeout.group(1)) <= 24  # stopped before the next day's run
+    assert str(EXIT_CODES["locked"]) not in service["SuccessExitStatus"].split()
