@@ -209,9 +209,16 @@ def crawl_in_turn(process: CrawlerProcess, plan: list[tuple[str, dict]]) -> list
     state = {"crawler": None, "signal": None}
 
     def stop_gracefully(name: str):
+        from twisted.internet import reactor
+
         crawler = state["crawler"]
-        if crawler is not None and crawler.engine is not None and crawler.engine.spider is not None:
-            deferred_from_coro(crawler.engine.close_spider_async(reason=f"interrupted ({name})"))
+        if crawler is None or not crawler.crawling:
+            return  # between spiders: the loop sees the signal and starts no other
+        engine = crawler._engine  # noqa: SLF001 - `engine` raises until the crawl has created it
+        if engine is None or engine.spider is None or not engine.running:
+            reactor.callLater(0.1, stop_gracefully, name)  # still opening: close it once open
+            return
+        deferred_from_coro(engine.close_spider_async(reason=f"interrupted ({name})"))
 
     def on_signal(signum, _frame):
         from twisted.internet import reactor  # installed by Scrapy with the first crawler, not before
