@@ -79,6 +79,7 @@ def known_listing(db: Database, kind: str) -> dict[str, dict]:
             "listing_hash": r["listing_hash"],
             "legacy_hash": listing_hash(r, LEGACY_HASH_FIELDS) if r["legacy"] else None,
             "delisted_at": r["delisted_at"],
+            "posted_date": r["posted_date"],
         }
         for r in db.query(f"select {cols} from letters where kind = ?", [kind])
     }
@@ -113,6 +114,12 @@ def letters_absent(db: Database, kind: str, listed: set[str]) -> list[str]:
     """Stored, not yet delisted letters of a kind that a complete listing pass did not show."""
     rows = db.query("select slug from letters where kind = ? and delisted_at is null", [kind])
     return [r["slug"] for r in rows if r["slug"] not in listed]
+
+
+def letter_url(db: Database, slug: str) -> str:
+    """The stored address of one letter."""
+    row = db.execute("select url from letters where slug = ?", [slug]).fetchone()
+    return row[0] if row else slug
 
 
 def _event(db: Database, slug: str, run_id, change: str, fields: list[str], at: str, note: str | None = None) -> None:

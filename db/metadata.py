@@ -105,6 +105,12 @@ TABLE_COLUMNS = {
         "letter_pages": "Letter pages fetched and parsed (count)",
         "pages_incomplete": "Letter pages parsed without a company or a date (count; many of them trip the layout-change alarm)",
         "relisted": "Delisted documents that came back to FDA's listing (count)",
+        "listed": "Documents the run was shown: listing rows and the links followed from them (count)",
+        "accounted": "Listed documents that ended in a state: stored new, changed, unchanged, skipped or an errors row (count; equals listed in a run that is ok)",
+        "skipped": "Listed documents skipped on purpose, each for a stated reason: beyond --limit, before --since, delisted, kept though missing from the listing (count)",
+        "unaccounted": "Listed documents with no end state: the run cannot be ok (count)",
+        "listing_way": "How the listing was read: datatables (GET /datatables/views/ajax), views_ajax (POST /views/ajax) or static (only the rows the listing page shows)",
+        "missing_from_listing": "Stored letters a complete listing pass did not show whose own page still answers 200: kept, not delisted (count)",
     },
     "errors": {
         "id": "Error number",

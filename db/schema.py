@@ -245,3 +245,14 @@ def m006_scale_indexes(db: Database) -> None:
     for table, cols in [("letters", ["violation_types"]), ("letters", ["product_categories"]),
                         ("letter_versions", ["seen_at"])]:
         db[table].create_index(cols, if_not_exists=True)
+
+
+@migrations()
+def m007_run_ledger(db: Database) -> None:
+    """runs: the ledger's counts (listed = accounted), how the listing was read, letters kept
+    though missing from the listing."""
+    existing = db["runs"].columns_dict
+    for name, type_ in {"listed": int, "accounted": int, "skipped": int, "unaccounted": int,
+                        "listing_way": str, "missing_from_listing": int}.items():
+        if name not in existing:
+            db["runs"].add_column(name, type_)

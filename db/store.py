@@ -255,7 +255,9 @@ def finish_run(db: Database, run_id: int, **fields) -> dict:
     fields.setdefault(
         "duration_s", round((datetime.fromisoformat(finished) - started).total_seconds(), 3)
     )
-    fields["errors"] = db.execute("select count(*) from errors where run_id = ?", [run_id]).fetchone()[0]
+    # warnings (a flagged date, a dropped response-letter link) are kept in errors but are not failures
+    fields["errors"] = db.execute("select count(*) from errors where run_id = ? and stage != 'warning'",
+                                  [run_id]).fetchone()[0]
     with db.atomic():
         db["runs"].update(run_id, {"finished_at": finished, **fields})
     return db["runs"].get(run_id)
@@ -270,8 +272,22 @@ def record_error(db: Database, run_id: int | None, url: str | None, stage: str, 
 
 # --- letters -------------------------------------------------------------------
 
+class LostBodyError(ValueError):
+    """A fetched page parsed without the body its stored letter has (a broken or hostile page, or
+    a parser regression): an error for that letter, never a new version that blanks the text."""
+
+
+def lost_body(existing: dict | None, row: dict) -> str | None:
+    """Why `row` must not replace `existing` (it has no body where the stored letter has one), or None."""
+    if existing and (existing.get("body_text") or "").strip() and not (row.get("body_text") or "").strip():
+        return f"page for {row.get('slug')} parsed without the body the stored letter has; stored version kept"
+    return None
+
+
 def save_letter(db: Database, record: dict, run_id: int | None, classification: dict | None = None) -> str:
-    """Upsert one letter (and its classification) in one transaction; return new/changed/unchanged."""
+    """Upsert one letter (and its classification) in one transaction; return new/changed/unchanged.
+
+    Raises LostBodyError when the record has no body but the stored letter has one."""
     row = letter_row(record)
     content_fields = CONTENT_FIELDS + [f for f in DOCUMENT_FIELDS if row.get(f) is not None]
     row["content_hash"] = hash_fields(row, content_fields)
@@ -279,6 +295,8 @@ def save_letter(db: Database, record: dict, run_id: int | None, classification: 
     row["listing_hash"] = row.get("listing_hash") or hash_fields(row, LISTING_FIELDS)
     seen = now_iso()
     existing = next(db.query("select * from letters where slug = ?", [row["slug"]]), None)
+    if reason := lost_body(existing, row):
+        raise LostBodyError(reason)  # raised before any write: the stored letter and its tags stand
     if existing is None:
         outcome, changed_fields = "new", []
         row["first_seen"] = seen

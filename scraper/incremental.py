@@ -109,17 +109,18 @@ class ListingTracker:
             return "known"  # stored before listing rows were kept: compare the listing-only cells
         return "changed"
 
-    def triage(self, rows: list[dict]) -> tuple[list[dict], bool]:
-        """(rows whose letter page to fetch, stop paging after this page?) for one listing page.
+    def triage(self, rows: list[dict]) -> tuple[list[dict], list[dict], bool]:
+        """(rows whose letter page to fetch, rows skipped as older than --since, every row known?)
+        for the rows a listing response showed for the first time in this run.
 
-        Each row gets its ``listing_hash``. Rows posted before ``--since`` are skipped, and
-        since the listing is newest-first the first such row ends the paging.
+        Each row gets its ``listing_hash``. When to stop paging is the spider's decision
+        (scraper/listing_pass.py: the listing's order is unstable within a posted date).
         """
-        fetch, all_known, older = [], True, False
+        fetch, older, all_known = [], [], True
         self.rows_listed += len(rows)
         for row in rows:
             if self.plan.since and (row.get("posted_date") or "") < self.plan.since:
-                older = True
+                older.append(row)
                 continue
             row["listing_hash"] = history.listing_hash(row)
             self.listed[row["slug"]] = row["listing_hash"]
@@ -128,9 +129,13 @@ class ListingTracker:
             all_known = all_known and state == "known"
             if state != "known" or self.plan.full:
                 fetch.append(row)
-        early = bool(rows) and all_known and not self.pages_everything and not self.plan.since
-        self.stopped_early = self.stopped_early or early
-        return fetch, older or early
+        return fetch, older, all_known
+
+    @property
+    def newest_known(self) -> str | None:
+        """The newest posted date among the stored, still-listed letters (where an early stop may end)."""
+        dates = [k.get("posted_date") for k in self.known.values() if not k.get("delisted_at") and k.get("posted_date")]
+        return max(dates) if dates else None
 
     def record_listed(self, db, run_id: int | None, rows: list[dict]) -> None:
         """Stored letters seen on this page: bump last_seen, re-list any that had been delisted."""
@@ -153,21 +158,18 @@ class ListingTracker:
         """This run read every row of the listing (so a letter missing from it has left it)."""
         return self.reached_end and not self.stopped_early and not self.truncated and not self.plan.since
 
-    def finish(self, db, run_id: int | None, *, ended_well: bool) -> str | None:
-        """At the end of a run: delist letters absent from a complete listing pass.
-
-        Returns a reason when delisting was refused (the caller records it as an error).
-        """
-        if db is None or not (ended_well and self.complete_pass and self.rows_listed):
-            return None
+    def absent_candidates(self, db) -> tuple[list[str], str | None]:
+        """After a complete pass: (stored letters it did not show, a reason when they are too many to
+        check). Absence alone never delists: each candidate's own page must answer 404/410 (the
+        listing's paging is unstable, and a second pass once found 4 rows the first had missed)."""
+        if db is None or not (self.complete_pass and self.rows_listed):
+            return [], None
         absent = history.letters_absent(db, self.kind, set(self.listed))
         live = sum(1 for k in self.known.values() if not k["delisted_at"])
         if len(absent) > max(MAX_DELIST_FLOOR, MAX_DELIST_SHARE * live):
-            return (f"listing shrank: {len(absent)} of {live} stored letters are missing from it; "
-                    f"not delisting them (a site fault is likelier than a mass removal)")
-        for slug in absent:
-            self.delist(db, slug, run_id, "absent from a complete listing pass")
-        return None
+            return [], (f"listing shrank: {len(absent)} of {live} stored letters are missing from it; "
+                        f"not checking or delisting them (a site fault is likelier than a mass removal)")
+        return absent, None
 
     def after_run(self, db, status: str) -> None:
         """Remember whether the database now holds every listed letter (lets the next run stop early)."""

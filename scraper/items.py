@@ -82,6 +82,7 @@ class CrawlErrorItem:
     stage: str = _f("Where it failed: robots, listing, letter, parse_letter, validate, store, blocked", required=True)
     reason: str = _f("Why, in one line", required=True)
     fatal: bool = _f("True when the failure makes the whole run fail (layout change, block)", False)
+    key: str = _f("Slug of the listed document this failure settles in the run ledger (not stored)")
 
 
 def field_descriptions(item_class) -> dict[str, str]:

@@ -55,7 +55,11 @@ class BlockDetectionMiddleware:
         reason = block_reason(response)
         if reason is None:
             return response
-        if request.meta.get("fda_refusal_ok") and response.status in (403, 404, 405):
+        if request.meta.get("fda_refusal_ok") and response.status not in (429, 503):
+            # An endpoint with a fallback (the listing's AJAX ways): a refusal — Akamai's 302 to its
+            # apology page, a 403 — means "try the next way", not "back off and retry".
+            request.meta["fda_refused"] = reason
+            request.meta["dont_redirect"] = True
             return response
         attempt = request.meta.get("fda_block_attempt", 0)
         wait = self._wait_seconds(response, attempt)

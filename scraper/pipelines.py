@@ -11,6 +11,7 @@ from scrapy.exceptions import CloseSpider
 from db import store
 from scraper.items import CrawlErrorItem, DocumentItem, LetterItem, required_fields
 from scraper.runstatus import layout_tripwire, run_status
+from scraper.parsing.inputs import RowError, canonical_url
 from scraper.storage_failure import close_after_storage_failure
 
 REQUIRED = required_fields(LetterItem)
@@ -25,10 +26,12 @@ class ValidatePipeline:
             return item
         missing = [f for f in required_fields(type(item)) if not ItemAdapter(item).get(f)]
         if missing:
-            return CrawlErrorItem(url=item.url or "?", stage="validate", reason=f"letter page lacks {', '.join(missing)}")
+            return CrawlErrorItem(url=item.url or "?", stage="validate", reason=f"letter page lacks {', '.join(missing)}",
+                                  key=item.slug)
         if isinstance(item, LetterItem) and _is_truncated(item.raw_html):
             # a page cut short (origin or network) would store half a letter as a new version
-            return CrawlErrorItem(url=item.url or "?", stage="validate", reason="truncated page: no closing </html> tag")
+            return CrawlErrorItem(url=item.url or "?", stage="validate", reason="truncated page: no closing </html> tag",
+                                  key=item.slug)
         return item
 
 
@@ -88,6 +91,7 @@ class StorePipeline:
         spider.db = self.db
 
     def process_item(self, item):
+        ledger = getattr(self.crawler.spider, "ledger", None)
         if isinstance(item, CrawlErrorItem):
             try:
                 store.record_error(self.db, self.run_id, item.url, item.stage, item.reason)
@@ -98,10 +102,16 @@ class StorePipeline:
                 self.storage_failure = self.storage_failure or str(store.storage_error(exc, self.db_path, at_start=False))
             if item.fatal and not self.fatal:
                 self.fatal = item.stage
+            if ledger is not None:
+                ledger.settle(item.key, "error", item.reason, url=item.url)
             _progress(f"error [{item.stage}] {item.url}: {item.reason}")
             return item
         record = ItemAdapter(item).asdict()
         classification = record.pop("classification", None)
+        # Documents keep fda.gov's address even when a mirror was crawled (the run row has the mirror's).
+        _canonical_urls(record, self.base_url)
+        if isinstance(record.get("listing_row"), dict):
+            record["listing_row"] = _canonical_urls(dict(record["listing_row"]), self.base_url)
         try:
             outcome = store.save_letter(self.db, record, self.run_id, classification)
         except Exception as exc:  # one bad row must not end the run
@@ -115,8 +125,12 @@ class StorePipeline:
             except Exception as again:  # noqa: BLE001 - the errors row cannot be written either: counted above
                 if not store.is_storage_failure(again):
                     raise
+            if ledger is not None:
+                ledger.settle(record.get("slug"), "error", "store failed", url=record.get("url"))
             return item
         self.counts[outcome] += 1
+        if ledger is not None:
+            ledger.settle(record.get("slug"), outcome, url=record.get("url"))
         self._report_progress()
         return item
 
@@ -125,8 +139,10 @@ class StorePipeline:
         if now - self._last_progress >= 1.0:
             self._last_progress = now
             stats = self.crawler.stats
+            ledger = getattr(self.crawler.spider, "ledger", None)
+            done = f"{ledger.progress()}; " if ledger is not None else ""
             _progress(
-                f"progress: {stats.get_value('downloader/response_count', 0)} pages fetched, "
+                f"progress: {done}{stats.get_value('downloader/response_count', 0)} pages fetched, "
                 f"{sum(self.counts.values())} letters stored "
                 f"({self.counts['new']} new, {self.counts['changed']} changed, {self.counts['unchanged']} unchanged)"
             )
@@ -138,16 +154,17 @@ class StorePipeline:
         stats = self.crawler.stats
         seen = sum(self.counts.values())
         tracker = getattr(spider, "tracker", None)  # incremental crawling (scraper/incremental.py)
-        if tracker is not None:
-            refused = tracker.finish(self.db, self.run_id, ended_well=reason == "finished" and not self.fatal)
-            if refused:
-                store.record_error(self.db, self.run_id, None, "delist", refused)
+        ledger = getattr(spider, "ledger", None)
+        if ledger is not None:
+            self._record_unaccounted(ledger, reason)
         letter_pages = stats.get_value("fdatrack/letter_pages", 0)
         pages_incomplete = stats.get_value("fdatrack/letter_pages_incomplete", 0)
         tripwire = layout_tripwire(letter_pages, pages_incomplete)
         if tripwire and not self.fatal:
             store.record_error(self.db, self.run_id, None, "layout_changed", tripwire)
-        errors = self.db.execute("select count(*) from errors where run_id = ?", [self.run_id]).fetchone()[0]
+        errors = self.db.execute("select count(*) from errors where run_id = ? and stage != 'warning'",
+                                 [self.run_id]).fetchone()[0]
+        static_only = getattr(spider, "static_only", False)
         status, close_reason = run_status(
             reason=reason,
             fatal=self.fatal,
@@ -158,11 +175,19 @@ class StorePipeline:
             known_letters=len(tracker.known) if tracker is not None else 0,
             letter_pages=letter_pages,
             pages_incomplete=pages_incomplete,
+            static_only=static_only,
         )
         history_counts = {}
         if tracker is not None:
             history_counts = {"mode": tracker.plan.name, "listing_rows": tracker.rows_listed,
                               "delisted": tracker.delisted, "relisted": tracker.relisted}
+        if ledger is not None:
+            counts = ledger.counts()
+            history_counts.update({"listed": counts["listed"], "accounted": counts["accounted"],
+                                   "skipped": counts["skipped"], "unaccounted": counts["unaccounted"]})
+        if hasattr(spider, "way"):
+            history_counts.update({"listing_way": spider.way,
+                                   "missing_from_listing": getattr(spider, "missing_from_listing", 0)})
         run = store.finish_run(
             self.db,
             self.run_id,
@@ -182,12 +207,43 @@ class StorePipeline:
         self.db.close()
 
 
+    UNACCOUNTED_ROWS = 200  # beyond this, one errors row lists the first few (an interrupted first crawl)
+
+    def _record_unaccounted(self, ledger, reason: str) -> None:
+        """Listed documents with no end state get an errors row each: the run cannot be ok."""
+        missing = ledger.unaccounted()
+        if not missing:
+            return
+        why = ("the run ended before it was fetched" if reason != "finished"
+               else "listed but never stored, skipped or failed (its request was dropped)")
+        if len(missing) <= self.UNACCOUNTED_ROWS:
+            for key, url in missing:
+                store.record_error(self.db, self.run_id, url, "unaccounted", why)
+                ledger.settle(key, "error", why)
+        else:
+            sample = ", ".join(url or key for key, url in missing[:20])
+            store.record_error(self.db, self.run_id, None, "unaccounted",
+                               f"{len(missing)} listed documents: {why} (first: {sample})")
+
+def _canonical_urls(record: dict, base_url: str) -> dict:
+    """fda.gov's addresses in place of the crawled site's, in the URL fields of a record."""
+    for name in ("url", "response_letter_url", "closeout_letter_url"):
+        if record.get(name):
+            try:
+                record[name] = canonical_url(record[name], base_url)
+            except RowError:  # another host's address (never followed): kept as it is
+                pass
+    return record
+
+
 def summary_line(run: dict) -> str:
     """One-line run summary, as printed at the end of every crawl."""
     return (
         f"run {run['id']} {run['status']}: {run['new']} new, {run['changed']} changed, "
         f"{run['unchanged']} unchanged letters, "
         + (f"{run['delisted']} delisted, " if run.get("delisted") else "")
+        + (f"{run['skipped']} skipped, " if run.get("skipped") else "")
+        + (f"{run['unaccounted']} unaccounted, " if run.get("unaccounted") else "")
         + f"{run['errors']} errors, "
         f"{run['requests']} requests, {run['duration_s']:.1f} s"
     )

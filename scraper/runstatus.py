@@ -32,7 +32,7 @@ def layout_tripwire(letter_pages: int, pages_incomplete: int) -> str | None:
 
 def run_status(*, reason: str, fatal: str | None, errors: int, letters_seen: int, listed: int | None,
                listing_rows: int | None = None, known_letters: int = 0,
-               letter_pages: int = 0, pages_incomplete: int = 0) -> tuple[str, str]:
+               letter_pages: int = 0, pages_incomplete: int = 0, static_only: bool = False) -> tuple[str, str]:
     """(status, close_reason) of a finished crawl.
 
     A run that stored nothing from a listing that should have letters is a failure, never
@@ -59,6 +59,8 @@ def run_status(*, reason: str, fatal: str | None, errors: int, letters_seen: int
             return "failed", "no letters stored"
     if errors:
         return "partial", f"{errors} errors"
+    if static_only:  # the AJAX endpoints refused us: rows further down the listing went unchecked
+        return "partial", "static rows only"
     return "ok", reason
 
 

@@ -9,7 +9,6 @@ run pages the whole listing and fetches what this one lost.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
 
 from db import store
 
@@ -26,9 +25,16 @@ def close_after_storage_failure(pipeline, spider, reason: str) -> dict:
         return {"id": None, "spider": spider.name, "status": "failed", "close_reason": pipeline.storage_failure,
                 "storage_failure": pipeline.storage_failure, **counts}
     lost = f"{pipeline.unsaved} letters not stored"
+    ledger = getattr(spider, "ledger", None)  # the run ledger (scraper/ledger.py): listed = accounted
+    ledger_counts = {}
+    if ledger is not None:
+        c = ledger.counts()
+        ledger_counts = {k: c[k] for k in ("listed", "accounted", "skipped", "unaccounted")}
+        if c["unaccounted"]:
+            lost += f", {c['unaccounted']} of {c['listed']} listed never reached storage"
     close_reason = f"storage failed: {pipeline.storage_failure}; {lost}"
     fields = {"status": "failed", "close_reason": close_reason[:2000], "letters_seen": stored,
-              "requests": stats.get_value("downloader/request_count", 0), **counts}
+              "requests": stats.get_value("downloader/request_count", 0), **ledger_counts, **counts}
     try:
         run = store.finish_run(pipeline.db, pipeline.run_id, **fields)
         recorded = "recorded in run row"
@@ -40,8 +46,7 @@ def close_after_storage_failure(pipeline, spider, reason: str) -> dict:
     run["storage_failure"] = pipeline.storage_failure
     print(f"fdatrack: error: run {run['id']} failed: {pipeline.storage_failure}; {stored} letters stored "
           f"({counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged), {lost}; "
-          f"{recorded}; the next run fetches them again (ended {reason}, "
-          f"{datetime.now(timezone.utc):%H:%M:%SZ})", file=sys.stderr, flush=True)
+          f"{recorded}; the next run fetches them again", file=sys.stderr, flush=True)
     _close(pipeline)
     return run
 

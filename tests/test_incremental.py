@@ -173,9 +173,18 @@ def test_letter_removed_from_the_listing_is_delisted_only_by_a_complete_pass_and
     assert crawl(base_url, db_path).returncode == 0
     assert warning_letters(db_path)[gone["slug"]]["delisted_at"] is None  # an incremental run never delists
 
+    # Absent from a complete pass but its page still answers 200: kept, counted as missing.
+    result = crawl(base_url, db_path, "--full-listing")
+    assert result.returncode == 0, result.stderr
+    assert warning_letters(db_path)[gone["slug"]]["delisted_at"] is None
+    assert last_run(db_path)["missing_from_listing"] == 1 and last_run(db_path)["delisted"] == 0
+    assert last_run(db_path)["listed"] == last_run(db_path)["accounted"] == 28
+
+    site.inject(gone["slug"], "not_found")  # now its page is gone too: delisted
     result = crawl(base_url, db_path, "--full-listing")
     assert result.returncode == 0, result.stderr
     assert "1 delisted" in result.stderr.splitlines()[-1]
+    site.path_faults.clear()
     letter = warning_letters(db_path)[gone["slug"]]
     assert letter["delisted_at"] and letter["body_text"]  # row kept
     assert "Kimera" in archived_page(sqlite_utils.Database(db_path), gone["slug"])  # archive kept
@@ -409,27 +418,27 @@ def _tracker(known_rows, complete=True, **plan):
                           known=known, db_was_complete=complete)
 
 
-def test_triage_fetches_new_and_changed_rows_and_stops_at_a_known_page():
+def test_triage_fetches_new_and_changed_rows_and_says_whether_all_were_known():
     a, b = _row("a", subject="X"), _row("b", subject="Y")
     tracker = _tracker([a, b])
-    fetch, stop = tracker.triage([_row("new"), _row("a", subject="X"), _row("b", subject="Y", closeout_letter_date="2026-02-01")])
-    assert [r["slug"] for r in fetch] == ["new", "b"] and not stop
-    fetch, stop = tracker.triage([_row("a", subject="X"), _row("b", subject="Y")])
-    assert fetch == [] and stop and tracker.stopped_early and not tracker.complete_pass
+    fetch, older, all_known = tracker.triage([_row("new"), _row("a", subject="X"), _row("b", subject="Y", closeout_letter_date="2026-02-01")])
+    assert [r["slug"] for r in fetch] == ["new", "b"] and not all_known and older == []
+    fetch, older, all_known = tracker.triage([_row("a", subject="X"), _row("b", subject="Y")])
+    assert fetch == [] and all_known
 
 
 def test_triage_pages_everything_after_an_incomplete_run_or_on_request():
     a = _row("a")
     for tracker in (_tracker([a], complete=False), _tracker([a], full_listing=True)):
-        assert tracker.triage([_row("a")]) == ([], False)
-    fetch, stop = _tracker([a], full=True).triage([_row("a")])
-    assert [r["slug"] for r in fetch] == ["a"] and not stop
+        assert tracker.triage([_row("a")])[0] == [] and tracker.pages_everything
+    fetch, _, _ = _tracker([a], full=True).triage([_row("a")])
+    assert [r["slug"] for r in fetch] == ["a"]
 
 
-def test_triage_since_skips_older_rows_and_stops():
+def test_triage_since_skips_older_rows():
     tracker = _tracker([], since="2025-06-01")
-    fetch, stop = tracker.triage([_row("n", posted="2025-07-01"), _row("o", posted="2025-05-31")])
-    assert [r["slug"] for r in fetch] == ["n"] and stop
+    fetch, older, _ = tracker.triage([_row("n", posted="2025-07-01"), _row("o", posted="2025-05-31")])
+    assert [r["slug"] for r in fetch] == ["n"] and [r["slug"] for r in older] == ["o"]
 
 
 def test_listing_hash_ignores_host_and_excerpt_but_not_cells():

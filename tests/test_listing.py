@@ -115,3 +115,89 @@ def test_malformed_datatables_payloads(payload):
 def test_drupal_command_array_wrapping_datatables_payload():
     payload = json.dumps([{"command": "settings"}, {"draw": 1, "recordsTotal": 0, "recordsFiltered": 0, "data": []}])
     assert parse_datatables_json(payload) == (0, [])
+
+
+# --- the input rules, row by row (issue 11) -------------------------------------------------
+
+from datetime import date  # noqa: E402
+
+from scraper.parsing.inputs import RowError  # noqa: E402
+
+WL = "/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/"
+TODAY = date(2025, 6, 1)
+
+
+def _cells(posted="05/06/2025", issued="05/05/2025", company=f"<a href='{WL}acme-123456'>Acme</a>",
+           response="", closeout=""):
+    return [posted, issued, company, "CDER", "CGMP", response, closeout, ""]
+
+
+@pytest.mark.parametrize("cells, reason", [
+    (_cells(company="<a href='javascript:void(0)'>Acme</a>"), "company link is javascript:, not http(s)"),
+    (_cells(company="<a href='mailto:x@acme.example'>Acme</a>"), "company link is mailto:, not http(s)"),
+    (_cells(company="<a href='https://evil.example/x/acme-1'>Acme</a>"), "company link points to evil.example"),
+    (_cells(company="Acme, no link"), "company cell has no link"),
+    (_cells(company={"href": "/x"}), "company cell holds a JSON object, not text"),
+    (_cells(posted=["05/06/2025"]), "posted date cell holds a JSON list, not text"),
+    (_cells(posted="02/30/2025"), "posted date 02/30/2025 is not a real date"),
+    (_cells(posted="<time datetime='2025-02-30T12:00:00Z'>02/30/2025</time>"), "posted date 2025-02-30T12:00:00Z is not a real date"),
+    (_cells(issued="02/30/2025"), "letter issue date 02/30/2025 is not a real date"),
+    (_cells(issued="2025-02-30"), "letter issue date 2025-02-30 is not a real date"),
+    (_cells(response="<a href='/r'>02/30/2025</a>"), "response letter date 02/30/2025 is not a real date"),
+    (_cells(posted=""), "posted date '(blank)' is not a date"),
+    (_cells(posted="soon"), "posted date 'soon' is not a date"),
+    (_cells(company=f"<a href='{WL}{'x' * 300}'>Acme</a>"), "slug is 300 characters long (limit 200)"),
+    (_cells(company=f"<a href='{WL}{'x' * 3000}'>Acme</a>"), f"company link is {len(WL) + 3000} characters long (limit 2000)"),
+])
+def test_one_bad_row_is_a_row_error_with_a_readable_reason(cells, reason):
+    with pytest.raises(RowError) as err:
+        parse_listing_row(cells, BASE, today=TODAY)
+    assert reason in str(err.value)
+    assert not isinstance(err.value, ListingLayoutError)
+
+
+def test_a_row_error_is_not_a_layout_error():
+    assert not issubclass(RowError, ListingLayoutError) and not issubclass(ListingLayoutError, RowError)
+
+
+def test_harmless_cell_types_are_coerced():
+    cells = _cells()
+    cells[3], cells[4], cells[7] = None, 12345, 1.5
+    row = parse_listing_row(cells, BASE, today=TODAY)
+    assert (row["issuing_office"], row["subject"], row["excerpt"]) == (None, "12345", "1.5")
+    assert row["warnings"] == []
+
+
+def test_future_dates_are_flagged_and_kept_out_of_the_feeds():
+    row = parse_listing_row(_cells(posted="01/01/2099", closeout="06/04/2025"), BASE, today=TODAY)
+    assert row["posted_date"] is None and row["closeout_letter_date"] is None
+    assert row["warnings"] == [
+        "posted date 2099-01-01 is in the future (today 2025-06-01); stored without it",
+        "closeout letter date 2025-06-04 is in the future (today 2025-06-01); stored without it",
+    ]
+    assert row["slug"] == "acme-123456" and row["letter_issue_date"] == "2025-05-05"
+
+
+def test_dates_within_the_margin_are_kept():
+    row = parse_listing_row(_cells(posted="06/03/2025"), BASE, today=TODAY)
+    assert row["posted_date"] == "2025-06-03" and row["warnings"] == []
+
+
+def test_a_bad_response_link_is_dropped_not_the_letter():
+    cells = _cells(response="<a href='javascript:x()'>05/20/2025</a>", closeout="<a href='//evil.example/c'>x</a>")
+    row = parse_listing_row(cells, BASE, today=TODAY)
+    assert row["response_letter_url"] is None and row["response_letter_date"] == "2025-05-20"
+    assert row["closeout_letter_url"] is None
+    assert row["warnings"] == ["response letter link is javascript:, not http(s); link dropped",
+                               "closeout letter link points to evil.example, not the crawled site 127.0.0.1; link dropped"]
+
+
+def test_row_slugs_are_canonical():
+    row = parse_listing_row(_cells(company=f"<a href='{WL}caf%C3%A9-labs-1.htm/'>Café</a>"), BASE, today=TODAY)
+    assert row["slug"] == "café-labs-1" and row["url"] == f"{BASE}{WL}caf%C3%A9-labs-1.htm/"
+
+
+def test_too_few_cells_is_still_a_layout_change():
+    for cells in ([], _cells()[:4], "not a row", {"0": "x"}):
+        with pytest.raises(ListingLayoutError):
+            parse_listing_row(cells, BASE)

@@ -30,6 +30,13 @@ FAULTS = {
     "block_datatables": "the DataTables endpoint answers 403 (Akamai), /views/ajax still works",
     "layout_changed": "listing rows come back with other columns",
     "server_error": "letter pages answer 503 with the apology page",
+    # How the real site misbehaved in 2026 (fda_site.md section 10); `fdatrack mirror --behave NAME`.
+    "datatables_apology": "GET /datatables/views/ajax is a 302 to Akamai's apology page; POST /views/ajax works",
+    "datatables_not_json": "GET /datatables/views/ajax answers 200 with an HTML page, not JSON; /views/ajax works",
+    "ajax_refused": "both AJAX endpoints are a 302 to the apology page: only the listing page's own rows remain",
+    "row_cap": "the listing endpoints return at most MirrorSite.row_cap rows (5) whatever was asked",
+    "shuffle_ties": "rows sharing a posted date come back in a new order on every request (Solr)",
+    "listing_repeats": "every listing page returns the first rows again and claims a million letters",
 }
 # Faults for one path at a time, set with MirrorSite.inject(path, fault, times).
 PATH_FAULTS = {
@@ -58,6 +65,9 @@ class MirrorSite:
         self.request_times: list[float] = []  # time.monotonic() of each entry in `requests`
         self.path_faults: dict[str, list] = {}  # path -> [fault, times left or None for always]
         self.stall_seconds = 5.0
+        self.row_cap = 5  # rows per listing response under the row_cap behaviour
+        self.static_rows = 10  # rows the listing page renders in its own HTML, as the real one does
+        self._shuffle = __import__("random").Random(20260323)
         self.robots_txt = (self.sample_dir / "robots.txt").read_text()
         self.listing_page = (self.sample_dir / "listing_page.html").read_text()
         self.apology_page = (self.sample_dir / "apology.html").read_text()
@@ -75,10 +85,28 @@ class MirrorSite:
         return self.pages[slug]
 
     def sorted_rows(self) -> list[dict]:
+        """Newest posted first; under shuffle_ties, rows of one posted date in a new order each call."""
+        if "shuffle_ties" in self.faults:
+            with self._lock:
+                keys = {id(r): self._shuffle.random() for r in self.rows}
+            return sorted(self.rows, key=lambda r: (r["posted_date"], keys[id(r)]), reverse=True)
         return sorted(self.rows, key=lambda r: (r["posted_date"], r["slug"]), reverse=True)
 
+    def listing_page_html(self) -> str:
+        """The listing page with its first rows rendered server-side (the real page's static table)."""
+        rows = self.sorted_rows()[: self.static_rows]
+        body = "".join(
+            "<tr>" + "".join(f'<td class="views-field views-field-{cls}">{cell}</td>'
+                             for cls, cell in zip(STATIC_CELL_CLASSES, self.cells(row))) + "</tr>\n"
+            for row in rows
+        )
+        return self.listing_page.replace("<tbody>", "<tbody>\n" + body, 1)
+
     def cells(self, row: dict) -> list[str]:
-        """A listing row as fda.gov's DataTables cells (HTML fragments)."""
+        """A listing row as fda.gov's DataTables cells (HTML fragments); a row may carry its own
+        ``cells`` (tests of hostile listings put anything there)."""
+        if "cells" in row:
+            return row["cells"]
         cells = [
             _time_cell(row["posted_date"]),
             _time_cell(row["letter_issue_date"]),
@@ -145,10 +173,16 @@ class MirrorSite:
             status, ctype, payload = self.extra[path]
             return status, {"Content-Type": ctype}, payload
         if path.rstrip("/") == LISTING_PATH:
-            return _text(200, self.listing_page)
+            return _text(200, self.listing_page_html())
+        if path in (DATATABLES_PATH, VIEWS_AJAX_PATH) and "ajax_refused" in self.faults:
+            return 302, {"Location": APOLOGY_PATH, "Content-Type": "text/html"}, b""
         if path == DATATABLES_PATH:
             if "block_datatables" in self.faults:
                 return _text(403, self.apology_page)
+            if "datatables_apology" in self.faults:
+                return 302, {"Location": APOLOGY_PATH, "Content-Type": "text/html"}, b""
+            if "datatables_not_json" in self.faults:
+                return _text(200, NOT_JSON_PAGE)
             return self._datatables(parse_qs(url.query or body.decode("utf-8", "replace")))
         if path == VIEWS_AJAX_PATH and method == "POST":
             return self._views_ajax(parse_qs(body.decode("utf-8", "replace")))
@@ -170,6 +204,10 @@ class MirrorSite:
         rows = self.sorted_rows()
         if length < 0:  # DataTables' "all"
             length = len(rows)
+        if "row_cap" in self.faults:
+            length = min(length, self.row_cap)
+        if "listing_repeats" in self.faults:
+            return start, 1_000_000, rows[:length]
         return start, len(rows), rows[start : start + length]
 
     def _view_ok(self, params: dict) -> bool:
@@ -206,6 +244,14 @@ class MirrorSite:
         return _text(200, json.dumps(commands), "application/json")
 
 
+# Cell classes of the listing's static table, in column order (the page's own <thead> uses them).
+STATIC_CELL_CLASSES = ["field-change-date-2", "field-letter-issue-datetime", "company-name", "field-building",
+                       "field-detailed-description-2", "field-associated-for-response-le",
+                       "field-associated-for-closeout-le", "search-api-excerpt"]
+
+# What Akamai sometimes serves the DataTables endpoint instead of JSON: an ordinary page, status 200.
+NOT_JSON_PAGE = ("<!doctype html><html><head><title>U.S. Food and Drug Administration</title></head>"
+                 "<body><main><h1>U.S. Food and Drug Administration</h1></main></body></html>")
 NOT_FOUND_PAGE = "<html><head><title>Page Not Found | FDA</title></head><body><h1>Page Not Found</h1></body></html>"
 
 

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import re
 from copy import deepcopy
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from lxml import etree
 from lxml import html as lxml_html
 
+from scraper.parsing.inputs import slug_or_none as _parse_slug  # one slug rule for listing and page
 from scraper.parsing.offices import normalize_issuing_office, strip_office_address
 from scraper.parsing.text import clean_text, strip_redactions, to_iso_date
 
@@ -172,16 +173,6 @@ def _find_letter_container(article):
 
 _MARCS_CMS = re.compile(r"MARCS[\s-]*CMS\s*#?\s*:?\s*(\d+)", re.I)
 _TITLE_PARTS = re.compile(r"^(?P<company>.+?)\s+-\s+(?P<marcs>\d{4,8})\s+-\s+(?P<date>\d{1,2}/\d{1,2}/\d{4})")
-
-
-def _parse_slug(url: str | None) -> str | None:
-    """The last path segment of the letter's URL: the stable id (works for irregular slugs too)."""
-    if not url:
-        return None
-    path = unquote(urlsplit(url.strip()).path).rstrip("/")
-    slug = path.rsplit("/", 1)[-1]
-    slug = re.sub(r"\.html?$", "", slug)  # a saved copy named <slug>.html
-    return slug or None
 
 
 def _parse_company(h1) -> str | None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urljoin, urlsplit
+from datetime import date, datetime, timezone
 
 from parsel import Selector
 
-from scraper.parsing.text import clean_text, to_iso_date
+from scraper.parsing.inputs import RowError, cell_text, check_link, checked_date, future_date_flag, slug_from_url
+from scraper.parsing.text import clean_text
 
 _BR = re.compile(r"<br\s*/?>", re.I)
 EXPECTED_HEADERS = [
@@ -82,37 +83,56 @@ def check_headers(headers: list[str]) -> None:
         raise ListingLayoutError(f"listing columns changed: {headers!r}")
 
 
-def parse_listing_row(cells: list[str], base_url: str) -> dict:
-    """One listing row (HTML cells in fda.gov's column order) as a dict."""
+# Column names, for errors a user can read ("company cell holds a JSON object").
+COLUMNS = ("posted date", "letter issue date", "company", "issuing office", "subject",
+           "response letter", "closeout letter", "excerpt")
+
+
+def parse_listing_row(cells: list[str], base_url: str, today: date | None = None) -> dict:
+    """One listing row (HTML cells in fda.gov's column order) as a dict, checked by the input rules.
+
+    Raises ListingLayoutError when the row is not shaped like a listing row (the columns changed),
+    RowError when this one row breaks a rule (its letter is then never fetched). A date more than
+    two days after `today` (default: today, UTC) is kept out of its field and noted in ``warnings``,
+    with a dropped response/close-out link: the letter is still stored, but a 2099 date cannot put
+    it on top of the feeds (they fall back to the letter date or first_seen).
+    """
     if not isinstance(cells, list) or len(cells) < 7:
         raise ListingLayoutError(f"listing row has {len(cells) if isinstance(cells, list) else '?'} cells, expected 8")
-    sel = [Selector(text=f"<div>{c or ''}</div>") for c in cells]
+    texts = [cell_text(c, name) for c, name in zip(cells, COLUMNS)]
+    sel = [Selector(text=f"<div>{c}</div>") for c in texts]
     href = sel[2].css("a::attr(href)").get()
-    posted = _parse_date_cell(sel[0])
-    if not href or not posted:
-        raise ListingLayoutError("listing row has no company link or no posted date in the expected columns")
-    url = urljoin(base_url + "/", href.strip())
-    response_date, response_url = _parse_letter_cell(sel[5], base_url)
-    closeout_date, closeout_url = _parse_letter_cell(sel[6], base_url)
-    return {
+    posted = _parse_date_cell(sel[0], "posted date")
+    if href is None:
+        raise RowError("company cell has no link to the letter")
+    if not posted:
+        raise RowError(f"posted date {_cell_text(sel[0]) or '(blank)'!r} is not a date")
+    url = check_link(href, base_url, "company link")
+    warnings: list[str] = []
+    response_date, response_url = _parse_letter_cell(sel[5], base_url, "response letter", warnings)
+    closeout_date, closeout_url = _parse_letter_cell(sel[6], base_url, "closeout letter", warnings)
+    row = {
         "slug": slug_from_url(url),
         "url": url,
         "posted_date": posted,
-        "letter_issue_date": _parse_date_cell(sel[1]),
+        "letter_issue_date": _parse_date_cell(sel[1], "letter issue date"),
         "company": _cell_text(sel[2]),
         "issuing_office": _cell_text(sel[3]),
-        "subject": _parse_subject(cells[4] or ""),
+        "subject": _parse_subject(texts[4]),
         "response_letter_date": response_date,
         "response_letter_url": response_url,
         "closeout_letter_date": closeout_date,
         "closeout_letter_url": closeout_url,
         "excerpt": _cell_text(sel[7]) if len(sel) > 7 else None,
     }
-
-
-def slug_from_url(url: str) -> str:
-    """The letter's stable id: the last segment of its URL path."""
-    return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    today = today or datetime.now(timezone.utc).date()
+    for field in ("posted_date", "letter_issue_date", "response_letter_date", "closeout_letter_date"):
+        flag = future_date_flag(row[field], field.replace("_", " "), today)
+        if flag:
+            warnings.append(flag)
+            row[field] = None
+    row["warnings"] = warnings
+    return row
 
 
 def _cell_text(sel: Selector) -> str | None:
@@ -120,9 +140,9 @@ def _cell_text(sel: Selector) -> str | None:
     return clean_text(" ".join(sel.css("::text").getall()))
 
 
-def _parse_date_cell(sel: Selector) -> str | None:
-    """ISO date from a cell's <time datetime> or its MM/DD/YYYY text."""
-    return to_iso_date(sel.css("time::attr(datetime)").get()) or to_iso_date(_cell_text(sel))
+def _parse_date_cell(sel: Selector, what: str) -> str | None:
+    """ISO date from a cell's <time datetime> or its MM/DD/YYYY text; RowError when impossible."""
+    return checked_date(sel.css("time::attr(datetime)").get(), what) or checked_date(_cell_text(sel), what)
 
 
 def _parse_subject(cell_html: str) -> str | None:
@@ -132,8 +152,67 @@ def _parse_subject(cell_html: str) -> str | None:
     return " | ".join(parts) if parts else None
 
 
-def _parse_letter_cell(sel: Selector, base_url: str) -> tuple[str | None, str | None]:
-    """(date, url) of a Response/Close-out cell: blank, a date, a link, or a dated link."""
+def _parse_letter_cell(sel: Selector, base_url: str, what: str, warnings: list[str]) -> tuple[str | None, str | None]:
+    """(date, url) of a Response/Close-out cell: blank, a date, a link, or a dated link. A link that
+    breaks the rules is dropped with a warning: it must not cost the warning letter its row."""
     href = sel.css("a::attr(href)").get()
-    url = urljoin(base_url + "/", href.strip()) if href else None
-    return _parse_date_cell(sel), url
+    url = None
+    if href is not None:
+        try:
+            url = check_link(href, base_url, f"{what} link")
+        except RowError as exc:
+            warnings.append(f"{exc}; link dropped")
+    return _parse_date_cell(sel, f"{what} date"), url
+
+
+# The listing page's own table (server-rendered first page of rows): cell class -> DataTables column.
+_STATIC_COLUMNS = {
+    "field-change-date-2": 0,
+    "field-letter-issue-datetime": 1,
+    "company-name": 2,
+    "field-building": 3,
+    "field-detailed-description-2": 4,
+    "field-associated-for-response-le": 5,
+    "field-associated-for-closeout-le": 6,
+    "search-api-excerpt": 7,
+}
+
+
+def parse_static_listing(html: str) -> list[list[str]]:
+    """The rows the listing page renders in its static HTML, as DataTables-ordered HTML cells.
+
+    Cells are placed by their ``views-field-*`` class where they have one, else by position. A
+    row without a posted-date cell (the page may show only the issue date) takes the issue date
+    as its posted date, so it sorts and compares like the AJAX rows. No table or no rows: []."""
+    page = Selector(text=html)
+    table = next(iter(page.css("table.cols-8, table.lcds-datatable")), None)
+    if table is None:
+        table = next((t for t in page.css("table") if t.css("a[href*='warning-letters/']")), None)
+    if table is None:
+        return []
+    rows = []
+    for tr in table.css("tr"):
+        tds = tr.css("td")
+        if not tds:
+            continue
+        cells = [""] * 8
+        placed = False
+        for position, td in enumerate(tds):
+            classes = td.attrib.get("class", "")
+            column = next((i for name, i in _STATIC_COLUMNS.items() if f"views-field-{name}" in classes.split()), None)
+            if column is None and len(tds) >= 7:
+                column = position if position < 8 else None
+            if column is not None:
+                cells[column] = _inner_html(td)
+                placed = True
+        if not placed:
+            continue
+        if not cells[0]:
+            cells[0] = cells[1]
+        rows.append(cells)
+    return rows
+
+
+def _inner_html(td: Selector) -> str:
+    """A cell's contents without its <td> tag."""
+    return "".join(td.xpath("node()").getall())

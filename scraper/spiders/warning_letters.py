@@ -4,8 +4,9 @@ Requests and link following only; all parsing is in scraper.parsing (pure functi
 """
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import scrapy
 from scrapy.exceptions import CloseSpider
@@ -14,32 +15,61 @@ from scraper.items import CrawlErrorItem, LetterItem
 from scraper.parsing.untitled_letter import media_slug
 from scraper.spiders.documents import already_stored, letter_document
 from scraper.parsing.letter_page import LetterPageError, parse_letter
+from db import history
 from scraper.parsing.listing import (
     ListingLayoutError,
     parse_datatables_json,
     parse_listing_row,
+    parse_static_listing,
     parse_view_settings,
     parse_views_ajax,
 )
 from scraper.incremental import CrawlPlan, ListingTracker
+from scraper.ledger import RunLedger
+from scraper.parsing.inputs import html_problem, pick_row
+from scraper.listing_pass import ListingPass
 from scraper.records import merge_letter, page_lacks_key_fields
 
+WAY_KEY = "warning_letters:listing_way"
 AJAX_HEADERS = {
     "X-Requested-With": "XMLHttpRequest",
     "Accept": "application/json, text/javascript, */*; q=0.01",
 }
 
 
+# The ways into the listing, in the order they are tried. fda.gov's Akamai has refused the
+# DataTables endpoint (302 to its apology page) while POST /views/ajax still worked; the listing
+# page's own server-rendered rows are the last resort (enough for a daily check).
+WAYS = ("datatables", "views_ajax", "static")
+WAY_NAMES = {"datatables": "GET /datatables/views/ajax", "views_ajax": "POST /views/ajax",
+             "static": "the listing page's own rows"}
+LISTING_PRIORITY = 100  # listing pages before letter pages: a pass ends sooner, so shifts less
+
+
 class WarningLettersSpider(scrapy.Spider):
     name = "warning_letters"
 
-    def __init__(self, *args, limit: int | str | None = None, full=None, full_listing=None, since=None, **kwargs):
+    def __init__(self, *args, limit: int | str | None = None, full=None, full_listing=None, since=None,
+                 check_only=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._limit_arg = limit
         self._plan_args = {"full": full, "full_listing": full_listing, "since": since}
+        self.check_only = _flag(check_only)
         self.tracker = ListingTracker(spider=self.name, kind="warning_letter")
+        self.ledger = RunLedger()
+        self.lpass = ListingPass()
         self.letters_listed = None  # recordsTotal reported by the listing
         self.scheduled = 0
+        self.way = WAYS[0]
+        self.ways = list(WAYS)
+        self.refusals: list[str] = []  # "<way>: <why>" for each way refused in this run
+        self.listing_html = None  # the listing page, once fetched (its rows are the last resort)
+        self.static_only = False
+        self.cached = False
+        self.last_page_all_known = False
+        self.missing_from_listing = 0
+        self.check_result: dict = {}
+        self.aborted = False  # a fatal error was yielded: no further listing requests
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -59,38 +89,55 @@ class WarningLettersSpider(scrapy.Spider):
 
     async def start(self):
         # The store pipeline has opened the database by now (spider.db); incremental state lives there.
-        self.tracker = ListingTracker.load(getattr(self, "db", None), spider=self.name, kind="warning_letter",
+        db = getattr(self, "db", None)
+        self.tracker = ListingTracker.load(db, spider=self.name, kind="warning_letter",
                                            plan=self.plan, run_id=getattr(self, "run_id", None))
+        remembered = history.get_state(db, WAY_KEY) if db is not None else None
+        if remembered in WAYS[:-1] and not (self.plan.full or self.plan.full_listing):
+            # The way that worked last time goes first; a whole-listing pass tries DataTables again.
+            self.ways = [remembered] + [w for w in WAYS if w != remembered]
+        self.way = self.ways[0]
         if self.tracker.cached_view:
             # The view parameters from the last good run: one request instead of two.
             self.view = self.tracker.cached_view
-            yield self._datatables_request(0, cached=True)
+            self.cached = True
+            yield self._listing_request(0)
         else:
             yield self._listing_page_request()
 
     def _listing_page_request(self):
         return scrapy.Request(self.listing_url, callback=self.parse_listing_page, errback=self.on_error,
-                              cb_kwargs={"stage": "listing"}, dont_filter=True)
+                              cb_kwargs={"stage": "listing"}, dont_filter=True, priority=LISTING_PRIORITY)
 
     # --- listing ---------------------------------------------------------------
 
     def parse_listing_page(self, response, stage):
-        """Read the view parameters from drupal-settings-json, then ask for the first page of rows."""
+        """Read the view parameters from drupal-settings-json, then ask for the rows (or read the page's own)."""
         yield from self._check_blocked(response, stage)
         if response.status != 200:
             yield self._fatal(response.url, stage, f"listing page answered HTTP {response.status}")
             return
+        self.listing_html = response.text
+        if self.way == "static":
+            yield from self._read_static_rows(response)
+            return
         try:
             self.view = parse_view_settings(response.text)
         except ListingLayoutError as exc:
+            if parse_static_listing(response.text):
+                self._note(f"listing page: {exc}; reading the rows it shows")
+                self.way = "static"
+                yield from self._read_static_rows(response)
+                return
             yield self._fatal(response.url, "layout_changed", str(exc))
             return
-        yield self._datatables_request(0)
+        self.cached = False
+        yield self._listing_request(self.lpass.next_start)
 
     def _view_params(self, start: int) -> dict:
         params = {k: v for k, v in self.view.items() if k != "ajax_url" and not isinstance(v, (dict, list))}
         params.update({
-            "draw": start // self.page_size + 1,
+            "draw": self.lpass.requests + 1,
             "start": start,
             "length": self._page_length(start),
             "order[0][column]": 0,
@@ -101,125 +148,278 @@ class WarningLettersSpider(scrapy.Spider):
         return params
 
     def _page_length(self, start: int) -> int:
-        if self.limit:
-            return max(1, min(self.page_size, self.limit - start))
+        if self.limit and not self.plan.full_listing:
+            return max(1, min(self.page_size, self.limit - self.scheduled))
         return self.page_size
 
-    def _datatables_request(self, start: int, cached: bool = False):
-        url = self.base_url + self.view["ajax_url"] + "?" + urlencode(self._view_params(start))
-        return scrapy.Request(
-            url, headers={**AJAX_HEADERS, "Referer": self.listing_url}, callback=self.parse_datatables,
-            errback=self.on_error, cb_kwargs={"start": start, "stage": "listing"},
-            meta={"fda_refusal_ok": True, "fda_cached_view": cached},
-        )
-
-    def _cached_view_failed(self, response, why: str):
-        """The remembered view parameters no longer work: forget them and start from the listing page."""
-        self.logger.warning("Cached listing parameters failed (%s); reading the listing page again", why)
-        self.tracker.forget_view(getattr(self, "db", None))
-        yield self._listing_page_request()
-
-    def _views_ajax_request(self, start: int):
+    def _listing_request(self, start: int, regular: bool = True):
+        """One page of rows (from ``start``) by the way in use; ``regular`` false for a tie-group re-request."""
+        has_fallback = self.ways.index(self.way) < len(self.ways) - 1
+        meta = {"fda_refusal_ok": has_fallback}
+        kwargs = {"start": start, "regular": regular, "stage": "listing"}
+        headers = {**AJAX_HEADERS, "Referer": self.listing_url}
+        if self.way == "datatables":
+            url = self.base_url + self.view["ajax_url"] + "?" + urlencode(self._view_params(start))
+            return scrapy.Request(url, headers=headers, callback=self.parse_listing, errback=self.on_error,
+                                  cb_kwargs=kwargs, meta=meta, dont_filter=True, priority=LISTING_PRIORITY)
         return scrapy.FormRequest(
             self.base_url + self.settings.get("VIEWS_AJAX_PATH"),
             formdata={k: str(v) for k, v in self._view_params(start).items()} | {"_drupal_ajax": "1"},
-            headers={**AJAX_HEADERS, "Referer": self.listing_url}, callback=self.parse_views_ajax,
-            errback=self.on_error, cb_kwargs={"start": start, "stage": "listing"},
+            headers=headers, callback=self.parse_listing, errback=self.on_error, cb_kwargs=kwargs, meta=meta,
+            dont_filter=True, priority=LISTING_PRIORITY,
         )
 
-    def parse_datatables(self, response, start, stage):
-        """One page of DataTables JSON rows; on refusal fall back to /views/ajax."""
-        cached = response.meta.get("fda_cached_view")
-        if cached and response.status != 200 and not response.meta.get("fda_blocked"):
-            yield from self._cached_view_failed(response, f"HTTP {response.status}")
+    def parse_listing(self, response, start, regular, stage):
+        """One listing response (DataTables JSON or the Views AJAX command array): its rows, then the next step."""
+        refused = response.meta.get("fda_refused") or (
+            f"HTTP {response.status}" if response.status in (403, 404, 405) else None)
+        if refused and not response.meta.get("fda_blocked"):
+            yield from self._fall_back(response, start, refused)
             return
-        if response.status in (403, 404, 405) and not response.meta.get("fda_blocked"):
-            self.logger.warning("DataTables endpoint refused (HTTP %s); falling back to /views/ajax", response.status)
-            yield self._views_ajax_request(start)
-            return
-        yield from self._check_blocked(response, stage)
-        try:
-            total, rows = parse_datatables_json(response.text)
-        except ListingLayoutError as exc:
-            if cached:
-                yield from self._cached_view_failed(response, str(exc))
-                return
-            yield self._fatal(response.url, "layout_changed", str(exc))
-            return
-        if start == 0 and rows:
-            self.tracker.remember_view(getattr(self, "db", None), self.view)
-        yield from self._handle_rows(response, rows, total, start, self._datatables_request)
-
-    def parse_views_ajax(self, response, start, stage):
-        """One page of rows from the Views AJAX command array (the fallback endpoint)."""
         yield from self._check_blocked(response, stage)
         if response.status != 200:
-            yield self._fatal(response.url, stage, f"views/ajax answered HTTP {response.status}")
+            if self.cached:  # stale view parameters answer 400: read them afresh
+                yield from self._refresh_view(f"HTTP {response.status}")
+                return
+            yield self._fatal(response.url, stage, f"{WAY_NAMES[self.way]} answered HTTP {response.status}")
             return
         try:
-            rows = parse_views_ajax(response.text)
+            if self.way == "datatables":
+                total, cells = parse_datatables_json(response.text)
+            else:
+                total, cells = None, parse_views_ajax(response.text)
         except ListingLayoutError as exc:
+            if not _looks_like_json(response.text):  # Akamai's 200 HTML page instead of data
+                yield from self._fall_back(response, start, f"HTTP 200 but not JSON ({exc})")
+                return
+            if self.cached:
+                yield from self._refresh_view(str(exc))
+                return
             yield self._fatal(response.url, "layout_changed", str(exc))
             return
-        # The command array carries no total: keep paging while pages come back full.
-        total = start + len(rows) + (1 if len(rows) >= self._page_length(start) else 0)
-        yield from self._handle_rows(response, rows, total, start, self._views_ajax_request)
-
-    def _handle_rows(self, response, rows, total, start, next_page):
-        """Schedule a letter request per new or changed row, then the next listing page (unless done)."""
-        if self.letters_listed is None:
+        if start == 0 and cells:
+            self.tracker.remember_view(getattr(self, "db", None), self.view)
+            self._remember_way()
+        if self.letters_listed is None and total is not None:
             self.letters_listed = total
-        if not rows and total:
-            yield self._fatal(response.url, "layout_changed", f"listing reports {total} letters but returned no rows")
+        yield from self._take_rows(response, start, cells, total, regular)
+        if self.aborted:
             return
-        parsed_rows = []
-        for cells in rows:
+        if self.check_only:
+            self._checked(total, len(cells))
+            return
+        yield from self._next_listing_step(response)
+
+    def _refresh_view(self, why: str):
+        """The remembered view parameters no longer work: forget them and start from the listing page."""
+        self.logger.warning("Cached listing parameters failed (%s); reading the listing page again", why)
+        self.tracker.forget_view(getattr(self, "db", None))
+        self.cached = False
+        yield self._listing_page_request()
+
+    def _fall_back(self, response, start, why):
+        """This way into the listing is refused: say so and try the next one from the same row."""
+        self.refusals.append(f"{WAY_NAMES[self.way]}: {why}")
+        following = self.ways[self.ways.index(self.way) + 1]
+        self._note(f"listing: {WAY_NAMES[self.way]} refused ({why}); trying {WAY_NAMES[following]}")
+        self.way = following
+        if following == "static":
+            if self.listing_html is not None:
+                yield from self._read_static_rows(None)
+            else:
+                yield self._listing_page_request()
+            return
+        yield self._listing_request(start)
+
+    def _read_static_rows(self, response):
+        """The last resort: the rows the listing page itself shows. Enough for a daily check; never a
+        complete pass, so nothing is delisted."""
+        cells = parse_static_listing(self.listing_html or "")
+        url = self.listing_url
+        if not cells:
+            yield self._fatal(url, "listing", "; ".join(self.refusals + ["the listing page shows no rows"]))
+            return
+        self.static_only = True
+        self._note(f"listing: only the {len(cells)} rows of the listing page itself could be read; "
+                   f"letters further down are not checked in this run")
+        yield from self._take_rows(None, 0, cells, None, False, static=True)
+        if self.check_only:
+            self._checked(None, len(cells))
+
+    def _take_rows(self, response, start, cells, total, regular, static=False):
+        """Read each row inside its own boundary (a bad row is an errors row, the rest go on), then
+        schedule a letter request per new or changed row."""
+        url = response.url if response is not None else self.listing_url
+        parsed, row_errors = [], []
+        for offset, row_cells in enumerate(cells):
             try:
-                parsed_rows.append(parse_listing_row(cells, self.base_url))
-            except ListingLayoutError as exc:
-                yield self._fatal(response.url, "layout_changed", str(exc))
-                return
-        to_fetch, stop = self.tracker.triage(parsed_rows)
-        self.tracker.record_listed(getattr(self, "db", None), getattr(self, "run_id", None), parsed_rows)
+                parsed.append(parse_listing_row(row_cells, self.base_url))
+            except Exception as exc:  # one row's bad cell must not end the listing
+                parsed.append(None)
+                reason = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+                row_errors.append(CrawlErrorItem(url=f"{url}#row-{start + offset + 1}", stage="listing_row",
+                                                 reason=reason))
+        if cells and not any(parsed):  # not one bad row: the listing's layout changed
+            self.aborted = True
+            yield self._fatal(url, "layout_changed", f"none of the {len(cells)} rows of this listing page could "
+                                                     f"be read ({row_errors[0].reason})")
+            return
+        yield from row_errors
+        for row in parsed:
+            for warning in (row or {}).get("warnings") or ():
+                yield CrawlErrorItem(url=row["url"], stage="warning", reason=warning)
+        fresh = self.lpass.add(start, dedupe_positions(parsed), total, regular=regular and not static)
+        if static:  # the page's rows carry fewer cells: compare by slug only
+            fresh_known = [r for r in fresh if self.tracker.is_known(r["slug"])]
+            for row in fresh_known:
+                self.ledger.listed_and_settle(row["slug"], row["url"], "unchanged")
+            fresh = [r for r in fresh if not self.tracker.is_known(r["slug"])]
+        to_fetch, older, all_known = self.tracker.triage(fresh)
+        if regular:
+            self.last_page_all_known = all_known and not to_fetch
+        self.tracker.record_listed(getattr(self, "db", None), getattr(self, "run_id", None), fresh)
+        for row in older:
+            self.ledger.listed_and_settle(row["slug"], row["url"], "skipped", f"posted before --since {self.plan.since}")
+        fetching = {id(r) for r in to_fetch}
+        for row in fresh:
+            if id(row) not in fetching and row not in older:
+                self.ledger.listed_and_settle(row["slug"], row["url"], "unchanged")
+        if self.check_only:
+            return
         for row in to_fetch:
             if self.limit and self.scheduled >= self.limit:
                 self.tracker.truncated = True
-                return
+                self.ledger.listed_and_settle(row["slug"], row["url"], "skipped", f"beyond --limit {self.limit}")
+                continue
             self.scheduled += 1
+            self.ledger.list(row["slug"], row["url"])
             yield scrapy.Request(row["url"], callback=self.parse_letter, errback=self.on_error,
                                  cb_kwargs={"row": row, "stage": "letter"})
-        for row in parsed_rows:
-            if row not in to_fetch:  # a response/close-out that failed before is retried on a later run
+        for row in fresh:
+            if id(row) not in fetching:  # a response/close-out that failed before is retried on a later run
                 yield from self._related_letter_requests(row)
-        next_start = start + len(rows)
-        if stop:
-            return
-        if not rows or next_start >= total:
-            self.tracker.reached_end = True
-        elif self.limit and self.scheduled >= self.limit:
+
+    def _next_listing_step(self, response):
+        """After a listing response: re-ask an incomplete tie group, stop, page on, or end the pass."""
+        if self.limit and self.scheduled >= self.limit and not self.plan.full_listing:
             self.tracker.truncated = True
+            return
+        if self.lpass.stopped:
+            yield CrawlErrorItem(url=response.url, stage="listing", reason=self.lpass.stopped)
+            return
+        floor = self._tie_floor()
+        if floor != "none":
+            start = self.lpass.next_refetch(floor)
+            if start is not None:
+                yield self._listing_request(start, regular=False)
+                return
+        if self._may_stop_early():
+            self.tracker.stopped_early = not self.plan.since
+            return
+        if not self.lpass.ended:
+            yield self._listing_request(self.lpass.next_start)
+            return
+        yield from self._pass_done(response)
+
+    def _tie_floor(self):
+        """Which tie groups must be complete: all (None) on a whole-listing pass, else those at or
+        after the date an early stop may end on ('none' when nothing is stored yet to stop at)."""
+        if self.plan.since:
+            return self.plan.since
+        if self.tracker.pages_everything:
+            return None
+        return self.tracker.newest_known or None
+
+    def _may_stop_early(self) -> bool:
+        """An incremental run may stop once the last page held only known rows, the listing has
+        gone past the newest known posted date, and every tie group from that date on is complete
+        (a new letter sharing a posted date with known ones may be on another page)."""
+        if self.plan.since:
+            return self.lpass.has_date_older_than(self.plan.since) and not self.lpass.incomplete_groups(self.plan.since)
+        if self.tracker.pages_everything:
+            return False
+        newest = self.tracker.newest_known
+        if not newest or not self.last_page_all_known:
+            return False
+        return self.lpass.has_date_older_than(newest) and not self.lpass.incomplete_groups(newest)
+
+    def _pass_done(self, response):
+        """The whole listing was paged: if every row came back, check the stored letters it did not
+        show (each by its own page); else say what is missing."""
+        shortfall = self.lpass.shortfall()
+        if shortfall:
+            yield CrawlErrorItem(url=response.url, stage="listing", reason=f"listing pass incomplete: {shortfall}")
+            return
+        self.tracker.reached_end = True
+        absent, refused = self.tracker.absent_candidates(getattr(self, "db", None))
+        if refused:
+            yield CrawlErrorItem(url=self.listing_url, stage="delist", reason=refused)
+            return
+        if absent:
+            self._note(f"listing: {len(absent)} stored letters are not in the listing; checking each one's page")
+        for slug in absent:
+            url = self._crawl_url(history.letter_url(self.db, slug))
+            self.ledger.list(slug, url)
+            yield scrapy.Request(url, callback=self.parse_absent_letter, errback=self.on_error, dont_filter=True,
+                                 cb_kwargs={"slug": slug, "stage": "delist_check"}, meta={"dont_redirect": True})
+
+    def parse_absent_letter(self, response, slug, stage):
+        """A stored letter the listing no longer shows: delisted only if its own page is gone (404/410)."""
+        yield from self._check_blocked(response, stage)
+        if response.status in (404, 410):
+            self.tracker.delist(self.db, slug, getattr(self, "run_id", None),
+                                f"absent from a complete listing pass; its page answers HTTP {response.status}")
+            self.ledger.settle(slug, "skipped", f"delisted: page answers HTTP {response.status}")
+        elif response.status == 200 or 300 <= response.status < 400:
+            self.missing_from_listing += 1
+            self.ledger.settle(slug, "skipped", f"missing from the listing; its page still answers HTTP {response.status}")
         else:
-            yield next_page(next_start)
+            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=slug)
+
+    def _remember_way(self):
+        db = getattr(self, "db", None)
+        if db is not None and history.get_state(db, WAY_KEY) != self.way:
+            history.set_state(db, WAY_KEY, self.way)
+
+    def _checked(self, total, rows):
+        """`fdatrack check`: one listing response read; record what works and stop."""
+        self.check_result = {"way": self.way, "rows": rows, "total": total, "refusals": list(self.refusals)}
+        raise CloseSpider("checked")
+
+    def _crawl_url(self, url: str) -> str:
+        """A stored (canonical fda.gov) address, on the site being crawled."""
+        parts = urlsplit(url)
+        return self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def _note(self, line: str) -> None:
+        self.logger.warning(line)
+        print(line, file=sys.stderr, flush=True)
 
     # --- letter pages ----------------------------------------------------------
 
     def parse_letter(self, response, row, stage):
         """A letter page, merged with its listing row."""
         yield from self._check_blocked(response, stage)
-        if response.status == 404 and self.tracker.is_known(row["slug"]):
+        slug = row["slug"]
+        if response.status in (404, 410) and self.tracker.is_known(slug):
             # FDA removed the letter: flag it, keep the row and its archive
-            self.tracker.delist(getattr(self, "db", None), row["slug"], getattr(self, "run_id", None),
-                                "letter page answers HTTP 404")
+            self.tracker.delist(getattr(self, "db", None), slug, getattr(self, "run_id", None),
+                                f"letter page answers HTTP {response.status}")
+            self.ledger.settle(slug, "skipped", f"delisted: page answers HTTP {response.status}")
             return
         if response.status != 200:
-            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}")
+            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=slug)
+            return
+        not_html = html_problem(response.headers.get("Content-Type"), response.body[:2048])
+        if not_html:
+            yield CrawlErrorItem(url=response.url, stage="letter", reason=not_html, key=slug)
             return
         self.crawler.stats.inc_value("fdatrack/letter_pages")
         try:
             parsed = parse_letter(response.text, row["url"])
         except LetterPageError as exc:
             self.crawler.stats.inc_value("fdatrack/letter_pages_incomplete")
-            yield CrawlErrorItem(url=response.url, stage="parse_letter", reason=str(exc))
+            yield CrawlErrorItem(url=response.url, stage="parse_letter", reason=str(exc), key=slug)
             return
         if page_lacks_key_fields(parsed):
             self.crawler.stats.inc_value("fdatrack/letter_pages_incomplete")
@@ -241,6 +441,7 @@ class WarningLettersSpider(scrapy.Spider):
         for kind, prefix in (("response_letter", "response_letter"), ("closeout_letter", "closeout_letter")):
             url = row.get(f"{prefix}_url")
             if url and not already_stored(self, media_slug(url)):
+                self.ledger.list(media_slug(url), url)
                 entry = {"kind": kind, "url": url, "slug": media_slug(url), "parent_slug": row["slug"],
                          "company": row.get("company"), "document_date": row.get(f"{prefix}_date"),
                          "issuing_office": row.get("issuing_office"), "subject": row.get("subject")}
@@ -251,7 +452,7 @@ class WarningLettersSpider(scrapy.Spider):
         """A response or close-out letter (PDF or page) as a DocumentItem with parent_slug."""
         yield from self._check_blocked(response, stage)
         if response.status != 200:
-            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}")
+            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=entry["slug"])
             return
         yield letter_document(response, entry)
 
@@ -274,9 +475,48 @@ class WarningLettersSpider(scrapy.Spider):
         stage = request.cb_kwargs.get("stage", "fetch")
         reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
         fatal = stage == "listing"
-        yield CrawlErrorItem(url=request.url, stage=stage, reason=reason, fatal=fatal)
+        key = (request.cb_kwargs.get("row") or request.cb_kwargs.get("entry") or {}).get("slug") or request.cb_kwargs.get("slug")
+        yield CrawlErrorItem(url=request.url, stage=stage, reason=reason, fatal=fatal, key=key)
 
 
 def _flag(value) -> bool:
     """A spider argument given as -a full=1 / true / yes."""
     return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _looks_like_json(text: str) -> bool:
+    """Whether a response body is JSON at all (a JSON of the wrong shape is a layout change)."""
+    return text.lstrip()[:1] in ("{", "[")
+
+
+def _looks_like_json(text: str) -> bool:
+    """Whether a response body is JSON at all (a JSON of the wrong shape is a layout change)."""
+    return text.lstrip()[:1] in ("{", "[")
+
+
+def _not_html(response) -> str | None:
+    """Why a response where a letter page was expected is not one (a PDF, an image), or None."""
+    ctype = (response.headers.get("Content-Type") or b"text/html").decode("latin-1").split(";")[0].strip().lower()
+    if ctype and "html" not in ctype and "xml" not in ctype and ctype != "text/plain":
+        return f"not a web page: Content-Type {ctype}"
+    if not isinstance(response, scrapy.http.TextResponse):
+        return "not a web page: binary response"
+    return None
+
+
+
+def dedupe_positions(rows: list[dict | None]) -> list[dict | None]:
+    """One row per slug on a page (the same slug listed twice keeps one row, picked by content, not
+    by the order Solr happened to return); the other position keeps its date but no row."""
+    keep: dict[str, dict] = {}
+    for row in rows:
+        if row is not None:
+            keep[row["slug"]] = pick_row(keep[row["slug"]], row) if row["slug"] in keep else row
+    out = []
+    for row in rows:
+        if row is not None and keep.get(row["slug"]) is row:
+            out.append(row)
+            keep.pop(row["slug"])
+        else:
+            out.append(None if row is None else {"posted_date": row.get("posted_date"), "slug": row["slug"], "_dup": True})
+    return out

@@ -1,0 +1,195 @@
+"""One pass over fda.gov's warning-letter listing, which is paged by the server and unstable.
+
+The real listing is Solr-backed and sorted by posted date only: rows sharing a posted date (up to
+79 on one day) come back in a new order on every request, so consecutive pages can repeat some
+rows and skip others, and a page may hold fewer rows than were asked for (fda_site.md section 10).
+What stays stable is *which posted date sits at which position*. So the pass records the date at
+every position it has read; the rows of one date (a "tie group") fill a known range of positions
+once the first row of the next older date has been seen, and the group is complete when as many
+distinct letters were seen in it as the range is long. An incomplete group is asked for again
+(pages inside its range), within a budget; what is still missing after that is reported, never
+assumed away.
+
+Pure bookkeeping: no Scrapy, no database.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+# Re-requests allowed per tie group: this many times the pages its range spans (plus a few).
+# With 5-row pages and a 79-row group, collecting every row takes ~80 random pages on average.
+REFETCH_PER_PAGE = 12
+REFETCH_EXTRA = 4
+# Bounds on a listing that never ends: FDA lists ~3,700 letters, so a pass is given up (with a
+# reason) past this many rows, or after the same rows came back on this many pages in a row.
+MAX_LISTING_ROWS = 50_000
+MAX_REPEATED_PAGES = 3
+
+
+@dataclass
+class ListingPass:
+    """What one run has read of the listing so far."""
+
+    total: int | None = None  # recordsTotal as last reported (None: the endpoint gives none)
+    next_start: int = 0  # first position not read yet (paging follows what the server returned)
+    ended: bool = False  # the end of the listing was reached
+    stopped: str | None = None  # why paging was given up (a repeating listing, a bound)
+    rows: dict[str, dict] = field(default_factory=dict)  # slug -> row, first seen
+    dates_at: dict[int, str] = field(default_factory=dict)  # position -> posted date
+    group_slugs: dict[str, set] = field(default_factory=dict)  # posted date -> slugs seen there
+    refetches: dict[str, int] = field(default_factory=dict)  # posted date -> re-requests spent
+    page_size_seen: int = 0  # most rows one response returned
+    requests: int = 0
+    last_page: tuple = ()  # slugs of the last regular page, to spot a listing that repeats
+    repeats: int = 0
+    duplicates: dict[str, int] = field(default_factory=dict)  # posted date -> positions holding a repeated slug
+    unordered: bool = False  # a row newer than one before it: not sorted by posted date, ties mean nothing
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def add(self, start: int, rows: list[dict | None], total: int | None, *, regular: bool = True) -> list[dict]:
+        """Record one response (rows in position order from ``start``; None for a row that could
+        not be read). Returns the rows not seen before in this pass. ``regular`` is false for a
+        re-request of a tie group."""
+        self.requests += 1
+        if total is not None:
+            self.total = total
+        self.page_size_seen = max(self.page_size_seen, len(rows))
+        fresh, dups = [], {}
+        for offset, row in enumerate(rows):
+            position = start + offset
+            date = (row or {}).get("posted_date") or "?"
+            before = self.dates_at.get(position - 1)
+            if date != "?" and before not in (None, "?") and date > before:
+                self.unordered = True
+            self.dates_at[position] = date
+            if row is None:
+                continue
+            if row.get("_dup"):  # the same slug again in this response: a position no new letter fills
+                dups[date] = dups.get(date, 0) + 1
+                continue
+            self.group_slugs.setdefault(date, set()).add(row["slug"])
+            if row["slug"] not in self.rows:
+                self.rows[row["slug"]] = row
+                fresh.append(row)
+        for date, count in dups.items():
+            self.duplicates[date] = max(self.duplicates.get(date, 0), count)
+        if regular:
+            self._advance(start, rows)
+        return fresh
+
+    def _advance(self, start: int, rows: list) -> None:
+        """Move the cursor by what the server returned; notice the end or a listing that repeats."""
+        if start != self.next_start:
+            return
+        if not rows:
+            self.ended = True
+            return
+        fingerprint = tuple(sorted(str((r or {}).get("slug")) for r in rows))
+        self.repeats = self.repeats + 1 if fingerprint == self.last_page and len(rows) > 1 else 0
+        self.last_page = fingerprint
+        self.next_start = start + len(rows)
+        if self.total is not None and self.next_start >= self.total:
+            self.ended = True
+        elif self.repeats >= MAX_REPEATED_PAGES:
+            self.stopped = (f"the listing repeats itself: the same {len(rows)} rows on {self.repeats + 1} pages "
+                            f"in a row (at row {start}); stopped paging")
+        elif self.next_start >= MAX_LISTING_ROWS:
+            self.stopped = f"the listing did not end after {MAX_LISTING_ROWS} rows; stopped paging"
+
+    # --- tie groups -----------------------------------------------------------------------------
+
+    def group_range(self, date: str) -> tuple[int, int] | None:
+        """(first, last) position of one posted date, once both ends have been read; else None."""
+        positions = [p for p, d in self.dates_at.items() if d == date and p < self.next_start]
+        if not positions:
+            return None
+        lo, hi = min(positions), max(positions)
+        if hi + 1 >= self.next_start and not self.ended:
+            return None  # the next older date has not been reached yet: the group may go on
+        return lo, hi
+
+    def missing(self, date: str) -> int:
+        """Letters of this posted date not seen yet (0 while the group is still open)."""
+        span = self.group_range(date)
+        if span is None:
+            return 0
+        size = span[1] - span[0] + 1 - self.duplicates.get(date, 0)
+        return max(0, size - len(self.group_slugs.get(date, ())))
+
+    def incomplete_groups(self, newer_than: str | None = None) -> list[str]:
+        """Closed tie groups still missing letters (only dates >= ``newer_than`` when given), newest first."""
+        if self.unordered:
+            return []
+        dates = {d for d in self.dates_at.values() if d != "?"}
+        if newer_than:
+            dates = {d for d in dates if d >= newer_than}
+        return sorted((d for d in dates if self.missing(d)), reverse=True)
+
+    def refetch_start(self, date: str) -> int | None:
+        """Where to ask again for rows of an incomplete group, or None once its budget is spent."""
+        span = self.group_range(date)
+        if span is None:
+            return None
+        lo, hi = span
+        page = max(1, self.page_size_seen)
+        pages = math.ceil((hi - lo + 1) / page)
+        spent = self.refetches.get(date, 0)
+        if spent >= REFETCH_PER_PAGE * pages + REFETCH_EXTRA:
+            return None
+        self.refetches[date] = spent + 1
+        # Pages that start inside the group return a fresh random draw of its rows each time;
+        # cycle through them so every part of the range is asked for.
+        starts = list(range(lo, hi + 1, page)) or [lo]
+        return starts[spent % len(starts)]
+
+    def next_refetch(self, newer_than: str | None = None) -> int | None:
+        """The next re-request to make for any incomplete group, or None when none is left."""
+        for date in self.incomplete_groups(newer_than):
+            start = self.refetch_start(date)
+            if start is not None:
+                return start
+        return None
+
+    # --- outcome -------------------------------------------------------------------------------
+
+    def newest_date(self) -> str | None:
+        dates = [d for d in self.dates_at.values() if d != "?"]
+        return max(dates) if dates else None
+
+    def has_date_older_than(self, date: str) -> bool:
+        return any(d < date for d in self.dates_at.values() if d != "?")
+
+    @property
+    def positions_read(self) -> int:
+        return self.next_start
+
+    @property
+    def complete(self) -> bool:
+        """Every position of the listing read and every tie group's letters seen."""
+        if not self.ended or self.stopped:
+            return False
+        if self.total is not None and self.next_start < self.total:
+            return False
+        if self.unordered:  # positions say nothing: only the count of distinct letters can
+            return self.total is not None and len(self.rows) >= self.total
+        return not self.incomplete_groups()
+
+    def shortfall(self) -> str | None:
+        """Why the pass is not complete, in one line (None when it is)."""
+        if self.complete:
+            return None
+        if self.stopped:
+            return self.stopped
+        if self.unordered:
+            return (f"the listing is not in posted-date order; {len(self.rows)} distinct letters seen "
+                    f"of {self.total if self.total is not None else 'an unknown number'}")
+        missing = sum(self.missing(d) for d in self.incomplete_groups())
+        if missing:
+            dates = self.incomplete_groups()
+            return (f"{missing} listed letters never came back (rows sharing a posted date reorder between "
+                    f"requests; {len(dates)} dates incomplete, newest {dates[0]}) after {self.requests} listing requests")
+        if self.total is not None and self.next_start < self.total:
+            return f"read {self.next_start} of {self.total} listing rows"
+        return "the listing was not read to its end"

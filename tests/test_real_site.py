@@ -1,0 +1,266 @@
+"""fda.gov as it really behaved in 2026 (fda_site.md section 10), through the real engine.
+
+Each test switches on one of the mirror's behaviours (`fdatrack mirror --behave NAME`), crawls
+it with `fdatrack crawl`, and checks what the run says against what the site listed: every
+listed letter stored or accounted for, no letter delisted while its page is still there, and a
+status that tells the truth.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from scraper.mirror.server import MirrorSite, serve_in_thread
+from scraper.settings import DATATABLES_PATH, LETTER_PATH, VIEWS_AJAX_PATH
+from tests.conftest import run_fdatrack
+
+FAST = {"FDA_BLOCK_BACKOFF": "0.1", "FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_MAX_WAIT": "5",
+        "FDA_DOWNLOAD_TIMEOUT": "2"}
+
+
+def crawl(base_url: str, db: Path, *args: str, env: dict | None = None):
+    return run_fdatrack("crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", *args,
+                        env={**FAST, **(env or {})}, timeout=240)
+
+
+def query(db: Path, sql: str, params=()):
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
+def last_run(db: Path) -> dict:
+    return query(db, "select * from runs where spider = 'warning_letters' order by id desc limit 1")[0]
+
+
+def stored(db: Path) -> set[str]:
+    return {r["slug"] for r in query(db, "select slug from letters where kind = 'warning_letter'")}
+
+
+def delisted(db: Path) -> set[str]:
+    return {r["slug"] for r in query(db, "select slug from letters where delisted_at is not null")}
+
+
+def run_errors(db: Path) -> list[dict]:
+    return query(db, "select url, stage, reason from errors where run_id = ?", [last_run(db)["id"]])
+
+
+def listing_requests(site: MirrorSite, since: int = 0) -> list[tuple[str, str]]:
+    return [(m, t) for m, t in site.requests[since:] if t.startswith((DATATABLES_PATH, VIEWS_AJAX_PATH))]
+
+
+def with_ties(site: MirrorSite, sizes=(10, 8, 6, 4)) -> MirrorSite:
+    """Give the mirror's rows a few posted dates shared by many letters, as the real listing has."""
+    rows = site.sorted_rows()
+    dates = ["2026-03-17", "2026-03-10", "2026-03-03", "2026-02-24"]
+    i = 0
+    for size, date in zip(sizes, dates):
+        for row in rows[i:i + size]:
+            row["posted_date"] = date
+        i += size
+    return site
+
+
+def assert_ledger_balanced(db: Path):
+    run = last_run(db)
+    assert run["listed"] == run["accounted"] and run["unaccounted"] == 0, run
+    assert query(db, "pragma integrity_check")[0]["integrity_check"] == "ok"
+
+
+# --- refused endpoints --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("behaviour, how", [("datatables_apology", "302 redirect to /apology_objects/"),
+                                            ("datatables_not_json", "not JSON"),
+                                            ("block_datatables", "HTTP 403")])
+def test_refused_datatables_endpoint_falls_back_to_views_ajax_and_remembers_it(tmp_path, behaviour, how):
+    site = MirrorSite()
+    site.faults.add(behaviour)
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "f.db"
+        first = crawl(base_url, db)
+        assert first.returncode == 0, first.stderr
+        assert "GET /datatables/views/ajax refused" in first.stderr and how in first.stderr
+        assert stored(db) == {r["slug"] for r in site.rows}
+        assert last_run(db)["listing_way"] == "views_ajax"
+        assert_ledger_balanced(db)
+        # the next (nothing-new) run goes straight to the way that worked: robots.txt + one POST
+        before = len(site.requests)
+        second = crawl(base_url, db)
+        assert second.returncode == 0, second.stderr
+        assert [m for m, _ in listing_requests(site, before)] == ["POST"]
+        assert last_run(db)["requests"] <= 3
+
+
+def test_both_ajax_endpoints_refused_reads_the_listing_pages_own_rows_and_delists_nothing(tmp_path):
+    site = MirrorSite()
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "s.db"
+        assert crawl(base_url, db).returncode == 0
+        # FDA posts a letter and removes one; then Akamai refuses both AJAX endpoints
+        gone = site.sorted_rows()[-1]
+        site.rows.remove(gone)
+        site.inject(gone["slug"], "not_found")
+        newest = dict(site.sorted_rows()[0], slug="new-exosome-clinic-999001-11302026", posted_date="2026-12-01")
+        site.rows.append(newest)
+        site.pages[newest["slug"]] = site.letter_page(site.sorted_rows()[1]["slug"])
+        site.faults.add("ajax_refused")
+        result = crawl(base_url, db)
+        assert result.returncode == 6, result.stderr  # partial: the rows further down went unchecked
+        assert "only the 10 rows of the listing page itself could be read" in result.stderr
+        run = last_run(db)
+        assert (run["status"], run["close_reason"], run["listing_way"]) == ("partial", "static rows only", "static")
+        assert newest["slug"] in stored(db)
+        assert delisted(db) == set()  # the static rows are no pass: nothing is delisted
+        assert_ledger_balanced(db)
+
+
+def test_first_run_with_only_the_static_rows_stores_them_and_says_so(tmp_path):
+    site = MirrorSite()
+    site.faults.add("ajax_refused")
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "f.db"
+        result = crawl(base_url, db)
+        assert result.returncode == 6, result.stderr
+        assert stored(db) == {r["slug"] for r in site.sorted_rows()[: site.static_rows]}
+        assert_ledger_balanced(db)
+
+
+# --- unstable paging ------------------------------------------------------------------------------
+
+def test_capped_pages_and_reordered_ties_still_store_every_letter_and_delist_none(tmp_path):
+    site = with_ties(MirrorSite())
+    site.faults |= {"row_cap", "shuffle_ties"}
+    site.row_cap = 3
+    env = {"FDA_PAGE_SIZE": "7"}  # asks for 7, gets 3: pages follow what the server returned
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "t.db"
+        first = crawl(base_url, db, env=env)
+        assert first.returncode == 0, first.stderr
+        assert stored(db) == {r["slug"] for r in site.rows}
+        assert_ledger_balanced(db)
+        for _ in range(3):
+            again = crawl(base_url, db, "--full-listing", env=env)
+            assert again.returncode == 0, again.stderr
+            assert delisted(db) == set() and last_run(db)["missing_from_listing"] == 0
+            assert_ledger_balanced(db)
+
+
+def test_early_stop_never_misses_a_new_letter_that_ties_with_known_ones(tmp_path):
+    site = with_ties(MirrorSite())
+    site.faults |= {"row_cap", "shuffle_ties"}
+    site.row_cap = 3
+    env = {"FDA_PAGE_SIZE": "3"}
+    template = site.letter_page(site.sorted_rows()[0]["slug"])
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "e.db"
+        assert crawl(base_url, db, env=env).returncode == 0
+        newest_date = site.sorted_rows()[0]["posted_date"]
+        for n in range(3):  # three new letters posted on the newest known date, one per run
+            row = dict(site.sorted_rows()[0], slug=f"tie-clinic-{n}-99900{n}-03172026", posted_date=newest_date)
+            site.rows.append(row)
+            site.pages[row["slug"]] = template
+            result = crawl(base_url, db, env=env)
+            assert result.returncode == 0, result.stderr
+            assert row["slug"] in stored(db), f"run {n}: a tied new letter was missed"
+            assert last_run(db)["mode"] == "incremental"
+            assert_ledger_balanced(db)
+
+
+def test_nothing_new_run_on_the_datatables_path_is_two_requests(tmp_path):
+    site = MirrorSite()
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "n.db"
+        assert crawl(base_url, db).returncode == 0
+        assert crawl(base_url, db).returncode == 0
+        assert last_run(db)["requests"] == 2
+
+
+def test_a_listing_that_never_ends_is_stopped_with_a_reason(tmp_path):
+    site = MirrorSite()
+    site.faults.add("listing_repeats")
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "r.db"
+        result = crawl(base_url, db, env={"FDA_PAGE_SIZE": "5"})
+        assert result.returncode == 6, result.stderr
+        assert any("repeats itself" in e["reason"] for e in run_errors(db))
+        assert len(listing_requests(site)) < 10
+        assert last_run(db)["status"] == "partial"
+        assert_ledger_balanced(db)
+
+
+# --- hostile rows -----------------------------------------------------------------------------------
+
+def hostile_row(site: MirrorSite, slug: str, company_cell) -> dict:
+    """A listing row whose company cell is anything at all."""
+    cells = site.cells(site.sorted_rows()[0])
+    cells = [cells[0], cells[1], company_cell, *cells[3:]]
+    return {"slug": slug, "posted_date": "2026-10-01", "cells": cells}
+
+
+@pytest.mark.parametrize("cell", [
+    '<a href="javascript:alert(1)">Evil Exosomes</a>',
+    '<a href="mailto:x@example.com">Mail Exosomes</a>',
+    {"href": "/x", "company": "an object, not a string"},
+    '<a href="https://evil.example.org/warning-letters/acme-123456-01012026">Elsewhere</a>',
+])
+def test_one_hostile_listing_row_is_an_error_and_the_rest_are_stored(tmp_path, cell):
+    site = MirrorSite()
+    good = {r["slug"] for r in site.rows}
+    site.rows.append(hostile_row(site, "zz-hostile", cell))
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "h.db"
+        result = crawl(base_url, db)
+        assert result.returncode == 6, result.stderr
+        assert stored(db) == good
+        errors = run_errors(db)
+        assert len(errors) == 1 and errors[0]["stage"] == "listing_row", errors
+        assert not any("evil.example.org" in t or "javascript" in t for _, t in site.requests)
+        assert last_run(db)["status"] == "partial"
+        assert_ledger_balanced(db)
+
+
+def test_a_letter_url_answering_a_pdf_is_an_error_row_not_a_silent_loss(tmp_path):
+    site = MirrorSite()
+    victim = site.sorted_rows()[3]["slug"]
+    site.extra[LETTER_PATH + victim] = (200, "application/pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n")
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "p.db"
+        result = crawl(base_url, db)
+        assert result.returncode == 6, result.stderr
+        assert victim not in stored(db) and len(stored(db)) == len(site.rows) - 1
+        errors = run_errors(db)
+        assert [(e["url"].rsplit("/", 1)[-1], e["stage"]) for e in errors] == [(victim, "letter")]
+        assert "not an HTML page" in errors[0]["reason"]
+        assert_ledger_balanced(db)
+
+
+def test_a_letter_dropped_by_a_scrapy_filter_makes_the_run_partial(tmp_path):
+    site = MirrorSite()
+    long_slug = "acme-labs-" + "x" * 3000 + "-123456-01012026"
+    row = dict(site.sorted_rows()[0], slug=long_slug, posted_date="2026-10-01")
+    row.pop("cells", None)
+    site.rows.append(row)
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "l.db"
+        result = crawl(base_url, db)
+        assert result.returncode == 6, result.stderr
+        assert long_slug not in stored(db)
+        assert any(long_slug[:40] in (e["url"] or "") or "row" in (e["url"] or "") for e in run_errors(db))
+        assert_ledger_balanced(db)
+
+
+# --- addresses ------------------------------------------------------------------------------------------
+
+def test_documents_keep_fda_gov_addresses_and_the_run_the_mirrors(tmp_path):
+    site = MirrorSite()
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "u.db"
+        assert crawl(base_url, db).returncode == 0
+        urls = {r["url"] for r in query(db, "select url from letters")}
+        assert urls and all(u.startswith("https://www.fda.gov" + LETTER_PATH) for u in urls)
+        assert last_run(db)["base_url"] == base_url
