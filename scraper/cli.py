@@ -87,6 +87,9 @@ def _add_crawl(sub):
                         "related_letters (response and close-out letters), untitled_letters, safety_notices")
     p.add_argument("--rss-check", action="store_true",
                    help="read FDA's RSS feeds first, list what the database lacks, and crawl only if there is something")
+    p.add_argument("--contact", metavar="EMAIL_OR_URL",
+                   help="your e-mail address or URL, added to the User-Agent so FDA can reach whoever runs the crawl "
+                        "(env FDA_USER_AGENT replaces the whole User-Agent; see README: If fda.gov blocks you)")
     p.set_defaults(func=cmd_crawl)
 
 
@@ -104,6 +107,7 @@ def cmd_crawl(args) -> int:
     from scraper.crawl import resolve_sources
 
     sources = resolve_sources(args.source)
+    args.user_agent = _crawl_user_agent(args.contact)
     if args.mirror:
         from scraper.mirror.server import serve_in_thread
 
@@ -113,21 +117,35 @@ def cmd_crawl(args) -> int:
     return _crawl_sources(args, sources, args.base_url, args.delay)
 
 
+def _crawl_user_agent(contact: str | None) -> str:
+    """The User-Agent of this crawl (FDA_USER_AGENT or the default, plus --contact), checked before
+    anything is fetched: one printable line, never a browser's disguise (scraper/identity.py)."""
+    import os
+
+    from scraper.identity import user_agent
+    from scraper.runstatus import EXIT_CODES
+
+    try:
+        return user_agent(os.environ.get("FDA_USER_AGENT"), contact)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_CODES["usage"]) from None
+
+
 def _crawl_sources(args, sources: list[str], base_url: str | None, delay: float | None) -> int:
     """Crawl the chosen sources; with --rss-check, only when the RSS feeds show something new."""
     from scraper.crawl import run_crawl
 
-    if args.rss_check and not _rss_has_news(base_url, args.db, sources):
+    if args.rss_check and not _rss_has_news(base_url, args.db, sources, args.user_agent):
         print("rss: nothing new in the feeds; not crawling", file=sys.stderr)
         return 0
     import os
 
     chosen = bool(args.source or os.environ.get("FDA_SOURCES"))
-    return run_crawl(base_url=base_url, db_path=args.db, delay=delay, limit=args.limit,
-                     log_level=args.log_level, sources=sources, sources_chosen=chosen, **_crawl_plan(args))
+    return run_crawl(base_url=base_url, db_path=args.db, delay=delay, limit=args.limit, log_level=args.log_level,
+                     sources=sources, sources_chosen=chosen, user_agent=args.user_agent, **_crawl_plan(args))
 
 
-def _rss_has_news(base_url: str | None, db_path: str | None, sources: list[str]) -> bool:
+def _rss_has_news(base_url: str | None, db_path: str | None, sources: list[str], user_agent: str) -> bool:
     """List the feed items (of the chosen sources' feeds) the database lacks; True if there are any
     (or a feed could not be read)."""
     from scraper import settings
@@ -135,7 +153,7 @@ def _rss_has_news(base_url: str | None, db_path: str | None, sources: list[str])
 
     feeds = {feed: kind for feed, kind in settings.RSS_FEEDS.items() if kind + "s" in sources}
     found, problems = new_items(db_path or settings.FDA_DB_PATH, base_url or settings.FDA_BASE_URL,
-                                feeds, settings.RSS_PATH, settings.USER_AGENT)
+                                feeds, settings.RSS_PATH, user_agent)
     report(found, problems)
     return bool(found or problems)  # an unreadable feed tells nothing: crawl rather than miss news
 
@@ -145,23 +163,65 @@ def _crawl_plan(args) -> dict:
     return {"full": args.full, "full_listing": args.full_listing, "since": args.since}
 
 
+# --- check ------------------------------------------------------------------
+
+def _add_check(sub):
+    p = sub.add_parser("check", help="robots.txt, the listing page and one listing request: which way into "
+                                     "fda.gov's listing works and the Crawl-Delay in force; nothing is stored")
+    p.add_argument("--base-url", help="site to check (default https://www.fda.gov; env FDA_BASE_URL)")
+    p.add_argument("--mirror", action="store_true", help="check the bundled sample site, served on 127.0.0.1")
+    p.add_argument("--delay", type=float, help="seconds between requests; overrides robots.txt Crawl-Delay")
+    p.add_argument("--log-level", default="ERROR", help="Scrapy log level (default ERROR)")
+    p.set_defaults(func=cmd_check)
+
+
+def cmd_check(args) -> int:
+    from scraper.check import run_check
+    from scraper.crawl import Unreachable, check_reachable, crawl_settings
+    from scraper.runstatus import EXIT_CODES
+
+    def check(base_url, delay):
+        settings = crawl_settings(base_url=base_url, delay=delay, log_level=args.log_level)
+        try:
+            check_reachable(settings.get("FDA_BASE_URL"))
+        except Unreachable as exc:
+            raise CliError(str(exc).replace(" Nothing was written.", ""), EXIT_CODES["unreachable"]) from None
+        return run_check(settings)
+
+    if args.mirror:
+        from scraper.mirror.server import serve_in_thread
+
+        with serve_in_thread() as (base_url, _site):
+            return check(base_url, 0 if args.delay is None else args.delay)
+    return check(args.base_url, args.delay)
+
+
 # --- mirror -----------------------------------------------------------------
 
 def _add_mirror(sub):
     p = sub.add_parser("mirror", help="serve the bundled sample of the FDA site on 127.0.0.1")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8002)
+    from scraper.mirror.server import FAULTS
+
+    p.add_argument("--behave", action="append", default=[], metavar="NAME", choices=sorted(FAULTS),
+                   help="behave like fda.gov does at its worst (repeatable): "
+                        + "; ".join(f"{name}: {what}" for name, what in FAULTS.items()))
     p.set_defaults(func=cmd_mirror)
 
 
 def cmd_mirror(args) -> int:
     from scraper.mirror.server import MirrorSite, make_server
 
+    site = MirrorSite()
+    site.faults.update(args.behave)
     try:
-        server = make_server(MirrorSite(), args.host, args.port)
+        server = make_server(site, args.host, args.port)
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-    print(f"mirror of fda.gov serving at http://{args.host}:{server.server_address[1]} (Ctrl-C to stop)", flush=True)
+    behaving = f" behaving: {', '.join(args.behave)}" if args.behave else ""
+    print(f"mirror of fda.gov serving at http://{args.host}:{server.server_address[1]}{behaving} (Ctrl-C to stop)",
+          flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -472,7 +532,7 @@ def cmd_classify(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fdatrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_crawl, _add_mirror, _add_parse_letter, _add_serve, _add_status, _add_reparse, _add_classify_text, _add_eval, _add_classify):
+    for add in (_add_crawl, _add_check, _add_mirror, _add_parse_letter, _add_serve, _add_status, _add_reparse, _add_classify_text, _add_eval, _add_classify):
         add(sub)
     return parser
 

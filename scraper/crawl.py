@@ -72,7 +72,7 @@ def lock_database(db_path: str | Path):
 
 
 def crawl_settings(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WARNING",
-                   full=False, full_listing=False, since=None) -> Settings:
+                   full=False, full_listing=False, since=None, user_agent=None) -> Settings:
     """Project settings with the command line's overrides applied."""
     settings = Settings()
     settings.setmodule("scraper.settings", priority="project")
@@ -92,6 +92,8 @@ def crawl_settings(*, base_url=None, db_path=None, delay=None, limit=0, log_leve
         settings.set("FDA_FULL_LISTING", True, priority="cmdline")
     if since:
         settings.set("FDA_SINCE", since, priority="cmdline")
+    if user_agent:  # checked by scraper.identity (cli: --contact, FDA_USER_AGENT)
+        settings.set("USER_AGENT", user_agent, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     return settings
 

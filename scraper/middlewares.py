@@ -1,4 +1,5 @@
-"""Politeness machinery: robots.txt Crawl-Delay, and Akamai block detection with backoff."""
+"""Politeness machinery: robots.txt's Crawl-Delay with fda.gov's 30 s floor, and Akamai block
+detection with backoff. robots.txt's own answer is checked in scraper/robots.py."""
 from __future__ import annotations
 
 import asyncio
@@ -11,6 +12,12 @@ logger = logging.getLogger(__name__)
 
 APOLOGY_MARKERS = (b"apology_objects", b"FDA Apology", b"excessive-requests-apology", b"abuse-detection-apology")
 BLOCK_STATUSES = {403, 429, 503}
+README_POINTER = "see README: If fda.gov blocks you"
+
+
+def diagnosis(how: str, user_agent: str) -> str:
+    """The blocked run's one line (after the URL): how it was blocked, what we sent, where to read on."""
+    return f"{how}; sent as User-Agent {user_agent!r}; {README_POINTER}"
 
 
 def block_reason(response) -> str | None:
@@ -18,7 +25,7 @@ def block_reason(response) -> str | None:
     if response.status in (301, 302, 303, 307, 308):
         location = response.headers.get(b"Location", b"") or b""
         if b"apology" in location:
-            return f"HTTP {response.status} redirect to {location.decode('latin-1')}"
+            return f"HTTP {response.status} redirect to {response.urljoin(location.decode('latin-1'))}"
         return None
     if response.status in BLOCK_STATUSES:
         return f"HTTP {response.status}"
@@ -52,6 +59,8 @@ class BlockDetectionMiddleware:
         return cls(crawler)
 
     async def process_response(self, request, response):
+        if request.meta.get("fda_blocked"):  # already diagnosed (RobotsGuardMiddleware's answer)
+            return response
         reason = block_reason(response)
         if reason is None:
             return response
@@ -65,7 +74,8 @@ class BlockDetectionMiddleware:
         wait = self._wait_seconds(response, attempt)
         if attempt >= self.retries or self.waited + wait > self.max_wait:
             logger.warning("Blocked at %s (%s); giving up after %d tries", request.url, reason, attempt + 1)
-            request.meta["fda_blocked"] = reason
+            request.meta["fda_blocked"] = diagnosis(f"{reason} after {attempt + 1} tries",
+                                                    self.crawler.settings.get("USER_AGENT"))
             request.meta["dont_redirect"] = True  # hand the spider the block itself, not the apology page
             return response
         logger.warning("Blocked at %s (%s); pausing %.1fs before retry %d", request.url, reason, wait, attempt + 1)
@@ -90,12 +100,14 @@ class BlockDetectionMiddleware:
 
 
 class CrawlDelayExtension:
-    """Honour robots.txt Crawl-Delay (fda.gov asks 30 s), unless FDA_DELAY overrides it."""
+    """Honour robots.txt Crawl-Delay, never below FDA_MIN_DELAY (fda.gov's documented 30 s), unless
+    FDA_DELAY (--delay, for mirrors) overrides both."""
 
     def __init__(self, crawler):
         self.crawler = crawler
         override = crawler.settings.get("FDA_DELAY")
         self.override = None if override in (None, "") else float(override)
+        self.floor = crawler.settings.getfloat("FDA_MIN_DELAY", 30.0)
         crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
 
     @classmethod
@@ -105,14 +117,17 @@ class CrawlDelayExtension:
         return cls(crawler)
 
     def robots_parsed(self, robotparser, request):
-        ua = self.crawler.settings.get("USER_AGENT")
-        delay = self.override if self.override is not None else robotparser.crawl_delay(ua)
-        if delay is None:
+        if self.override is not None:
+            self.apply_delay(self.override, "--delay")
             return
-        self.apply_delay(float(delay), request)
+        asked = robotparser.crawl_delay(self.crawler.settings.get("USER_AGENT"))
+        if asked is not None and float(asked) >= self.floor:
+            self.apply_delay(float(asked), "robots.txt Crawl-Delay")
+        else:  # robots.txt gave none (or a 404), or less than the site documents
+            self.apply_delay(self.floor, f"FDA_MIN_DELAY floor; robots.txt Crawl-Delay {asked}")
 
-    def apply_delay(self, delay: float, request) -> None:
-        """Make `delay` the floor of every download slot and of AutoThrottle."""
+    def apply_delay(self, delay: float, source: str) -> None:
+        """Make `delay` the delay of every download slot and the floor of AutoThrottle."""
         downloader = self.crawler.engine.downloader
         downloader._delay = delay  # default for slots created from now on
         for slot in downloader.slots.values():
@@ -121,4 +136,25 @@ class CrawlDelayExtension:
             if hasattr(ext, "mindelay"):
                 ext.mindelay = delay
         self.crawler.stats.set_value("fdatrack/crawl_delay", delay)
-        logger.info("Crawl delay %.1fs (%s)", delay, "--delay" if self.override is not None else "robots.txt")
+        logger.info("Crawl delay %.1fs (%s)", delay, source)
+
+
+class CallbackErrorMiddleware:
+    """The exception boundary around every page: a callback that raises (a page shaped as nobody
+    expected) becomes an errors row naming the page, and the run goes on with the rest."""
+
+    def process_spider_exception(self, response, exception, spider=None):
+        from scrapy.exceptions import CloseSpider
+
+        from scraper.items import CrawlErrorItem
+
+        if isinstance(exception, CloseSpider):
+            return None  # the spider ending the run on purpose (blocked, checked)
+        request = response.request
+        kwargs = request.cb_kwargs if request is not None else {}
+        key = (kwargs.get("row") or kwargs.get("entry") or {}).get("slug") or kwargs.get("slug")
+        stage = kwargs.get("stage", "parse")
+        logger.warning("Error reading %s: %s: %s", response.url, type(exception).__name__, exception)
+        return [CrawlErrorItem(url=response.url, stage=stage, key=key,
+                               reason=f"{type(exception).__name__}: {str(exception)[:500]}",
+                               fatal=stage == "listing")]

@@ -5,6 +5,10 @@ warning_letters``) or from ``fdatrack crawl`` options.
 """
 import os
 
+from scrapy.settings import default_settings
+
+from scraper import identity
+
 BOT_NAME = "fdatrack"
 SPIDER_MODULES = ["scraper.spiders"]
 NEWSPIDER_MODULE = "scraper.spiders"
@@ -51,20 +55,29 @@ RSS_FEEDS = {"warning-letters": "warning_letter", "medwatch": "safety_notice"}
 FDA_DB_PATH = os.environ.get("FDA_DB_PATH", "db/fda_letters.db")
 
 # --- politeness ------------------------------------------------------------------
-PROJECT_URL = "https://github.com/fdatrack/fdatrack"
-USER_AGENT = os.environ.get(
-    "FDA_USER_AGENT", f"fdatrack/0.1 (+{PROJECT_URL}; FDA enforcement-letter tracker)"
-)
+# Honest identification (scraper/identity.py): the tool, its version and the project's URL;
+# `fdatrack crawl --contact EMAIL_OR_URL` adds the operator's contact, FDA_USER_AGENT replaces it
+# (checked before a crawl: one printable line, no browser's product tokens).
+PROJECT_URL = identity.PROJECT_URL
+USER_AGENT = os.environ.get("FDA_USER_AGENT") or identity.default_user_agent()
 ROBOTSTXT_OBEY = True
-# robots.txt Crawl-Delay is honoured by scraper.middlewares.CrawlDelayMiddleware; FDA_DELAY
-# (seconds) overrides it, e.g. 0 for the loopback mirror.
-FDA_DELAY = os.environ.get("FDA_DELAY")  # None = use robots.txt Crawl-Delay
-DOWNLOAD_DELAY = 1.0
+# robots.txt must be readable before anything else is fetched: a block, a 5xx or an HTML page in
+# its place ends the run as blocked (scraper.robots.RobotsGuardMiddleware); a 404 means no rules.
+# fda.gov documents a 30 s Crawl-Delay: it is the floor when robots.txt gives none (or less), and
+# the delay before robots.txt has been read. FDA_DELAY / --delay (seconds) overrides both, for a
+# mirror (0 on the loopback mirror).
+FDA_MIN_DELAY = float(os.environ.get("FDA_MIN_DELAY", "30"))
+FDA_DELAY = os.environ.get("FDA_DELAY")  # None = robots.txt Crawl-Delay, never below FDA_MIN_DELAY
+DOWNLOAD_DELAY = FDA_MIN_DELAY
+# Scrapy varies each delay by +-50% by default, which would space fda.gov requests 15 s apart: off.
+DOWNLOAD_DELAY_JITTER = 0
+if not hasattr(default_settings, "DOWNLOAD_DELAY_JITTER"):  # Scrapy before DOWNLOAD_DELAY_JITTER
+    RANDOMIZE_DOWNLOAD_DELAY = False
 # FDA_CONCURRENCY > 1 is for the loopback mirror and benchmarks only; fda.gov gets one at a time.
 CONCURRENT_REQUESTS_PER_DOMAIN = int(os.environ.get("FDA_CONCURRENCY", "1"))
 CONCURRENT_REQUESTS = max(4, CONCURRENT_REQUESTS_PER_DOMAIN)
 AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_START_DELAY = FDA_MIN_DELAY
 AUTOTHROTTLE_MAX_DELAY = 120.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = float(CONCURRENT_REQUESTS_PER_DOMAIN)
 RETRY_ENABLED = True
@@ -90,10 +103,18 @@ if FDA_DELAY not in (None, ""):
 DOWNLOADER_MIDDLEWARES = {
     # Above RedirectMiddleware (600) so it sees Akamai's 302 to the apology page first.
     "scraper.middlewares.BlockDetectionMiddleware": 650,
+    # Above BlockDetection and Retry: sees robots.txt's own answer before anything retries or
+    # follows it; its process_request runs after RobotsTxtMiddleware (100) has read robots.txt.
+    "scraper.robots.RobotsGuardMiddleware": 660,
 }
 EXTENSIONS = {"scraper.middlewares.CrawlDelayExtension": 500}
-# A full disk or a locked database where the spider itself writes ends the run `failed` (one line).
-SPIDER_MIDDLEWARES = {"scraper.storage_failure.StorageFailureMiddleware": 50}
+# Outermost spider middleware: any exception a callback raises becomes an errors row for that page.
+# Inside it (called first for an exception), StorageFailureMiddleware takes a full disk or a locked
+# database where the spider itself writes: the run ends `failed` (one line), no errors row attempted.
+SPIDER_MIDDLEWARES = {
+    "scraper.middlewares.CallbackErrorMiddleware": 10,
+    "scraper.storage_failure.StorageFailureMiddleware": 50,
+}
 ITEM_PIPELINES = {
     "scraper.pipelines.ValidatePipeline": 100,
     "scraper.pipelines.ClassifyPipeline": 200,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import socket
 import struct
 import sys
@@ -37,7 +38,13 @@ FAULTS = {
     "row_cap": "the listing endpoints return at most MirrorSite.row_cap rows (5) whatever was asked",
     "shuffle_ties": "rows sharing a posted date come back in a new order on every request (Solr)",
     "listing_repeats": "every listing page returns the first rows again and claims a million letters",
+    "robots_blocked": "robots.txt answers Akamai's 302 to the apology page",
+    "ua_block": "requests whose User-Agent matches MirrorSite.ua_block_pattern get Akamai's 302 to the apology page",
 }
+# Which User-Agents the ua_block switch refuses: the ones fda.gov's Akamai front was seen refusing in
+# 2026 (fda_site.md §10: python-requests, curl, RegOps-ImportAgent), wget, Scrapy's default, and a
+# token tests can set.
+UA_BLOCK_PATTERN = r"python-requests|curl/|wget/|scrapy/|RegOps-ImportAgent|mirror-blocks-me"
 # Faults for one path at a time, set with MirrorSite.inject(path, fault, times).
 PATH_FAULTS = {
     "apology": "302 to Akamai's apology page",
@@ -68,6 +75,11 @@ class MirrorSite:
         self.row_cap = 5  # rows per listing response under the row_cap behaviour
         self.static_rows = 10  # rows the listing page renders in its own HTML, as the real one does
         self._shuffle = __import__("random").Random(20260323)
+        self.ua_block_pattern = re.compile(UA_BLOCK_PATTERN, re.I)
+        self.user_agents: list[str] = []  # the User-Agent of each entry in `requests`
+        # The request's headers reach handle() through this (one thread per request), so that
+        # subclasses overriding handle(method, target, body, log) keep working.
+        self.current_request = threading.local()
         self.robots_txt = (self.sample_dir / "robots.txt").read_text()
         self.listing_page = (self.sample_dir / "listing_page.html").read_text()
         self.apology_page = (self.sample_dir / "apology.html").read_text()
@@ -156,11 +168,24 @@ class MirrorSite:
     def handle(self, method: str, target: str, body: bytes, log: bool = True) -> tuple[int, dict, bytes]:
         url = urlsplit(target)
         path = url.path
+        user_agent = getattr(self.current_request, "user_agent", "")
         if log:
             with self._lock:
                 self.requests.append((method, target))
                 self.request_times.append(time.monotonic())
+                self.user_agents.append(user_agent)
+        if "ua_block" in self.faults and self.ua_block_pattern.search(user_agent) \
+                and not path.startswith("/apology_objects/"):
+            return _apology_redirect()  # Akamai keys on the User-Agent, robots.txt included
         if path == "/robots.txt":
+            # robots.txt takes path faults too (inject("/robots.txt", "unavailable")) and site.extra
+            # (a 200 web page in its place); robots_blocked is Akamai's 302.
+            fault = "apology" if "robots_blocked" in self.faults else (self._take_fault(path) if log else None)
+            if fault:
+                return self._fault_response(fault, path)
+            if path in self.extra:
+                status, ctype, payload = self.extra[path]
+                return status, {"Content-Type": ctype}, payload
             return _text(200, self.robots_txt, "text/plain")
         fault = self._take_fault(path) if log else None
         if fault:
@@ -268,6 +293,11 @@ def _letter_cell(entry: dict | None) -> str:
     return f'<a href="{entry["url"]}">{date.fromisoformat(entry["date"]):%m/%d/%Y}</a>'
 
 
+def _apology_redirect() -> tuple[int, dict, bytes]:
+    """Akamai's block: a 302 to the apology page (fda_site.md §5, §10)."""
+    return 302, {"Location": APOLOGY_PATH, "Content-Type": "text/html", "Server": "AkamaiGHost"}, b""
+
+
 def _text(status: int, text: str, ctype: str = "text/html; charset=utf-8") -> tuple[int, dict, bytes]:
     return status, {"Content-Type": ctype}, text.encode("utf-8")
 
@@ -280,6 +310,7 @@ def _handler_for(site: MirrorSite):
         def _respond(self, method: str):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            site.current_request.user_agent = self.headers.get("User-Agent", "")
             status, headers, payload = site.handle(method, self.path, body)
             fault = headers.pop("X-Mirror-Fault", None)
             if fault == "timeout":

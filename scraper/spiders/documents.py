@@ -9,6 +9,7 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 
 from scraper.items import CrawlErrorItem, DocumentItem
+from scraper.ledger import RunLedger
 from scraper.parsing.offices import normalize_issuing_office
 from scraper.parsing.safety_notice import NoticePageError, parse_safety_notice
 from scraper.parsing.untitled_letter import LetterPdfError, parse_letter_pdf
@@ -43,7 +44,8 @@ def letter_document(response, entry: dict):
                       "body_text": page["body_text"], "company": None, "reference": None}
             raw_html = response.text
     except (LetterPdfError, NoticePageError, AttributeError) as exc:
-        return CrawlErrorItem(url=response.url, stage="parse_document", reason=str(exc) or type(exc).__name__)
+        return CrawlErrorItem(url=response.url, stage="parse_document", reason=str(exc) or type(exc).__name__,
+                              key=entry.get("slug"))
     kind = entry["kind"]
     company = entry.get("company") or parsed.get("company")
     date = entry.get("document_date") or entry.get("letter_issue_date") or parsed.get("letter_issue_date")
@@ -87,6 +89,7 @@ class SourceSpider(scrapy.Spider):
         self._limit_arg = limit
         self.letters_listed = None  # documents found on listing/index pages (run status compares)
         self.scheduled = 0
+        self.ledger = RunLedger()  # every document taken ends stored or as an errors row
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -102,6 +105,7 @@ class SourceSpider(scrapy.Spider):
             return False
         self.scheduled += 1
         self.letters_listed = (self.letters_listed or 0) + 1
+        self.ledger.list(slug, None)
         return True
 
     def page_seen(self) -> None:
@@ -123,5 +127,6 @@ class SourceSpider(scrapy.Spider):
         """Network-level failure (DNS, refused, timeout, robots.txt forbids): record and go on."""
         request = failure.request
         stage = request.cb_kwargs.get("stage", "fetch")
-        yield CrawlErrorItem(url=request.url, stage=stage,
+        key = (request.cb_kwargs.get("entry") or {}).get("slug") or request.cb_kwargs.get("slug")
+        yield CrawlErrorItem(url=request.url, stage=stage, key=key,
                              reason=f"{failure.type.__name__}: {failure.getErrorMessage()}")
