@@ -113,6 +113,8 @@ def templates() -> list[tuple[dict, str]]:
     site = MirrorSite()
     out = []
     for row in site.sorted_rows():
+        if row.get("real_row"):  # the real listing rows' pages are generated placeholders: not templates
+            continue
         marcs = re.search(r"-(\d{5,7})-\d{8}$", row["slug"]).group(1)
         out.append(({**row, "marcs_cms": marcs}, site.letter_page(row["slug"])))
     return out

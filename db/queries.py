@@ -28,11 +28,10 @@ def _param(name: str, default) -> str:
     return f"cast(coalesce(nullif(:{name}, ''), {default}) as integer)"
 
 
-# The row's page in this Datasette, absolute (feed readers do not resolve relative links reliably).
-ROW_URL = (
-    "coalesce(nullif(:_header_x_forwarded_proto, ''), 'http') || '://' || :_header_host"
-    f" || '/{DB_NAME}/letters/' || l.slug"
-)
+# The row's page in this Datasette, absolute (feed readers do not resolve relative links reliably),
+# from the address `fdatrack serve --base-url` configures (plugins/fdatrack_guard.py), never from the
+# request's Host header, which any client can set.
+ROW_URL = f"fdatrack_base_url() || '/{DB_NAME}/letters/' || l.slug"
 DOC_DATE = "l.date"  # letters.date: issue date, else the document's own date, else posted date
 DOC_NAME = "coalesce(l.company, l.title, l.slug)"
 VIOLATIONS_LIST = "(select group_concat(value, ', ') from json_each(l.violation_types))"
@@ -143,7 +142,9 @@ join letters l on l.slug = v.slug
 where v.seen_at >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-' || {_param('days', 30)} || ' days')
 order by v.seen_at desc, v.id desc"""
 
-# Each word of q must occur (quotes in q are dropped, so no FTS5 syntax error can reach the user).
+# Each word of q must occur. fdatrack_fts_query (plugins/fdatrack_guard.py) drops quotes (no FTS5 syntax
+# error can reach the user) and keeps the first 16 distinct words: snippet() runs as one SQLite
+# instruction that the time limit cannot stop, and its cost grows with the number of terms.
 # `snippet` is plain text with the matches between <mark> and </mark>; plugins/fdatrack_render.py
 # escapes it and turns only those marks into tags in the HTML view.
 SEARCH = f"""select
@@ -152,7 +153,7 @@ SEARCH = f"""select
   l.url
 from letters_fts
 join letters l on l.rowid = letters_fts.rowid
-where letters_fts match '"' || replace(replace(trim(:q), '"', ''), ' ', '" "') || '"'
+where letters_fts match fdatrack_fts_query(:q)
 order by rank
 limit 100"""
 
@@ -254,7 +255,8 @@ CANNED_QUERIES = {
     "search": {
         "title": "Full-text search with snippets",
         "description": "Documents containing every word of q (company, subject, title and text; English stemming: "
-        "'exosomes' finds 'exosome'), best match first, with the matching passage highlighted. For phrases, OR and "
+        "'exosomes' finds 'exosome'), best match first, with the matching passage highlighted; the first 16 "
+        "distinct words count. For phrases, OR and "
         "NEAR use the letters table's search box with ?_searchmode=raw.",
         "sql": SEARCH,
         "params": ["q"],

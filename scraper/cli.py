@@ -207,13 +207,15 @@ def _add_mirror(sub):
     p.add_argument("--behave", action="append", default=[], metavar="NAME", choices=sorted(FAULTS),
                    help="behave like fda.gov does at its worst (repeatable): "
                         + "; ".join(f"{name}: {what}" for name, what in FAULTS.items()))
+    p.add_argument("--all-rows", action="store_true",
+                   help="list all 3,374 real listing rows (of 23 March 2026), not the default slice of a few dozen")
     p.set_defaults(func=cmd_mirror)
 
 
 def cmd_mirror(args) -> int:
     from scraper.mirror.server import MirrorSite, make_server
 
-    site = MirrorSite()
+    site = MirrorSite(all_rows=args.all_rows)
     site.faults.update(args.behave)
     try:
         server = make_server(site, args.host, args.port)
@@ -247,6 +249,9 @@ def _add_serve(sub):
     p.add_argument("--live", action="store_true",
                    help="(the default) open read-only and follow a crawl's writes")
     p.add_argument("--sql-time-limit-ms", type=int, default=3000, help="longest a query may run (default 3000)")
+    p.add_argument("--base-url", default=None,
+                   help="public address feeds link to, e.g. https://fdatrack.example.org (env FDATRACK_BASE_URL; "
+                   "default http://HOST:PORT); never taken from a request's Host header")
     p.set_defaults(func=cmd_serve)
 
 
@@ -262,17 +267,33 @@ def cmd_serve(args) -> int:
     # Read-only either way (Datasette 0.65 has no write API; its reads use mode=ro). Immutable is
     # faster but would keep showing stale rows after a scheduled crawl, so it is opt-in.
     immutable = args.immutable and not args.live and not _being_written(db_path)
+    # plugins/fdatrack_guard.py reads it (Datasette's process is this one, after execv).
+    os.environ["FDATRACK_BASE_URL"] = _base_url(args.base_url or os.environ.get("FDATRACK_BASE_URL")
+                                                or f"http://{args.host}:{args.port}")
     argv = [sys.executable, "-m", "datasette", "serve", *_datasette_file_args(db_path, immutable),
             "--metadata", str(METADATA_PATH), "--plugins-dir", str(DATASETTE_PLUGINS_DIR),
             "--template-dir", str(DATASETTE_TEMPLATES_DIR), "--host", args.host, "--port", str(args.port),
             "--setting", "sql_time_limit_ms", str(args.sql_time_limit_ms),
             "--setting", "truncate_cells_html", "300",
             # suggesting facets runs a query per column on every table page: seconds at 100,000 letters
-            "--setting", "suggest_facets", "off"]
+            "--setting", "suggest_facets", "off",
+            # Datasette's defaults, said here because the abuse limits (plugins/fdatrack_guard.py) rely on
+            # them: 3 SQL threads (arbitrary SQL gets one at a time), at most 1,000 rows per query.
+            "--setting", "num_sql_threads", "3", "--setting", "max_returned_rows", "1000"]
     mode = "immutable" if immutable else "read-only, live"
     print(f"Datasette ({mode}) at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     os.execv(sys.executable, argv)
     return 0
+
+
+def _base_url(url: str) -> str:
+    """An http(s) origin with an optional path, without its trailing slash; anything else is an error."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise CliError(f"--base-url must be http(s)://host[:port][/path], not {url!r}")
+    return url.rstrip("/")
 
 
 def _being_written(db_path: Path) -> bool:
@@ -352,10 +373,27 @@ def cmd_status(args) -> int:
               f"{' [' + run['mode'] + ']' if run.get('mode') else ''}: {run['new'] or 0} new, "
               f"{run['changed'] or 0} changed, {run['unchanged'] or 0} unchanged, {run.get('delisted') or 0} delisted, "
               f"{run['errors'] or 0} errors, "
-              f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})")
+              f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})"
+              + _ledger_part(run))
     if args.check:
         return _last_crawl_exit_code(db)
     return 0
+
+
+def _ledger_part(run: dict) -> str:
+    """'; ledger 28 listed = 28 accounted (2 skipped), via datatables' for runs that kept one."""
+    if run.get("listed") is None:
+        return ""
+    sign = "=" if not run.get("unaccounted") else "≠"
+    part = f"; ledger {run['listed']} listed {sign} {run['accounted']} accounted"
+    extras = [f"{run[k]} {label}" for k, label in (("skipped", "skipped"), ("unaccounted", "unaccounted"),
+                                                    ("missing_from_listing", "missing from the listing"))
+              if run.get(k)]
+    if extras:
+        part += f" ({', '.join(extras)})"
+    if run.get("listing_way"):
+        part += f", listing via {run['listing_way']}"
+    return part
 
 
 def _letter_lifecycle_line(db) -> str:

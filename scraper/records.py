@@ -12,6 +12,8 @@ def merge_letter(row: dict, parsed: dict) -> dict:
     """Listing row + parser output: the page wins where it has a value, the listing fills the gaps."""
     record = {**row, **{k: v for k, v in parsed.items() if v not in (None, "", [], {})}}
     record["issuing_office"] = normalize_issuing_office(parsed.get("issuing_office") or row.get("issuing_office"))
+    # The subject is a listing field; the page's meta description only fills in when the row has none.
+    record["subject"] = row.get("subject") or parsed.get("subject")
     return record
 
 

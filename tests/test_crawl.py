@@ -17,6 +17,10 @@ from tests.conftest import ROOT, run_fdatrack
 BLOCK_ENV = {"FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_BACKOFF": "0.1"}
 
 
+# Letters the default mirror lists (its curated letters and its slice of the real rows).
+LISTED = len(MirrorSite().rows)
+
+
 def crawl(base_url, db_path, *extra, env=None):
     return run_fdatrack("crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0", *extra, env=env)
 
@@ -33,7 +37,7 @@ def crawled(tmp_path_factory):
 def test_crawl_stores_every_listed_letter(crawled):
     result, db, site, _, _ = crawled
     assert result.returncode == 0, result.stderr
-    assert db["letters"].count == len(site.rows) == 28
+    assert db["letters"].count == len(site.rows) == LISTED
     assert {r["slug"] for r in db["letters"].rows} == {r["slug"] for r in site.rows}
     assert db["errors"].count == 0
 
@@ -42,7 +46,7 @@ def test_crawl_prints_progress_and_a_one_line_summary(crawled):
     result = crawled[0]
     lines = result.stderr.strip().splitlines()
     assert any(line.startswith("progress: ") and "letters stored" in line for line in lines)
-    assert lines[-1].startswith("run 1 ok: 28 new, 0 changed, 0 unchanged letters, 0 errors, ")
+    assert lines[-1].startswith(f"run 1 ok: {LISTED} new, 0 changed, 0 unchanged letters, 0 errors, ")
     assert "requests" in lines[-1] and lines[-1].endswith(" s")
 
 
@@ -85,8 +89,8 @@ def test_run_row_records_the_crawl(crawled):
     (run,) = list(db["runs"].rows)
     assert run["status"] == "ok"
     assert run["spider"] == "warning_letters"
-    assert (run["new"], run["changed"], run["unchanged"], run["errors"]) == (28, 0, 0, 0)
-    assert run["requests"] >= 28 + 3  # robots.txt, listing page, one listing JSON page, 28 letters
+    assert (run["new"], run["changed"], run["unchanged"], run["errors"]) == (LISTED, 0, 0, 0)
+    assert run["requests"] >= LISTED + 3  # robots.txt, listing page, one listing JSON page, the letters
     assert run["finished_at"] >= run["started_at"] and run["duration_s"] >= 0
 
 
@@ -206,7 +210,7 @@ def test_datasette_serves_the_letters_with_the_metadata(crawled):
             except httpx.HTTPError:
                 time.sleep(0.2)
         data = httpx.get(base + "/fda_letters/letters.json?_shape=array&_size=100&_col=company", timeout=10).json()
-        assert len(data) == 28
+        assert len(data) == LISTED
         home = httpx.get(base + "/", timeout=10).text
         assert "FDA enforcement-letter tracker" in home
         assert [d["is_mutable"] for d in httpx.get(base + "/-/databases.json", timeout=10).json()] == [False]
@@ -223,9 +227,9 @@ def test_classify_command_reclassifies_every_stored_letter(crawled):
     db.conn.commit()
     result = run_fdatrack("classify", "--db", str(db_path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("28 documents classified with rules-")
+    assert result.stdout.startswith(f"{LISTED} documents classified with rules-")
     db = sqlite_utils.Database(db_path)
     assert db.execute("select count(*) from letters where violation_types is null").fetchone()[0] == 0
-    assert db["letter_tags"].count > 28
+    assert db["letter_tags"].count > LISTED
     versions = {r["classifier_version"] for r in db["classifications"].rows}
     assert len(versions) == 1 and result.stdout.split()[4] in versions

@@ -14,6 +14,7 @@ import pytest
 from lxml import html as lxml_html
 
 from scraper.mirror import build_sample
+from scraper.mirror.server import MirrorSite
 
 SAMPLE = build_sample.SAMPLE_DIR
 LETTER_URL = "https://www.fda.gov" + build_sample.LETTER_PATH
@@ -152,8 +153,9 @@ def test_robots_txt_allows_letters_and_listing_and_asks_for_30_seconds():
     assert not robots.can_fetch("fdatrack", "https://www.fda.gov/apology_objects/abuse-detection-apology.html")
 
 
-def test_listing_page_holds_the_datatables_settings_and_an_empty_table():
-    root = lxml_html.parse(str(SAMPLE / "listing_page.html")).getroot()
+def test_listing_page_holds_the_datatables_settings_and_its_first_page_of_rows():
+    site = MirrorSite()
+    root = lxml_html.fromstring(site.listing_page)
     settings = json.loads(root.cssselect('script[data-drupal-selector="drupal-settings-json"]')[0].text)
     table_settings = next(iter(settings["datatables"].values()))
     ajax = table_settings["ajax"]
@@ -163,11 +165,23 @@ def test_listing_page_holds_the_datatables_settings_and_an_empty_table():
     assert ajax["data"]["view_path"] == "/node/360089"
     assert re.fullmatch(r"[0-9a-f]{64}", ajax["data"]["view_dom_id"])
     assert [c["orderable"] for c in table_settings["columns"]] == [True] * 7 + [False]
-    table = root.cssselect("table.lcds-datatable")[0]
+    table = root.cssselect("table.lcds-datatable.cols-8")[0]
     assert [_norm(th.text_content()) for th in table.cssselect("thead th")] == [
         "Posted Date", "Letter Issue Date", "Company Name", "Issuing Office", "Subject",
         "Response Letter", "Closeout Letter", "Excerpt"]
-    assert table.cssselect("tbody tr") == []
+    # The first page of rows is server-rendered, in the live page's cell markup.
+    trs = table.cssselect("tbody tr")
+    newest = site.sorted_rows()[:table_settings["pageLength"]]
+    assert len(trs) == len(newest) == table_settings["pageLength"]
+    for tr, row in zip(trs, newest):
+        link = tr.cssselect("td.views-field-company-name a")[0]
+        assert link.get("href") == build_sample.LETTER_PATH + row["slug"]
+        assert _norm(link.text_content()) == row["company"]
+        issued = tr.cssselect("td.views-field-field-letter-issue-datetime time")[0]
+        assert issued.get("datetime") == row["letter_issue_date"] + "T04:00:00Z"
+        y, m, d = row["letter_issue_date"].split("-")
+        assert issued.text == f"{m}/{d}/{y}"
+        assert len(tr.cssselect("td")) == 8
 
 
 def test_apology_page_is_titled_and_redirects_like_akamais():
@@ -181,7 +195,50 @@ def test_apology_page_is_titled_and_redirects_like_akamais():
 def test_build_reproduces_the_committed_sample(tmp_path):
     counts = build_sample.build(SAMPLE, tmp_path)
     assert counts == {"rows": len(ROWS), "real": len(REAL_FILES), "generated": len(GENERATED)}
-    names = ["listing.jsonl", "generated_index.jsonl", "listing_page.html", "robots.txt", "apology.html"]
+    names = ["listing.jsonl", "generated_index.jsonl", "robots.txt", "apology.html"]
     names += [f"letters/{entry['file']}" for entry in GENERATED]
     for name in names:
         assert (tmp_path / name).read_bytes() == (SAMPLE / name).read_bytes(), name
+
+
+# ---------------------------------------------------------------- the real listing rows
+
+def test_all_rows_lists_every_real_row_once_beside_the_curated_letters():
+    from scraper.mirror.real_rows import REAL_ROWS_FILE, load_real_rows
+
+    real = load_real_rows(SAMPLE / REAL_ROWS_FILE)
+    site = MirrorSite(all_rows=True)
+    slugs = [row["slug"] for row in site.rows]
+    assert len(slugs) == len(set(slugs))
+    assert set(slugs) == {r["slug"] for r in real} | {r["slug"] for r in ROWS}
+    assert len(real) == 3374  # the capture's own count (../shared/live/README.md)
+
+
+def test_default_slice_keeps_the_real_listings_quirks():
+    from collections import Counter
+
+    from scraper.mirror.real_rows import marcs_from_slug
+
+    site = MirrorSite()
+    real = [row for row in site.rows if row.get("real_row")]
+    assert {row["slug"] for row in ROWS} <= {row["slug"] for row in site.rows}
+    assert 10 <= len(real) <= 60  # a few dozen: the demo and the tests stay fast
+    assert max(Counter(row["posted_date"] for row in real).values()) >= 6  # a tie group
+    assert any(marcs_from_slug(row["slug"]) is None for row in real)
+    dashed = [row["slug"] for row in real if row["slug"].endswith("-0")]
+    assert any(slug[:-2] in {row["slug"] for row in real} for slug in dashed)  # a `-0` with its first page
+    assert any(not row["issuing_office"] for row in real)
+    assert any(row["issuing_office"].endswith("| CDER") for row in real)
+
+
+def test_every_listed_letter_is_served_as_a_whole_page():
+    site = MirrorSite()
+    for row in site.rows:
+        root = lxml_html.fromstring(site.letter_page(row["slug"]))
+        title = root.findtext(".//head/title")
+        assert title.startswith(row["company"] + " - ") and title.endswith(" | FDA"), title
+        assert root.cssselect("header.lcds-header nav") and root.cssselect("footer.lcds-footer")
+        assert root.cssselect("main h1.content-title")
+        if row.get("real_row"):
+            assert root.cssselect('meta[name="description"]')[0].get("content") == row["subject"]
+    assert site.letter_page("no-such-letter-123456-01012026") is None

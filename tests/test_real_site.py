@@ -74,7 +74,7 @@ def assert_ledger_balanced(db: Path):
 
 # --- refused endpoints --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("behaviour, how", [("datatables_apology", "302 redirect to /apology_objects/"),
+@pytest.mark.parametrize("behaviour, how", [("datatables_apology", "/apology_objects/abuse-detection-apology.html"),
                                             ("datatables_not_json", "not JSON"),
                                             ("block_datatables", "HTTP 403")])
 def test_refused_datatables_endpoint_falls_back_to_views_ajax_and_remembers_it(tmp_path, behaviour, how):
@@ -88,6 +88,8 @@ def test_refused_datatables_endpoint_falls_back_to_views_ajax_and_remembers_it(t
         assert stored(db) == {r["slug"] for r in site.rows}
         assert last_run(db)["listing_way"] == "views_ajax"
         assert_ledger_balanced(db)
+        status = run_fdatrack("status", "--db", str(db)).stdout
+        assert f"ledger {len(site.rows)} listed = {len(site.rows)} accounted, listing via views_ajax" in status
         # the next (nothing-new) run goes straight to the way that worked: robots.txt + one POST
         before = len(site.requests)
         second = crawl(base_url, db)

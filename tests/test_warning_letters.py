@@ -459,3 +459,84 @@ def test_redaction_email_and_phone_lines_after_the_address_stay_out_of_recipient
     # without a company in the h1, the company comes from the recipient block, not from the junk lines
     html = html.replace('content-title">Allovate Therapeutics, LLC', 'content-title">')
     assert parse_letter(html, LETTER_URL + ALLOVATE)["company"] == "Allovate Therapeutics, LLC"
+
+
+# --- whole pages of real listing rows: no MARCS-CMS number, `-0` second pages, blank office -------
+# Saved from the mirror (scraper/mirror/site_pages.py): each real row's FDA company, dates, office
+# and subject inside a whole fda.gov page, as the server sends it (the rows are in
+# scraper/mirror/sample/listing_rows_2026-03-23.csv).
+
+WHOLE = FILES / "whole_page"
+# slug: the MARCS-CMS number its page header prints (none for a slug without one)
+REAL_ROWS = {
+    "glowface-11032025": None,  # one of the 3 Nov 2025 no-number batch
+    "beta-bionics-inc-717927-01282026-0": "717927",  # second page for the same firm and date
+    "mariscos-procesados-694846-campresa": "694846",  # no date in the slug; ' - ' in the company
+    "powerall-pharma-615216-08312021": "615216",  # blank issuing office in the listing
+}
+
+
+def _real_row(slug: str) -> dict:
+    import csv
+
+    with open(SAMPLE / "listing_rows_2026-03-23.csv", newline="", encoding="utf-8") as handle:
+        return next(r for r in csv.DictReader(handle) if r["url"].endswith("/" + slug))
+
+
+@pytest.mark.parametrize("slug", sorted(REAL_ROWS))
+def test_whole_page_of_a_real_row_parses_to_that_row(slug):
+    row = _real_row(slug)
+    record = parse_letter((WHOLE / f"{slug}.html").read_text(encoding="utf-8"), LETTER_URL + slug)
+    assert record["slug"] == slug
+    assert record["company"] == row["company"]
+    assert record["marcs_cms"] == REAL_ROWS[slug]  # from the page header: none printed, none stored
+    m, d, y = row["letter_date"].split("/")
+    assert record["letter_issue_date"] == f"{y}-{m}-{d}"
+    assert record["issuing_office"] == normalize_issuing_office(row["issuing_office"] or None)
+    assert record["subject"] == row["subject"]  # the page's meta description
+    company = row["company"]
+    assert record["page_title"].endswith(" | FDA") and record["page_title"].startswith(company + " - ")
+    assert record["body_text"] and "<" not in record["body_text"]
+    assert "Skip to main content" not in record["body_text"] and "Contact FDA" not in record["body_text"]
+
+
+def test_head_fills_in_what_the_letter_header_lost():
+    """A whole page whose h1 lost company and number still gives them, from <title>; the date too."""
+    page = (WHOLE / "beta-bionics-inc-717927-01282026-0.html").read_text(encoding="utf-8")
+    h1_start = page.index('<h1 class="text-center content-title">')
+    h1_end = page.index("</h1>", h1_start) + len("</h1>")
+    bare = page[:h1_start] + '<h1 class="text-center content-title"><span class="font-family-sans"></span></h1>' + page[h1_end:]
+    record = parse_letter(bare, LETTER_URL + "beta-bionics-inc-717927-01282026-0")
+    assert (record["company"], record["marcs_cms"], record["letter_issue_date"]) == (
+        "Beta Bionics, Inc.", "717927", "2026-01-28")
+
+
+def test_head_without_a_number_gives_no_number():
+    page = (WHOLE / "glowface-11032025.html").read_text(encoding="utf-8")
+    assert "<title>Glowface - 11/03/2025 | FDA</title>" in page
+    record = parse_letter(page.replace("November 03, 2025", "").replace('datetime="2025-11-03', 'datetime="x'),
+                          LETTER_URL + "glowface-11032025")
+    assert record["marcs_cms"] is None
+    assert record["letter_issue_date"] == "2025-11-03"  # from the title
+
+
+def test_a_description_that_is_only_the_node_title_is_no_subject():
+    record = parse_letter(FULL_PAGE.read_text(encoding="utf-8"), EXPECTED[ALLOVATE]["url"])
+    assert record["subject"] is None  # this reconstruction's description repeats the title
+
+
+def test_every_page_the_mirror_serves_parses_to_its_listing_row():
+    """The default mirror's pages (real, built from texts, generated from real rows), as served."""
+    from scraper.mirror.real_rows import marcs_from_slug
+    from scraper.mirror.server import MirrorSite
+
+    site = MirrorSite()
+    for row in site.rows:
+        record = parse_letter(site.letter_page(row["slug"]), LETTER_URL + row["slug"])
+        assert record["company"] == row["company"], row["slug"]
+        assert record["letter_issue_date"] == row["letter_issue_date"], row["slug"]
+        assert record["issuing_office"] == normalize_issuing_office(row["issuing_office"] or None), row["slug"]
+        if row.get("real_row"):
+            assert record["marcs_cms"] == marcs_from_slug(row["slug"])
+            assert record["subject"] == row["subject"]
+        assert record["page_title"].endswith(" | FDA")

@@ -15,12 +15,17 @@ Outputs (under ``--out``, default ``sample/``)
   * ``letters/<slug>.html``: one page per record, in the real page skeleton, first line a marker.
   * ``generated_index.jsonl``: which pages are generated and from which record.
   * ``listing.jsonl``: one row per letter page (real and generated), newest posted first.
-  * ``listing_page.html``, ``robots.txt``, ``apology.html``: the rest of the mirrored site.
+  * ``robots.txt``, ``apology.html``: the rest of the mirrored site.
+
+Not built here: ``listing_rows_2026-03-23.csv`` is a verbatim copy of 3,374 real listing rows
+(../shared/live/); the server lists them beside listing.jsonl and generates their letter pages,
+and the listing page with its server-rendered rows, as it serves them (scraper/mirror/site_pages.py).
 
 Nothing that matters is invented: company, dates, office, reference and body come from the
-pages or records. Invented, and said so: MARCS-CMS numbers for records without one
-(``marcs_cms_invented`` in the index), subjects for the listing, posted dates of generated
-letters, and the response/close-out media ids (the mirror 404s them).
+pages or records; posted dates and subjects of the letters the real listing rows
+(``listing_rows_2026-03-23.csv``) list come from those rows. Invented, and said so: MARCS-CMS
+numbers for records without one (``marcs_cms_invented`` in the index), subjects and posted dates of
+the letters posted after that capture, and the response/close-out media ids (the mirror 404s them).
 """
 from __future__ import annotations
 
@@ -36,8 +41,9 @@ from pathlib import Path
 from lxml import html as lxml_html
 
 # LETTER_PATH, LISTING_PATH and MARKER are also what callers and tests use from here.
+from scraper.mirror.real_rows import REAL_ROWS_FILE, load_real_rows
 from scraper.mirror.sample_pages import (APOLOGY_HTML, LETTER_PATH, LISTING_PATH, MARKER, ROBOTS_TXT,
-                                         render_letter_page, render_listing_page)
+                                         render_letter_page)
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 SOURCE_DOCUMENTS = "source_documents.jsonl"
@@ -361,18 +367,24 @@ def build(sample_dir: Path = SAMPLE_DIR, out_dir: Path | None = None) -> dict:
     out_dir = out_dir or sample_dir
     (out_dir / "letters").mkdir(parents=True, exist_ok=True)
     rows, index = [], []
+    # The real listing rows (../shared/live, 23 March 2026) give posted date and subject of the
+    # letters they list; the invented ones are only for letters posted after that capture.
+    listed = {r["slug"]: r for r in load_real_rows(sample_dir / REAL_ROWS_FILE)}
     real_files = [json.loads(line)["file"] for line in
                   (sample_dir / "letters_index.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     for name in real_files:
         page = read_real_page(sample_dir / "letters" / name)
         # On fda.gov a letter's 'Content current as of' date is the day it was posted.
-        rows.append(listing_row(page["slug"], page["content_current_as_of"], page["letter_issue_date"],
-                                page["company"], page["issuing_office"], subject_for(page["slug"]),
-                                page["paragraphs"]))
+        real = listed.get(page["slug"], {})
+        rows.append(listing_row(page["slug"], real.get("posted_date") or page["content_current_as_of"],
+                                page["letter_issue_date"], page["company"], page["issuing_office"],
+                                real.get("subject") or subject_for(page["slug"]), page["paragraphs"]))
     for record in load_records(sample_dir / SOURCE_DOCUMENTS):
         letter = record_to_letter(record)
         if letter["slug"] + ".html" in real_files:
             continue  # the real page wins over a generated copy of the same letter
+        real = listed.get(letter["slug"], {})
+        letter["posted_date"] = real.get("posted_date") or letter["posted_date"]
         (out_dir / "letters" / f"{letter['slug']}.html").write_text(render_letter_page(letter), encoding="utf-8")
         fda_slug = _fda_slug(record.get("source_url"))
         index.append({"file": f"{letter['slug']}.html", "doc_id": record["id"],
@@ -381,12 +393,12 @@ def build(sample_dir: Path = SAMPLE_DIR, out_dir: Path | None = None) -> dict:
                       "marcs_cms_invented": letter["marcs_cms_invented"],
                       "text_is_partial": bool(record.get("text_is_partial"))})
         rows.append(listing_row(letter["slug"], letter["posted_date"], letter["letter_issue_date"],
-                                letter["company"], letter["office"]["name"], subject_for(record["id"], record),
+                                letter["company"], letter["office"]["name"],
+                                real.get("subject") or subject_for(record["id"], record),
                                 letter["paragraphs"]))
     rows.sort(key=lambda r: (r["posted_date"], r["letter_issue_date"], r["slug"]), reverse=True)
     _write_jsonl(out_dir / "listing.jsonl", rows)
     _write_jsonl(out_dir / "generated_index.jsonl", index)
-    (out_dir / "listing_page.html").write_text(render_listing_page(), encoding="utf-8")
     (out_dir / "robots.txt").write_text(ROBOTS_TXT, encoding="utf-8")
     (out_dir / "apology.html").write_text(APOLOGY_HTML, encoding="utf-8")
     return {"rows": len(rows), "real": len(real_files), "generated": len(index)}

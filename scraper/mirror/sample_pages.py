@@ -77,7 +77,7 @@ PAGE_TEMPLATE = """{marker}
       <h1 class="text-center content-title">{company}
             
       <span class="font-family-sans">
-                  MARCS-CMS {marcs} —           <time datetime="{issue_iso}T00:00:00Z">{issue_long}</time>
+                  {marcs_label}<time datetime="{issue_iso}T00:00:00Z">{issue_long}</time>
 </span></h1>
 
 </div>
@@ -287,13 +287,15 @@ def _render_body(letter: dict) -> str:
     return "".join(out)
 
 
-def render_letter_page(letter: dict) -> str:
-    """HTML of one generated letter page, in the markup of a real 2025 CBER page."""
+def render_letter_page(letter: dict, marker: str | None = None) -> str:
+    """HTML of one generated letter page, in the markup of a real 2025 CBER page. A letter without a
+    MARCS-CMS number (some real ones have none) gets a header without it."""
     office_lines = letter["office"]["address_lines"] or ["United States"]
+    marcs_label = f"MARCS-CMS {letter['marcs_cms']} —           " if letter["marcs_cms"] else "—           "
     return PAGE_TEMPLATE.format(
-        marker=MARKER.format(id=letter["doc_id"]),
+        marker=marker or MARKER.format(id=letter["doc_id"]), marcs_label=marcs_label,
         company=_e(letter["company"]), issue_iso=letter["letter_issue_date"],
-        issue_long=long_date(letter["letter_issue_date"]), marcs=letter["marcs_cms"],
+        issue_long=long_date(letter["letter_issue_date"]),
         listing_path=LISTING_PATH, letter_path=LETTER_PATH,
         nav_dom_id=hashlib.sha256(letter["slug"].encode()).hexdigest(),
         grid=_render_grid(letter), recipient=_render_recipient(letter),
@@ -325,8 +327,10 @@ LISTING_COLUMNS = (
 )
 
 
-def render_listing_page() -> str:
-    """The listing page: empty DataTables table plus the drupal-settings JSON that configures it."""
+def render_listing_page(static_rows: str = "") -> str:
+    """The listing page: the DataTables table with its first page of rows rendered by the server
+    (``static_rows``, <tr> markup; fda.gov does so, and scripts then page the rest through AJAX)
+    plus the drupal-settings JSON that configures it."""
     dom_id = view_dom_id()
     settings = {
         "path": {"baseUrl": "/", "scriptPath": None, "pathPrefix": "", "currentPath": "node/360089",
@@ -347,7 +351,7 @@ def render_listing_page() -> str:
     header = "\n".join(f'        <th class="views-field views-field-{name.replace("_", "-")}" scope="col">{title}</th>'
                        for title, name in LISTING_COLUMNS)
     return f"""<!-- Reconstructed by scraper/mirror/build_sample.py from fda_site.md sections 1.1 and 8: the listing page's
-     DataTables skeleton and drupal-settings JSON; the rows come from /datatables/views/ajax. -->
+     DataTables skeleton and drupal-settings JSON; the first page of rows is in the table, the rest come from /datatables/views/ajax. -->
 <!doctype html>
 <html lang="en" dir="ltr">
 <head>
@@ -373,6 +377,7 @@ def render_listing_page() -> str:
           </tr>
         </thead>
         <tbody>
+{static_rows}
         </tbody>
       </table>
       </div></div>

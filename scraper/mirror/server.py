@@ -22,6 +22,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from scraper.mirror.other_sources import load_static_pages, other_source
+from scraper.mirror.real_rows import REAL_ROWS_FILE, choose_slice, load_real_rows
+from scraper.mirror.sample_pages import render_listing_page
+from scraper.mirror.site_pages import row_letter, static_cells, static_table_rows, whole_page
 from scraper.settings import DATATABLES_PATH, LETTER_PATH, LISTING_PATH, VIEWS_AJAX_PATH
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
@@ -60,11 +63,21 @@ PATH_FAULTS = {
 class MirrorSite:
     """The mirror's content and behaviour; tests may change rows, pages and faults between runs."""
 
-    def __init__(self, sample_dir: Path = SAMPLE_DIR):
+    def __init__(self, sample_dir: Path = SAMPLE_DIR, all_rows: bool = False):
+        """The curated letters of listing.jsonl (real pages and pages built from real texts) and the
+        real listing rows of the CSV: all of them with ``all_rows``, else the quirk-keeping slice of
+        scraper.mirror.real_rows.choose_slice (the demo and most tests stay fast)."""
         self.sample_dir = Path(sample_dir)
-        self.rows: list[dict] = [
-            json.loads(line) for line in (self.sample_dir / "listing.jsonl").read_text().splitlines() if line.strip()
-        ]
+        self.all_rows = all_rows
+        curated = [json.loads(line) for line in (self.sample_dir / "listing.jsonl").read_text().splitlines()
+                   if line.strip()]
+        real_path = self.sample_dir / REAL_ROWS_FILE
+        real = load_real_rows(real_path) if real_path.is_file() else []
+        # A curated letter that is also in the CSV is served once, as the curated row: its cells
+        # agree with the page the mirror holds for it.
+        known = {r["slug"] for r in curated}
+        real = [r for r in real if r["slug"] not in known]
+        self.rows: list[dict] = curated + (real if all_rows else choose_slice(real))
         self.pages: dict[str, str] = {}
         self.extra: dict[str, tuple[int, str, bytes]] = {}  # path -> (status, content type, body)
         self.faults: set[str] = set()
@@ -81,19 +94,47 @@ class MirrorSite:
         # subclasses overriding handle(method, target, body, log) keep working.
         self.current_request = threading.local()
         self.robots_txt = (self.sample_dir / "robots.txt").read_text()
-        self.listing_page = (self.sample_dir / "listing_page.html").read_text()
+        self._listing_page: str | None = None  # a test's replacement; None renders from the rows
         self.apology_page = (self.sample_dir / "apology.html").read_text()
         self.static_pages = load_static_pages(self.sample_dir)  # notices, untitled-letter listings
         self._lock = threading.Lock()
 
     # --- content -------------------------------------------------------------------
 
+    @property
+    def listing_page(self) -> str:
+        """The listing page as served (see listing_page_html); setting it replaces the page."""
+        return self.listing_page_html()
+
+    @listing_page.setter
+    def listing_page(self, page: str) -> None:
+        self._listing_page = page
+
+    def row(self, slug: str) -> dict | None:
+        """The listing row of a slug (the rows may have been edited since the last call)."""
+        index = self._row_index
+        if index is None or len(index) != len(self.rows) or self._indexed is not self.rows:
+            index = self._row_index = {r["slug"]: r for r in self.rows}
+            self._indexed = self.rows
+        found = index.get(slug)
+        return found if found is not None and found["slug"] == slug else None
+
+    _row_index: dict | None = None
+    _indexed: list | None = None
+
     def letter_page(self, slug: str) -> str | None:
+        """The whole page fda.gov would send for a letter: a stored page (real <main> region or one
+        generated from a real text) or, for a real listing row without one, a page generated from
+        the row; None (404) for a slug that is neither."""
         if slug not in self.pages:
             path = self.sample_dir / "letters" / f"{slug}.html"
-            if not path.is_file():
+            row = self.row(slug)
+            if path.is_file():
+                self.pages[slug] = whole_page(path.read_text(encoding="utf-8"), slug, row)
+            elif row is not None and row.get("real_row"):
+                self.pages[slug] = whole_page(row_letter(row), slug, row)
+            else:
                 return None
-            self.pages[slug] = path.read_text(encoding="utf-8")
         return self.pages[slug]
 
     def sorted_rows(self) -> list[dict]:
@@ -105,14 +146,14 @@ class MirrorSite:
         return sorted(self.rows, key=lambda r: (r["posted_date"], r["slug"]), reverse=True)
 
     def listing_page_html(self) -> str:
-        """The listing page with its first rows rendered server-side (the real page's static table)."""
+        """The listing page with its first ``static_rows`` rows server-rendered, as fda.gov's is, in
+        the live table's markup (rows of the current listing: a test's edits show here too); a row
+        with its own ``cells``, or the layout_changed fault, renders those cells instead."""
+        if self._listing_page is not None:
+            return self._listing_page
         rows = self.sorted_rows()[: self.static_rows]
-        body = "".join(
-            "<tr>" + "".join(f'<td class="views-field views-field-{cls}">{cell}</td>'
-                             for cls, cell in zip(STATIC_CELL_CLASSES, self.cells(row))) + "</tr>\n"
-            for row in rows
-        )
-        return self.listing_page.replace("<tbody>", "<tbody>\n" + body, 1)
+        cells = [self.cells(r) if "cells" in r or "layout_changed" in self.faults else static_cells(r) for r in rows]
+        return render_listing_page(static_table_rows(cells, STATIC_CELL_CLASSES))
 
     def cells(self, row: dict) -> list[str]:
         """A listing row as fda.gov's DataTables cells (HTML fragments); a row may carry its own

@@ -39,7 +39,7 @@ FIELDS = (
     "url", "slug", "company", "marcs_cms", "letter_issue_date", "reference", "delivery_method",
     "product", "recipient_name", "recipient_title", "recipient_address", "recipient_emails",
     "issuing_office", "issuing_office_raw", "content_current_as_of", "regulated_products",
-    "page_title", "body_text",
+    "page_title", "subject", "body_text",
 )
 ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country")
 
@@ -59,7 +59,8 @@ def parse_letter(html: str, url: str) -> dict:
     recipient_dds = _row(labelled, "recipient")
     office_raw = _parse_issuing_office_raw(_row(labelled, "issuing office"))
     address, address_emails = _parse_recipient_address(recipient_dds)
-    company = _parse_company(h1) or _parse_recipient_company(recipient_dds)
+    # The <head> repeats the node's fields: a fallback when the h1 lost them (whole pages only).
+    company = _parse_company(h1) or _title_company(node_title) or _parse_recipient_company(recipient_dds)
     recipient_name, recipient_title = _parse_recipient_person(recipient_dds, company)
     return {
         "url": url,
@@ -79,6 +80,7 @@ def parse_letter(html: str, url: str) -> dict:
         "content_current_as_of": _parse_content_current_as_of(root),
         "regulated_products": _parse_regulated_products(article),
         "page_title": page_title,
+        "subject": _parse_page_subject(root),
         "body_text": _parse_body_text(container),
     }
 
@@ -127,7 +129,7 @@ def _parse_page_title(root) -> str | None:
 def _parse_node_title(root, page_title: str | None) -> str | None:
     """Drupal's node title '{Company} - {MARCS-CMS} - {MM/DD/YYYY}' (og:title, dcterms.title, else <title>)."""
     for content in root.xpath("/html/head/meta[@property='og:title' or @name='dcterms.title']/@content"):
-        if _TITLE_PARTS.match(clean_text(content) or ""):
+        if _title_match(clean_text(content)):
             return clean_text(content)
     return page_title
 
@@ -173,6 +175,28 @@ def _find_letter_container(article):
 
 _MARCS_CMS = re.compile(r"MARCS[\s-]*CMS\s*#?\s*:?\s*(\d+)", re.I)
 _TITLE_PARTS = re.compile(r"^(?P<company>.+?)\s+-\s+(?P<marcs>\d{4,8})\s+-\s+(?P<date>\d{1,2}/\d{1,2}/\d{4})")
+# A letter without a MARCS-CMS number (66 of 3,374 real slugs have none) titles without it.
+_TITLE_NO_MARCS = re.compile(r"^(?P<company>.+?)\s+-\s+(?P<date>\d{1,2}/\d{1,2}/\d{4})(?:\s*\|\s*FDA)?$")
+
+
+def _title_match(title: str | None):
+    """The node title's parts ('Company - 729018 - 07/24/2026', or without the number), or None."""
+    return _TITLE_PARTS.match(title or "") or _TITLE_NO_MARCS.match(title or "")
+
+
+def _title_company(title: str | None) -> str | None:
+    m = _title_match(title)
+    return clean_text(m.group("company")) if m else None
+
+
+def _parse_page_subject(root) -> str | None:
+    """The listing subject, which fda.gov repeats as the page's meta description (not when the
+    description is just the node title)."""
+    for content in root.xpath("/html/head/meta[@name='description']/@content"):
+        text = clean_text(content)
+        if text and not _title_match(text):
+            return text
+    return None
 
 
 def _parse_company(h1) -> str | None:
@@ -205,7 +229,7 @@ def _parse_letter_issue_date(h1, page_title: str | None) -> str | None:
     m = re.search(r"[—–-]\s*([A-Z][a-z]+\.? \d{1,2}, \d{4}|\d{1,2}/\d{1,2}/\d{4})", h1.text_content())
     if m:
         return to_iso_date(m.group(1))
-    m = _TITLE_PARTS.match(page_title or "")
+    m = _title_match(page_title)
     return to_iso_date(m.group("date")) if m else None
 
 

@@ -392,7 +392,8 @@ class WarningLettersSpider(scrapy.Spider):
         return self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
 
     def _note(self, line: str) -> None:
-        self.logger.warning(line)
+        """A line for the operator (stderr, like the progress lines), and the log."""
+        self.logger.info(line)
         print(line, file=sys.stderr, flush=True)
 
     # --- letter pages ----------------------------------------------------------
