@@ -48,16 +48,21 @@ class ListingPass:
     total_doubt: str | None = None  # why recordsTotal cannot be trusted in this pass
     probe_at: int | None = None  # an empty page with no total: ask one page further before ending
     gaps: list = field(default_factory=list)  # (from, to) positions an empty page skipped
-    listed_twice: set = field(default_factory=set)  # slugs shown at more than one position  # a row newer than one before it: not sorted by posted date, ties mean nothing
+    listed_twice: set = field(default_factory=set)  # slugs shown at more than one position
+    _short: bool = False  # the last response held fewer rows than a full page  # a row newer than one before it: not sorted by posted date, ties mean nothing
 
     # --- reading ----------------------------------------------------------------------------
 
-    def add(self, start: int, rows: list[dict | None], total: int | None, *, regular: bool = True) -> list[dict]:
+    def add(self, start: int, rows: list[dict | None], total: int | None, *, regular: bool = True,
+            asked: int | None = None) -> list[dict]:
         """Record one response (rows in position order from ``start``; None for a row that could
-        not be read). Returns the rows not seen before in this pass. ``regular`` is false for a
-        re-request of a tie group."""
+        not be read) to a request for ``asked`` rows. Returns the rows not seen before in this pass.
+        ``regular`` is false for a re-request of a tie group."""
         self.requests += 1
         self._note_total(total, start + len(rows))
+        # A page is short when it holds fewer rows than asked and than the server has given before.
+        full = min(x for x in (asked, self.page_size_seen or None) if x) if (asked or self.page_size_seen) else 0
+        self._short = len(rows) < full
         self.page_size_seen = max(self.page_size_seen, len(rows))
         fresh, dups = [], {}
         for offset, row in enumerate(rows):
@@ -129,8 +134,7 @@ class ListingPass:
         self.repeats = self.repeats + 1 if fingerprint == self.last_page and len(rows) > 1 else 0
         self.last_page = fingerprint
         self.next_start = start + len(rows)
-        short = len(rows) < self.page_size_seen
-        if self.total is not None and self.next_start >= self.total and short:
+        if self.total is not None and self.next_start >= self.total and self._short:
             self.ended = True  # a full page at the reported end is checked with one more request
         elif self.repeats >= MAX_REPEATED_PAGES:
             self.stopped = (f"the listing repeats itself: the same {len(rows)} rows on {self.repeats + 1} pages "

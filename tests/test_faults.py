@@ -379,16 +379,18 @@ def test_listing_with_changed_columns_fails_as_layout_changed(outcome):
     assert first["letters"] == [] and first["integrity"] == "ok"
 
 
-def test_404_for_a_stored_letter_keeps_it_and_says_so(outcome):
+def test_404_for_a_letter_the_listing_still_shows_is_an_error_never_a_delisting(outcome):
     r = outcome("delisted")
     assert r["first"]["code"] == 0, r["first"]["stderr"]
     second = r["second"]
-    assert r["victim"] in second["letters"], "a delisted letter is never deleted"
+    assert r["victim"] in second["letters"], "a stored letter is never deleted"
     assert r["kept"][0] == 1, "its archived page and text are kept"
-    assert r["kept"][1], "the 404 marks the letter delisted_at"
-    assert second["code"] == 0 and second["run"]["status"] == "ok", second["stderr"]
-    assert second["errors"] == []  # FDA removing a letter is news, not a failure
-    assert second["run"]["delisted"] == 1
+    assert r["kept"][1] is None, "still listed: not delisted (its page may be back tomorrow)"
+    assert second["code"] == 6 and second["run"]["status"] == "partial", second["stderr"]
+    assert [(slug_of(e["url"]), e["stage"]) for e in second["errors"]] == [(r["victim"], "letter")]
+    assert "listed, but its page answers 404" in second["errors"][0]["reason"]
+    assert second["run"]["delisted"] == 0
+    assert second["run"]["listed"] == second["run"]["accounted"]
     assert second["integrity"] == "ok"
     assert sorted(second["letters"]) == sorted(r["listed"])
 

@@ -140,7 +140,8 @@ def test_paging_stops_at_the_first_page_of_known_letters_and_full_listing_reads_
     site.requests.clear()
     result = crawl(base_url, db_path, "--full-listing", env=SMALL_PAGES)
     assert result.returncode == 0, result.stderr
-    assert paths(site).count(DATATABLES_PATH) == -(-len(site.rows) // 5)  # every page
+    # every page, and past the last full one an empty page that confirms the end
+    assert paths(site).count(DATATABLES_PATH) == len(site.rows) // 5 + 1
     assert letter_fetches(site) == [oldest["slug"]]
     assert warning_letters(db_path)[oldest["slug"]]["subject"] == "Adulterated Food | Amended"
     assert last_run(db_path)["mode"] == "full-listing"
@@ -204,18 +205,22 @@ def test_full_run_refetches_every_page_records_changed_text_and_delists_a_404(cr
     page = site.letter_page(changed)
     site.pages[changed] = page.replace("exosome", "EXOSOME", 1)
     assert page != site.pages[changed]
+    gone_row = next(r for r in site.rows if r["slug"] == gone)
+    site.rows.remove(gone_row)  # FDA took it off the listing and its page is gone
     site.inject(gone, "not_found")
     before = len(versions(db_path))
     result = crawl(base_url, db_path, "--full")
     assert result.returncode == 0, result.stderr
-    assert len(letter_fetches(site)) == len(site.rows)
+    assert len(letter_fetches(site)) == len(site.rows) + 1  # every listed page, and the absent one's check
     run = last_run(db_path)
-    assert (run["changed"], run["unchanged"], run["delisted"], run["mode"], run["errors"]) == (1, len(site.rows) - 2, 1, "full", 0)
+    assert (run["changed"], run["unchanged"], run["delisted"], run["mode"], run["errors"]) == (1, len(site.rows) - 1, 1, "full", 0)
     text_change, delisting = sorted(versions(db_path)[before:], key=lambda v: v["change"])
     assert text_change["slug"] == changed and "body_text" in json.loads(text_change["changed_fields"])
     assert delisting["slug"] == gone and delisting["change"] == "delisted" and "404" in delisting["note"]
     letter = warning_letters(db_path)[gone]
     assert letter["delisted_at"] and letter["company"] == "SilveryGuy"  # kept
+    site.rows.append(gone_row)
+    site.path_faults.clear()
     # the archive holds both versions of the changed letter, compressed
     db = sqlite_utils.Database(db_path)
     pages = [zlib.decompress(r[0]).decode() for r in db.execute(

@@ -270,7 +270,8 @@ class WarningLettersSpider(scrapy.Spider):
         for row in parsed:
             for warning in (row or {}).get("warnings") or ():
                 yield CrawlErrorItem(url=row["url"], stage="warning", reason=warning)
-        fresh = self.lpass.add(start, dedupe_positions(parsed), total, regular=regular and not static)
+        fresh = self.lpass.add(start, dedupe_positions(parsed), total, regular=regular and not static,
+                               asked=None if static else self._page_length(start))
         if static:  # the page's rows carry fewer cells: compare by slug only
             fresh_known = [r for r in fresh if self.tracker.is_known(r["slug"])]
             for row in fresh_known:
