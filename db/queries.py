@@ -7,6 +7,7 @@ is built from escaped text only, so a document's own markup can never reach a fe
 """
 from __future__ import annotations
 
+from db.schema import FIRM_EXPRESSION as FIRM
 from scraper.classify import VIOLATION_LABELS
 from scraper.settings import LISTING_PATH
 
@@ -105,7 +106,7 @@ order by l.year desc, letters desc"""
 # "Invitrx Therapeutics Inc."); MARCS-CMS numbers differ per case, so they cannot group a firm.
 REPEAT_RECIPIENTS = f"""with firms as (
   select
-    trim(replace(replace(replace(replace(lower(company), '.', ''), ',', ''), '  ', ' '), '  ', ' ')) as firm,
+    {FIRM} as firm,
     company, slug, letter_issue_date, exosome_related
   from letters
   where company is not null and company != ''

@@ -268,3 +268,16 @@ def m008_document_attachments(db: Database) -> None:
     """letters.attachments: the files listed beside a letter (JSON array of {title, url})."""
     if "attachments" not in db["letters"].columns_dict:
         db["letters"].add_column("attachments", str)
+
+
+# A firm's name without case or punctuation ("Invitrx Therapeutics, Inc." is "invitrx therapeutics inc"):
+# how the repeat-recipients query and the letter page's "other letters to this recipient" match firms.
+# An index on the expression itself lets the letter page find a firm's letters without reading the table;
+# SQLite uses it only where a query spells the expression exactly so (db/queries.py FIRM).
+FIRM_EXPRESSION = "trim(replace(replace(replace(replace(lower(company), '.', ''), ',', ''), '  ', ' '), '  ', ' '))"
+
+
+@migrations()
+def m009_firm_index(db: Database) -> None:
+    """An index on each letter's normalised company (the letter page's other letters to this recipient)."""
+    db.execute(f"create index if not exists idx_letters_firm on letters ({FIRM_EXPRESSION})")
