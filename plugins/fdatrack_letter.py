@@ -157,9 +157,22 @@ def archived_fields(raw: bytes | None, kind: str | None, url: str) -> dict | Non
     return None
 
 
+ABBREVIATIONS = re.compile(r"\b(Dr|Mr|Mrs|Ms|Inc|Co|Corp|Ltd|No|St|Jr|Sr|U\.S|e\.g|i\.e|etc|Fed|Reg|Sec|al)\.$")
+
+
 def _units(text: str) -> list[str]:
-    """Text split into sentences and lines, the units a reader compares."""
-    return [u for u in re.split(r"(?<=[.!?;:])\s+|\n+", text[:DIFF_MAX_CHARS]) if u.strip()]
+    """Text split into lines and sentences (not after Dr., Inc., U.S. …), the units a reader compares."""
+    units = []
+    for line in text[:DIFF_MAX_CHARS].splitlines():
+        pieces = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(\[])", line.strip())
+        for piece in pieces:
+            if units and units[-1][1] and ABBREVIATIONS.search(units[-1][0]):
+                units[-1][0] += " " + piece
+            elif piece:
+                units.append([piece, True])
+        if units:
+            units[-1][1] = False  # a line's end is a unit's end
+    return [u for u, _ in units]
 
 
 def text_diff(old: str, new: str) -> list[tuple[str, str]]:
@@ -218,7 +231,9 @@ async def _versions_section(db, letter: dict, request) -> dict:
             [letter["slug"], *wanted])).rows}
         old = archived_fields(pages.get(wanted[0]), letter["kind"], letter["url"])
         new = archived_fields(pages.get(wanted[1]), letter["kind"], letter["url"])
-        comparison = {"from": wanted[0], "to": wanted[1], "available": bool(old and new)}
+        seen = {r["id"]: r["seen_at"] for r in rows}
+        comparison = {"from": wanted[0], "to": wanted[1], "from_seen": seen[wanted[0]], "to_seen": seen[wanted[1]],
+                      "available": bool(old and new)}
         if old and new:
             comparison.update(compare_versions(old, new))
     return {"rows": rows, "archived": archived, "comparison": comparison}
