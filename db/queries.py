@@ -29,10 +29,18 @@ def _param(name: str, default) -> str:
     return f"cast(coalesce(nullif(:{name}, ''), {default}) as integer)"
 
 
-# The row's page in this Datasette, absolute (feed readers do not resolve relative links reliably),
-# from the address `fdatrack serve --base-url` configures (plugins/fdatrack_guard.py), never from the
-# request's Host header, which any client can set.
-ROW_URL = f"fdatrack_base_url() || '/{DB_NAME}/letters/' || l.slug"
+def url_path_segment(expr: str) -> str:
+    """SQL expression: `expr` with the characters that end or split a URL path segment %-encoded."""
+    out = expr
+    for char, code in (("%", "%25"), (" ", "%20"), ("/", "%2F"), ("?", "%3F"), ("#", "%23")):
+        out = f"replace({out}, '{char}', '{code}')"
+    return out
+
+
+# The document's page in this Datasette (/letter/<slug>, plugins/fdatrack_letter.py), absolute (feed
+# readers do not resolve relative links reliably), from the address `fdatrack serve --base-url`
+# configures (plugins/fdatrack_guard.py), never from the request's Host header, which any client can set.
+ROW_URL = f"fdatrack_base_url() || '/letter/' || {url_path_segment('l.slug')}"
 DOC_DATE = "l.date"  # letters.date: issue date, else the document's own date, else posted date
 DOC_NAME = "coalesce(l.company, l.title, l.slug)"
 VIOLATIONS_LIST = "(select group_concat(value, ', ') from json_each(l.violation_types))"
@@ -47,7 +55,7 @@ def _evidence(tag_filter: str = "") -> str:
 
 
 def _atom_content(evidence_sql: str, extra: str = "") -> str:
-    """SQL building an entry's HTML: who, when, what, the proving sentence, links to fda.gov and the row."""
+    """SQL building an entry's HTML: who, when, what, the proving sentence, links to fda.gov and the letter page."""
     return "\n  || ".join([
         f"'<p><strong>' || {html_escape(DOC_NAME)} || '</strong>: ' || {html_escape('l.kind')}",
         f"', ' || {html_escape('l.issuing_office')} || ', dated ' || {html_escape(DOC_DATE)} || '</p>'",
@@ -55,7 +63,7 @@ def _atom_content(evidence_sql: str, extra: str = "") -> str:
         f"'<p>Violation types: ' || {html_escape(VIOLATIONS_LIST)} || '</p>'",
         f"'<blockquote>' || {html_escape(evidence_sql)} || '</blockquote>'",
         f"'<p><a href=\"' || {html_escape('l.url')} || '\">Read it on fda.gov</a> · '",
-        f"'<a href=\"' || {html_escape(ROW_URL)} || '\">Its row in fdatrack</a></p>'",
+        f"'<a href=\"' || {html_escape(ROW_URL)} || '\">Its page in fdatrack</a></p>'",
     ])
 
 
@@ -272,7 +280,7 @@ CANNED_QUERIES = {
     "new_exosome_documents": {
         "title": "New exosome-related FDA documents",
         "description": "Atom feed (add .atom to this page's address): the newest exosome-related documents, each "
-        "linking to fda.gov and to its row here.",
+        "linking to fda.gov and to its page here.",
         "sql": NEW_EXOSOME_FEED,
     },
     "new_by_violation_type": {
@@ -285,7 +293,7 @@ CANNED_QUERIES = {
     "closeouts": {
         "title": "New FDA close-out letters",
         "description": "Atom feed (add .atom): warning letters FDA has closed out, newest close-out first, linking to "
-        "the close-out letter, the warning letter and its row here.",
+        "the close-out letter, the warning letter and its page here.",
         "sql": CLOSEOUTS_FEED,
     },
 }

@@ -321,12 +321,12 @@ class _Links(HTMLParser):
 
 
 def _check_entries(get, datasette_url, entries, rows):
-    """Each entry links to the document's FDA page and to its row here, which answers."""
+    """Each entry links to the document's FDA page and to its letter page here, which answers."""
     assert [e.findtext(f"{ATOM}id") for e in entries] == [r["atom_id"] for r in rows]
     for entry, row in zip(entries, rows):
         links = _Links()
         links.feed(entry.findtext(f"{ATOM}content"))
-        row_url = f"{datasette_url}/{DB}/letters/{row['slug']}"
+        row_url = f"{datasette_url}/letter/{row['slug']}"
         assert row["url"] in links.hrefs and row_url in links.hrefs
         assert entry.find(f"{ATOM}link").get("href") in (row["url"], row.get("closeout_letter_url"))
         assert not links.tags & {"script", "img", "iframe"}
