@@ -299,25 +299,66 @@ CANNED_QUERIES = {
 }
 
 _MONTH = "substr(l.date, 1, 7) || '-01'"
-# The charts count enforcement letters: warning and untitled letters (not notices, responses or close-outs).
+# The charts count enforcement letters: warning and untitled letters (not notices, responses or close-outs),
+# each letter once per bar: a letter charging three violation types is one letter in each of three bars,
+# never three letters in one.
 _LETTERS = "l.kind in ('warning_letter', 'untitled_letter')"
 _SINCE = "[[ and l.date >= date(:since) ]]"
+# Counts are whole numbers: no 0.5 ticks, no repeated 1, 1, 2, 2 labels.
+# tickMinStep alone does not stop Vega from putting a tick at 0.5 on a 0–1 axis (labelled "1" by the
+# integer format): ticks between whole numbers get no label, no tick mark and no grid line.
+_FRACTION = "datum.value % 1 != 0"
+INTEGER_AXIS = {
+    "tickMinStep": 1, "format": "d", "labelExpr": f"{_FRACTION} ? '' : datum.label",
+    "tickOpacity": {"condition": {"test": _FRACTION, "value": 0}, "value": 1},
+    "gridOpacity": {"condition": {"test": _FRACTION, "value": 0}, "value": 1},
+}
+KIND_NAMES = "case l.kind when 'warning_letter' then 'warning letter' when 'untitled_letter' then 'untitled letter' else l.kind end"
+# A warning letter's close-out: the date on the letter (FDA's listing), else that of a stored close-out document.
+_CLOSEOUT_DAY = ("coalesce(l.closeout_letter_date, (select min(c.document_date) from letters c "
+                 "where c.parent_slug = l.slug and c.kind = 'closeout_letter'))")
+CLOSEOUT_BIN_MONTHS = 6
+
+
+def _count(title: str) -> dict:
+    return {"field": "letters", "type": "quantitative", "title": title, "axis": INTEGER_AXIS}
+
 
 DASHBOARD_CHARTS = {
-    "per-month-by-violation": {
-        "title": "Letters per month by violation type",
+    "letters-per-month": {
+        "title": "Letters per month",
         "db": DB_NAME,
-        "query": f"""select {_MONTH} as month, v.value as violation_type, count(*) as letters
-from letters l, json_each(l.violation_types) v
+        "query": f"""select {_MONTH} as month, {KIND_NAMES} as kind, count(*) as letters
+from letters l
 where {_LETTERS} and l.date is not null {_SINCE}
-group by month, violation_type
+group by month, l.kind
 order by month""",
         "library": "vega-lite",
         "display": {
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {
                 "x": {"field": "month", "type": "temporal", "timeUnit": "yearmonth", "title": "Month issued"},
-                "y": {"field": "letters", "type": "quantitative", "aggregate": "sum", "title": "Letters"},
+                "y": {**_count("Letters"), "aggregate": "sum"},
+                "color": {"field": "kind", "type": "nominal", "title": "Kind"},
+            },
+        },
+    },
+    "per-year-by-violation": {
+        "title": "Letters per year by violation type",
+        "db": DB_NAME,
+        "query": f"""select cast(l.year as text) as year, v.value as violation_type, count(distinct l.slug) as letters
+from letters l, json_each(l.violation_types) v
+where {_LETTERS} and l.year is not null {_SINCE}
+group by l.year, v.value
+order by l.year""",
+        "library": "vega-lite",
+        "display": {
+            # side by side, not stacked: each bar counts the letters charging one type
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "year", "type": "ordinal", "title": "Year issued"},
+                "xOffset": {"field": "violation_type", "type": "nominal"},
+                "y": _count("Letters charging it"),
                 "color": {"field": "violation_type", "type": "nominal", "title": "Violation type"},
             },
         },
@@ -335,8 +376,7 @@ order by l.year""",
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {
                 "x": {"field": "year", "type": "ordinal", "title": "Year"},
-                "y": {"field": "letters", "type": "quantitative", "title": "Exosome-related letters",
-                      "axis": {"tickMinStep": 1, "format": "d"}},
+                "y": _count("Exosome-related letters"),
             },
         },
     },
@@ -355,7 +395,52 @@ limit 20""",
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {
                 "y": {"field": "issuing_office", "type": "nominal", "sort": "-x", "title": None},
-                "x": {"field": "letters", "type": "quantitative", "title": "Letters"},
+                "x": _count("Letters"),
+            },
+        },
+    },
+    "recipients-by-state": {
+        "title": "Recipients by U.S. state",
+        "db": DB_NAME,
+        "query": f"""select upper(trim(l.recipient_state)) as state, count(*) as letters
+from letters l
+where {_LETTERS} and coalesce(l.recipient_country, 'United States') in ('United States', 'USA', 'US')
+  and trim(coalesce(l.recipient_state, '')) != '' {_SINCE}
+group by 1
+order by letters desc, state""",
+        "library": "vega-lite",
+        "display": {
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "y": {"field": "state", "type": "nominal", "sort": "-x", "title": "State (recipient's address)"},
+                "x": _count("Letters"),
+            },
+        },
+    },
+    "time-to-closeout": {
+        "title": "Time from warning letter to close-out",
+        "db": DB_NAME,
+        "query": f"""with closed as (
+  select julianday({_CLOSEOUT_DAY}) - julianday(l.letter_issue_date) as days
+  from letters l
+  where l.kind = 'warning_letter' and l.letter_issue_date is not null {_SINCE}
+)
+select cast(days / 30.4375 / {CLOSEOUT_BIN_MONTHS} as integer) * {CLOSEOUT_BIN_MONTHS} as months_from,
+  (cast(days / 30.4375 / {CLOSEOUT_BIN_MONTHS} as integer) * {CLOSEOUT_BIN_MONTHS}) || '–'
+    || (cast(days / 30.4375 / {CLOSEOUT_BIN_MONTHS} as integer) * {CLOSEOUT_BIN_MONTHS} + {CLOSEOUT_BIN_MONTHS})
+    || ' months' as time_to_closeout,
+  count(*) as letters
+from closed
+where days >= 0
+group by months_from
+order by months_from""",
+        "library": "vega-lite",
+        "display": {
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "time_to_closeout", "type": "ordinal", "title": "Closed out after",
+                      "sort": {"field": "months_from", "op": "min"}},
+                "y": _count("Warning letters closed out"),
             },
         },
     },

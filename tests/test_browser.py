@@ -120,10 +120,11 @@ def test_first_visit_search_facet_row_and_dashboard(page, datasette_url):
 
     # The trends dashboard draws its three charts (vega-lite, served by the plugin, no CDN).
     page.goto(f"{datasette_url}/-/dashboards/trends")
-    page.wait_for_function("document.querySelectorAll('.vega-embed canvas, .vega-embed svg.marks').length >= 3",
+    page.wait_for_function("document.querySelectorAll('.vega-embed canvas, .vega-embed svg.marks').length >= 6",
                            timeout=30000)
-    for title in ("Letters per month by violation type", "Exosome-related letters per year", "Issuing offices"):
-        assert page.get_by_text(title).count() >= 1
+    for title in ("Letters per month", "Letters per year by violation type", "Exosome-related letters per year",
+                  "Issuing offices", "Recipients by U.S. state", "Time from warning letter to close-out"):
+        assert page.get_by_text(title, exact=True).count() >= 1
     page.wait_for_timeout(500)  # let the last chart finish drawing before the screenshot
     page.screenshot(path=SCREENSHOTS / "05-dashboard-trends.png", full_page=True)
     assert page.errors == []
