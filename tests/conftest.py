@@ -130,7 +130,8 @@ CHANGED_SLUG = "kimera-labs-inc-649343-09012023"
 CHANGED_PAGE = [("VIA UNITED PARCEL SERVICE", "VIA ELECTRONIC MAIL"),  # a header field
                 ("<p>Dear Dr. Ross:</p>", "<p>Dear Dr. Ross:</p><p>This letter was revised by FDA after it was first posted.</p>")]
 # A slug with characters a URL must encode, its firm that of two real letters (Invitrx).
-ODD_SLUG = "odd slug/with?#%&\"<é>-000001-01012026"
+# (No space: repeat_recipients lists a firm's slugs space-separated; fda.gov's slugs never hold one.)
+ODD_SLUG = "odd/slug?with#%&\"<é>-000001-01012026"
 
 
 def _odd_letter() -> dict:

@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -195,14 +195,26 @@ def test_letter_page_highlights_chips_timeline_and_links_from_canned_queries(pag
     page.emulate_media(media="print")
     assert not page.locator("header").first.is_visible()  # the print stylesheet drops Datasette's chrome
     page.emulate_media(media="screen")
-    # every canned query with slugs links them to letter pages
-    for name in ("exosome_letters", "awaiting_closeout", "recent_changes", "repeat_recipients"):
-        page.goto(f"{reader_url}/{DB}/{name}")
-        links = page.locator("td.col-slug a, td.col-slugs a")
-        assert links.count() > 0, name
-        assert all(h.startswith("/letter/") for h in links.evaluate_all("els => els.map(e => e.getAttribute('href'))")), name
-    page.goto(f"{reader_url}/{DB}/search?q=exosome")
-    assert page.locator('td.col-slug a[href^="/letter/"]').count() > 0
+    # every canned query (and feed) with slugs links each of them to its letter page, which opens
+    from db.queries import CANNED_QUERIES
+
+    probes = {"violation_type": "unapproved_biologic", "q": "exosome", "section": "1271"}
+    with_slugs = []
+    for name, query in CANNED_QUERIES.items():
+        params = {p: probes.get(p, "") for p in query.get("params", [])}
+        rows = _json(f"{reader_url}/{DB}/{name}.json", **params)["rows"]
+        column = next((c for c in ("slug", "slugs") if rows and c in rows[0]), None)
+        if column is None:
+            continue
+        page.goto(f"{reader_url}/{DB}/{name}?" + "&".join(f"{k}={v}" for k, v in params.items()))
+        hrefs = page.locator(f"td.col-{column} a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+        slugs = [s for r in rows if r[column] for s in (r[column].split(" ") if column == "slugs" else [r[column]])]
+        assert hrefs == ["/letter/" + quote(s, safe="") for s in slugs], name
+        with_slugs.append(name)
+    assert set(CANNED_QUERIES) - set(with_slugs) == {"exosome_counts"}  # counts, no documents
+    page.locator("td.col-slug a").first.click()
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path.startswith("/letter/") and page.locator("article.letter-page").count() == 1
     assert page.errors == []
 
 
