@@ -263,3 +263,58 @@ def test_the_page_answers_fast(client):
     for _ in range(5):
         page(client, HOSTILE_SLUG)
     assert (time.perf_counter() - started) / 5 < 0.5
+
+
+# --- the plugin's own functions -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def plugin():
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("fdatrack_letter", ROOT / "plugins" / "fdatrack_letter.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tag(kind, tag, quote_, start=None, end=None):
+    return {"tag_kind": kind, "tag": tag, "quote": quote_, "start": start, "end": end}
+
+
+def test_overlapping_stale_and_missing_quotes(plugin):
+    body = "One <b>two</b> three. Four five six. Seven eight."
+    tags = plugin.place_evidence(body, [
+        _tag("violation", "a", "One <b>two</b> three.", 0, 21),        # offsets right
+        _tag("product", "b", "three. Four five", 99, 120),             # stale offsets: found by text; overlaps a
+        _tag("violation", "c", "Seven", 37, 42),                       # right, alone
+        _tag("exosome", "d", "not in the text", 0, 15),                # nowhere
+    ])
+    assert [t["found"] for t in tags] == [(0, 21), (15, 31), (37, 42), None]
+    doc = lxml.html.fromstring(f"<div>{plugin.highlight_body(body, tags)}</div>")
+    marks = doc.cssselect("mark.evidence")
+    assert [m.text_content() for m in marks] == ["One <b>two</b> three. Four five", "Seven"]  # a and b share one
+    assert marks[0].get("data-tags") == "violation:a product:b"
+    assert [a.get("id") for a in doc.cssselect("a.ev-tag")] == ["ev-violation-a", "ev-product-b", "ev-violation-c"]
+    assert not doc.cssselect("b")
+    for labels in doc.cssselect("span.ev-tags"):
+        labels.drop_tree()
+    assert doc.text_content() == body
+
+
+def test_anchor_ids_and_links_are_safe(plugin):
+    assert plugin.anchor("violation", 'x" onclick="y') == "ev-violation-x--onclick--y"
+    assert plugin.safe_url("javascript:alert(1)") is None and plugin.safe_url("data:text/html,x") is None
+    assert plugin.safe_url(" https://www.fda.gov/x ") == "https://www.fda.gov/x"
+    assert plugin.letter_path("a/b?c#d e") == "/letter/a%2Fb%3Fc%23d%20e"
+
+
+def test_text_diff_is_by_sentence_and_bounded(plugin):
+    old = "Dear Dr. Ross: hello.\nThe U.S. FDA wrote. It ended."
+    new = "Dear Dr. Ross: hello.\nThe U.S. FDA wrote. It changed."
+    assert plugin.text_diff(old, new) == [("@", "…"), (" ", "The U.S. FDA wrote."), ("-", "It ended."), ("+", "It changed.")]
+    many_old = "\n".join(f"Line {i}." for i in range(2000))
+    many_new = "\n".join(f"Line {i} changed." for i in range(2000))
+    lines = plugin.text_diff(many_old, many_new)
+    assert len(lines) == plugin.DIFF_MAX_LINES + 1 and "cut" in lines[-1][1]
