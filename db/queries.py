@@ -316,7 +316,7 @@ INTEGER_AXIS = {
 KIND_NAMES = "case l.kind when 'warning_letter' then 'warning letter' when 'untitled_letter' then 'untitled letter' else l.kind end"
 # A warning letter's close-out: the date on the letter (FDA's listing), else that of a stored close-out document.
 _CLOSEOUT_DAY = ("coalesce(l.closeout_letter_date, (select min(c.document_date) from letters c "
-                 "where c.parent_slug = l.slug and c.kind = 'closeout_letter'))")
+                 "where c.parent_slug = l.slug and +c.kind = 'closeout_letter'))")  # +: by parent_slug's index, not kind's
 CLOSEOUT_BIN_MONTHS = 6
 
 
@@ -346,7 +346,7 @@ order by month""",
     "per-year-by-violation": {
         "title": "Letters per year by violation type",
         "db": DB_NAME,
-        "query": f"""select cast(l.year as text) as year, v.value as violation_type, count(distinct l.slug) as letters
+        "query": f"""select cast(l.year as text) as year, v.value as violation_type, count(distinct l.rowid) as letters
 from letters l, json_each(l.violation_types) v
 where {_LETTERS} and l.year is not null {_SINCE}
 group by l.year, v.value
@@ -420,18 +420,18 @@ order by letters desc, state""",
     "time-to-closeout": {
         "title": "Time from warning letter to close-out",
         "db": DB_NAME,
-        "query": f"""with closed as (
+        "query": f"""with closed as materialized (
   select julianday({_CLOSEOUT_DAY}) - julianday(l.letter_issue_date) as days
   from letters l
   where l.kind = 'warning_letter' and l.letter_issue_date is not null {_SINCE}
+), binned as (
+  select cast(days / 30.4375 / {CLOSEOUT_BIN_MONTHS} as integer) * {CLOSEOUT_BIN_MONTHS} as months_from
+  from closed
+  where days >= 0
 )
-select cast(days / 30.4375 / {CLOSEOUT_BIN_MONTHS} as integer) * {CLOSEOUT_BIN_MONTHS} as months_from,
-  (cast(days / 30.4375 / {CLOSEOUT_BIN_MONTHS} as integer) * {CLOSEOUT_BIN_MONTHS}) || '–'
-    || (cast(days / 30.4375 / {CLOSEOUT_BIN_MONTHS} as integer) * {CLOSEOUT_BIN_MONTHS} + {CLOSEOUT_BIN_MONTHS})
-    || ' months' as time_to_closeout,
+select months_from, months_from || '–' || (months_from + {CLOSEOUT_BIN_MONTHS}) || ' months' as time_to_closeout,
   count(*) as letters
-from closed
-where days >= 0
+from binned
 group by months_from
 order by months_from""",
         "library": "vega-lite",

@@ -281,3 +281,13 @@ FIRM_EXPRESSION = "trim(replace(replace(replace(replace(lower(company), '.', '')
 def m009_firm_index(db: Database) -> None:
     """An index on each letter's normalised company (the letter page's other letters to this recipient)."""
     db.execute(f"create index if not exists idx_letters_firm on letters ({FIRM_EXPRESSION})")
+
+
+@migrations()
+def m010_chart_indexes(db: Database) -> None:
+    """Covering indexes for the dashboard's charts (db/queries.py DASHBOARD_CHARTS): each chart reads an
+    index instead of every long row of `letters` (at 100,000 letters, 0.9 s → a few tens of ms)."""
+    for cols in (["kind", "date"], ["kind", "year", "violation_types"], ["kind", "issuing_office", "exosome_related"],
+                 ["kind", "recipient_country", "recipient_state"],
+                 ["kind", "letter_issue_date", "closeout_letter_date", "slug"]):
+        db["letters"].create_index(cols, if_not_exists=True)
