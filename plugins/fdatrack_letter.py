@@ -359,8 +359,13 @@ def _row_slug(row) -> str | None:
 def render_cell(row, value, column, table, database):
     if database != DB_NAME:
         return None
-    if isinstance(value, dict) and column in ("slug", "parent_slug"):  # expanded foreign key: label and value
-        value = value.get("value")
+    if isinstance(value, dict) and column in ("slug", "parent_slug"):  # an expanded foreign key: label and value
+        slug, label = value.get("value"), value.get("label")
+        if isinstance(slug, str) and slug:
+            if label and label != slug:  # as Datasette shows it: the letter's company, then its slug
+                return Markup(f"{_link(slug, label)}&nbsp;<em>{escape(slug)}</em>")
+            return _link(slug)
+        return None
     if not isinstance(value, str) or not value:
         return None
     if column in ("slug", "parent_slug") and table != "letters":

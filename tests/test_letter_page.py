@@ -318,3 +318,13 @@ def test_text_diff_is_by_sentence_and_bounded(plugin):
     many_new = "\n".join(f"Line {i} changed." for i in range(2000))
     lines = plugin.text_diff(many_old, many_new)
     assert len(lines) == plugin.DIFF_MAX_LINES + 1 and "cut" in lines[-1][1]
+
+
+def test_evidence_and_history_tables_link_their_documents(client, sql):
+    for table in ("letter_tags", "citations", "letter_versions"):
+        doc = lxml.html.fromstring(client.get(f"/{DB}/{table}", params={"_size": 5}).text)
+        cells = doc.cssselect("td.col-slug")
+        assert cells, table
+        for td in cells:
+            slug = td.cssselect("em")[0].text_content() if td.cssselect("em") else td.text_content().strip()
+            assert td.cssselect("a")[0].get("href") == "/letter/" + quote(slug, safe=""), table
