@@ -172,9 +172,22 @@ def time_http(conn: http.client.HTTPConnection, path: str, reps: int) -> tuple[l
     return times, status
 
 
+def _guard_plugin():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fdatrack_guard", ROOT / "plugins" / "fdatrack_guard.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def time_sql(db_path: Path, sql: str, params: dict, reps: int, limit_s: float = 3.0) -> list[float]:
     """Direct sqlite3 timings; like Datasette's sql_time_limit_ms, a query is interrupted after limit_s."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    # the SQL functions plugins/fdatrack_guard.py gives Datasette's connections (search, feeds)
+    guard = _guard_plugin()
+    conn.create_function("fdatrack_fts_query", 1, guard.fts_query, deterministic=True)
+    conn.create_function("fdatrack_base_url", 0, guard.base_url, deterministic=True)
     deadline = [0.0]
     conn.set_progress_handler(lambda: 1 if time.perf_counter() > deadline[0] else 0, 10_000)
     times = []
