@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
+import sys
+import time
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,39 +45,160 @@ JSON_FIELDS = {"recipient_emails", "regulated_products", "violation_types", "pro
 
 
 class StorageError(Exception):
-    """The database cannot be opened or written (one-line reason)."""
+    """The database cannot be opened or written (one-line reason).
+
+    ``exit_status`` names the EXIT_CODES entry: "usage" when the path is not a database at all
+    (a directory, a text file, another program's file), "failed" when it is one but cannot be
+    used now (read-only, locked, full, corrupt)."""
+
+    def __init__(self, message: str, exit_status: str = "usage"):
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+# How long a write waits for another connection's write lock before giving up (SQLite's
+# busy_timeout). Bounded so that a database held by another program ends the run with a reason
+# instead of hanging it; FDA_BUSY_TIMEOUT (seconds) overrides it (the tests use 1 s).
+BUSY_TIMEOUT_S = 10.0
+# A start-of-run wait for the write lock longer than this is reported (one line on stderr).
+REPORT_LOCK_WAIT_S = 1.0
+
+
+def busy_timeout() -> float:
+    try:
+        return max(0.0, float(os.environ.get("FDA_BUSY_TIMEOUT", BUSY_TIMEOUT_S)))
+    except ValueError:
+        return BUSY_TIMEOUT_S
 
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
-def open_db(path: str | Path = DEFAULT_DB_PATH, *, create: bool = True) -> Database:
-    """Open (creating if asked) the database and bring its schema up to date."""
+def open_db(path: str | Path = DEFAULT_DB_PATH, *, create: bool = True, check: bool = False) -> Database:
+    """Open (creating if asked) the database and bring its schema up to date.
+
+    ``check`` (the crawl's start) also runs ``pragma quick_check`` before anything is written,
+    so nothing is ever written into a corrupt file, and takes the write lock once, so a
+    read-only file or a database write-locked by another program fails here with one line."""
     path = Path(path)
+    if path.is_dir():
+        raise StorageError(f"{path} is a directory, not a database file")
     if not create and not path.exists():
         raise StorageError(f"no database at {path} (run `fdatrack crawl` first)")
     if not create and path.is_file() and path.stat().st_size == 0:
         # SQLite would happily turn an empty file into a new, empty database
         raise StorageError(f"{path} is an empty file, not an fdatrack database")
+    conn = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=30)
+        conn = sqlite3.connect(str(path), timeout=busy_timeout())
         db = Database(conn)
+        if check:
+            _quick_check(db, path)
         foreign = _foreign_tables(db)
         if foreign:
-            conn.close()
             raise StorageError(f"{path} is another program's SQLite database (tables {', '.join(foreign)}), "
                                "not an fdatrack database; nothing was changed")
+        if check:
+            _probe_write_lock(db, path)
         db.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: no fsync per letter; a crash or kill -9 still leaves a consistent file
         # (only a power cut can lose the last commits, which the next run fetches again)
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
+        _test_page_limit(db)
         migrations.apply(db)
+    except StorageError:
+        if conn is not None:
+            conn.close()
+        raise
     except (sqlite3.Error, OSError) as exc:
-        raise StorageError(f"cannot open database {path}: {exc}") from None
+        if conn is not None:
+            conn.close()
+        raise storage_error(exc, path) from None
     return db
+
+
+def storage_error(exc: BaseException, path: str | Path, *, at_start: bool = True) -> StorageError:
+    """A one-line StorageError for an SQLite or OS error on the database at ``path``
+    (``at_start``: before the run wrote anything, which the message then says)."""
+    if isinstance(exc, StorageError):
+        return exc
+    nothing = "; nothing was written" if at_start else ""
+    text = str(exc)
+    low = text.lower()
+    if isinstance(exc, OSError) and not isinstance(exc, sqlite3.Error):
+        text = exc.strerror or text
+    if "readonly" in low or "read-only" in low:
+        return StorageError(f"database {path} is read-only ({text}){nothing}", "failed")
+    if "disk is full" in low or "no space" in low or ("disk i/o" in low and _disk_nearly_full(path)):
+        return StorageError(f"database {path}: the disk is full ({text}){nothing}", "failed")
+    if "locked" in low or "busy" in low:
+        return StorageError(f"database {path} is write-locked by another program (gave up after "
+                            f"{busy_timeout():g} s){nothing}", "failed")
+    if "malformed" in low or "corrupt" in low:
+        return StorageError(f"database {path} is corrupt ({text}){nothing}; restore it from a "
+                            "backup or move it away and crawl again", "failed")
+    if "not a database" in low:
+        return StorageError(f"cannot open database {path}: {text}")
+    return StorageError(f"cannot open database {path}: {text}", "failed" if path and Path(path).is_file() else "usage")
+
+
+def _disk_nearly_full(path: str | Path) -> bool:
+    """SQLite reports a full disk as a plain I/O error when it cannot even create its -shm file."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(Path(path).parent).free < 256 * 1024
+    except OSError:
+        return False
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """True for errors of the database itself (full, locked, read-only, I/O, corrupt), which no
+    other letter could escape either, as opposed to one bad record."""
+    if isinstance(exc, StorageError):
+        return True
+    if not isinstance(exc, (sqlite3.OperationalError, sqlite3.DatabaseError)) or isinstance(exc, sqlite3.IntegrityError):
+        return False
+    low = str(exc).lower()
+    return any(w in low for w in ("full", "locked", "busy", "readonly", "read-only", "disk i/o", "malformed",
+                                  "not a database", "unable to open"))
+
+
+def _quick_check(db: Database, path: Path) -> None:
+    """Refuse a corrupt file before anything is written to it."""
+    try:
+        problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        raise storage_error(exc, path) from None
+    if problems != ["ok"]:
+        first = problems[0] if problems else "no answer"
+        raise StorageError(f"database {path} is corrupt (quick_check: {first[:200]}"
+                           + (f"; {len(problems) - 1} more problems" if len(problems) > 1 else "")
+                           + "); nothing was written; restore it from a backup or move it away and crawl again",
+                           "failed")
+
+
+def _probe_write_lock(db: Database, path: Path) -> None:
+    """Take and release the write lock once (nothing written): a read-only file or a lock held by
+    another program shows here, bounded by busy_timeout; a long wait is reported."""
+    started = time.monotonic()
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("ROLLBACK")
+    waited = time.monotonic() - started
+    if waited >= REPORT_LOCK_WAIT_S:
+        print(f"fdatrack: waited {waited:.1f} s for another program's write lock on {path}", file=sys.stderr, flush=True)
+
+
+def _test_page_limit(db: Database) -> None:
+    """FDA_TEST_MAX_PAGE_COUNT: a hard cap on the file's size in pages, for the full-disk tests on
+    machines where a small tmpfs cannot be mounted (SQLite then fails with SQLITE_FULL, exactly
+    as on a full disk). Never set in production."""
+    pages = os.environ.get("FDA_TEST_MAX_PAGE_COUNT")
+    if pages:
+        db.execute(f"PRAGMA max_page_count = {int(pages)}")
 
 
 def _foreign_tables(db: Database) -> list[str]:

@@ -1,8 +1,13 @@
 """Run a crawl through Scrapy's engine, in this process, and turn its run row into an exit code."""
 from __future__ import annotations
 
+import fcntl
+import os
+import signal
 import socket
 import sys
+from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
@@ -27,6 +32,43 @@ def check_reachable(base_url: str, timeout: float = 5.0) -> None:
             pass
     except OSError as exc:
         raise Unreachable(f"cannot reach {base_url} ({exc.strerror or exc}); check the network. Nothing was written.") from None
+
+
+class CrawlLocked(Exception):
+    """Another `fdatrack crawl` holds the database's lock file."""
+
+
+def lock_database(db_path: str | Path):
+    """Take ``<db>.lock`` (flock) for the rest of this process, or raise CrawlLocked at once.
+
+    Two crawls on one database would fetch everything twice and interleave their runs; the lock
+    is the database's own, so it holds whatever started the crawl (cron, systemd, a shell). The
+    kernel drops it when the process ends, however it ends (kill -9 included): no stale lock.
+    The file records who holds it, for the second crawl's message; its mtime is when the lock
+    was taken (deploy/scheduled-crawl.sh uses it for its grace time)."""
+    path = Path(db_path)
+    if path.is_dir():
+        raise store.StorageError(f"{path} is a directory, not a database file")
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise store.StorageError(f"cannot open database {path}: cannot create its lock file {lock_path} "
+                                 f"({exc.strerror})", "failed" if path.exists() else "usage") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "a process"
+        os.close(fd)
+        raise CrawlLocked(f"another crawl ({holder}) holds {lock_path}; not starting") from None
+    started = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, since {started}\n".encode(), 0)
+    except OSError:  # a full disk: the lock holds all the same (the database check reports the disk)
+        os.utime(fd)
+    return fd  # kept open (and locked) until the process exits
 
 
 def crawl_settings(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WARNING",
@@ -65,13 +107,20 @@ def run_crawl(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WA
     (``sources_chosen`` false), the slow-moving ones run only when due (see due_sources)."""
     settings = crawl_settings(base_url=base_url, db_path=db_path, delay=delay, limit=limit, log_level=log_level, **plan)
     try:
+        lock_database(settings.get("FDA_DB_PATH"))  # first: a second crawl touches nothing, not even the network
+    except CrawlLocked as exc:
+        raise CliError(str(exc), EXIT_CODES["locked"]) from None
+    except store.StorageError as exc:
+        raise CliError(str(exc), EXIT_CODES[exc.exit_status]) from None
+    try:
         check_reachable(settings.get("FDA_BASE_URL"))
     except Unreachable as exc:
         raise CliError(str(exc), EXIT_CODES["unreachable"]) from None
     try:
-        store.open_db(settings.get("FDA_DB_PATH")).close()
+        # the quick check and the write-lock probe: a corrupt, read-only or locked file ends here
+        store.open_db(settings.get("FDA_DB_PATH"), check=True).close()
     except store.StorageError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(str(exc), EXIT_CODES[exc.exit_status]) from None
     if sources is None:
         sources = [spider]
     elif not sources_chosen and not plan.get("full"):
@@ -81,6 +130,8 @@ def run_crawl(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WA
     if not runs or any(run is None for run in runs):
         print("fdatrack: error: the crawl ended before its run was recorded", file=sys.stderr)
         return EXIT_CODES["failed"]
+    if runs[-1].get("id") is None:  # the database refused the run row: its one line is already out
+        return exit_code(runs[-1])
     if len(runs) > 1:
         print(sources_summary(runs), file=sys.stderr, flush=True)
     return worst_exit_code(runs)
@@ -144,34 +195,82 @@ def spiders_for(sources: list[str]) -> list[tuple[str, dict]]:
 
 def crawl_in_turn(process: CrawlerProcess, plan: list[tuple[str, dict]]) -> list[dict | None]:
     """Run the spiders one after the other (never two at once: fda.gov's Crawl-Delay is per site),
-    each with its own runs row; stop early when the site blocks us. Returns the run rows."""
+    each with its own runs row; stop early when the site blocks us, the database fails or a
+    signal arrives. Returns the run rows.
+
+    SIGTERM and SIGINT are ours, not Scrapy's: the first closes the current spider with reason
+    ``interrupted (SIGTERM)`` (requests in flight finish, the run row is marked interrupted) and
+    no further spider starts; a second one stops the reactor at once (the row stays `running`
+    and the next run marks it interrupted). Scrapy's own handlers stop the reactor themselves,
+    which raced our stop (ReactorNotRunning) and let the next spider start."""
+    from scrapy.utils.defer import deferred_from_coro
     from twisted.internet import defer
 
     runs: list[dict | None] = []
     done = []
+    state = {"crawler": None, "signal": None}
+
+    def stop_gracefully(name: str):
+        from twisted.internet import reactor
+
+        crawler = state["crawler"]
+        if crawler is None or not crawler.crawling:
+            return  # between spiders: the loop sees the signal and starts no other
+        engine = crawler._engine  # noqa: SLF001 - `engine` raises until the crawl has created it
+        if engine is None or engine.spider is None or not engine.running:
+            reactor.callLater(0.1, stop_gracefully, name)  # still opening: close it once open
+            return
+        deferred_from_coro(engine.close_spider_async(reason=f"interrupted ({name})"))
+
+    def on_signal(signum, _frame):
+        from twisted.internet import reactor  # installed by Scrapy with the first crawler, not before
+
+        name = signal.Signals(signum).name
+        if state["signal"] is None:
+            state["signal"] = name
+            reactor.callFromThread(stop_gracefully, name)
+        else:  # asked twice: stop now
+            reactor.callFromThread(_stop_reactor)
 
     @defer.inlineCallbacks
     def one_by_one():
         try:
             for name, kwargs in plan:
-                crawler = process.create_crawler(name)
-                yield process.crawl(crawler, **kwargs)
+                if state["signal"]:
+                    break
+                crawler = state["crawler"] = process.create_crawler(name)
+                try:
+                    yield process.crawl(crawler, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - one line, never a hung reactor
+                    print(f"fdatrack: error: {name} crawl failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+                    runs.append(None)
+                    break
                 run = getattr(crawler.spider, "run_row", None)
                 runs.append(run)
-                if run is None or run["status"] == "blocked":
-                    break  # being blocked by Akamai: asking again for another source only prolongs the block
+                if run is None or run["status"] in ("blocked", "interrupted") or run.get("storage_failure"):
+                    # blocked by Akamai: asking again only prolongs the block; a failed database
+                    # fails the next source too; a signal means stop
+                    break
         finally:
             done.append(True)
-            if process.crawlers or runs:  # the reactor is running (Scrapy installed it): stop it
-                from twisted.internet import reactor
+            _stop_reactor()
 
-                if reactor.running:
-                    reactor.stop()
-
-    one_by_one()  # the first crawl is scheduled now, the next ones as each finishes
-    if not done:
-        process.start(stop_after_crawl=False)
+    one_by_one()  # the first crawl is scheduled now (Scrapy installs the reactor), the next ones as each finishes
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if not done:
+            process.start(stop_after_crawl=False, install_signal_handlers=False)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return runs
+
+
+def _stop_reactor() -> None:
+    from twisted.internet import reactor
+
+    if reactor.running:
+        reactor.stop()
 
 
 def worst_exit_code(runs: list[dict]) -> int:

@@ -44,7 +44,11 @@ class ListingPass:
     last_page: tuple = ()  # slugs of the last regular page, to spot a listing that repeats
     repeats: int = 0
     duplicates: dict[str, int] = field(default_factory=dict)  # posted date -> positions holding a repeated slug
-    unordered: bool = False  # a row newer than one before it: not sorted by posted date, ties mean nothing
+    unordered: bool = False
+    total_doubt: str | None = None  # why recordsTotal cannot be trusted in this pass
+    probe_at: int | None = None  # an empty page with no total: ask one page further before ending
+    gaps: list = field(default_factory=list)  # (from, to) positions an empty page skipped
+    listed_twice: set = field(default_factory=set)  # slugs shown at more than one position  # a row newer than one before it: not sorted by posted date, ties mean nothing
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -53,8 +57,7 @@ class ListingPass:
         not be read). Returns the rows not seen before in this pass. ``regular`` is false for a
         re-request of a tie group."""
         self.requests += 1
-        if total is not None:
-            self.total = total
+        self._note_total(total, start + len(rows))
         self.page_size_seen = max(self.page_size_seen, len(rows))
         fresh, dups = [], {}
         for offset, row in enumerate(rows):
@@ -66,11 +69,15 @@ class ListingPass:
             self.dates_at[position] = date
             if row is None:
                 continue
-            if row.get("_dup"):  # the same slug again in this response: a position no new letter fills
+            first = self.rows.get(row["slug"])
+            if row.get("_dup") or (first is not None and first.get("posted_date") != row.get("posted_date")):
+                # the same slug again (in this response, or under another posted date): a position
+                # that no other letter fills
                 dups[date] = dups.get(date, 0) + 1
+                self.listed_twice.add(row["slug"])
                 continue
             self.group_slugs.setdefault(date, set()).add(row["slug"])
-            if row["slug"] not in self.rows:
+            if first is None:
                 self.rows[row["slug"]] = row
                 fresh.append(row)
         for date, count in dups.items():
@@ -79,19 +86,52 @@ class ListingPass:
             self._advance(start, rows)
         return fresh
 
+    def _note_total(self, total, seen_upto: int) -> None:
+        """recordsTotal is a cross-check, never the stop signal: one that is not a count, is smaller
+        than the rows already shown, or changes during the pass (a letter posted or removed while
+        paging shifts every position after it) makes the pass incomplete."""
+        if total is None or self.total_doubt:
+            return
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0 or total < seen_upto:
+            self.total_doubt = f"the listing reported {total!r} letters but showed at least {seen_upto}"
+            self.total = None
+        elif self.total is not None and total != self.total:
+            self.total_doubt = f"the listing's total changed from {self.total} to {total} during the pass"
+            self.total = None
+        else:
+            self.total = total
+
+    def next_page_start(self) -> int:
+        """Where the next regular request starts: the cursor, or a probe past an empty page."""
+        return self.probe_at if self.probe_at is not None else self.next_start
+
     def _advance(self, start: int, rows: list) -> None:
         """Move the cursor by what the server returned; notice the end or a listing that repeats."""
+        if self.probe_at is not None and start == self.probe_at:
+            self.probe_at = None
+            if not rows:
+                self.ended = True
+                return
+            self.gaps.append((self.next_start, start))  # rows between them were never shown
+            self.next_start = start
         if start != self.next_start:
             return
         if not rows:
-            self.ended = True
+            if self.total is not None and start < self.total:
+                self.ended = True  # fewer rows than reported: the shortfall says so
+            elif self.total is None:
+                # No total to trust: an empty page is believed only if the page after it is empty too.
+                self.probe_at = start + max(1, self.page_size_seen)
+            else:
+                self.ended = True
             return
         fingerprint = tuple(sorted(str((r or {}).get("slug")) for r in rows))
         self.repeats = self.repeats + 1 if fingerprint == self.last_page and len(rows) > 1 else 0
         self.last_page = fingerprint
         self.next_start = start + len(rows)
-        if self.total is not None and self.next_start >= self.total:
-            self.ended = True
+        short = len(rows) < self.page_size_seen
+        if self.total is not None and self.next_start >= self.total and short:
+            self.ended = True  # a full page at the reported end is checked with one more request
         elif self.repeats >= MAX_REPEATED_PAGES:
             self.stopped = (f"the listing repeats itself: the same {len(rows)} rows on {self.repeats + 1} pages "
                             f"in a row (at row {start}); stopped paging")
@@ -168,7 +208,7 @@ class ListingPass:
     @property
     def complete(self) -> bool:
         """Every position of the listing read and every tie group's letters seen."""
-        if not self.ended or self.stopped:
+        if not self.ended or self.stopped or self.total_doubt or self.gaps:
             return False
         if self.total is not None and self.next_start < self.total:
             return False
@@ -182,6 +222,11 @@ class ListingPass:
             return None
         if self.stopped:
             return self.stopped
+        if self.total_doubt:
+            return self.total_doubt
+        if self.gaps:
+            return (f"the listing answered an empty page at row {self.gaps[0][0]} and rows again at "
+                    f"row {self.gaps[0][1]}: rows in between were never shown")
         if self.unordered:
             return (f"the listing is not in posted-date order; {len(self.rows)} distinct letters seen "
                     f"of {self.total if self.total is not None else 'an unknown number'}")

@@ -6,11 +6,13 @@ import time
 
 from itemadapter import ItemAdapter
 from scrapy import signals
+from scrapy.exceptions import CloseSpider
 
 from db import store
 from scraper.items import CrawlErrorItem, DocumentItem, LetterItem, required_fields
 from scraper.runstatus import layout_tripwire, run_status
 from scraper.parsing.inputs import RowError, canonical_url
+from scraper.storage_failure import close_after_storage_failure
 
 REQUIRED = required_fields(LetterItem)
 STORED_ITEMS = (LetterItem, DocumentItem)
@@ -63,6 +65,9 @@ class StorePipeline:
         self.base_url = crawler.settings.get("FDA_BASE_URL")
         self.counts = {"new": 0, "changed": 0, "unchanged": 0}
         self.fatal = None
+        self.run_id = None
+        self.storage_failure = None  # the first write the database refused (full, locked, read-only, ...)
+        self.unsaved = 0  # letters that reached this pipeline but could not be stored
         self._last_progress = 0.0
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -71,16 +76,30 @@ class StorePipeline:
         return cls(crawler)
 
     def open_spider(self):
-        self.db = store.open_db(self.db_path)
         spider = self.crawler.spider
-        self.run_id = store.start_run(self.db, spider.name, self.base_url)
+        try:
+            self.db = store.open_db(self.db_path)
+            self.run_id = store.start_run(self.db, spider.name, self.base_url)
+        except Exception as exc:
+            if not store.is_storage_failure(exc):
+                raise
+            # no run row can be written: close the spider before its first request (one line, see
+            # close_after_storage_failure), instead of an engine that never started and a hung reactor
+            self.storage_failure = str(store.storage_error(exc, self.db_path))
+            raise CloseSpider("storage_failed") from None
         spider.run_id = spider.run_id if getattr(spider, "run_id", None) else self.run_id
         spider.db = self.db
 
     def process_item(self, item):
         ledger = getattr(self.crawler.spider, "ledger", None)
         if isinstance(item, CrawlErrorItem):
-            store.record_error(self.db, self.run_id, item.url, item.stage, item.reason)
+            try:
+                store.record_error(self.db, self.run_id, item.url, item.stage, item.reason)
+            except Exception as exc:
+                if not store.is_storage_failure(exc):
+                    raise
+                self.unsaved += 1  # neither the letter nor its errors row could be stored
+                self.storage_failure = self.storage_failure or str(store.storage_error(exc, self.db_path, at_start=False))
             if item.fatal and not self.fatal:
                 self.fatal = item.stage
             if ledger is not None:
@@ -97,7 +116,16 @@ class StorePipeline:
         try:
             outcome = store.save_letter(self.db, record, self.run_id, classification)
         except Exception as exc:  # one bad row must not end the run
-            store.record_error(self.db, self.run_id, record.get("url"), "store", f"{type(exc).__name__}: {exc}")
+            if store.is_storage_failure(exc):
+                # the database refused the write (full disk, lock held past busy_timeout, ...): this
+                # letter is counted, the run ends failed (spider_closed), the next run fetches it again
+                self.unsaved += 1
+                self.storage_failure = self.storage_failure or str(store.storage_error(exc, self.db_path, at_start=False))
+            try:
+                store.record_error(self.db, self.run_id, record.get("url"), "store", f"{type(exc).__name__}: {exc}")
+            except Exception as again:  # noqa: BLE001 - the errors row cannot be written either: counted above
+                if not store.is_storage_failure(again):
+                    raise
             if ledger is not None:
                 ledger.settle(record.get("slug"), "error", "store failed", url=record.get("url"))
             return item
@@ -121,6 +149,9 @@ class StorePipeline:
             )
 
     def spider_closed(self, spider, reason):
+        if self.storage_failure is not None:  # the database refused writes: end `failed`, count what was lost
+            spider.run_row = close_after_storage_failure(self, spider, reason)
+            return
         stats = self.crawler.stats
         seen = sum(self.counts.values())
         tracker = getattr(spider, "tracker", None)  # incremental crawling (scraper/incremental.py)

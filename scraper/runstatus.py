@@ -9,7 +9,10 @@ EXIT_CODES = {
     "layout_changed": 5,
     "partial": 6,
     "unreachable": 7,  # no network / host unreachable; nothing was written
+    "locked": 8,  # another `fdatrack crawl` holds the database's lock file; nothing was done
 }
+# A run stopped by SIGTERM/SIGINT is recorded `interrupted`; like `partial`, the next run carries on.
+STATUS_EXIT = {"interrupted": EXIT_CODES["partial"]}
 
 
 # The layout tripwire: when more than this share of the letter pages fetched in a run have no
@@ -37,6 +40,8 @@ def run_status(*, reason: str, fatal: str | None, errors: int, letters_seen: int
     and is fine, as long as the listing did show its rows (``listing_rows``); a listing that
     comes back empty while the database holds letters (``known_letters``) fails.
     """
+    if reason.startswith("interrupted"):
+        return "interrupted", reason
     if fatal == "blocked":
         return "blocked", "blocked"
     if fatal:
@@ -63,4 +68,4 @@ def exit_code(run: dict) -> int:
     """The process exit code for a finished run row."""
     if run["status"] == "failed" and run.get("close_reason") == "layout_changed":
         return EXIT_CODES["layout_changed"]
-    return EXIT_CODES.get(run["status"], EXIT_CODES["failed"])
+    return STATUS_EXIT.get(run["status"], EXIT_CODES.get(run["status"], EXIT_CODES["failed"]))

@@ -115,7 +115,12 @@ DOWNLOADER_MIDDLEWARES = {
 }
 EXTENSIONS = {"scraper.middlewares.CrawlDelayExtension": 500}
 # Outermost spider middleware: any exception a callback raises becomes an errors row for that page.
-SPIDER_MIDDLEWARES = {"scraper.middlewares.CallbackErrorMiddleware": 10}
+# Inside it (called first for an exception), StorageFailureMiddleware takes a full disk or a locked
+# database where the spider itself writes: the run ends `failed` (one line), no errors row attempted.
+SPIDER_MIDDLEWARES = {
+    "scraper.middlewares.CallbackErrorMiddleware": 10,
+    "scraper.storage_failure.StorageFailureMiddleware": 50,
+}
 ITEM_PIPELINES = {
     "scraper.pipelines.ValidatePipeline": 100,
     "scraper.pipelines.ClassifyPipeline": 200,

@@ -266,3 +266,97 @@ def test_documents_keep_fda_gov_addresses_and_the_run_the_mirrors(tmp_path):
         urls = {r["url"] for r in query(db, "select url from letters")}
         assert urls and all(u.startswith("https://www.fda.gov" + LETTER_PATH) for u in urls)
         assert last_run(db)["base_url"] == base_url
+
+
+# --- more hostile input: each one an errors row (or a flag), never a silent loss ------------------
+
+def test_a_letter_url_answering_an_image_or_a_redirect_loop_is_an_error_row(tmp_path):
+    site = MirrorSite()
+    image, looping = site.sorted_rows()[2]["slug"], site.sorted_rows()[4]["slug"]
+    site.extra[LETTER_PATH + image] = (200, "image/png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    site.redirects = {LETTER_PATH + looping: LETTER_PATH + looping}  # a 302 to itself
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "i.db"
+        result = crawl(base_url, db)
+        assert result.returncode == 6, result.stderr
+        failed = {e["url"].rsplit("/", 1)[-1] for e in run_errors(db)}
+        assert {image, looping} <= failed
+        assert len(stored(db)) == len(site.rows) - 2
+        assert_ledger_balanced(db)
+
+
+def test_an_impossible_date_is_that_rows_error_and_a_future_date_is_flagged_not_put_on_top(tmp_path):
+    site = MirrorSite()
+    bad, future = site.sorted_rows()[1], site.sorted_rows()[2]
+    cells = site.cells(bad)
+    bad_cells = [cells[0], cells[1].replace(cells[1][cells[1].index(">") + 1:cells[1].index("</time>")], "02/30/2025")
+                 .replace(cells[1][cells[1].index('datetime="') + 10:cells[1].index('"', cells[1].index('datetime="') + 10)], "2025-02-30T12:00:00Z"),
+                 *cells[2:]]
+    bad["cells"] = bad_cells
+    future["posted_date"] = "2099-01-01"
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "d.db"
+        result = crawl(base_url, db)
+        assert result.returncode == 6, result.stderr
+        errors = run_errors(db)
+        assert any(e["stage"] == "listing_row" and "2025-02-30" in e["reason"] and "not a real date" in e["reason"]
+                   for e in errors), errors
+        assert any(e["stage"] == "warning" and "2099" in e["reason"] for e in errors), errors
+        assert bad["slug"] not in stored(db) and future["slug"] in stored(db)
+        posted = query(db, "select posted_date from letters where slug = ?", [future["slug"]])[0]["posted_date"]
+        assert posted is None or posted < "2099"
+        newest = query(db, "select slug from letters order by date desc limit 1")[0]["slug"]
+        assert newest != future["slug"] or posted is None
+        assert_ledger_balanced(db)
+
+
+@pytest.mark.parametrize("listed_slug", ["ucm999999.htm", "caf%C3%A9-labs-123456-01012026", "acme%20labs-123457-01022026"])
+def test_odd_slugs_are_stored_under_the_listings_name_and_not_fetched_again(tmp_path, listed_slug):
+    site = MirrorSite()
+    template = site.letter_page(site.sorted_rows()[0]["slug"])
+    row = dict(site.sorted_rows()[0], slug=listed_slug, posted_date="2026-10-01")
+    site.rows.append(row)
+    from urllib.parse import unquote
+
+    site.pages[unquote(listed_slug)] = template  # the server decodes the path it is asked for
+    site.pages[listed_slug] = template
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "o.db"
+        first = crawl(base_url, db)
+        assert first.returncode == 0, first.stderr + str(run_errors(db))
+        assert len(stored(db)) == len(site.rows)
+        before = len(site.requests)
+        again = crawl(base_url, db, "--full-listing")
+        assert again.returncode == 0, again.stderr
+        assert delisted(db) == set()
+        assert not any(t.startswith(LETTER_PATH) for _, t in site.requests[before:]), "a stored letter was fetched again"
+
+
+def test_the_same_slug_listed_twice_with_different_dates_adds_no_version_run_after_run(tmp_path):
+    site = MirrorSite()
+    twin = dict(site.sorted_rows()[5], posted_date="2026-10-02")
+    site.rows.append(twin)
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "w.db"
+        assert crawl(base_url, db).returncode == 0
+        versions = query(db, "select count(*) n from letter_versions")[0]["n"]
+        for _ in range(2):
+            assert crawl(base_url, db, "--full-listing").returncode == 0
+        assert query(db, "select count(*) n from letter_versions")[0]["n"] == versions
+        assert_ledger_balanced(db)
+
+
+def test_a_page_nested_300_levels_deep_never_replaces_a_stored_letter_with_an_empty_one(tmp_path):
+    site = MirrorSite()
+    victim = site.sorted_rows()[0]["slug"]
+    with serve_in_thread(site) as (base_url, _):
+        db = tmp_path / "n.db"
+        assert crawl(base_url, db).returncode == 0
+        body = query(db, "select body_text from letters where slug = ?", [victim])[0]["body_text"]
+        page = site.letter_page(victim)
+        site.pages[victim] = page.replace("<main", "<div>" * 300 + "<main", 1).replace("</main>", "</main>" + "</div>" * 300, 1)
+        result = crawl(base_url, db, "--full")
+        assert result.returncode in (0, 6), result.stderr
+        after = query(db, "select body_text from letters where slug = ?", [victim])[0]["body_text"]
+        assert after and (after == body or len(after) > 0.9 * len(body))
+        assert_ledger_balanced(db)

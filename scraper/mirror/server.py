@@ -86,6 +86,7 @@ class MirrorSite:
         self.path_faults: dict[str, list] = {}  # path -> [fault, times left or None for always]
         self.stall_seconds = 5.0
         self.row_cap = 5  # rows per listing response under the row_cap behaviour
+        self.redirects: dict[str, str] = {}  # path -> Location of a 302 (tests: loops, other hosts)
         self.static_rows = 10  # rows the listing page renders in its own HTML, as the real one does
         self._shuffle = __import__("random").Random(20260323)
         self.ua_block_pattern = re.compile(UA_BLOCK_PATTERN, re.I)
@@ -238,6 +239,8 @@ class MirrorSite:
         if path in self.extra:
             status, ctype, payload = self.extra[path]
             return status, {"Content-Type": ctype}, payload
+        if path in self.redirects:  # tests: a redirect to anywhere, a loop
+            return 302, {"Location": self.redirects[path], "Content-Type": "text/html"}, b""
         if path.rstrip("/") == LISTING_PATH:
             return _text(200, self.listing_page_html())
         if path in (DATATABLES_PATH, VIEWS_AJAX_PATH) and "ajax_refused" in self.faults:

@@ -4,6 +4,7 @@ letter (a PDF at /media/<id>/download, or an HTML page) into a DocumentItem.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import CloseSpider
@@ -97,6 +98,8 @@ class SourceSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.base_url = crawler.settings.get("FDA_BASE_URL").rstrip("/")
+        # Scrapy's offsite filter: a redirect to another host is refused (an errors row), never followed.
+        spider.allowed_domains = [urlsplit(spider.base_url).hostname]
         spider.limit = int(spider._limit_arg or crawler.settings.getint("FDA_LIMIT") or 0)
         return spider
 

@@ -76,6 +76,8 @@ class WarningLettersSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
         spider.base_url = s.get("FDA_BASE_URL").rstrip("/")
+        # Scrapy's offsite filter: a redirect to another host is refused (an errors row), never followed.
+        spider.allowed_domains = [urlsplit(spider.base_url).hostname]
         spider.listing_url = spider.base_url + s.get("LISTING_PATH")
         spider.page_size = s.getint("FDA_PAGE_SIZE")
         spider.limit = int(spider._limit_arg or s.getint("FDA_LIMIT") or 0)
@@ -317,7 +319,7 @@ class WarningLettersSpider(scrapy.Spider):
             self.tracker.stopped_early = not self.plan.since
             return
         if not self.lpass.ended:
-            yield self._listing_request(self.lpass.next_start)
+            yield self._listing_request(self.lpass.next_page_start())
             return
         yield from self._pass_done(response)
 
@@ -335,9 +337,10 @@ class WarningLettersSpider(scrapy.Spider):
         gone past the newest known posted date, and every tie group from that date on is complete
         (a new letter sharing a posted date with known ones may be on another page)."""
         if self.plan.since:
-            return self.lpass.has_date_older_than(self.plan.since) and not self.lpass.incomplete_groups(self.plan.since)
-        if self.tracker.pages_everything:
-            return False
+            return (not self.lpass.unordered and self.lpass.has_date_older_than(self.plan.since)
+                    and not self.lpass.incomplete_groups(self.plan.since))
+        if self.tracker.pages_everything or self.lpass.unordered:
+            return False  # a listing not in posted-date order says nothing about what lies further down
         newest = self.tracker.newest_known
         if not newest or not self.last_page_all_known:
             return False
@@ -346,6 +349,9 @@ class WarningLettersSpider(scrapy.Spider):
     def _pass_done(self, response):
         """The whole listing was paged: if every row came back, check the stored letters it did not
         show (each by its own page); else say what is missing."""
+        for slug in sorted(self.lpass.listed_twice):
+            yield CrawlErrorItem(url=self.lpass.rows[slug]["url"], stage="warning",
+                                 reason="listed more than once (other posted dates or positions); stored once")
         shortfall = self.lpass.shortfall()
         if shortfall:
             yield CrawlErrorItem(url=response.url, stage="listing", reason=f"listing pass incomplete: {shortfall}")
@@ -402,11 +408,11 @@ class WarningLettersSpider(scrapy.Spider):
         """A letter page, merged with its listing row."""
         yield from self._check_blocked(response, stage)
         slug = row["slug"]
-        if response.status in (404, 410) and self.tracker.is_known(slug):
-            # FDA removed the letter: flag it, keep the row and its archive
-            self.tracker.delist(getattr(self, "db", None), slug, getattr(self, "run_id", None),
-                                f"letter page answers HTTP {response.status}")
-            self.ledger.settle(slug, "skipped", f"delisted: page answers HTTP {response.status}")
+        if response.status in (404, 410):
+            # The listing shows it but its page is gone (or briefly missing): an error, retried by the
+            # next run; only a letter the listing no longer shows is delisted (parse_absent_letter).
+            yield CrawlErrorItem(url=response.url, stage=stage, key=slug,
+                                 reason=f"HTTP {response.status}: listed, but its page answers {response.status}")
             return
         if response.status != 200:
             yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=slug)
