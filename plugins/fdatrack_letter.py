@@ -138,7 +138,7 @@ def highlight_body(body: str, tags: list[dict]) -> Markup:
 # --- versions ------------------------------------------------------------------------------
 
 def archived_fields(raw: bytes | None, kind: str | None, url: str) -> dict | None:
-    """The parsed fields of an archived page (warning letters: the crawler's own parser), or None."""
+    """The parsed fields of an archived page (warning letters, safety notices: the crawler's own parsers), or None."""
     if not raw:
         return None
     try:
@@ -147,14 +147,16 @@ def archived_fields(raw: bytes | None, kind: str | None, url: str) -> dict | Non
         return None
     if not html.strip():
         return None
-    if (kind or "warning_letter") == "warning_letter":
-        try:
-            from scraper.parsing.letter_page import parse_letter
+    from scraper.parsing.letter_page import parse_letter
+    from scraper.parsing.safety_notice import parse_safety_notice
 
-            return parse_letter(html, url)
-        except Exception:  # a page the parser refuses: no text to compare
-            return None
-    return None
+    parser = {"warning_letter": parse_letter, "safety_notice": parse_safety_notice}.get(kind or "warning_letter")
+    if parser is None:  # PDFs (untitled, response and close-out letters) are not archived as pages
+        return None
+    try:
+        return parser(html, url)
+    except Exception:  # a page the parser refuses: no text to compare
+        return None
 
 
 ABBREVIATIONS = re.compile(r"\b(Dr|Mr|Mrs|Ms|Inc|Co|Corp|Ltd|No|St|Jr|Sr|U\.S|e\.g|i\.e|etc|Fed|Reg|Sec|al)\.$")
