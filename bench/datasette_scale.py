@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import yaml
 
@@ -106,9 +106,23 @@ def _write_classifications(conn: sqlite3.Connection, batch: list[dict], seen: st
     conn.executemany("insert or replace into citations (slug, citation, count) values (?, ?, ?)", citations)
 
 
-def endpoints(metadata: dict) -> list[tuple[str, str, str, dict]]:
+def letter_slug(db_path: Path) -> str:
+    """The first exosome-related letter: tags, citations and a firm with other letters to show."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        row = conn.execute("select slug from letters where exosome_related = 1 order by rowid limit 1").fetchone()
+    finally:
+        conn.close()
+    return row[0]
+
+
+def endpoints(metadata: dict, slug: str | None = None) -> list[tuple[str, str, str, dict]]:
     """(name, HTTP path, equivalent SQL, SQL params) for every page measured."""
-    pages = [
+    pages = [] if slug is None else [
+        # the document page (plugins/fdatrack_letter.py): seven indexed queries; baseline its main one
+        ("letter page", f"/letter/{quote(slug, safe='')}", "select * from letters where slug = :slug", {"slug": slug}),
+    ]
+    pages += [
         ("table page", "/fda_letters/letters",
          "select * from letters order by letter_issue_date desc limit 51", {}),
         ("facet violation_types", "/fda_letters/letters?_facet_array=violation_types",
@@ -158,9 +172,22 @@ def time_http(conn: http.client.HTTPConnection, path: str, reps: int) -> tuple[l
     return times, status
 
 
+def _guard_plugin():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fdatrack_guard", ROOT / "plugins" / "fdatrack_guard.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def time_sql(db_path: Path, sql: str, params: dict, reps: int, limit_s: float = 3.0) -> list[float]:
     """Direct sqlite3 timings; like Datasette's sql_time_limit_ms, a query is interrupted after limit_s."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    # the SQL functions plugins/fdatrack_guard.py gives Datasette's connections (search, feeds)
+    guard = _guard_plugin()
+    conn.create_function("fdatrack_fts_query", 1, guard.fts_query, deterministic=True)
+    conn.create_function("fdatrack_base_url", 0, guard.base_url, deterministic=True)
     deadline = [0.0]
     conn.set_progress_handler(lambda: 1 if time.perf_counter() > deadline[0] else 0, 10_000)
     times = []
@@ -223,7 +250,7 @@ def main(argv=None) -> dict:
     proc = serve(db_path, port)
     results = []
     try:
-        for name, path, sql, params in endpoints(metadata):
+        for name, path, sql, params in endpoints(metadata, letter_slug(db_path)):
             # a fresh keep-alive connection per page: the server drops one left idle while SQL is timed
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             http_times, status = time_http(conn, path, args.requests)

@@ -313,11 +313,14 @@ def dashboards() -> dict:
     return {
         "trends": {
             "title": "Trends in FDA enforcement letters",
-            "description": "Warning and untitled letters: per month by violation type, exosome-related ones per year, "
-            "and the offices that issue them.",
+            "description": "Warning and untitled letters, each counted once per bar: per month, per year by violation "
+            "type, exosome-related ones per year, the offices that issue them, the recipients' U.S. states, and how "
+            "long FDA took to close warning letters out.",
             "layout": [
-                ["per-month-by-violation", "per-month-by-violation"],
+                ["letters-per-month", "letters-per-month"],
+                ["per-year-by-violation", "per-year-by-violation"],
                 ["exosome-per-year", "issuing-offices"],
+                ["recipients-by-state", "time-to-closeout"],
             ],
             "filters": {
                 "since": {"name": "Issued since", "type": "date"},

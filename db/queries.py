@@ -7,6 +7,7 @@ is built from escaped text only, so a document's own markup can never reach a fe
 """
 from __future__ import annotations
 
+from db.schema import FIRM_EXPRESSION as FIRM
 from scraper.classify import VIOLATION_LABELS
 from scraper.settings import LISTING_PATH
 
@@ -28,10 +29,18 @@ def _param(name: str, default) -> str:
     return f"cast(coalesce(nullif(:{name}, ''), {default}) as integer)"
 
 
-# The row's page in this Datasette, absolute (feed readers do not resolve relative links reliably),
-# from the address `fdatrack serve --base-url` configures (plugins/fdatrack_guard.py), never from the
-# request's Host header, which any client can set.
-ROW_URL = f"fdatrack_base_url() || '/{DB_NAME}/letters/' || l.slug"
+def url_path_segment(expr: str) -> str:
+    """SQL expression: `expr` with the characters that end or split a URL path segment %-encoded."""
+    out = expr
+    for char, code in (("%", "%25"), (" ", "%20"), ("/", "%2F"), ("?", "%3F"), ("#", "%23")):
+        out = f"replace({out}, '{char}', '{code}')"
+    return out
+
+
+# The document's page in this Datasette (/letter/<slug>, plugins/fdatrack_letter.py), absolute (feed
+# readers do not resolve relative links reliably), from the address `fdatrack serve --base-url`
+# configures (plugins/fdatrack_guard.py), never from the request's Host header, which any client can set.
+ROW_URL = f"fdatrack_base_url() || '/letter/' || {url_path_segment('l.slug')}"
 DOC_DATE = "l.date"  # letters.date: issue date, else the document's own date, else posted date
 DOC_NAME = "coalesce(l.company, l.title, l.slug)"
 VIOLATIONS_LIST = "(select group_concat(value, ', ') from json_each(l.violation_types))"
@@ -46,7 +55,7 @@ def _evidence(tag_filter: str = "") -> str:
 
 
 def _atom_content(evidence_sql: str, extra: str = "") -> str:
-    """SQL building an entry's HTML: who, when, what, the proving sentence, links to fda.gov and the row."""
+    """SQL building an entry's HTML: who, when, what, the proving sentence, links to fda.gov and the letter page."""
     return "\n  || ".join([
         f"'<p><strong>' || {html_escape(DOC_NAME)} || '</strong>: ' || {html_escape('l.kind')}",
         f"', ' || {html_escape('l.issuing_office')} || ', dated ' || {html_escape(DOC_DATE)} || '</p>'",
@@ -54,7 +63,7 @@ def _atom_content(evidence_sql: str, extra: str = "") -> str:
         f"'<p>Violation types: ' || {html_escape(VIOLATIONS_LIST)} || '</p>'",
         f"'<blockquote>' || {html_escape(evidence_sql)} || '</blockquote>'",
         f"'<p><a href=\"' || {html_escape('l.url')} || '\">Read it on fda.gov</a> · '",
-        f"'<a href=\"' || {html_escape(ROW_URL)} || '\">Its row in fdatrack</a></p>'",
+        f"'<a href=\"' || {html_escape(ROW_URL)} || '\">Its page in fdatrack</a></p>'",
     ])
 
 
@@ -105,7 +114,7 @@ order by l.year desc, letters desc"""
 # "Invitrx Therapeutics Inc."); MARCS-CMS numbers differ per case, so they cannot group a firm.
 REPEAT_RECIPIENTS = f"""with firms as (
   select
-    trim(replace(replace(replace(replace(lower(company), '.', ''), ',', ''), '  ', ' '), '  ', ' ')) as firm,
+    {FIRM} as firm,
     company, slug, letter_issue_date, exosome_related
   from letters
   where company is not null and company != ''
@@ -271,7 +280,7 @@ CANNED_QUERIES = {
     "new_exosome_documents": {
         "title": "New exosome-related FDA documents",
         "description": "Atom feed (add .atom to this page's address): the newest exosome-related documents, each "
-        "linking to fda.gov and to its row here.",
+        "linking to fda.gov and to its page here.",
         "sql": NEW_EXOSOME_FEED,
     },
     "new_by_violation_type": {
@@ -284,31 +293,72 @@ CANNED_QUERIES = {
     "closeouts": {
         "title": "New FDA close-out letters",
         "description": "Atom feed (add .atom): warning letters FDA has closed out, newest close-out first, linking to "
-        "the close-out letter, the warning letter and its row here.",
+        "the close-out letter, the warning letter and its page here.",
         "sql": CLOSEOUTS_FEED,
     },
 }
 
 _MONTH = "substr(l.date, 1, 7) || '-01'"
-# The charts count enforcement letters: warning and untitled letters (not notices, responses or close-outs).
+# The charts count enforcement letters: warning and untitled letters (not notices, responses or close-outs),
+# each letter once per bar: a letter charging three violation types is one letter in each of three bars,
+# never three letters in one.
 _LETTERS = "l.kind in ('warning_letter', 'untitled_letter')"
 _SINCE = "[[ and l.date >= date(:since) ]]"
+# Counts are whole numbers: no 0.5 ticks, no repeated 1, 1, 2, 2 labels.
+# tickMinStep alone does not stop Vega from putting a tick at 0.5 on a 0–1 axis (labelled "1" by the
+# integer format): ticks between whole numbers get no label, no tick mark and no grid line.
+_FRACTION = "datum.value % 1 != 0"
+INTEGER_AXIS = {
+    "tickMinStep": 1, "format": "d", "labelExpr": f"{_FRACTION} ? '' : datum.label",
+    "tickOpacity": {"condition": {"test": _FRACTION, "value": 0}, "value": 1},
+    "gridOpacity": {"condition": {"test": _FRACTION, "value": 0}, "value": 1},
+}
+KIND_NAMES = "case l.kind when 'warning_letter' then 'warning letter' when 'untitled_letter' then 'untitled letter' else l.kind end"
+# A warning letter's close-out: the date on the letter (FDA's listing), else that of a stored close-out document.
+_CLOSEOUT_DAY = ("coalesce(l.closeout_letter_date, (select min(c.document_date) from letters c "
+                 "where c.parent_slug = l.slug and +c.kind = 'closeout_letter'))")  # +: by parent_slug's index, not kind's
+CLOSEOUT_BIN_MONTHS = 6
+
+
+def _count(title: str) -> dict:
+    return {"field": "letters", "type": "quantitative", "title": title, "axis": INTEGER_AXIS}
+
 
 DASHBOARD_CHARTS = {
-    "per-month-by-violation": {
-        "title": "Letters per month by violation type",
+    "letters-per-month": {
+        "title": "Letters per month",
         "db": DB_NAME,
-        "query": f"""select {_MONTH} as month, v.value as violation_type, count(*) as letters
-from letters l, json_each(l.violation_types) v
+        "query": f"""select {_MONTH} as month, {KIND_NAMES} as kind, count(*) as letters
+from letters l
 where {_LETTERS} and l.date is not null {_SINCE}
-group by month, violation_type
+group by month, l.kind
 order by month""",
         "library": "vega-lite",
         "display": {
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {
                 "x": {"field": "month", "type": "temporal", "timeUnit": "yearmonth", "title": "Month issued"},
-                "y": {"field": "letters", "type": "quantitative", "aggregate": "sum", "title": "Letters"},
+                "y": {**_count("Letters"), "aggregate": "sum"},
+                "color": {"field": "kind", "type": "nominal", "title": "Kind"},
+            },
+        },
+    },
+    "per-year-by-violation": {
+        "title": "Letters per year by violation type",
+        "db": DB_NAME,
+        "query": f"""select cast(l.year as text) as year, v.value as violation_type, count(distinct l.rowid) as letters
+from letters l, json_each(l.violation_types) v
+where {_LETTERS} and l.year is not null {_SINCE}
+group by l.year, v.value
+order by l.year""",
+        "library": "vega-lite",
+        "display": {
+            # side by side, not stacked: each bar counts the letters charging one type
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "year", "type": "ordinal", "title": "Year issued"},
+                "xOffset": {"field": "violation_type", "type": "nominal"},
+                "y": _count("Letters charging it"),
                 "color": {"field": "violation_type", "type": "nominal", "title": "Violation type"},
             },
         },
@@ -326,8 +376,7 @@ order by l.year""",
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {
                 "x": {"field": "year", "type": "ordinal", "title": "Year"},
-                "y": {"field": "letters", "type": "quantitative", "title": "Exosome-related letters",
-                      "axis": {"tickMinStep": 1, "format": "d"}},
+                "y": _count("Exosome-related letters"),
             },
         },
     },
@@ -346,7 +395,52 @@ limit 20""",
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {
                 "y": {"field": "issuing_office", "type": "nominal", "sort": "-x", "title": None},
-                "x": {"field": "letters", "type": "quantitative", "title": "Letters"},
+                "x": _count("Letters"),
+            },
+        },
+    },
+    "recipients-by-state": {
+        "title": "Recipients by U.S. state",
+        "db": DB_NAME,
+        "query": f"""select upper(trim(l.recipient_state)) as state, count(*) as letters
+from letters l
+where {_LETTERS} and coalesce(l.recipient_country, 'United States') in ('United States', 'USA', 'US')
+  and trim(coalesce(l.recipient_state, '')) != '' {_SINCE}
+group by 1
+order by letters desc, state""",
+        "library": "vega-lite",
+        "display": {
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "y": {"field": "state", "type": "nominal", "sort": "-x", "title": "State (recipient's address)"},
+                "x": _count("Letters"),
+            },
+        },
+    },
+    "time-to-closeout": {
+        "title": "Time from warning letter to close-out",
+        "db": DB_NAME,
+        "query": f"""with closed as materialized (
+  select julianday({_CLOSEOUT_DAY}) - julianday(l.letter_issue_date) as days
+  from letters l
+  where l.kind = 'warning_letter' and l.letter_issue_date is not null {_SINCE}
+), binned as (
+  select cast(days / 30.4375 / {CLOSEOUT_BIN_MONTHS} as integer) * {CLOSEOUT_BIN_MONTHS} as months_from
+  from closed
+  where days >= 0
+)
+select months_from, months_from || '–' || (months_from + {CLOSEOUT_BIN_MONTHS}) || ' months' as time_to_closeout,
+  count(*) as letters
+from binned
+group by months_from
+order by months_from""",
+        "library": "vega-lite",
+        "display": {
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "time_to_closeout", "type": "ordinal", "title": "Closed out after",
+                      "sort": {"field": "months_from", "op": "min"}},
+                "y": _count("Warning letters closed out"),
             },
         },
     },

@@ -1,6 +1,7 @@
 """Shared fixtures: the loopback mirror and a way to run `fdatrack` as users do."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -83,16 +84,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def datasette_url(mirror_db):
-    """`fdatrack serve` on a free loopback port over mirror_db: yields its base URL."""
+@contextlib.contextmanager
+def serving(db_path: Path):
+    """`fdatrack serve` on a free loopback port over db_path: yields its base URL."""
     import time
     import urllib.request
 
     port = _free_port()
-    log = mirror_db.with_suffix(".serve.log").open("w+")
+    log = db_path.with_suffix(".serve.log").open("w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scraper.cli", "serve", "--db", str(mirror_db), "--port", str(port)],
+        [sys.executable, "-m", "scraper.cli", "serve", "--db", str(db_path), "--port", str(port)],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -113,3 +114,66 @@ def datasette_url(mirror_db):
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def datasette_url(mirror_db):
+    """`fdatrack serve` on a free loopback port over mirror_db: yields its base URL."""
+    with serving(mirror_db) as base:
+        yield base
+
+
+# --- the letter page (tests/test_letter_page.py, tests/test_browser.py) ------------------------
+
+# A letter FDA changed between two crawls: the second (--full) crawl sees its new page.
+CHANGED_SLUG = "kimera-labs-inc-649343-09012023"
+CHANGED_PAGE = [("VIA UNITED PARCEL SERVICE", "VIA ELECTRONIC MAIL"),  # a header field
+                ("<p>Dear Dr. Ross:</p>", "<p>Dear Dr. Ross:</p><p>This letter was revised by FDA after it was first posted.</p>")]
+# A slug with characters a URL must encode, its firm that of two real letters (Invitrx).
+# (No space: repeat_recipients lists a firm's slugs space-separated; fda.gov's slugs never hold one.)
+ODD_SLUG = "odd/slug?with#%&\"<é>-000001-01012026"
+
+
+def _odd_letter() -> dict:
+    body = ("WARNING LETTER\n\nYour firm markets exosome products. Your exosome products are biological products "
+            "that are not the subject of an approved biologics license application, in violation of section 351(a) "
+            "of the PHS Act.")
+    return {"slug": ODD_SLUG, "url": "https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/"
+            "warning-letters/odd-slug", "company": "INVITRX THERAPEUTICS INC.", "letter_issue_date": "2026-01-01",
+            "posted_date": "2026-01-06", "issuing_office": "Center for Biologics Evaluation and Research (CBER)",
+            "subject": "Unapproved exosome products", "body_text": body, "raw_html": f"<html><body><p>{body}</p></body></html>"}
+
+
+@pytest.fixture(scope="session")
+def reader_db(mirror_db, tmp_path_factory) -> Path:
+    """mirror_db after a second (full) crawl, with the response and close-out letters, in which FDA
+    changed one letter (CHANGED_SLUG: a header field and a paragraph), plus a letter whose slug needs
+    URL-encoding (ODD_SLUG)."""
+    import shutil
+
+    from db import store
+    from scraper.classify import classify_document
+
+    path = tmp_path_factory.mktemp("reader") / "reader.db"
+    shutil.copy(mirror_db, path)
+    with serve_in_thread(MirrorSite()) as (base_url, site):
+        page = site.letter_page(CHANGED_SLUG)
+        for old, new in CHANGED_PAGE:
+            assert old in page
+            page = page.replace(old, new, 1)
+        site.pages[CHANGED_SLUG] = page
+        done = run_fdatrack("crawl", "--base-url", base_url, "--db", str(path), "--delay", "0", "--full",
+                            "--source", "warning_letters,related_letters")
+        assert done.returncode == 0, done.stderr
+    letter = _odd_letter()
+    db = store.open_db(path, create=False)
+    store.save_letter(db, letter, None, classify_document(letter["body_text"], subject=letter["subject"]))
+    db.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def reader_url(reader_db):
+    """`fdatrack serve` over reader_db: yields its base URL."""
+    with serving(reader_db) as base:
+        yield base

@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -120,10 +120,11 @@ def test_first_visit_search_facet_row_and_dashboard(page, datasette_url):
 
     # The trends dashboard draws its three charts (vega-lite, served by the plugin, no CDN).
     page.goto(f"{datasette_url}/-/dashboards/trends")
-    page.wait_for_function("document.querySelectorAll('.vega-embed canvas, .vega-embed svg.marks').length >= 3",
+    page.wait_for_function("document.querySelectorAll('.vega-embed canvas, .vega-embed svg.marks').length >= 6",
                            timeout=30000)
-    for title in ("Letters per month by violation type", "Exosome-related letters per year", "Issuing offices"):
-        assert page.get_by_text(title).count() >= 1
+    for title in ("Letters per month", "Letters per year by violation type", "Exosome-related letters per year",
+                  "Issuing offices", "Recipients by U.S. state", "Time from warning letter to close-out"):
+        assert page.get_by_text(title, exact=True).count() >= 1
     page.wait_for_timeout(500)  # let the last chart finish drawing before the screenshot
     page.screenshot(path=SCREENSHOTS / "05-dashboard-trends.png", full_page=True)
     assert page.errors == []
@@ -154,5 +155,82 @@ def test_letter_quoting_script_and_onerror_markup_is_shown_as_text(page, dataset
         page.mouse.move(300, 300)
     page.goto(f"{datasette_url}/{DB}/letters/{HOSTILE_SLUG}")
     page.hover("td.col-company")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.dialogs == [] and page.errors == []
+
+
+# --- the letter page (plugins/fdatrack_letter.py) ----------------------------------------------
+
+def test_letter_page_highlights_chips_timeline_and_links_from_canned_queries(page, reader_url):
+    from tests.conftest import CHANGED_SLUG
+
+    # From a canned query to the letter page, by the slug's link.
+    page.goto(f"{reader_url}/{DB}/exosome_letters")
+    page.locator(f'td.col-slug a[href="/letter/{CHANGED_SLUG}"]').click()
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path == f"/letter/{CHANGED_SLUG}"
+    assert "Kimera Labs" in page.locator("h1").inner_text()
+    tags = _json(f"{reader_url}/{DB}/letter_tags.json", slug=CHANGED_SLUG)["rows"]
+    assert tags
+    # every quote is visible highlighted, the chips are there, grouped by kind
+    marks = page.locator("div.letter-text mark.evidence")
+    assert marks.count() >= 1 and marks.first.is_visible()
+    shown = " ".join(marks.all_inner_texts())
+    for t in tags:
+        assert t["quote"] in shown, t["tag"]
+    assert page.locator("div.chip-group[data-kind=violation] a.chip").count() == sum(t["tag_kind"] == "violation" for t in tags)
+    highlight = page.evaluate("getComputedStyle(document.querySelector('mark.evidence')).backgroundColor")
+    assert highlight not in ("rgba(0, 0, 0, 0)", "transparent")
+    # a chip leads to its evidence in the text
+    violation = next(t for t in tags if t["tag_kind"] == "violation")
+    page.locator(f'a.chip[href="#ev-violation-{violation["tag"]}"]').click()
+    assert page.url.endswith(f"#ev-violation-{violation['tag']}")
+    assert page.locator(f"#ev-violation-{violation['tag']}").is_visible()
+    # the timeline after the second crawl, with what changed
+    assert page.locator("section.versions tbody tr").count() >= 2
+    assert page.locator("div.diff div.ins").first.is_visible()
+    page.goto(f"{reader_url}/letter/{CHANGED_SLUG}")
+    page.wait_for_load_state()
+    page.screenshot(path=SCREENSHOTS / "08-letter-page-exosome.png", full_page=True)
+    page.emulate_media(media="print")
+    assert not page.locator("header").first.is_visible()  # the print stylesheet drops Datasette's chrome
+    page.emulate_media(media="screen")
+    # every canned query (and feed) with slugs links each of them to its letter page, which opens
+    from db.queries import CANNED_QUERIES
+
+    probes = {"violation_type": "unapproved_biologic", "q": "exosome", "section": "1271"}
+    with_slugs = []
+    for name, query in CANNED_QUERIES.items():
+        params = {p: probes.get(p, "") for p in query.get("params", [])}
+        rows = _json(f"{reader_url}/{DB}/{name}.json", **params)["rows"]
+        column = next((c for c in ("slug", "slugs") if rows and c in rows[0]), None)
+        if column is None:
+            continue
+        page.goto(f"{reader_url}/{DB}/{name}?" + "&".join(f"{k}={v}" for k, v in params.items()))
+        hrefs = page.locator(f"td.col-{column} a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+        slugs = [s for r in rows if r[column] for s in (r[column].split(" ") if column == "slugs" else [r[column]])]
+        assert hrefs == ["/letter/" + quote(s, safe="") for s in slugs], name
+        with_slugs.append(name)
+    assert set(CANNED_QUERIES) - set(with_slugs) == {"exosome_counts"}  # counts, no documents
+    page.locator("td.col-slug a").first.click()
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path.startswith("/letter/") and page.locator("article.letter-page").count() == 1
+    assert page.errors == []
+
+
+def test_letter_page_of_the_hostile_letter_shows_its_markup_as_text(page, reader_url):
+    page.goto(f"{reader_url}/letter/{HOSTILE_SLUG}")
+    page.wait_for_load_state("networkidle")
+    text = page.locator("div.letter-text").inner_text()
+    assert HOSTILE_MARKUP[0] in text and HOSTILE_MARKUP[1] in text
+    assert '<b onmouseover="window.__xss = 1">' in page.locator("h1").inner_text()
+    assert "<script>" in page.locator("p.subject").inner_text()
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.locator("article b, article script, article img").count() == 0
+    page.hover("h1")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    page.screenshot(path=SCREENSHOTS / "09-letter-page-hostile.png", full_page=True)
+    page.goto(f"{reader_url}/letter/no-such-%3Cscript%3Ewindow.__xss%3D1%3C%2Fscript%3E")
+    assert "No such document" in page.locator("h1").inner_text()
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.dialogs == [] and page.errors == []

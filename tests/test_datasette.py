@@ -321,12 +321,12 @@ class _Links(HTMLParser):
 
 
 def _check_entries(get, datasette_url, entries, rows):
-    """Each entry links to the document's FDA page and to its row here, which answers."""
+    """Each entry links to the document's FDA page and to its letter page here, which answers."""
     assert [e.findtext(f"{ATOM}id") for e in entries] == [r["atom_id"] for r in rows]
     for entry, row in zip(entries, rows):
         links = _Links()
         links.feed(entry.findtext(f"{ATOM}content"))
-        row_url = f"{datasette_url}/{DB}/letters/{row['slug']}"
+        row_url = f"{datasette_url}/letter/{row['slug']}"
         assert row["url"] in links.hrefs and row_url in links.hrefs
         assert entry.find(f"{ATOM}link").get("href") in (row["url"], row.get("closeout_letter_url"))
         assert not links.tags & {"script", "img", "iframe"}
@@ -397,6 +397,43 @@ def test_dashboard_page_and_every_chart_query(get, sql):
                    + charts["exosome-per-year"]["query"].split("]]")[1], _shape="objects").json()["rows"]
     assert sum(r["letters"] for r in per_year) == sql(
         "select count(*) n from letters where exosome_related = 1 and kind in ('warning_letter', 'untitled_letter')")[0]["n"]
+
+
+def _chart_rows(get, chart):
+    query = chart["query"].split("[[")[0] + chart["query"].split("]]")[1]  # no date filter
+    return get(f"/{DB}.json", sql=query, _shape="objects").json()["rows"]
+
+
+def test_dashboard_counts_letters_not_tags_on_integer_axes(get, sql):
+    charts = metadata.build_metadata()["plugins"]["datasette-dashboards"]["trends"]["charts"]
+    letters = "kind in ('warning_letter', 'untitled_letter')"
+    # per month: every letter once, whatever its number of violation types
+    per_month = _chart_rows(get, charts["letters-per-month"])
+    assert sum(r["letters"] for r in per_month) == sql(f"select count(*) n from letters where {letters} and date is not null")[0]["n"]
+    # per year and type: the letters charging that type that year (bars side by side, not stacked)
+    by_type = {(r["year"], r["violation_type"]): r["letters"] for r in _chart_rows(get, charts["per-year-by-violation"])}
+    expected = {(str(r["year"]), r["v"]): r["n"] for r in sql(
+        f"select year, j.value v, count(distinct slug) n from letters, json_each(violation_types) j where {letters} "
+        "and year is not null group by 1, 2")}
+    assert by_type == expected and by_type
+    assert "stack" not in json.dumps(charts["per-year-by-violation"]["display"])
+    assert charts["per-year-by-violation"]["display"]["encoding"]["xOffset"]["field"] == "violation_type"
+    # recipients by U.S. state, from the address
+    states = {r["state"]: r["letters"] for r in _chart_rows(get, charts["recipients-by-state"])}
+    assert states == {r["s"]: r["n"] for r in sql(
+        f"select upper(trim(recipient_state)) s, count(*) n from letters where {letters} and "
+        "coalesce(recipient_country, 'United States') in ('United States', 'USA', 'US') "
+        "and trim(coalesce(recipient_state, '')) != '' group by 1")}
+    # time to close-out: Adamson's letter was closed out (sample fact)
+    closed = _chart_rows(get, charts["time-to-closeout"])
+    assert sum(r["letters"] for r in closed) >= 1 and all(r["time_to_closeout"].endswith(" months") for r in closed)
+    # every count axis reads in whole numbers
+    for name, chart in charts.items():
+        encoding = chart["display"]["encoding"]
+        counts = [e for e in encoding.values() if e.get("field") == "letters"]
+        assert counts, name
+        for axis in counts:
+            assert axis["axis"]["format"] == "d" and axis["axis"]["tickMinStep"] == 1, name
 
 
 def test_search_all_lists_the_letters_table(get):
