@@ -103,6 +103,26 @@ def test_bundled_silver_set_is_rebuilt_from_the_pages_by_the_parser():
     by_id = {d["id"]: d for d in SILVER_DOCS}
     for record in rebuilt:
         assert record == by_id[record["id"]]
+    # the others are letter regions of the open archive's pages, and say so
+    for d in SILVER_DOCS:
+        if d["id"] not in {r["id"] for r in rebuilt}:
+            assert f"public/archive/{d['id']}.html" in d["page_note"], d["id"]
+
+
+def test_builder_keeps_a_page_note_and_parses_a_letter_region(tmp_path):
+    slug = "buzzagogo-llc-639545-01182023"
+    page = tmp_path / f"{slug}.html"
+    page.write_text(
+        "<!-- page_note: letter region copied for a test -->\n<main><article id=\"main-content\"><header>"
+        "<h1 class=\"content-title\">Buzzagogo, LLC<span> MARCS-CMS 639545 — <time datetime=\"2023-01-18T00:00:00Z\">"
+        "January 18, 2023</time></span></h1></header><div class=\"col-md-8\" role=\"main\"><hr>"
+        + "<p>The claims on your labeling establish that the product is an unapproved new drug under section 505 of "
+          "the FD&amp;C Act, 21 U.S.C. 355. This drug product is adulterated within the meaning of section 501(a)(1) "
+          "of the FD&amp;C Act, 21 U.S.C. 351(a)(1), in that it consists in whole or in part of any filthy, putrid, "
+          "or decomposed substance.</p>" * 2 + "</div></article></main>", encoding="utf-8")
+    [record], skipped = build_silver([page], LISTING)
+    assert not skipped and record["page_note"] == "letter region copied for a test"
+    assert record["subject"] == LISTING[slug]["subject"] and "&amp;" not in record["text"]
 
 
 def test_builder_skips_pages_generated_around_excerpts_and_pages_not_listed(tmp_path):
