@@ -3,7 +3,8 @@
     python3 -m bench.run_all [--quick]
 
 1 parse + classify throughput (bench/parse_classify.py) and the classifier alone
-  (bench/classify_throughput.py), against naive baselines;
+  (bench/classify_throughput.py), against naive baselines; the classifier against FDA's own
+  subject lines on the silver set, per label, with the time per letter (bench/silver_eval.py);
 2 crawl throughput through Scrapy against the mirror enlarged to 5,000 letters, against a
   sequential crawler, with peak RSS (bench/crawl_throughput.py);
 3 request economy of scheduled runs (bench/request_economy.py), and the whole real listing with
@@ -32,6 +33,7 @@ OUT = ROOT / "bench" / "out"
 BENCHMARKS = [
     ("parse + classify", ["-m", "bench.parse_classify"], ["--pages", "2000"], ["--pages", "200"]),
     ("classifier alone", ["bench/classify_throughput.py"], ["--docs", "2000"], ["--docs", "200"]),
+    ("classifier vs FDA subject lines", ["-m", "bench.silver_eval"], ["--repeat", "5"], ["--repeat", "1"]),
     ("crawl throughput", ["-m", "bench.crawl_throughput"], ["--letters", "5000"], ["--letters", "500"]),
     ("request economy", ["-m", "bench.request_economy"], [], []),
     ("the real listing on a bad day", ["-m", "bench.real_site"], [], ["--quick"]),

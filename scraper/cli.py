@@ -505,18 +505,26 @@ def _classify_line(line: str, classify) -> dict:
 # --- eval -------------------------------------------------------------------
 
 _DEV_SET = Path(__file__).resolve().parent.parent / "tests" / "files" / "classifier" / "documents.jsonl"
+_SILVER_SET = _DEV_SET.with_name("silver.jsonl.gz")
 
 
 def _add_eval(sub):
     p = sub.add_parser("eval", help="score the classifier on a labelled JSON-lines file (default: the dev set)")
     p.add_argument("file", nargs="?", default=None, help=f"labelled documents (default: {_DEV_SET.relative_to(_DEV_SET.parents[3])})")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--silver", action="store_true",
+                   help=f"score against FDA's subject lines instead: FILE is a silver set (default: "
+                        f"{_SILVER_SET.relative_to(_SILVER_SET.parents[3])})")
+    p.add_argument("--min-support", type=int, default=1, metavar="N",
+                   help="with --silver: score only labels whose subject support is at least N (default 1)")
     p.set_defaults(func=cmd_eval)
 
 
 def cmd_eval(args) -> int:
     from scraper.classify.evaluate import EvalError, evaluate, format_report, load_labelled
 
+    if args.silver:
+        return _eval_silver(args)
     path = Path(args.file) if args.file else _DEV_SET
     if not path.is_file():
         raise CliError(f"no such file: {path}")
@@ -527,6 +535,22 @@ def cmd_eval(args) -> int:
     except UnicodeDecodeError:
         raise CliError(f"{path}: not a UTF-8 text file (expected JSON lines)") from None
     print(json.dumps(report.as_dict(), indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _eval_silver(args) -> int:
+    from scraper.classify.silver import SilverError, evaluate_silver, format_silver, load_silver
+
+    path = Path(args.file) if args.file else _SILVER_SET
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    if args.min_support < 0:
+        raise CliError("--min-support must be 0 or more")
+    try:
+        report = evaluate_silver(load_silver(path))
+    except SilverError as exc:
+        raise CliError(str(exc)) from None
+    print(json.dumps(report.as_dict(), indent=2) if args.json else format_silver(report, args.min_support))
     return 0
 
 
