@@ -177,3 +177,33 @@ def reader_url(reader_db):
     """`fdatrack serve` over reader_db: yields its base URL."""
     with serving(reader_db) as base:
         yield base
+
+
+# --- reading a crawled database (tests/test_real_site.py, tests/test_redteam.py) ----------------
+
+def query(db: Path, sql: str, params=()):
+    """Rows of one query on a database file, as dicts."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
+def last_run(db: Path) -> dict:
+    return query(db, "select * from runs where spider = 'warning_letters' order by id desc limit 1")[0]
+
+
+def stored(db: Path) -> set[str]:
+    return {r["slug"] for r in query(db, "select slug from letters where kind = 'warning_letter'")}
+
+
+def delisted(db: Path) -> set[str]:
+    return {r["slug"] for r in query(db, "select slug from letters where delisted_at is not null")}
+
+
+def run_errors(db: Path) -> list[dict]:
+    return query(db, "select url, stage, reason from errors where run_id = ?", [last_run(db)["id"]])

@@ -7,14 +7,13 @@ status that tells the truth.
 """
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from scraper.mirror.server import MirrorSite, serve_in_thread
 from scraper.settings import DATATABLES_PATH, LETTER_PATH, VIEWS_AJAX_PATH
-from tests.conftest import run_fdatrack
+from tests.conftest import delisted, last_run, query, run_errors, run_fdatrack, stored
 
 FAST = {"FDA_BLOCK_BACKOFF": "0.1", "FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_MAX_WAIT": "5",
         "FDA_DOWNLOAD_TIMEOUT": "2"}
@@ -25,29 +24,6 @@ def crawl(base_url: str, db: Path, *args: str, env: dict | None = None):
                         env={**FAST, **(env or {})}, timeout=240)
 
 
-def query(db: Path, sql: str, params=()):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
-
-
-def last_run(db: Path) -> dict:
-    return query(db, "select * from runs where spider = 'warning_letters' order by id desc limit 1")[0]
-
-
-def stored(db: Path) -> set[str]:
-    return {r["slug"] for r in query(db, "select slug from letters where kind = 'warning_letter'")}
-
-
-def delisted(db: Path) -> set[str]:
-    return {r["slug"] for r in query(db, "select slug from letters where delisted_at is not null")}
-
-
-def run_errors(db: Path) -> list[dict]:
-    return query(db, "select url, stage, reason from errors where run_id = ?", [last_run(db)["id"]])
 
 
 def listing_requests(site: MirrorSite, since: int = 0) -> list[tuple[str, str]]:

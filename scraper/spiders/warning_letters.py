@@ -497,22 +497,6 @@ def _looks_like_json(text: str) -> bool:
     return text.lstrip()[:1] in ("{", "[")
 
 
-def _looks_like_json(text: str) -> bool:
-    """Whether a response body is JSON at all (a JSON of the wrong shape is a layout change)."""
-    return text.lstrip()[:1] in ("{", "[")
-
-
-def _not_html(response) -> str | None:
-    """Why a response where a letter page was expected is not one (a PDF, an image), or None."""
-    ctype = (response.headers.get("Content-Type") or b"text/html").decode("latin-1").split(";")[0].strip().lower()
-    if ctype and "html" not in ctype and "xml" not in ctype and ctype != "text/plain":
-        return f"not a web page: Content-Type {ctype}"
-    if not isinstance(response, scrapy.http.TextResponse):
-        return "not a web page: binary response"
-    return None
-
-
-
 def dedupe_positions(rows: list[dict | None]) -> list[dict | None]:
     """One row per slug on a page (the same slug listed twice keeps one row, picked by content, not
     by the order Solr happened to return); the other position keeps its date but no row."""
