@@ -75,8 +75,8 @@ def test_script_refuses_to_overlap_a_running_crawl(mirror, tmp_path):
 FAKE_FDATRACK = """
 import signal, sys, time
 # stands in for `fdatrack`: records its arguments, then runs until Ctrl-C and ends as a partial run would
-open(sys.argv[1], "w").write(" ".join(sys.argv[2:]))
 signal.signal(signal.SIGINT, lambda *_: sys.exit(6))
+open(sys.argv[1], "w").write(" ".join(sys.argv[2:]))
 time.sleep(60)
 sys.exit(0)
 """
@@ -89,7 +89,8 @@ def test_time_limit_stops_the_crawl_with_ctrl_c_and_passes_its_exit_code_on(tmp_
     argv_file = tmp_path / "argv"
     started = time.monotonic()
     result = scheduled("http://127.0.0.1:9", tmp_path / "fda.db", "--limit", "5",
-                       FDATRACK=f"{shlex.quote(os.sys.executable)} {fake} {argv_file}", FDA_CRAWL_TIME_LIMIT="1s")
+                       FDATRACK=f"{shlex.quote(os.sys.executable)} {fake} {argv_file}",
+                       FDA_CRAWL_TIME_LIMIT="4s")  # long enough for Python to start on a loaded machine
     assert result.returncode == EXIT_CODES["partial"], result.stderr
     assert time.monotonic() - started < 30
     assert argv_file.read_text() == f"crawl --db {tmp_path / 'fda.db'} --limit 5"
