@@ -42,9 +42,10 @@ def test_check_says_which_way_into_the_listing_works_and_stores_nothing(tmp_path
     assert set(ROOT.glob("db/*.db")) == before  # nothing stored anywhere
 
 
-def test_check_on_a_blocking_site_exits_4_with_one_line_naming_the_request(tmp_path):
+@pytest.mark.parametrize("behaviour", ["apology", "robots_blocked"])
+def test_check_on_a_blocking_site_exits_4_with_one_line_naming_the_request(tmp_path, behaviour):
     site = MirrorSite()
-    site.faults.add("apology")
+    site.faults.add(behaviour)
     with serve_in_thread(site) as (base_url, _):
         result = check(base_url)
     assert result.returncode == 4, result.stderr

@@ -336,3 +336,14 @@ def test_slug_round_trip_through_a_url():
             continue
         href = quote(slug) if rng.random() < 0.7 else slug
         assert slug_from_url(check_link(f"{WL}{href}", BASE)) == slug
+
+
+def test_an_absolute_fda_gov_link_on_a_mirror_is_fetched_from_the_mirror():
+    from scraper.parsing.inputs import check_link
+
+    href = "https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/acme-123456-01012026"
+    assert check_link(href, "http://127.0.0.1:8002") == (
+        "http://127.0.0.1:8002/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/acme-123456-01012026")
+    assert check_link(href, "https://www.fda.gov") == href
+    with pytest.raises(RowError):
+        check_link("https://evil.example.org/warning-letters/x", "http://127.0.0.1:8002")

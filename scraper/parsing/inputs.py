@@ -60,6 +60,8 @@ def cell_text(value, name: str) -> str:
 
 # --- links ------------------------------------------------------------------------------
 
+FDA_HOSTS = {"www.fda.gov", "fda.gov"}
+
 def check_link(href, base_url: str, what: str = "link") -> str:
     """The absolute URL of `href` found on a page of `base_url`'s site; RowError unless it is an
     http(s) URL on that same site, at most URL_MAX characters (so it is never fetched otherwise)."""
@@ -80,6 +82,10 @@ def check_link(href, base_url: str, what: str = "link") -> str:
         raise RowError(f"{what} is {parts.scheme.lower() or 'schemeless'}:, not http(s)")
     if parts.username is not None or parts.password is not None:
         raise RowError(f"{what} {href[:80]!r} carries a user name, not a plain site link")
+    if (parts.hostname or "").lower() in FDA_HOSTS and (base.hostname or "").lower() not in FDA_HOSTS:
+        # A mirror of fda.gov that prints some links in their absolute fda.gov form: the same page,
+        # fetched from the mirror being crawled (never from fda.gov itself).
+        return base_url.rstrip("/") + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if not _same_site(parts.scheme, parts.hostname, port, base.scheme, base.hostname, base_port):
         raise RowError(f"{what} points to {parts.hostname or 'no host'}, not the crawled site {base.hostname}")
     return url
