@@ -42,7 +42,7 @@ from lxml import html as lxml_html
 
 # LETTER_PATH, LISTING_PATH and MARKER are also what callers and tests use from here.
 from scraper.mirror.real_rows import REAL_ROWS_FILE, load_real_rows
-from scraper.mirror.sample_pages import (APOLOGY_HTML, LETTER_PATH, ROBOTS_TXT,
+from scraper.mirror.sample_pages import (APOLOGY_HTML, LETTER_PATH, LISTING_PATH, MARKER, ROBOTS_TXT,  # noqa: F401 (re-exported: tests read them here)
                                          render_letter_page)
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
