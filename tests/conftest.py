@@ -12,12 +12,20 @@ import pytest
 from scraper.mirror.server import MirrorSite, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every Python process a test starts loads tests/netguard/sitecustomize.py: loopback only.
+NETGUARD = Path(__file__).resolve().parent / "netguard"
+TEST_PYTHONPATH = f"{NETGUARD}{os.pathsep}{ROOT}"
+os.environ["PYTHONPATH"] = TEST_PYTHONPATH
+sys.path.insert(0, str(NETGUARD))
+import sitecustomize as _netguard  # noqa: E402  (this process too)
+
+_netguard.install()
 
 
 def run_fdatrack(*args: str, env: dict | None = None, timeout: float = 300, input: str | None = None):
     """Run `fdatrack ARGS` in a subprocess from the repository root (a fresh Twisted reactor each time)."""
     # `fdatrack crawl` collects every source by default; tests of one source say which (FDA_SOURCES).
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "FDA_SOURCES": "warning_letters", **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": TEST_PYTHONPATH, "FDA_SOURCES": "warning_letters", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "scraper.cli", *args],
         cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, input=input,
@@ -94,7 +102,7 @@ def serving(db_path: Path):
     log = db_path.with_suffix(".serve.log").open("w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "scraper.cli", "serve", "--db", str(db_path), "--port", str(port)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH}, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from tests.conftest import ROOT, _free_port, run_fdatrack
+from tests.conftest import ROOT, TEST_PYTHONPATH, _free_port, run_fdatrack
 
 DB = "fda_letters"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -44,7 +44,7 @@ def server(mirror_db):
     proc = subprocess.Popen(
         [sys.executable, "-m", "scraper.cli", "serve", "--db", str(mirror_db), "--port", str(port),
          "--base-url", BASE_URL],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH}, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

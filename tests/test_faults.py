@@ -30,7 +30,7 @@ import pytest
 
 from scraper.mirror.server import MirrorSite, serve_in_thread
 from scraper.settings import LETTER_PATH
-from tests.conftest import ROOT, run_fdatrack
+from tests.conftest import ROOT, TEST_PYTHONPATH, run_fdatrack
 
 FAST = {
     "FDA_BLOCK_BACKOFF": "0.1",
@@ -445,7 +445,7 @@ def test_kill_9_mid_run_then_a_normal_run_completes(tmp_path):
         listed = [row["slug"] for row in site.sorted_rows()]
         proc = subprocess.Popen(
             [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0.15"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **FAST},
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **FAST},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:
@@ -480,7 +480,7 @@ def test_datasette_reader_open_during_a_crawl_does_not_block_it(tmp_path):
         # `fdatrack serve --live`: read-only but not immutable, the documented way to serve while crawling
         datasette = subprocess.Popen(
             [sys.executable, "-m", "scraper.cli", "serve", "--db", str(db), "--port", str(port), "--live"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         reader = sqlite3.connect(db)
         try:

@@ -23,7 +23,7 @@ from scraper.incremental import CrawlPlan, ListingTracker
 from scraper.mirror.server import MirrorSite, serve_in_thread
 from scraper.runstatus import EXIT_CODES, layout_tripwire, run_status
 from scraper.settings import DATATABLES_PATH, LETTER_PATH, LISTING_PATH
-from tests.conftest import ROOT, run_fdatrack
+from tests.conftest import ROOT, TEST_PYTHONPATH, run_fdatrack
 
 BLOCK_ENV = {"FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_BACKOFF": "0.05"}
 SMALL_PAGES = {"FDA_PAGE_SIZE": "5"}
@@ -374,7 +374,7 @@ def test_interrupted_run_then_a_normal_run_gives_the_same_letters_as_an_uninterr
         proc = subprocess.Popen(
             [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(interrupted),
              "--delay", "0", "--source", "warning_letters"],
-            cwd=ROOT, env={**os.environ, **SMALL_PAGES, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT, env={**os.environ, **SMALL_PAGES, "PYTHONPATH": TEST_PYTHONPATH},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:

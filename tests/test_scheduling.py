@@ -20,7 +20,7 @@ import yaml
 from scraper.cli import build_parser
 from scraper.mirror.server import serve_in_thread
 from scraper.runstatus import EXIT_CODES
-from tests.conftest import ROOT, run_fdatrack
+from tests.conftest import ROOT, TEST_PYTHONPATH, run_fdatrack
 from tests.test_incremental import SlowLetters, warning_letters
 
 DEPLOY = ROOT / "deploy"
@@ -31,7 +31,7 @@ WORKFLOW = ROOT / ".github" / "workflows" / "scheduled-crawl.yml"
 def scheduled(base_url, db_path, *args, **env):
     """deploy/scheduled-crawl.sh as a scheduler runs it, pointed at the mirror."""
     full_env = {
-        **os.environ, "PYTHONPATH": str(ROOT), "FDATRACK": f"{shlex.quote(os.sys.executable)} -m scraper.cli",
+        **os.environ, "PYTHONPATH": TEST_PYTHONPATH, "FDATRACK": f"{shlex.quote(os.sys.executable)} -m scraper.cli",
         "FDA_DB_PATH": str(db_path), "FDA_BASE_URL": base_url, "FDA_DELAY": "0", "FDA_FULL_LISTING_ON": "",
         "FDA_SOURCES": "warning_letters", **env,
     }

@@ -30,7 +30,7 @@ import pytest
 from scraper.mirror.server import MirrorSite, serve_in_thread
 from scraper.runstatus import EXIT_CODES
 from scraper.settings import LETTER_PATH
-from tests.conftest import ROOT, run_fdatrack
+from tests.conftest import ROOT, TEST_PYTHONPATH, run_fdatrack
 from tests.test_faults import FAST, assert_sound, db_state
 from tests.test_incremental import SlowLetters
 
@@ -99,7 +99,7 @@ def test_a_second_crawl_exits_at_once_while_the_first_holds_the_lock(tmp_path):
         site.letter_delay = 0.2
         first = subprocess.Popen(
             [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **ENV}, stdout=subprocess.DEVNULL,
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV}, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True,
         )
         try:
@@ -153,7 +153,7 @@ def test_a_short_wait_for_the_write_lock_is_reported_and_the_run_goes_on(crawled
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **ENV, "FDA_BUSY_TIMEOUT": "15"},
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV, "FDA_BUSY_TIMEOUT": "15"},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         # the crawl writes its pid into <db>.lock just before it asks SQLite for the write lock;
@@ -322,7 +322,7 @@ def test_signal_mid_crawl_marks_the_run_interrupted_and_starts_no_further_source
         proc = subprocess.Popen(  # every source: the warning letters come first, two more would follow
             [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0",
              "--source", "all"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **ENV}, stdout=subprocess.DEVNULL,
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV}, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True,
         )
         try:
