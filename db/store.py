@@ -257,12 +257,16 @@ def finish_run(db: Database, run_id: int, **fields) -> dict:
     fields.setdefault(
         "duration_s", round((datetime.fromisoformat(finished) - started).total_seconds(), 3)
     )
-    # warnings (a flagged date, a dropped response-letter link) are kept in errors but are not failures
-    fields["errors"] = db.execute("select count(*) from errors where run_id = ? and stage != 'warning'",
-                                  [run_id]).fetchone()[0]
+    fields["errors"] = count_errors(db, run_id)
     with db.atomic():
         db["runs"].update(run_id, {"finished_at": finished, **fields})
     return db["runs"].get(run_id)
+
+
+def count_errors(db: Database, run_id: int) -> int:
+    """A run's errors rows. Warnings (a flagged date, a dropped response-letter link) are kept in
+    `errors` too, but they are not failures and are not counted."""
+    return db.execute("select count(*) from errors where run_id = ? and stage != 'warning'", [run_id]).fetchone()[0]
 
 
 def record_error(db: Database, run_id: int | None, url: str | None, stage: str, reason: str) -> None:

@@ -49,7 +49,11 @@ class ListingPass:
     probe_at: int | None = None  # an empty page with no total: ask one page further before ending
     gaps: list = field(default_factory=list)  # (from, to) positions an empty page skipped
     listed_twice: set = field(default_factory=set)  # slugs shown at more than one position
-    _short: bool = False  # the last response held fewer rows than a full page  # a row newer than one before it: not sorted by posted date, ties mean nothing
+    _short: bool = False  # the last response held fewer rows than a full page
+    # posted date -> [first, last] position read, kept as positions are read so that a response
+    # costs work for its own rows, not a scan of the whole pass; rebuilt if a position changes date
+    _spans: dict = field(default_factory=dict)
+    _spans_stale: bool = False  # a row newer than one before it: not sorted by posted date, ties mean nothing
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -71,7 +75,7 @@ class ListingPass:
             before = self.dates_at.get(position - 1)
             if date != "?" and before not in (None, "?") and date > before:
                 self.unordered = True
-            self.dates_at[position] = date
+            self._place(position, date)
             if row is None:
                 continue
             first = self.rows.get(row["slug"])
@@ -144,12 +148,43 @@ class ListingPass:
 
     # --- tie groups -----------------------------------------------------------------------------
 
+    def _place(self, position: int, date: str) -> None:
+        """Record the posted date at one position."""
+        before = self.dates_at.get(position)
+        self.dates_at[position] = date
+        if before is not None and before != date:
+            self._spans_stale = True
+        elif not self._spans_stale:
+            span = self._spans.get(date)
+            if span is None:
+                self._spans[date] = [position, position]
+            else:
+                span[0], span[1] = min(span[0], position), max(span[1], position)
+
+    def _date_spans(self) -> dict:
+        if self._spans_stale:
+            self._spans = {}
+            for position, date in self.dates_at.items():
+                span = self._spans.setdefault(date, [position, position])
+                span[0], span[1] = min(span[0], position), max(span[1], position)
+            self._spans_stale = False
+        return self._spans
+
+    def _dates(self):
+        """Every posted date read (not the '?' of unreadable rows)."""
+        return (d for d in self._date_spans() if d != "?")
+
     def group_range(self, date: str) -> tuple[int, int] | None:
         """(first, last) position of one posted date, once both ends have been read; else None."""
-        positions = [p for p, d in self.dates_at.items() if d == date and p < self.next_start]
-        if not positions:
+        span = self._date_spans().get(date)
+        if span is None:
             return None
-        lo, hi = min(positions), max(positions)
+        lo, hi = span
+        if hi >= self.next_start:  # a re-request reached past the cursor: only positions it has passed count
+            positions = [p for p, d in self.dates_at.items() if d == date and p < self.next_start]
+            if not positions:
+                return None
+            lo, hi = min(positions), max(positions)
         if hi + 1 >= self.next_start and not self.ended:
             return None  # the next older date has not been reached yet: the group may go on
         return lo, hi
@@ -166,7 +201,7 @@ class ListingPass:
         """Closed tie groups still missing letters (only dates >= ``newer_than`` when given), newest first."""
         if self.unordered:
             return []
-        dates = {d for d in self.dates_at.values() if d != "?"}
+        dates = set(self._dates())
         if newer_than:
             dates = {d for d in dates if d >= newer_than}
         return sorted((d for d in dates if self.missing(d)), reverse=True)
@@ -198,16 +233,8 @@ class ListingPass:
 
     # --- outcome -------------------------------------------------------------------------------
 
-    def newest_date(self) -> str | None:
-        dates = [d for d in self.dates_at.values() if d != "?"]
-        return max(dates) if dates else None
-
     def has_date_older_than(self, date: str) -> bool:
-        return any(d < date for d in self.dates_at.values() if d != "?")
-
-    @property
-    def positions_read(self) -> int:
-        return self.next_start
+        return any(d < date for d in self._dates())
 
     @property
     def complete(self) -> bool:

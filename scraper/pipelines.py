@@ -163,8 +163,7 @@ class StorePipeline:
         tripwire = layout_tripwire(letter_pages, pages_incomplete)
         if tripwire and not self.fatal:
             store.record_error(self.db, self.run_id, None, "layout_changed", tripwire)
-        errors = self.db.execute("select count(*) from errors where run_id = ? and stage != 'warning'",
-                                 [self.run_id]).fetchone()[0]
+        errors = store.count_errors(self.db, self.run_id)
         static_only = getattr(spider, "static_only", False)
         status, close_reason = run_status(
             reason=reason,
@@ -207,7 +206,6 @@ class StorePipeline:
         _progress(summary_line(run))
         self.db.close()
 
-
     UNACCOUNTED_ROWS = 200  # beyond this, one errors row lists the first few (an interrupted first crawl)
 
     def _record_unaccounted(self, ledger, reason: str) -> None:
@@ -225,6 +223,7 @@ class StorePipeline:
             sample = ", ".join(url or key for key, url in missing[:20])
             store.record_error(self.db, self.run_id, None, "unaccounted",
                                f"{len(missing)} listed documents: {why} (first: {sample})")
+
 
 def _canonical_urls(record: dict, base_url: str) -> dict:
     """fda.gov's addresses in place of the crawled site's, in the URL fields of a record."""
