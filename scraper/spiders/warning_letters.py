@@ -121,7 +121,7 @@ class WarningLettersSpider(scrapy.Spider):
             return
         self.listing_html = response.text
         if self.way == "static":
-            yield from self._read_static_rows(response)
+            yield from self._read_static_rows()
             return
         try:
             self.view = parse_view_settings(response.text)
@@ -129,7 +129,7 @@ class WarningLettersSpider(scrapy.Spider):
             if parse_static_listing(response.text):
                 self._note(f"listing page: {exc}; reading the rows it shows")
                 self.way = "static"
-                yield from self._read_static_rows(response)
+                yield from self._read_static_rows()
                 return
             yield self._fatal(response.url, "layout_changed", str(exc))
             return
@@ -227,13 +227,13 @@ class WarningLettersSpider(scrapy.Spider):
         self.way = following
         if following == "static":
             if self.listing_html is not None:
-                yield from self._read_static_rows(None)
+                yield from self._read_static_rows()
             else:
                 yield self._listing_page_request()
             return
         yield self._listing_request(start)
 
-    def _read_static_rows(self, response):
+    def _read_static_rows(self):
         """The last resort: the rows the listing page itself shows. Enough for a daily check; never a
         complete pass, so nothing is delisted."""
         cells = parse_static_listing(self.listing_html or "")
@@ -283,9 +283,9 @@ class WarningLettersSpider(scrapy.Spider):
         self.tracker.record_listed(getattr(self, "db", None), getattr(self, "run_id", None), fresh)
         for row in older:
             self.ledger.listed_and_settle(row["slug"], row["url"], "skipped", f"posted before --since {self.plan.since}")
-        fetching = {id(r) for r in to_fetch}
+        fetching, skipped = {id(r) for r in to_fetch}, {id(r) for r in older}
         for row in fresh:
-            if id(row) not in fetching and row not in older:
+            if id(row) not in fetching and id(row) not in skipped:
                 self.ledger.listed_and_settle(row["slug"], row["url"], "unchanged")
         if self.check_only:
             return
