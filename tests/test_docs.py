@@ -31,3 +31,24 @@ def test_makefile_targets_named_in_the_readme_exist():
     makefile = (ROOT / "Makefile").read_text()
     for target in set(re.findall(r"`make (\w+)`", README)) | {"demo", "test"}:
         assert re.search(rf"^{target}:", makefile, re.M), target
+
+
+def _anchors(text):
+    """GitHub's heading anchors of a markdown text."""
+    return {re.sub(r"[^\w\- ]", "", m.strip().lower()).replace(" ", "-")
+            for m in re.findall(r"^#{1,6} (.*)$", text, re.M)}
+
+
+def test_every_link_between_the_readme_and_docs_resolves():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    assert len(pages) > 5
+    for page in pages:
+        text = page.read_text()
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            assert linked.exists(), f"{page.name}: {target}"
+            if anchor and linked.suffix == ".md":
+                assert anchor in _anchors(linked.read_text()), f"{page.name}: {target}"
