@@ -291,3 +291,39 @@ def m010_chart_indexes(db: Database) -> None:
                  ["kind", "recipient_country", "recipient_state"],
                  ["kind", "letter_issue_date", "closeout_letter_date", "slug"]):
         db["letters"].create_index(cols, if_not_exists=True)
+
+
+# One documents model across regulators (issue 14): every document names its regulator and country
+# (FDA/US for everything stored before), and Health Canada's notices (kind hc_advisory) keep their own
+# fields. regulator/country never join the content hash (an upgraded file would see every letter changed).
+REGULATOR_COLUMNS = {"regulator": str, "country": str}
+HC_COLUMNS = {
+    "identification_number": str,  # Health Canada's RA-NNNNN
+    "alert_type": str,  # "Public advisory", "Information update", "Recall"...
+    "last_updated": str,  # the notice's "Last updated" date (YYYY-MM-DD)
+    "issue_types": str,  # JSON array, e.g. ["Health products - Unauthorized product"]
+    "affected_products": str,  # JSON array of {column header: cell}
+    "recall_class": str,
+}
+DOCUMENTS_VIEW_M020 = """
+select
+  slug, kind, regulator, country, coalesce(document_date, letter_issue_date) as document_date,
+  coalesce(title, company) as title, company, parent_slug, issuing_office, audience,
+  exosome_related, regen_medicine_related, violation_types, url, body_text
+from letters
+"""
+
+
+@migrations()
+def m020_regulators(db: Database) -> None:
+    """letters.regulator and .country (existing rows FDA/US), Health Canada's notice fields, the documents
+    view with both columns."""
+    existing = db["letters"].columns_dict
+    for name, type_ in {**REGULATOR_COLUMNS, **HC_COLUMNS}.items():
+        if name not in existing:
+            db["letters"].add_column(name, type_)
+    db.execute("update letters set regulator = 'FDA' where regulator is null")
+    db.execute("update letters set country = 'US' where country is null")
+    for cols in (["regulator"], ["regulator", "kind", "date"], ["identification_number"]):
+        db["letters"].create_index(cols, if_not_exists=True)
+    db.create_view("documents", DOCUMENTS_VIEW_M020, replace=True)

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from db.schema import ATTACHMENT_COLUMNS, DOCUMENT_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS, migrations
+from db.schema import (ATTACHMENT_COLUMNS, DOCUMENT_COLUMNS, HC_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS,
+                       REGULATOR_COLUMNS, migrations)
 
 DEFAULT_DB_PATH = "db/fda_letters.db"
 
@@ -39,9 +40,12 @@ LISTING_FIELDS = [
 ]
 # Document-kind fields join the content hash only when set, so that warning letters stored before
 # migration m002 do not all look changed after it.
-DOCUMENT_FIELDS = list(DOCUMENT_COLUMNS) + list(ATTACHMENT_COLUMNS)
+# Health Canada's fields join it the same way; regulator/country never do (m020 set them on every row).
+DOCUMENT_FIELDS = list(DOCUMENT_COLUMNS) + list(ATTACHMENT_COLUMNS) + list(HC_COLUMNS)
 JSON_FIELDS = {"recipient_emails", "regulated_products", "violation_types", "product_categories", "websites",
-               "attachments"}
+               "attachments", "issue_types", "affected_products"}
+STORED_COLUMNS = {**LETTER_COLUMNS, **DOCUMENT_COLUMNS, **HISTORY_COLUMNS, **ATTACHMENT_COLUMNS, **REGULATOR_COLUMNS,
+                  **HC_COLUMNS}
 
 
 class StorageError(Exception):
@@ -226,8 +230,7 @@ def site_relative(url: str | None) -> str | None:
 
 def letter_row(record: dict) -> dict:
     """Flatten a letter record (parser + listing fields) into a `letters` row."""
-    row = {k: v for k, v in record.items()
-           if k in LETTER_COLUMNS or k in DOCUMENT_COLUMNS or k in HISTORY_COLUMNS or k in ATTACHMENT_COLUMNS}
+    row = {k: v for k, v in record.items() if k in STORED_COLUMNS}
     if isinstance(row.get("listing_row"), dict):
         row["listing_row"] = json.dumps(row["listing_row"], ensure_ascii=False, sort_keys=True)
     address = record.get("recipient_address") or {}
@@ -237,6 +240,8 @@ def letter_row(record: dict) -> dict:
         if isinstance(row[field], (list, tuple)):
             row[field] = json.dumps(list(row[field]), ensure_ascii=False)
     row.setdefault("kind", "warning_letter")
+    row["regulator"] = row.get("regulator") or "FDA"
+    row["country"] = row.get("country") or "US"
     return row
 
 

@@ -56,7 +56,7 @@ class DocumentItem:
 
     slug: str = _f("Stable id: the page's last URL segment, or 'media-<id>' for a PDF at /media/<id>/download", required=True)
     url: str = _f("Address of the document on fda.gov", required=True)
-    kind: str = _f("Document kind: untitled_letter, safety_notice, response_letter, closeout_letter, press_release", required=True)
+    kind: str = _f("Document kind: untitled_letter, safety_notice, response_letter, closeout_letter, press_release, hc_advisory (Health Canada)", required=True)
     title: str = _f("The document's own title (page heading or first heading line of the PDF)", required=True)
     company: str = _f("Recipient company (letters only)")
     document_date: str = _f("The document's own date (YYYY-MM-DD): dateline, [Posted] line or letter date; never a site banner")
@@ -72,6 +72,14 @@ class DocumentItem:
     body_text: str = _f("Full text of the document; paragraphs separated by blank lines", required=True)
     fetched_at: str = _f("When this copy was fetched (UTC, ISO 8601)")
     raw_html: str = _f("The page exactly as fetched (HTML documents only; PDFs keep their text in body_text)")
+    regulator: str = _f("The regulator that published the document: FDA or Health Canada", "FDA")
+    country: str = _f("The regulator's country: US or CA", "US")
+    identification_number: str = _f("Health Canada's identification number of a notice (RA-NNNNN)")
+    alert_type: str = _f("Health Canada's type of notice, e.g. 'Public advisory', 'Information update'")
+    last_updated: str = _f("Health Canada's 'Last updated' date of a notice (YYYY-MM-DD)")
+    issue_types: list = _f("Health Canada's issue types of a notice, e.g. 'Health products - Unauthorized product' (JSON array)")
+    affected_products: list = _f("Health Canada's affected-products table of a notice (JSON array of {column header: cell})")
+    recall_class: str = _f("Health Canada's recall class of a notice, e.g. 'Type II'; a range as printed")
     classification: dict = _f("Classifier output (exosome relevance, tags with evidence, citations); stored in its own tables")
 
 

@@ -45,14 +45,17 @@ class ClassifyPipeline:
 
     def __init__(self):
         from scraper.classify import classify_document
+        from scraper.classify.regulators import classify_for_regulator
 
         self.classify = classify_document
+        self.classify_for_regulator = classify_for_regulator  # U.S. statute labels for FDA documents only
 
     def process_item(self, item):
         if isinstance(item, LetterItem) and item.body_text:
             item.classification = self.classify(item.body_text, title=item.company, subject=item.subject)
         elif isinstance(item, DocumentItem) and item.body_text:
-            item.classification = self.classify(item.body_text, title=item.title, subject=item.subject)
+            item.classification = self.classify_for_regulator(item.body_text, item.regulator, title=item.title,
+                                                              subject=item.subject)
         return item
 
 
