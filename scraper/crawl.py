@@ -78,6 +78,8 @@ def crawl_settings(*, base_url=None, db_path=None, delay=None, limit=0, log_leve
     settings.setmodule("scraper.settings", priority="project")
     if base_url:
         settings.set("FDA_BASE_URL", base_url.rstrip("/"), priority="cmdline")
+        if not os.environ.get("HC_BASE_URL"):  # a mirror serves Health Canada's site too (under its prefix)
+            settings.set("HC_BASE_URL", base_url.rstrip("/") + settings.get("HC_MIRROR_PREFIX"), priority="cmdline")
     if db_path:
         settings.set("FDA_DB_PATH", str(db_path), priority="cmdline")
     if delay is not None:
@@ -141,7 +143,7 @@ def run_crawl(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WA
 
 # What `--source` can name. response/close-out letters are linked from the warning-letter listing,
 # so the warning-letter spider collects them (spider argument related_letters).
-SOURCES = ("warning_letters", "related_letters", "untitled_letters", "safety_notices")
+SOURCES = ("warning_letters", "related_letters", "untitled_letters", "safety_notices", "health_canada")
 DEFAULT_SOURCES = "all"
 
 
@@ -189,7 +191,7 @@ def spiders_for(sources: list[str]) -> list[tuple[str, dict]]:
     plan: list[tuple[str, dict]] = []
     if "warning_letters" in sources or "related_letters" in sources:
         plan.append(("warning_letters", {"related_letters": "related_letters" in sources}))
-    plan += [(name, {}) for name in ("untitled_letters", "safety_notices") if name in sources]
+    plan += [(name, {}) for name in ("untitled_letters", "safety_notices", "health_canada") if name in sources]
     return plan
 
 

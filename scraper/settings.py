@@ -129,3 +129,11 @@ ITEM_PIPELINES = {
 
 # Untitled letters and safety notices: checked by a default `fdatrack crawl` once every N days.
 FDA_SLOW_SOURCES_EVERY_DAYS = float(os.environ.get("FDA_SLOW_SOURCES_EVERY_DAYS", "7"))
+
+# --- Health Canada (source health_canada; scraper/spiders/health_canada.py, docs/sources.md) ----------
+# Its own host: robots.txt and the offsite filter are that host's. `--base-url` (a mirror) serves it under
+# HC_MIRROR_PREFIX unless HC_BASE_URL is set. The file is ~16 MB on the real site: its own size cap.
+HC_BASE_URL = os.environ.get("HC_BASE_URL", "https://recalls-rappels.canada.ca")
+HC_MIRROR_PREFIX = "/recalls-rappels"
+HC_OPEN_DATA_PATH = "/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.json"
+HC_FILE_MAXSIZE = int(os.environ.get("HC_FILE_MAXSIZE", str(64 * 1024 * 1024)))

@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from scraper.mirror.health_canada import HealthCanadaMirror, strip_prefix
 from scraper.mirror.other_sources import load_static_pages, other_source
 from scraper.mirror.real_rows import REAL_ROWS_FILE, choose_slice, load_real_rows
 from scraper.mirror.sample_pages import render_listing_page
@@ -98,6 +99,7 @@ class MirrorSite:
         self._listing_page: str | None = None  # a test's replacement; None renders from the rows
         self.apology_page = (self.sample_dir / "apology.html").read_text()
         self.static_pages = load_static_pages(self.sample_dir)  # notices, untitled-letter listings
+        self.health_canada = HealthCanadaMirror(self.sample_dir)  # recalls-rappels.canada.ca, under its prefix
         self._lock = threading.Lock()
 
     # --- content -------------------------------------------------------------------
@@ -239,6 +241,11 @@ class MirrorSite:
         if path in self.extra:
             status, ctype, payload = self.extra[path]
             return status, {"Content-Type": ctype}, payload
+        if (hc_path := strip_prefix(path)) is not None:  # Health Canada's site (scraper/mirror/health_canada.py)
+            if path in self.redirects:
+                return 302, {"Location": self.redirects[path], "Content-Type": "text/html"}, b""
+            answer = self.health_canada.handle(hc_path, getattr(self.current_request, "headers", None))
+            return answer if answer is not None else _text(404, NOT_FOUND_PAGE)
         if path in self.redirects:  # tests: a redirect to anywhere, a loop
             return 302, {"Location": self.redirects[path], "Content-Type": "text/html"}, b""
         if path.rstrip("/") == LISTING_PATH:
@@ -355,6 +362,7 @@ def _handler_for(site: MirrorSite):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             site.current_request.user_agent = self.headers.get("User-Agent", "")
+            site.current_request.headers = self.headers  # conditional GETs (Health Canada's open-data file)
             status, headers, payload = site.handle(method, self.path, body)
             fault = headers.pop("X-Mirror-Fault", None)
             if fault == "timeout":

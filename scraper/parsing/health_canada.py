@@ -469,3 +469,31 @@ def _body(main, layout: str) -> str:
         return _block_text(body)
     sections = main.select("section.ar-section, section[class*=ar-]")
     return "\n\n".join(t for t in (_block_text(s) for s in sections) if t) or _block_text(main)
+
+
+# A notice whose file record names no regenerative-medicine term but reads like an unauthorized biologic or clinic
+# treatment ("An unauthorized biologic eye drop … recalled after Edmonton clinic …", whose page says "human placenta"):
+# its page is read, and it is kept only if the page names one.
+_CANDIDATE = re.compile(r"\b(?:biologics?|biologiques?|clinics?|cliniques?|tissues?|tissus|plasma|injections?|"
+                        r"cells?|cellules?|treatments?|traitements?)\b", re.I)
+_UNAUTHORIZED = re.compile(r"\bunauthori[sz]ed|\bnon[\s-]+autoris", re.I)
+
+
+def page_check_candidate(record: dict) -> bool:
+    """Worth reading the page of, though the file names no regenerative-medicine term."""
+    words = " ".join(record.get(f) or "" for f in ("title", "product", "category"))
+    return bool(_UNAUTHORIZED.search(words + " " + (record.get("issue") or "")) and _CANDIDATE.search(words))
+
+
+def product_key(record: dict) -> str | None:
+    """A notice's distinctive product name (its first two words, 'regener-eyes ophthalmic'), to find the follow-up
+    notices on the same product; None when too short to be distinctive."""
+    name = record.get("product") or ""
+    words = re.findall(r"[\w'-]+", name.lower())[:2]
+    key = " ".join(words)
+    return key if len(key) >= 10 and words[0] not in ("unauthorized", "various", "certain", "some") else None
+
+
+def text_regen_term(text: str | None) -> str | None:
+    m = regen_pattern().search(text or "")
+    return m.group(0) if m else None
