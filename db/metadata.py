@@ -19,7 +19,8 @@ from pathlib import Path
 import yaml
 
 from db.queries import CANNED_QUERIES
-from db.schema import ATTACHMENT_COLUMNS, DOCUMENT_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS
+from db.schema import (ATTACHMENT_COLUMNS, DOCUMENT_COLUMNS, HC_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS,
+                       REGULATOR_COLUMNS)
 from scraper.classify import PRODUCT_CATEGORIES, VIOLATION_LABELS
 from scraper.items import DocumentItem, LetterItem, field_descriptions
 from scraper.settings import LISTING_PATH, PROJECT_URL
@@ -68,7 +69,8 @@ def letter_column_descriptions() -> dict[str, str]:
     items = {**field_descriptions(DocumentItem), **field_descriptions(LetterItem)}  # letters win on shared names
     address = items["recipient_address"]
     described = {}
-    for column in [*LETTER_COLUMNS, *DOCUMENT_COLUMNS, *HISTORY_COLUMNS, *ATTACHMENT_COLUMNS, "year", "date"]:
+    for column in [*LETTER_COLUMNS, *DOCUMENT_COLUMNS, *HISTORY_COLUMNS, *ATTACHMENT_COLUMNS, *REGULATOR_COLUMNS,
+                   *HC_COLUMNS, "year", "date"]:
         if column in items:
             described[column] = items[column]
         elif column.startswith("recipient_") and column[len("recipient_"):] in _ADDRESS_PARTS:
@@ -173,7 +175,7 @@ FTS_SHADOW_COLUMNS = {
     "_idx": {"segid": "FTS5 segment id", "term": "First term on the page (binary)", "pgno": "Page number"},
 }
 DOCUMENTS_VIEW_COLUMNS = [
-    "slug", "kind", "document_date", "title", "company", "parent_slug", "issuing_office", "audience",
+    "slug", "kind", "regulator", "country", "document_date", "title", "company", "parent_slug", "issuing_office", "audience",
     "exosome_related", "regen_medicine_related", "violation_types", "url", "body_text",
 ]
 
@@ -222,7 +224,7 @@ LETTERS_OPTIONS = {
     ],
     "facets": [
         "issuing_office", "year", "kind", "exosome_related",
-        {"array": "violation_types"}, {"array": "product_categories"},
+        {"array": "violation_types"}, {"array": "product_categories"}, "regulator",
     ],
     "fts_table": FTS_TABLE,
     # "escaped" (the default): every word must occur, punctuation is harmless. Add ?_searchmode=raw to a

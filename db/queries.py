@@ -92,7 +92,7 @@ order by atom_updated desc"""
 
 
 EXOSOME_LETTERS = f"""select
-  l.slug, {DOC_NAME} as company, {DOC_DATE} as date, l.year, l.kind, l.issuing_office,
+  l.slug, {DOC_NAME} as company, {DOC_DATE} as date, l.year, l.kind, l.regulator, l.issuing_office,
   l.violation_types, l.product_categories,
   (select group_concat(t.tag || ': ' || t.quote, char(10)) from letter_tags t
     where t.slug = l.slug and t.tag_kind = 'violation'
@@ -227,7 +227,37 @@ CLOSEOUTS_FEED = _feed(
 
 _VIOLATION_HELP = "one of " + ", ".join(VIOLATION_LABELS)
 
+# Same firm or product named by both regulators (issue 14). Names are compared without case, punctuation or a
+# company suffix ("Regener-Eyes, LLC" is "regener-eyes"); a Health Canada notice matches an FDA document whose
+# firm is its firm, or whose firm's name (5 letters or more) opens its product or title.
+_NORM = ("trim(replace(replace(replace(replace(replace(replace(replace(replace(' ' || lower({x}) || ' ', '.', ' '), "
+         "',', ' '), ' llc ', ' '), ' inc ', ' '), ' ltd ', ' '), ' corp ', ' '), ' co ', ' '), '  ', ' '))")
+BOTH_REGULATORS = f"""with fda as (
+  select l.slug, l.kind, l.company, l.date, l.url, {_NORM.format(x="l.company")} as firm
+  from letters l where l.regulator = 'FDA' and l.company is not null
+), hc as (
+  select l.slug, l.kind, coalesce(l.company, l.title) as name, l.subject as product, l.date, l.url,
+    {_NORM.format(x="l.company")} as firm,
+    ' ' || {_NORM.format(x="coalesce(l.subject, '') || ' ' || l.title")} || ' ' as words
+  from letters l where l.regulator = 'Health Canada'
+)
+select fda.firm as name, fda.company as fda_firm, fda.slug as fda_slug, fda.kind as fda_kind, fda.date as fda_date,
+  hc.slug as hc_slug, hc.name as hc_title, hc.product as hc_product, hc.date as hc_date, fda.url as fda_url,
+  hc.url as hc_url
+from fda join hc on (hc.firm is not null and hc.firm = fda.firm)
+  or (length(fda.firm) >= 5 and instr(hc.words, ' ' || fda.firm || ' ') > 0)
+  or (length(fda.firm) >= 5 and instr(hc.words, ' ' || substr(fda.firm, 1, instr(fda.firm || ' ', ' ') - 1) || ' ') > 0
+      and length(substr(fda.firm, 1, instr(fda.firm || ' ', ' ') - 1)) >= 8)
+order by name, hc.date desc, fda.date desc"""
+
 CANNED_QUERIES = {
+    "both_regulators": {
+        "title": "Same product or firm named by both regulators",
+        "description": "FDA documents and Health Canada notices that name the same firm, or a Health Canada notice "
+        "whose product or title carries an FDA recipient's name (names compared without case, punctuation or "
+        "LLC/Inc./Ltd./Corp.).",
+        "sql": BOTH_REGULATORS,
+    },
     "exosome_letters": {
         "title": "Exosome letters by violation type and year",
         "description": "Exosome-related documents, optionally of one violation type (" + _VIOLATION_HELP
@@ -366,10 +396,10 @@ order by l.year""",
     "exosome-per-year": {
         "title": "Exosome-related letters per year",
         "db": DB_NAME,
-        "query": f"""select cast(l.year as text) as year, count(*) as letters
+        "query": f"""select cast(l.year as text) as year, coalesce(l.regulator, 'FDA') as regulator, count(*) as letters
 from letters l
-where {_LETTERS} and l.exosome_related = 1 {_SINCE}
-group by l.year
+where ({_LETTERS} or l.kind = 'hc_advisory') and l.exosome_related = 1 {_SINCE}
+group by l.year, 2
 order by l.year""",
         "library": "vega-lite",
         "display": {
@@ -377,6 +407,7 @@ order by l.year""",
             "encoding": {
                 "x": {"field": "year", "type": "ordinal", "title": "Year"},
                 "y": _count("Exosome-related letters"),
+                "color": {"field": "regulator", "type": "nominal", "title": "Regulator"},
             },
         },
     },

@@ -10,7 +10,8 @@ from tests.conftest import run_fdatrack
 
 DEFAULT = {"FDA_SOURCES": ""}  # unset the tests' single-source pin: the command's own default
 # untitled: 3 CBER HCT/P letters + the real rows of CDER's (4 letters, 2 close-outs) and CBER's (4) pages
-KINDS = {"warning_letter": len(MirrorSite().rows), "response_letter": 2, "closeout_letter": 3, "untitled_letter": 11, "safety_notice": 5}
+KINDS = {"warning_letter": len(MirrorSite().rows), "response_letter": 2, "closeout_letter": 3, "untitled_letter": 11, "safety_notice": 5,
+         "hc_advisory": 5}  # Health Canada: the five regenerative-medicine notices of the bundled open-data file
 
 
 def crawl(base_url, db_path, *extra, env=None):
@@ -40,7 +41,8 @@ def test_one_run_per_spider_in_turn_and_a_summary(crawled):
     runs = list(db.query("select spider, status, new from runs order by id"))
     assert runs == [{"spider": "warning_letters", "status": "ok", "new": KINDS["warning_letter"] + 3},  # with the response and close-out letters
                     {"spider": "untitled_letters", "status": "ok", "new": 13},
-                    {"spider": "safety_notices", "status": "ok", "new": 5}]
+                    {"spider": "safety_notices", "status": "ok", "new": 5},
+                    {"spider": "health_canada", "status": "ok", "new": 5}]
     assert result.stderr.strip().splitlines()[-1].startswith(
         f"all sources: {sum(KINDS.values())} new, 0 changed, 0 unchanged documents, 0 errors, ")
 
@@ -93,9 +95,11 @@ def test_rerun_adds_nothing_and_fetches_little(crawled):
     assert again.returncode == 0, again.stderr
     db = sqlite_utils.Database(db_path)
     assert db["letters"].count == sum(KINDS.values())
-    assert [r["new"] for r in db.query("select new from runs order by id desc limit 3")] == [0, 0, 0]
+    assert [r["new"] for r in db.query("select new from runs order by id desc limit 4")] == [0, 0, 0, 0]
+    assert [t for _, t in site.requests if t.startswith("/recalls-rappels/")] == [  # one 304, no page
+        "/recalls-rappels/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.json"]
     assert not [t for _, t in site.requests if t.startswith("/media/")]
-    assert len(site.requests) <= 12
+    assert len(site.requests) <= 13
 
 
 def test_rss_check_after_a_crawl_finds_nothing_and_does_not_crawl(crawled):
