@@ -7,7 +7,8 @@
   subject lines on the silver set, per label, with the time per letter (bench/silver_eval.py);
 2 crawl throughput through Scrapy against the mirror enlarged to 5,000 letters, against a
   sequential crawler, with peak RSS (bench/crawl_throughput.py);
-3 request economy of scheduled runs (bench/request_economy.py), and the whole real listing with
+3 request economy of scheduled runs (bench/request_economy.py), the Health Canada source's daily cost
+  (bench/hc_daily_cost.py), and the whole real listing with
   capped pages and reordered ties: listed vs stored, false delistings, requests (bench/real_site.py);
 4 storage: ingest rate, size per 1,000 letters, reparse time (bench/storage.py);
 5 Datasette at 100,000 letters: p50/p95 per page (bench/datasette_scale.py).
@@ -36,6 +37,7 @@ BENCHMARKS = [
     ("classifier vs FDA subject lines", ["-m", "bench.silver_eval"], ["--repeat", "5"], ["--repeat", "1"]),
     ("crawl throughput", ["-m", "bench.crawl_throughput"], ["--letters", "5000"], ["--letters", "500"]),
     ("request economy", ["-m", "bench.request_economy"], [], []),
+    ("health canada daily cost", ["-m", "bench.hc_daily_cost"], [], []),
     ("the real listing on a bad day", ["-m", "bench.real_site"], [], ["--quick"]),
     ("storage", ["-m", "bench.storage"], ["--letters", "5000"], ["--letters", "500"]),
     ("datasette at scale", ["-m", "bench.datasette_scale"], ["--letters", "100000"], ["--letters", "10000", "--requests", "5"]),

@@ -99,7 +99,7 @@ def test_rerun_adds_nothing_and_fetches_little(crawled):
     assert [t for _, t in site.requests if t.startswith("/recalls-rappels/")] == [  # one 304, no page
         "/recalls-rappels/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.json"]
     assert not [t for _, t in site.requests if t.startswith("/media/")]
-    assert len(site.requests) <= 13
+    assert len(site.requests) <= 14  # Health Canada: its robots.txt and the 304
 
 
 def test_rss_check_after_a_crawl_finds_nothing_and_does_not_crawl(crawled):
@@ -146,7 +146,8 @@ def test_unknown_source_is_one_line_usage_error(tmp_path):
     result = run_fdatrack("crawl", "--base-url", "http://127.0.0.1:9", "--db", str(tmp_path / "x.db"), "--source", "recalls")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "fdatrack: error: unknown source recalls; choose from all, warning_letters, related_letters, untitled_letters, safety_notices"]
+        "fdatrack: error: unknown source recalls; choose from all, warning_letters, related_letters, untitled_letters, safety_notices, "
+        "health_canada"]
     assert not (tmp_path / "x.db").exists()
 
 
@@ -183,14 +184,17 @@ def test_default_rerun_with_nothing_new_checks_only_the_warning_letter_listing(m
     site.requests.clear()
     again = crawl(base_url, db_path)
     assert again.returncode == 0, again.stderr
-    assert len(site.requests) == 2, site.requests  # robots.txt + one listing request
+    # robots.txt + one listing request; Health Canada (daily): its robots.txt + one conditional file request (304)
+    assert len(site.requests) == 4, site.requests
     assert site.requests[0][1] == "/robots.txt"
+    assert [t for _, t in site.requests[2:]] == [
+        "/robots.txt", "/recalls-rappels/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.json"]
     assert "untitled_letters: checked " in again.stderr and "safety_notices: checked " in again.stderr
     db = sqlite_utils.Database(db_path)
-    assert [r["spider"] for r in db.query("select spider from runs order by id")][3:] == ["warning_letters"]
+    assert [r["spider"] for r in db.query("select spider from runs order by id")][4:] == ["warning_letters", "health_canada"]
     # when they are due again (or asked for), the slow sources are checked
     site.requests.clear()
     due = crawl(base_url, db_path, env={"FDA_SLOW_SOURCES_EVERY_DAYS": "0"})
     assert due.returncode == 0, due.stderr
-    assert [r["spider"] for r in db.query("select spider from runs order by id")][4:] == [
-        "warning_letters", "untitled_letters", "safety_notices"]
+    assert [r["spider"] for r in db.query("select spider from runs order by id")][6:] == [
+        "warning_letters", "untitled_letters", "safety_notices", "health_canada"]
