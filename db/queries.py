@@ -229,7 +229,7 @@ _VIOLATION_HELP = "one of " + ", ".join(VIOLATION_LABELS)
 
 # Same firm or product named by both regulators (issue 14). Names are compared without case, punctuation or a
 # company suffix ("Regener-Eyes, LLC" is "regener-eyes"); a Health Canada notice matches an FDA document whose
-# firm is its firm, or whose firm's name (5 letters or more) opens its product or title.
+# firm is its firm, or whose firm's whole name (5 characters or more) stands in its product or title as words.
 _NORM = ("trim(replace(replace(replace(replace(replace(replace(replace(replace(' ' || lower({x}) || ' ', '.', ' '), "
          "',', ' '), ' llc ', ' '), ' inc ', ' '), ' ltd ', ' '), ' corp ', ' '), ' co ', ' '), '  ', ' '))")
 BOTH_REGULATORS = f"""with fda as (
@@ -246,8 +246,6 @@ select fda.firm as name, fda.company as fda_firm, fda.slug as fda_slug, fda.kind
   hc.url as hc_url
 from fda join hc on (hc.firm is not null and hc.firm = fda.firm)
   or (length(fda.firm) >= 5 and instr(hc.words, ' ' || fda.firm || ' ') > 0)
-  or (length(fda.firm) >= 5 and instr(hc.words, ' ' || substr(fda.firm, 1, instr(fda.firm || ' ', ' ') - 1) || ' ') > 0
-      and length(substr(fda.firm, 1, instr(fda.firm || ' ', ' ') - 1)) >= 8)
 order by name, hc.date desc, fda.date desc"""
 
 CANNED_QUERIES = {

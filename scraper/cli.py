@@ -84,7 +84,8 @@ def _add_crawl(sub):
                    help="only letters posted on or after this date (pages the listing back to it)")
     p.add_argument("--source", metavar="SOURCES",
                    help="what to collect: all (default; env FDA_SOURCES) or a comma-separated list of warning_letters, "
-                        "related_letters (response and close-out letters), untitled_letters, safety_notices")
+                        "related_letters (response and close-out letters), untitled_letters, safety_notices, "
+                        "health_canada (Health Canada's advisories; HC_BASE_URL)")
     p.add_argument("--rss-check", action="store_true",
                    help="read FDA's RSS feeds first, list what the database lacks, and crawl only if there is something")
     p.add_argument("--contact", metavar="EMAIL_OR_URL",

@@ -78,7 +78,8 @@ def crawl_settings(*, base_url=None, db_path=None, delay=None, limit=0, log_leve
     settings.setmodule("scraper.settings", priority="project")
     if base_url:
         settings.set("FDA_BASE_URL", base_url.rstrip("/"), priority="cmdline")
-        if not os.environ.get("HC_BASE_URL"):  # a mirror serves Health Canada's site too (under its prefix)
+        if not os.environ.get("HC_BASE_URL") and (urlsplit(base_url).hostname or "").lower() not in ("www.fda.gov", "fda.gov"):
+            # a mirror serves Health Canada's site too (under its prefix)
             settings.set("HC_BASE_URL", base_url.rstrip("/") + settings.get("HC_MIRROR_PREFIX"), priority="cmdline")
     if db_path:
         settings.set("FDA_DB_PATH", str(db_path), priority="cmdline")

@@ -241,3 +241,62 @@ def test_a_file_that_is_not_json_fails_the_run(tmp_path):
     assert result.returncode != 0
     db = sqlite_utils.Database(tmp_path / "x.db")
     assert [e["stage"] for e in db["errors"].rows] == ["layout_changed"] and db["letters"].count == 0
+
+
+def test_both_regulators_query_matches_normalised_names(tmp_path):
+    """The canned query 'same product or firm named by both regulators', on documents stored by db/store.py."""
+    import sqlite3
+
+    from db import store
+    from db.queries import BOTH_REGULATORS
+
+    db = store.open_db(tmp_path / "both.db")
+    base = {"body_text": "Text.", "kind": "warning_letter", "letter_issue_date": "2021-01-05"}
+    store.save_letter(db, {**base, "slug": "regener-eyes-llc-1", "url": "https://www.fda.gov/x/regener-eyes-llc-1",
+                           "company": "Regener-Eyes, LLC"}, None)
+    store.save_letter(db, {**base, "slug": "eyes-inc-2", "url": "https://www.fda.gov/x/eyes-inc-2", "company": "Eyes Inc."},
+                      None)
+    store.save_letter(db, {**base, "slug": "medskin-3", "url": "https://www.fda.gov/x/medskin-3",
+                           "company": "MEDSKIN LASER CENTER INC"}, None)
+    hc = {"kind": "hc_advisory", "regulator": "Health Canada", "country": "CA", "body_text": "Text.",
+          "document_date": "2020-10-04"}
+    store.save_letter(db, {**hc, "slug": "hc-ra-74073", "url": "https://recalls-rappels.canada.ca/en/a",
+                           "title": "An unauthorized biologic eye drop recalled",
+                           "subject": "Regener-Eyes Ophthalmic Solution (biologic eye drop)"}, None)
+    store.save_letter(db, {**hc, "slug": "hc-ra-76437", "url": "https://recalls-rappels.canada.ca/en/b",
+                           "title": "Unauthorized treatments at a clinic", "company": "MedSkin Laser Center"}, None)
+    db.close()
+    conn = sqlite3.connect(tmp_path / "both.db")
+    rows = conn.execute(BOTH_REGULATORS).fetchall()
+    pairs = sorted((r[2], r[5]) for r in rows)
+    assert pairs == [("medskin-3", "hc-ra-76437"), ("regener-eyes-llc-1", "hc-ra-74073")]  # 'eyes' alone: too short
+    regulators = dict(conn.execute("select slug, regulator || '/' || country from letters").fetchall())
+    assert regulators["regener-eyes-llc-1"] == "FDA/US" and regulators["hc-ra-74073"] == "Health Canada/CA"
+
+
+def test_m020_backfills_existing_rows_as_fda(tmp_path):
+    """A database from before m020: its rows become FDA/US, and their content hash does not move."""
+    from sqlite_utils import Database
+
+    from db import store
+    from db.schema import migrations
+
+    path = tmp_path / "old.db"
+    db = store.open_db(path)
+    store.save_letter(db, {"slug": "a-1", "url": "https://www.fda.gov/x/a-1", "company": "A", "body_text": "Text.",
+                           "letter_issue_date": "2020-01-01"}, None)
+    before = db["letters"].get("a-1")["content_hash"]
+    db.execute("update letters set regulator = null, country = null")
+    db.execute("delete from _sqlite_migrations where name = 'm020_regulators'")
+    db.conn.commit()
+    db.close()
+    db = Database(path)
+    migrations.apply(db)
+    row = db["letters"].get("a-1")
+    assert (row["regulator"], row["country"]) == ("FDA", "US")
+    assert "regulator" in {c for c in db["documents"].columns_dict}
+    db.close()
+    db = store.open_db(path)
+    assert store.save_letter(db, {"slug": "a-1", "url": "https://www.fda.gov/x/a-1", "company": "A",
+                                  "body_text": "Text.", "letter_issue_date": "2020-01-01"}, None) == "unchanged"
+    assert db["letters"].get("a-1")["content_hash"] == before
