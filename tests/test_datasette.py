@@ -168,7 +168,7 @@ def test_default_facets_match_the_data(get, sql):
                             "product_categories"]
     regulators = {f["value"]: f["count"] for f in facets["regulator"]["results"]}
     assert regulators == {r["regulator"]: r["n"] for r in sql("select regulator, count(*) n from letters group by 1")}
-    assert set(regulators) == {"FDA", "Health Canada"}
+    assert regulators["FDA"] >= 50  # the served file holds warning letters only (FDA_SOURCES pinned by the tests)
     exosome = {f["value"]: f["count"] for f in facets["exosome_related"]["results"]}
     assert exosome[1] == sql("select count(*) n from letters where exosome_related = 1")[0]["n"] >= 4
     years = {f["value"]: f["count"] for f in facets["year"]["results"]}

@@ -300,3 +300,18 @@ def test_m020_backfills_existing_rows_as_fda(tmp_path):
     assert store.save_letter(db, {"slug": "a-1", "url": "https://www.fda.gov/x/a-1", "company": "A",
                                   "body_text": "Text.", "letter_issue_date": "2020-01-01"}, None) == "unchanged"
     assert db["letters"].get("a-1")["content_hash"] == before
+
+
+def test_robots_txt_of_the_health_canada_host_is_obeyed(tmp_path):
+    site = MirrorSite()
+    site.robots_txt += "\nDisallow: /recalls-rappels/en/alert-recall/\n"
+    with serve_in_thread(site) as (base_url, _):
+        result = crawl(base_url, tmp_path / "robots.db")
+        paths = [t for _, t in site.requests]
+    assert paths == ["/robots.txt", FILE_PATH]  # the file is allowed; no forbidden page was requested
+    db = sqlite_utils.Database(tmp_path / "robots.db")
+    assert db["letters"].count == 0
+    errors = list(db["errors"].rows)
+    assert len(errors) == 5 and all("robots.txt" in e["reason"].lower() or "Forbidden" in e["reason"] for e in errors)
+    run = db["runs"].get(1)
+    assert (run["listed"], run["accounted"]) == (5, 5) and result.returncode != 0
