@@ -21,6 +21,7 @@ import json
 import re
 import unicodedata
 from datetime import date
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup
@@ -222,10 +223,13 @@ _REGEN_TERMS = [
 ]
 
 
-def _classifier_terms() -> list[str]:
-    from scraper.classify.products import _VOCAB  # the classifier's own vocabulary (vocabulary.json)
+VOCABULARY = Path(__file__).resolve().parents[1] / "classify" / "vocabulary.json"
 
-    return [t for terms in _VOCAB["product_categories"].values() for t in terms]
+
+def _classifier_terms() -> list[str]:
+    """Every product term of the classifier's vocabulary (scraper/classify/vocabulary.json), read as data."""
+    vocab = json.loads(VOCABULARY.read_text(encoding="utf-8"))
+    return [t for terms in vocab.get("product_categories", {}).values() for t in terms]
 
 
 _REGEN: re.Pattern | None = None
@@ -387,6 +391,9 @@ def parse_notice_page(page: str, url: str) -> dict:
         _read_current(soup, out)
     # dates and the identification number also read from the page text, wherever they are
     text_all = main.get_text("\n", strip=True)
+    if not out["last_updated"]:
+        modified = soup.select_one("time[property=dateModified]")
+        out["last_updated"] = iso_day(modified.get("datetime") or modified.get_text()) if modified else None
     if not out["last_updated"]:
         m = re.search(r"(?:Last updated|Dernière mise à jour)\s*:?\s*\n?\s*(\d{4}-\d{2}-\d{2})", text_all)
         out["last_updated"] = m and m[1]
