@@ -315,3 +315,33 @@ def test_robots_txt_of_the_health_canada_host_is_obeyed(tmp_path):
     assert len(errors) == 5 and all("robots.txt" in e["reason"].lower() or "Forbidden" in e["reason"] for e in errors)
     run = db["runs"].get(1)
     assert (run["listed"], run["accounted"]) == (5, 5) and result.returncode != 0
+
+
+def test_exosome_views_include_both_regulators(tmp_path):
+    """The exosome query and the exosome-per-year chart count a Health Canada notice beside FDA's letters."""
+    import sqlite3
+
+    from db import store
+    from db.queries import DASHBOARD_CHARTS, EXOSOME_COUNTS, EXOSOME_LETTERS
+
+    db = store.open_db(tmp_path / "exo.db")
+    fda_text = ("Your firm markets exosome products. These exosome products are unapproved biological products "
+                "in violation of section 351(a) of the PHS Act.")
+    hc_text = ("OTTAWA – Health Canada is warning Canadians that a clinic is selling unauthorized exosome injections. "
+               "The clinic was offering exosome products derived from human cells for hair restoration.")
+    store.save_letter(db, {"slug": "exo-fda-1", "url": "https://www.fda.gov/x/exo-fda-1", "company": "Exo Labs LLC",
+                           "body_text": fda_text, "letter_issue_date": "2025-03-01"}, None,
+                      classify_for_regulator(fda_text, "FDA", title="Exo Labs LLC"))
+    store.save_letter(db, {"slug": "hc-ra-1", "url": "https://recalls-rappels.canada.ca/en/x", "kind": "hc_advisory",
+                           "regulator": "Health Canada", "country": "CA", "title": "Unauthorized exosome injections",
+                           "body_text": hc_text, "document_date": "2025-06-01"}, None,
+                      classify_for_regulator(hc_text, "Health Canada", title="Unauthorized exosome injections"))
+    db.close()
+    conn = sqlite3.connect(tmp_path / "exo.db")
+    conn.row_factory = sqlite3.Row
+    rows = [dict(r) for r in conn.execute(EXOSOME_LETTERS, {"violation_type": "", "year": ""})]
+    assert {(r["slug"], r["regulator"]) for r in rows} == {("exo-fda-1", "FDA"), ("hc-ra-1", "Health Canada")}
+    counts = {(r["year"], r["violation_type"]) for r in conn.execute(EXOSOME_COUNTS)}
+    assert (2025, "unauthorized_health_product") in counts and (2025, "unapproved_biologic") in counts
+    chart = DASHBOARD_CHARTS["exosome-per-year"]["query"].replace("[[ and l.date >= date(:since) ]]", "")
+    assert sorted(tuple(r) for r in conn.execute(chart)) == [("2025", "FDA", 1), ("2025", "Health Canada", 1)]
