@@ -151,7 +151,7 @@ def test_mirror_sources_are_what_build_sources_makes(tmp_path):
     (PDFs compared by their text: fpdf2 versions differ in metadata bytes)."""
     import shutil
 
-    from scraper.mirror import build_sources
+    from tools import build_sources
     from scraper.parsing.untitled_letter import pdf_text
 
     sample = build_sources.SAMPLE_DIR

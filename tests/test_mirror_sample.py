@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from scraper.mirror import build_sample
+from tools import build_sample
 from scraper.mirror.server import MirrorSite
 
 SAMPLE = build_sample.SAMPLE_DIR
