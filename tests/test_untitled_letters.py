@@ -3,7 +3,7 @@ differently (built here with fpdf2), the listing-page parser on both listing sha
 against the loopback mirror.
 
 Fixtures (tests/files/untitled_letters/): the mirror's three CBER untitled-letter PDFs
-(scraper/mirror/build_sources.py), its CBER HCT/P listing and hub pages, a hand-written table listing,
+(tools/build_sources.py), its CBER HCT/P listing and hub pages, a hand-written table listing,
 and the real 2026 rows of CDER's and CBER's listing pages (untitled_c?er_listing_excerpt_2026.html,
 verbatim from ../shared/live/). expected.json holds the values read off each PDF by hand.
 """

@@ -2,7 +2,7 @@
 
 Re-runnable and deterministic (same inputs, byte-identical outputs):
 
-    python3 -m scraper.mirror.build_sample [--documents PATH] [--out DIR]
+    python3 -m tools.build_sample [--documents PATH] [--out DIR]
 
 Inputs
   * ``sample/letters/*.html`` listed in ``sample/letters_index.jsonl``: real fda.gov letter pages.

@@ -3,7 +3,7 @@ listing pages, letter PDFs (untitled, response, close-out) and RSS feeds.
 
 Re-runnable and deterministic (fixed PDF dates, sorted output):
 
-    python3 -m scraper.mirror.build_sources [--documents PATH]
+    python3 -m tools.build_sources [--documents PATH]
 
 Needs fpdf2 (in the ``test`` extra) for the PDFs; the outputs are committed, so crawling the mirror
 does not.
@@ -18,7 +18,7 @@ Outputs
   * ``notices/<slug>.html`` + ``notices/pages.jsonl`` (path -> file): five notice pages and three
     section index pages linking them, in fda.gov's page skeleton.
   * ``untitled/<name>.html`` + ``untitled/pages.jsonl``: the hub, CDER's and CBER's real untitled-letter
-    listings (real rows from ``untitled/untitled_c?er_listing_excerpt_2026.html``, scraper/mirror/build_untitled.py)
+    listings (real rows from ``untitled/untitled_c?er_listing_excerpt_2026.html``, tools/build_untitled.py)
     and a CBER HCT/P listing (invented markup; fda.gov's HCT/P page was never captured).
   * ``media/<id>.pdf`` + ``media/index.jsonl``: letter PDFs served at /media/<id>/download.
   * ``rss/<feed>.xml``: RSS 2.0 feeds (warning letters, MedWatch).
