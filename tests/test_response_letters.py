@@ -12,9 +12,9 @@ import sqlite_utils
 
 from scraper.parsing.untitled_letter import parse_letter_pdf
 from scraper.settings import LETTER_PATH
-from tests.conftest import run_fdatrack
+from tests.conftest import Fixtures, run_fdatrack
 
-FILES = Path(__file__).parent / "files" / "response_letters"
+FILES = Fixtures("response_letters")
 EXPECTED = json.loads((FILES / "expected.json").read_text())
 FIELDS = ["slug", "title", "letter_issue_date", "company", "reference"]
 # The listing rows of scraper/mirror/sample/listing.jsonl that carry a response or close-out cell.

@@ -17,9 +17,9 @@ import sqlite_utils
 
 from scraper.parsing.untitled_letter import LetterPdfError, media_slug, parse_letter_pdf, reflow
 from scraper.parsing.untitled_listing import parse_listing_links, parse_untitled_listing, parse_untitled_page
-from tests.conftest import run_fdatrack
+from tests.conftest import Fixtures, run_fdatrack
 
-FILES = Path(__file__).parent / "files" / "untitled_letters"
+FILES = Fixtures("untitled_letters")
 EXPECTED = json.loads((FILES / "expected.json").read_text())
 FIELDS = ["slug", "title", "letter_issue_date", "company", "reference"]
 
