@@ -514,7 +514,7 @@ def _add_eval(sub):
     p.add_argument("file", nargs="?", default=None, help="labelled documents (default: the dev set, tests/files/classifier/documents.jsonl)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--silver", action="store_true",
-                   help=f"score against FDA's subject lines instead: FILE is a silver set (default: "
+                   help="score against FDA's subject lines instead: FILE is a silver set (default: "
                         "tests/files/classifier/silver.jsonl.gz)")
     p.add_argument("--min-support", type=int, default=1, metavar="N",
                    help="with --silver: score only labels whose subject support is at least N (default 1)")

@@ -5,7 +5,6 @@ warning letter (parent_slug), with the listing's dates.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import sqlite_utils

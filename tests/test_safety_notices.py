@@ -12,7 +12,6 @@ each page by hand.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import sqlite_utils

@@ -10,7 +10,6 @@ verbatim from ../shared/live/). expected.json holds the values read off each PDF
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import sqlite_utils
