@@ -18,7 +18,7 @@ import re
 from datetime import date, timedelta
 from functools import lru_cache
 
-from scraper.mirror.build_sample import letter_slug
+from tools.build_sample import letter_slug
 from scraper.mirror.server import MirrorSite
 from scraper.settings import LETTER_PATH
 

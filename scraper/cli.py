@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 from scraper.errors import CliError  # noqa: F401  (re-exported for the commands below)
+from scraper.resources import resource
 
 
 def _read_text_file(path: str) -> str:
@@ -234,10 +235,10 @@ def cmd_mirror(args) -> int:
 
 # --- serve ------------------------------------------------------------------
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-METADATA_PATH = REPO_ROOT / "datasette_metadata.yml"
-DATASETTE_PLUGINS_DIR = REPO_ROOT / "plugins"
-DATASETTE_TEMPLATES_DIR = REPO_ROOT / "templates"
+# The top-level files in a checkout; their copies inside the package once installed (scraper/resources.py).
+METADATA_PATH = resource("datasette_metadata.yml")
+DATASETTE_PLUGINS_DIR = resource("plugins")
+DATASETTE_TEMPLATES_DIR = resource("templates")
 
 
 def _add_serve(sub):
@@ -505,17 +506,17 @@ def _classify_line(line: str, classify) -> dict:
 
 # --- eval -------------------------------------------------------------------
 
-_DEV_SET = Path(__file__).resolve().parent.parent / "tests" / "files" / "classifier" / "documents.jsonl"
-_SILVER_SET = _DEV_SET.with_name("silver.jsonl.gz")
+_DEV_SET = resource("tests/files/classifier/documents.jsonl")
+_SILVER_SET = resource("tests/files/classifier/silver.jsonl.gz")
 
 
 def _add_eval(sub):
     p = sub.add_parser("eval", help="score the classifier on a labelled JSON-lines file (default: the dev set)")
-    p.add_argument("file", nargs="?", default=None, help=f"labelled documents (default: {_DEV_SET.relative_to(_DEV_SET.parents[3])})")
+    p.add_argument("file", nargs="?", default=None, help="labelled documents (default: the dev set, tests/files/classifier/documents.jsonl)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--silver", action="store_true",
-                   help=f"score against FDA's subject lines instead: FILE is a silver set (default: "
-                        f"{_SILVER_SET.relative_to(_SILVER_SET.parents[3])})")
+                   help="score against FDA's subject lines instead: FILE is a silver set (default: "
+                        "tests/files/classifier/silver.jsonl.gz)")
     p.add_argument("--min-support", type=int, default=1, metavar="N",
                    help="with --silver: score only labels whose subject support is at least N (default 1)")
     p.set_defaults(func=cmd_eval)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.mirror.server import MirrorSite, serve_in_thread
+from scraper.mirror.server import SAMPLE_DIR, MirrorSite, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every Python process a test starts loads tests/netguard/sitecustomize.py: loopback only.
@@ -20,6 +21,23 @@ sys.path.insert(0, str(NETGUARD))
 import sitecustomize as _netguard  # noqa: E402  (this process too)
 
 _netguard.install()
+
+
+FILES_DIR = ROOT / "tests" / "files"
+# Fixture pages the packaged mirror sample also serves are kept once, in the sample.
+FROM_SAMPLE = {name: SAMPLE_DIR / path for name, path in
+               json.loads((FILES_DIR / "from_sample.json").read_text()).items() if not name.startswith("_")}
+
+
+class Fixtures:
+    """``Fixtures("safety_notices") / name``: tests/files/safety_notices/name, or the sample page it is."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.path = FILES_DIR / folder
+
+    def __truediv__(self, name: str) -> Path:
+        return FROM_SAMPLE.get(f"{self.folder}/{name}", self.path / name)
 
 
 def run_fdatrack(*args: str, env: dict | None = None, timeout: float = 300, input: str | None = None):

@@ -152,11 +152,11 @@ def test_unknown_source_is_one_line_usage_error(tmp_path):
 
 
 def test_mirror_sources_are_what_build_sources_makes(tmp_path):
-    """The committed notice pages, listing pages, feeds and PDFs come from scraper/mirror/build_sources.py
+    """The committed notice pages, listing pages, feeds and PDFs come from tools/build_sources.py
     (PDFs compared by their text: fpdf2 versions differ in metadata bytes)."""
     import shutil
 
-    from scraper.mirror import build_sources
+    from tools import build_sources
     from scraper.parsing.untitled_letter import pdf_text
 
     sample = build_sources.SAMPLE_DIR

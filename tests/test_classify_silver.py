@@ -6,7 +6,6 @@ checks the line is there), the bundled set against the listing and the parser, a
 """
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 import subprocess

@@ -19,7 +19,7 @@ import yaml
 from db import metadata
 from db.queries import CANNED_QUERIES
 from scraper.cli import _being_written
-from tests.conftest import HOSTILE_MARKUP, HOSTILE_SLUG, run_fdatrack
+from tests.conftest import HOSTILE_SLUG, run_fdatrack
 
 DB = metadata.DB_NAME
 ATOM = "{http://www.w3.org/2005/Atom}"

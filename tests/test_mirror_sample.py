@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from scraper.mirror import build_sample
+from tools import build_sample
 from scraper.mirror.server import MirrorSite
 
 SAMPLE = build_sample.SAMPLE_DIR
@@ -242,3 +242,27 @@ def test_every_listed_letter_is_served_as_a_whole_page():
         if row.get("real_row"):
             assert root.cssselect('meta[name="description"]')[0].get("content") == row["subject"]
     assert site.letter_page("no-such-letter-123456-01012026") is None
+
+
+def test_every_fixture_page_exists_once():
+    """A page the packaged sample serves is not copied into tests/files: the tests read it from the
+    sample (tests/files/from_sample.json), so a copy that reappears (or an entry whose copy is left
+    behind, or whose sample file is gone) fails here."""
+    import hashlib
+
+    from tests.conftest import FILES_DIR, FROM_SAMPLE
+
+    def digests(root: Path) -> dict[str, list[Path]]:
+        found: dict[str, list[Path]] = {}
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                found.setdefault(hashlib.sha256(path.read_bytes()).hexdigest(), []).append(path)
+        return found
+
+    sample, files = digests(SAMPLE), digests(FILES_DIR)
+    duplicates = {str(p.relative_to(FILES_DIR)): [str(s.relative_to(SAMPLE)) for s in sample[d]]
+                  for d, paths in files.items() if d in sample for p in paths}
+    assert duplicates == {}
+    for name, target in FROM_SAMPLE.items():
+        assert target.is_file(), name
+        assert not (FILES_DIR / name).exists(), name

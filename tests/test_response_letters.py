@@ -5,16 +5,15 @@ warning letter (parent_slug), with the listing's dates.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import sqlite_utils
 
 from scraper.parsing.untitled_letter import parse_letter_pdf
 from scraper.settings import LETTER_PATH
-from tests.conftest import run_fdatrack
+from tests.conftest import Fixtures, run_fdatrack
 
-FILES = Path(__file__).parent / "files" / "response_letters"
+FILES = Fixtures("response_letters")
 EXPECTED = json.loads((FILES / "expected.json").read_text())
 FIELDS = ["slug", "title", "letter_issue_date", "company", "reference"]
 # The listing rows of scraper/mirror/sample/listing.jsonl that carry a response or close-out cell.

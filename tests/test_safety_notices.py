@@ -1,7 +1,8 @@
 """Safety notices: the page parser field by field on every fixture, the index-page links, and the
 spider against the loopback mirror.
 
-Fixtures (tests/files/safety_notices/): the mirror's notice pages (real fda.gov notice texts in the
+Fixtures (tests/files/safety_notices/; pages the mirror sample also serves are read there, tests/files/from_sample.json):
+the mirror's notice pages (real fda.gov notice texts in the
 page skeleton; the legacy 2010 consumer update; the counterfeit-Alli MedWatch alert), two
 hand-written variants (banner inside the body, dateline only in a <time>), an index page with dated
 entries, the MedWatch index as its static HTML comes (an empty Date / Safety Alert / Product Type table)
@@ -11,16 +12,15 @@ each page by hand.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import sqlite_utils
 
 from scraper.parsing.safety_notice import (NoticePageError, is_hub_page_type, is_site_banner, kind_for_url,
                                            parse_notice_links, parse_page_type, parse_safety_notice, slug_for_url)
-from tests.conftest import run_fdatrack
+from tests.conftest import Fixtures, run_fdatrack
 
-FILES = Path(__file__).parent / "files" / "safety_notices"
+FILES = Fixtures("safety_notices")
 EXPECTED = json.loads((FILES / "expected.json").read_text(encoding="utf-8"))
 FIELDS = ["slug", "kind", "title", "document_date", "audience", "issuing_office", "section", "content_current_as_of"]
 

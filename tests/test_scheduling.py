@@ -18,10 +18,9 @@ import sqlite_utils
 import yaml
 
 from scraper.cli import build_parser
-from scraper.mirror.server import serve_in_thread
 from scraper.runstatus import EXIT_CODES
 from tests.conftest import ROOT, TEST_PYTHONPATH, run_fdatrack
-from tests.test_incremental import SlowLetters, warning_letters
+from tests.test_incremental import warning_letters
 
 DEPLOY = ROOT / "deploy"
 SCRIPT = DEPLOY / "scheduled-crawl.sh"

@@ -3,23 +3,22 @@ differently (built here with fpdf2), the listing-page parser on both listing sha
 against the loopback mirror.
 
 Fixtures (tests/files/untitled_letters/): the mirror's three CBER untitled-letter PDFs
-(scraper/mirror/build_sources.py), its CBER HCT/P listing and hub pages, a hand-written table listing,
+(tools/build_sources.py), its CBER HCT/P listing and hub pages, a hand-written table listing,
 and the real 2026 rows of CDER's and CBER's listing pages (untitled_c?er_listing_excerpt_2026.html,
 verbatim from ../shared/live/). expected.json holds the values read off each PDF by hand.
 """
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import sqlite_utils
 
 from scraper.parsing.untitled_letter import LetterPdfError, media_slug, parse_letter_pdf, reflow
 from scraper.parsing.untitled_listing import parse_listing_links, parse_untitled_listing, parse_untitled_page
-from tests.conftest import run_fdatrack
+from tests.conftest import Fixtures, run_fdatrack
 
-FILES = Path(__file__).parent / "files" / "untitled_letters"
+FILES = Fixtures("untitled_letters")
 EXPECTED = json.loads((FILES / "expected.json").read_text())
 FIELDS = ["slug", "title", "letter_issue_date", "company", "reference"]
 

@@ -101,7 +101,7 @@ def test_header_marcs_cms_not_taken_from_url():
     assert record["letter_issue_date"] == "2025-09-30"
 
 
-# --- generated mirror pages (scraper/mirror/build_sample.py) agree with the listing rows -------
+# --- generated mirror pages (tools/build_sample.py) agree with the listing rows -------
 
 def _generated_pages():
     index = SAMPLE / "generated_index.jsonl"

@@ -1,6 +1,6 @@
 """The mirror's sources beyond the warning-letter listing: safety-notice pages, untitled-letter
 listing pages, letter PDFs at /media/<id>/download and RSS feeds, all served from
-sample/ (built by scraper/mirror/build_sources.py).
+sample/ (built by tools/build_sources.py).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """HTML and text of the mirrored fda.gov sample: letter pages in the real page skeleton (copied from a
 real 2025 CBER page), the warning-letter listing page, robots.txt and Akamai's apology page.
 
-Pure rendering; scraper/mirror/build_sample.py decides what goes in.
+Pure rendering; tools/build_sample.py decides what goes in.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Re-runnable and deterministic (same inputs, byte-identical outputs):
 
-    python3 -m scraper.mirror.build_sample [--documents PATH] [--out DIR]
+    python3 -m tools.build_sample [--documents PATH] [--out DIR]
 
 Inputs
   * ``sample/letters/*.html`` listed in ``sample/letters_index.jsonl``: real fda.gov letter pages.
@@ -44,8 +44,8 @@ from lxml import html as lxml_html
 from scraper.mirror.real_rows import REAL_ROWS_FILE, load_real_rows
 from scraper.mirror.sample_pages import (APOLOGY_HTML, LETTER_PATH, LISTING_PATH, MARKER, ROBOTS_TXT,  # noqa: F401 (re-exported: tests read them here)
                                          render_letter_page)
+from scraper.mirror.server import SAMPLE_DIR  # the packaged sample this script writes
 
-SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 SOURCE_DOCUMENTS = "source_documents.jsonl"
 FDA = "https://www.fda.gov"
 EXCERPT_CHARS = 200

@@ -1,5 +1,5 @@
 """The mirror's two real untitled-letter listing pages (CDER's table, CBER's promotional-labeling list)
-and the letter PDFs they link; called by scraper/mirror/build_sources.py.
+and the letter PDFs they link; called by tools/build_sources.py.
 
 The listing markup is real: the rows in ``sample/untitled/untitled_c?er_listing_excerpt_2026.html``
 are verbatim 2026 captures of fda.gov (see ../shared/live/README.md), set here inside the site's page

@@ -1,0 +1,1 @@
+"""Developer-only scripts (not installed): the builders of the bundled mirror sample."""
