@@ -6,7 +6,7 @@ values its header prints; the notice pages put the excerpts' texts into the two 
 markup the trimmed maplestats pages show (legacy ``dl#awr_details_header_container``, current
 ``field--name-field-*`` / ``section.ar-*``). What each value rests on is in docs/sources.md.
 
-    python3 -m scraper.mirror.build_health_canada [EVIDENCE_DIR]
+    python3 -m tools.build_health_canada [EVIDENCE_DIR]
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import re
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).parent / "sample" / "health_canada"
-EVIDENCE = Path(__file__).resolve().parents[3] / "shared" / "health_canada"
+OUT = Path(__file__).resolve().parents[1] / "scraper" / "mirror" / "sample" / "health_canada"
+EVIDENCE = Path(__file__).resolve().parents[2] / "shared" / "health_canada"
 SITE = "https://recalls-rappels.canada.ca"
 
 # The stored notice excerpts: file, NID, URL (from the evidence README), open-data values. Organization,

@@ -1,6 +1,6 @@
 """The mirror's Health Canada site (recalls-rappels.canada.ca), under HC_MIRROR_PREFIX: the open-data file with
 ETag / Last-Modified and 304 answers to If-None-Match / If-Modified-Since, and the notice pages, from
-sample/health_canada/ (BUILT FROM EVIDENCE by scraper/mirror/build_health_canada.py, not captured)."""
+sample/health_canada/ (BUILT FROM EVIDENCE by tools/build_health_canada.py, not captured)."""
 from __future__ import annotations
 
 import hashlib
