@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.synth import synthetic_records
 from db import store
-from db.schema import LETTER_COLUMNS
+from db.columns import STORED as LETTER_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,15 +14,8 @@ import zlib
 
 from sqlite_utils import Database
 
-from db.store import CONTENT_FIELDS, DOCUMENT_FIELDS, hash_fields, letter_row, now_iso, save_classification, site_relative
-
-# The listing cells whose change makes a letter worth fetching again. The excerpt is left out on
-# purpose: it is a preview of the body, and a site-wide change of its length must not trigger a
-# re-fetch of thousands of letters (`--full` re-checks letter text).
-LISTING_HASH_FIELDS = [
-    "posted_date", "letter_issue_date", "company", "issuing_office", "subject",
-    "response_letter_date", "response_letter_url", "closeout_letter_date", "closeout_letter_url",
-]
+from db.columns import LISTING_HASH_FIELDS, content_hash_fields, hash_fields, now_iso
+from db.store import letter_row, save_classification
 
 
 # Letters stored before their listing row was kept (letters.listing_row is null) hold the page's
@@ -32,9 +25,9 @@ LEGACY_HASH_FIELDS = [f for f in LISTING_HASH_FIELDS if f not in {"company", "is
 
 
 def listing_hash(row: dict, fields: list[str] = LISTING_HASH_FIELDS) -> str:
-    """sha256 of a listing row's cells (URLs site-relative), to spot a row that changed."""
-    payload = {f: site_relative(row.get(f)) if f.endswith("_url") else row.get(f) for f in fields}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+    """sha256 of a listing row's cells (URLs site-relative), to spot a row that changed: the one
+    hash function (db.columns.hash_fields) over the registry's listing-hash columns."""
+    return hash_fields(row, fields)
 
 
 # --- site_state -----------------------------------------------------------------------
@@ -165,7 +158,7 @@ def apply_reparse(db: Database, record: dict, run_id: int | None, classification
     """
     row = letter_row(record)
     existing = db["letters"].get(row["slug"])
-    content_fields = CONTENT_FIELDS + [f for f in DOCUMENT_FIELDS if row.get(f) is not None]
+    content_fields = content_hash_fields(row)
     parsed = {k: v for k, v in row.items() if k not in {"first_seen", "last_seen", "delisted_at", "fetched_at", "raw_html"}}
     parsed["content_hash"] = hash_fields({**existing, **parsed}, content_fields)
     changed = [f for f in content_fields if f in parsed and existing.get(f) != parsed.get(f)]

@@ -1,8 +1,7 @@
 """Builds datasette_metadata.yml: titles, licence, column descriptions, facets, canned queries, feeds, dashboard.
 
-Column descriptions of `letters` come from the item schema (`scraper.items`), so the spiders'
-fields and Datasette's documentation cannot drift; columns that exist only in the database are
-described here. Regenerate after changing either:
+Column descriptions of `letters` come from the column registry (`db/columns.py`), from which the
+spiders' items derive too, so the fields and Datasette's documentation cannot drift. Regenerate after changing either:
 
     python3 -m db.metadata            # rewrite datasette_metadata.yml
     python3 -m db.metadata --check    # exit 1 if the committed file is out of date
@@ -19,68 +18,23 @@ from pathlib import Path
 import yaml
 
 from db.queries import CANNED_QUERIES
-from db.schema import (ATTACHMENT_COLUMNS, DOCUMENT_COLUMNS, HC_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS,
-                       REGULATOR_COLUMNS)
-from scraper.classify import PRODUCT_CATEGORIES, VIOLATION_LABELS
-from scraper.items import DocumentItem, LetterItem, field_descriptions
-from scraper.settings import LISTING_PATH, PROJECT_URL
+from db.columns import ISO_TIME, JSON_ARRAY, column_descriptions
+from db.columns import BY_NAME as _COLUMN
+from db.site import LISTING_PATH, PROJECT_URL
 
 # Datasette names a database after its file's stem; `fdatrack serve` always presents the file under
 # this name so that this metadata applies whatever the file is called.
 DB_NAME = "fda_letters"
 METADATA_PATH = Path(__file__).resolve().parent.parent / "datasette_metadata.yml"
 
-ISO_DAY = "(YYYY-MM-DD)"
-ISO_TIME = "(UTC, ISO 8601)"
-JSON_ARRAY = "(JSON array)"
-
-# --- letters: columns the items do not have ------------------------------------------
-
-_ADDRESS_PARTS = {
-    "street": "street lines", "city": "city", "state": "state or province",
-    "postal_code": "postal code", "country": "country",
-}
-_CLASSIFICATION_COLUMNS = {
-    "exosome_related": "1 when the classifier found the document is about exosome / extracellular-vesicle products, else 0",
-    "exosome_score": "Classifier confidence that the document is exosome-related, 0.0 to 1.0 (unitless)",
-    "regen_medicine_related": "1 when the document concerns regenerative-medicine products (stem cells, HCT/Ps, exosomes…), else 0",
-    "violation_types": "Violation types charged, from the classifier " + JSON_ARRAY + ": " + ", ".join(VIOLATION_LABELS)
-    + "; the proving sentence of each is in letter_tags",
-    "product_categories": "Regenerative-medicine product categories named " + JSON_ARRAY + ": " + ", ".join(PRODUCT_CATEGORIES),
-    "websites": "Web sites and social-media pages the document cites " + JSON_ARRAY,
-    "classifier_version": "Version of the rules that produced the classification, e.g. 'rules-2026.11.25.1'",
-}
-_LETTER_DB_ONLY = {
-    **_CLASSIFICATION_COLUMNS,
-    "content_hash": "sha256 over the parsed fields and text; a new value means FDA changed the document",
-    "listing_hash": "sha256 over the document's cells in FDA's listing; a new value means the listing row changed",
-    "first_seen": "When a crawl first stored the document " + ISO_TIME,
-    "last_seen": "When a crawl last saw the document in FDA's listing " + ISO_TIME,
-    "delisted_at": "When the document vanished from FDA's listing or its page answered 404 " + ISO_TIME
-    + "; null while it is listed. Rows are never deleted",
-    "date": "The document's date " + ISO_DAY + ": a letter's issue date, else the document's own date, else its "
-    "posted date (computed by SQLite; the table's default sort, newest first)",
-    "year": "Year of the document: its issue date's, else its own date's, else its posted date's (computed by SQLite)",
-}
+_CLASSIFICATION_COLUMNS = {c: _COLUMN[c].description for c in (
+    "exosome_related", "exosome_score", "regen_medicine_related", "violation_types", "product_categories", "websites",
+    "classifier_version")}
 
 
 def letter_column_descriptions() -> dict[str, str]:
-    """{column: description} for every column of `letters`, generated from the item schema first."""
-    items = {**field_descriptions(DocumentItem), **field_descriptions(LetterItem)}  # letters win on shared names
-    address = items["recipient_address"]
-    described = {}
-    for column in [*LETTER_COLUMNS, *DOCUMENT_COLUMNS, *HISTORY_COLUMNS, *ATTACHMENT_COLUMNS, *REGULATOR_COLUMNS,
-                   *HC_COLUMNS, "year", "date"]:
-        if column in items:
-            described[column] = items[column]
-        elif column.startswith("recipient_") and column[len("recipient_"):] in _ADDRESS_PARTS:
-            part = _ADDRESS_PARTS[column[len("recipient_"):]]
-            described[column] = f"Recipient address: {part}. From: {address}"
-        elif column in _LETTER_DB_ONLY:
-            described[column] = _LETTER_DB_ONLY[column]
-        else:
-            raise KeyError(f"letters.{column} has no description: add it to scraper/items.py or db/metadata.py")
-    return described
+    """{column: description} for every column of `letters`: the column registry's (db/columns.py)."""
+    return column_descriptions()
 
 
 # --- the other tables ------------------------------------------------------------------
@@ -346,7 +300,7 @@ def _str(dumper, value: str):
 _Dumper.add_representer(str, _str)
 
 HEADER = (
-    "# GENERATED by `python3 -m db.metadata` from db/metadata.py, db/queries.py and scraper/items.py.\n"
+    "# GENERATED by `python3 -m db.metadata` from db/metadata.py, db/queries.py and db/columns.py.\n"
     "# Do not edit by hand: change those and regenerate (a test fails when this file is stale).\n"
 )
 

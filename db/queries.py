@@ -8,8 +8,8 @@ is built from escaped text only, so a document's own markup can never reach a fe
 from __future__ import annotations
 
 from db.schema import FIRM_EXPRESSION as FIRM
-from scraper.classify import VIOLATION_LABELS
-from scraper.settings import LISTING_PATH
+from db.columns import VIOLATION_LABELS
+from db.site import LISTING_PATH
 
 DB_NAME = "fda_letters"
 FEED_SIZE = 50

@@ -1,59 +1,16 @@
 """The database schema, as sqlite-utils migrations: a later change upgrades an existing file.
 
-Append new migrations at the end; never edit one that has shipped.
+Every migration is literal and frozen: it spells out its columns and expressions and calls no code
+of the project, so today's code cannot change what an old migration does (tests/test_schema.py
+compares them with the schema they produced when they shipped). Append new migrations at the end;
+never edit one that has shipped. A new column is a registry entry in db/columns.py and a new
+migration that names it (tests/test_columns.py checks the two agree).
 """
 from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("fdatrack")
-
-LETTER_COLUMNS = {
-    "slug": str,
-    "url": str,
-    "kind": str,
-    "company": str,
-    "marcs_cms": str,
-    "letter_issue_date": str,
-    "posted_date": str,
-    "subject": str,
-    "reference": str,
-    "delivery_method": str,
-    "product": str,
-    "recipient_name": str,
-    "recipient_title": str,
-    "recipient_street": str,
-    "recipient_city": str,
-    "recipient_state": str,
-    "recipient_postal_code": str,
-    "recipient_country": str,
-    "recipient_emails": str,  # JSON array
-    "issuing_office": str,
-    "issuing_office_raw": str,
-    "regulated_products": str,  # JSON array
-    "content_current_as_of": str,
-    "excerpt": str,
-    "response_letter_date": str,
-    "response_letter_url": str,
-    "closeout_letter_date": str,
-    "closeout_letter_url": str,
-    "body_text": str,
-    "exosome_related": int,
-    "exosome_score": float,
-    "regen_medicine_related": int,
-    "violation_types": str,  # JSON array
-    "product_categories": str,  # JSON array
-    "websites": str,  # JSON array
-    "classifier_version": str,
-    "content_hash": str,
-    "listing_hash": str,
-    "first_seen": str,
-    "last_seen": str,
-    "fetched_at": str,
-    "delisted_at": str,
-    "raw_html": str,
-}
-
 
 @migrations()
 def m001_initial(db: Database) -> None:
@@ -77,7 +34,55 @@ def m001_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["letters"].create(LETTER_COLUMNS, pk="slug", not_null={"url"})
+    db["letters"].create(
+        {
+            "slug": str,
+            "url": str,
+            "kind": str,
+            "company": str,
+            "marcs_cms": str,
+            "letter_issue_date": str,
+            "posted_date": str,
+            "subject": str,
+            "reference": str,
+            "delivery_method": str,
+            "product": str,
+            "recipient_name": str,
+            "recipient_title": str,
+            "recipient_street": str,
+            "recipient_city": str,
+            "recipient_state": str,
+            "recipient_postal_code": str,
+            "recipient_country": str,
+            "recipient_emails": str,  # JSON array
+            "issuing_office": str,
+            "issuing_office_raw": str,
+            "regulated_products": str,  # JSON array
+            "content_current_as_of": str,
+            "excerpt": str,
+            "response_letter_date": str,
+            "response_letter_url": str,
+            "closeout_letter_date": str,
+            "closeout_letter_url": str,
+            "body_text": str,
+            "exosome_related": int,
+            "exosome_score": float,
+            "regen_medicine_related": int,
+            "violation_types": str,  # JSON array
+            "product_categories": str,  # JSON array
+            "websites": str,  # JSON array
+            "classifier_version": str,
+            "content_hash": str,
+            "listing_hash": str,
+            "first_seen": str,
+            "last_seen": str,
+            "fetched_at": str,
+            "delisted_at": str,
+            "raw_html": str,
+        },
+        pk="slug",
+        not_null={"url"},
+    )
     db["errors"].create(
         {"id": int, "run_id": int, "at": str, "url": str, "stage": str, "reason": str},
         pk="id",
@@ -146,28 +151,16 @@ def m001_initial(db: Database) -> None:
         db[table].create_index(cols, if_not_exists=True)
 
 
-# Columns that every kind of document beyond warning letters needs (issue 5). Kept apart from
-# LETTER_COLUMNS, which m001 created, so that m001 stays exactly as shipped.
-DOCUMENT_COLUMNS = {
-    "parent_slug": str,  # response/close-out letter -> the warning letter it answers or closes
-    "title": str,  # the page's or PDF's own title (safety notices have no company)
-    "audience": str,  # MedWatch "AUDIENCE:" line, e.g. "Health Professional, Patient, Consumer"
-    "document_date": str,  # the document's own date (YYYY-MM-DD) for kinds without a letter issue date
-}
-DOCUMENTS_VIEW = """
-select
-  slug, kind, coalesce(document_date, letter_issue_date) as document_date,
-  coalesce(title, company) as title, company, parent_slug, issuing_office, audience,
-  exosome_related, regen_medicine_related, violation_types, url, body_text
-from letters
-"""
-
-
 @migrations()
 def m002_documents(db: Database) -> None:
     """All document kinds in `letters`: parent link, title, audience, date; FTS over the title too."""
     existing = db["letters"].columns_dict
-    for name, type_ in DOCUMENT_COLUMNS.items():
+    for name, type_ in {
+        "parent_slug": str,  # response/close-out letter -> the warning letter it answers or closes
+        "title": str,  # the page's or PDF's own title (safety notices have no company)
+        "audience": str,  # MedWatch "AUDIENCE:" line, e.g. "Health Professional, Patient, Consumer"
+        "document_date": str,  # the document's own date (YYYY-MM-DD) for kinds without a letter issue date
+    }.items():
         if name not in existing:
             db["letters"].add_column(name, type_)
     for cols in (["kind"], ["parent_slug"], ["document_date"]):
@@ -177,25 +170,25 @@ def m002_documents(db: Database) -> None:
         ["company", "subject", "title", "body_text"], create_triggers=True, tokenize="porter"
     )
     db["letters"].populate_fts(["company", "subject", "title", "body_text"])
-    db.create_view("documents", DOCUMENTS_VIEW, replace=True)
-
-
-# The year a document belongs to, for Datasette's `year` facet and the per-year charts. A VIRTUAL
-# generated column: SQLite keeps it right on every write, and store.py never writes it.
-YEAR_EXPRESSION = "cast(substr(coalesce(letter_issue_date, document_date, posted_date), 1, 4) as integer)"
+    db.create_view("documents", """
+select
+  slug, kind, coalesce(document_date, letter_issue_date) as document_date,
+  coalesce(title, company) as title, company, parent_slug, issuing_office, audience,
+  exosome_related, regen_medicine_related, violation_types, url, body_text
+from letters
+""", replace=True)
 
 
 @migrations()
 def m003_letters_year(db: Database) -> None:
-    """letters.year: the issue (or document, or posted) date's year, computed by SQLite."""
+    """letters.year: the issue (or document, or posted) date's year, computed by SQLite.
+
+    A VIRTUAL generated column (Datasette's `year` facet, the per-year charts): SQLite keeps it right
+    on every write, and store.py never writes it."""
     if "year" not in {c[1] for c in db.execute("pragma table_xinfo(letters)").fetchall()}:
-        db.execute(f"alter table letters add column year integer generated always as ({YEAR_EXPRESSION}) virtual")
+        db.execute("alter table letters add column year integer generated always as "
+                   "(cast(substr(coalesce(letter_issue_date, document_date, posted_date), 1, 4) as integer)) virtual")
     db["letters"].create_index(["year"], if_not_exists=True)
-
-
-# Incremental crawling and each letter's lifecycle (issue 4). The listing row a letter was last
-# seen with is kept beside it, so `fdatrack reparse` can rebuild the letter from the archive.
-HISTORY_COLUMNS = {"listing_row": str}  # JSON object
 
 
 @migrations()
@@ -203,7 +196,7 @@ def m004_history(db: Database) -> None:
     """site_state (memory between runs), letters.listing_row, run modes and counts, version notes."""
     db["site_state"].create({"key": str, "value": str, "updated_at": str}, pk="key", if_not_exists=True)
     for table, columns in [
-        ("letters", HISTORY_COLUMNS),
+        ("letters", {"listing_row": str}),  # JSON object: the listing row last seen, for `fdatrack reparse`
         ("runs", {"mode": str, "listing_rows": int, "letter_pages": int, "pages_incomplete": int, "relisted": int}),
         ("letter_versions", {"note": str}),
     ]:
@@ -215,22 +208,32 @@ def m004_history(db: Database) -> None:
     db["letters"].create_index(["delisted_at"], if_not_exists=True)
     # Letters stored before this migration carry a listing_hash over other fields: recompute it
     # the way incremental runs compare rows, so an upgraded database is not fetched all over again.
-    from db.history import listing_hash
+    # (The hash as it was when m004 shipped, copied here: it must not follow later code.)
+    import hashlib
+    import json
+    from urllib.parse import urlsplit
 
+    def site_relative(url):
+        if not url or not isinstance(url, str):
+            return url
+        parts = urlsplit(url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    fields = ["posted_date", "letter_issue_date", "company", "issuing_office", "subject",
+              "response_letter_date", "response_letter_url", "closeout_letter_date", "closeout_letter_url"]
     for row in list(db.query("select * from letters")):
-        db.execute("update letters set listing_hash = ? where slug = ?", [listing_hash(row), row["slug"]])
-
-
-# One date for every kind of document (letters: issue date; notices: their own date), so Datasette can
-# list them all newest first. VIRTUAL generated, like `year`.
-DATE_EXPRESSION = "coalesce(letter_issue_date, document_date, posted_date)"
+        payload = {f: site_relative(row.get(f)) if f.endswith("_url") else row.get(f) for f in fields}
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+        db.execute("update letters set listing_hash = ? where slug = ?", [digest, row["slug"]])
 
 
 @migrations()
 def m005_letters_date(db: Database) -> None:
     """letters.date: the issue (or document, or posted) date, computed by SQLite."""
     if "date" not in {c[1] for c in db.execute("pragma table_xinfo(letters)").fetchall()}:
-        db.execute(f"alter table letters add column date text generated always as ({DATE_EXPRESSION}) virtual")
+        # one date for every kind (letters: issue date; notices: their own date), VIRTUAL like `year`
+        db.execute("alter table letters add column date text generated always as "
+                   "(coalesce(letter_issue_date, document_date, posted_date)) virtual")
     db["letters"].create_index(["date"], if_not_exists=True)
 
 
@@ -258,11 +261,6 @@ def m007_run_ledger(db: Database) -> None:
             db["runs"].add_column(name, type_)
 
 
-# Untitled letters list the promotional material they cite beside the letter PDF (CDER's page): kept
-# on the letter as a JSON array of {title, url}, never as documents of their own.
-ATTACHMENT_COLUMNS = {"attachments": str}  # JSON array
-
-
 @migrations()
 def m008_document_attachments(db: Database) -> None:
     """letters.attachments: the files listed beside a letter (JSON array of {title, url})."""
@@ -273,14 +271,16 @@ def m008_document_attachments(db: Database) -> None:
 # A firm's name without case or punctuation ("Invitrx Therapeutics, Inc." is "invitrx therapeutics inc"):
 # how the repeat-recipients query and the letter page's "other letters to this recipient" match firms.
 # An index on the expression itself lets the letter page find a firm's letters without reading the table;
-# SQLite uses it only where a query spells the expression exactly so (db/queries.py FIRM).
+# SQLite uses it only where a query spells the expression exactly so (db/queries.py FIRM); m009 spells it
+# out as it shipped, and tests/test_columns.py checks this constant still matches the index.
 FIRM_EXPRESSION = "trim(replace(replace(replace(replace(lower(company), '.', ''), ',', ''), '  ', ' '), '  ', ' '))"
 
 
 @migrations()
 def m009_firm_index(db: Database) -> None:
     """An index on each letter's normalised company (the letter page's other letters to this recipient)."""
-    db.execute(f"create index if not exists idx_letters_firm on letters ({FIRM_EXPRESSION})")
+    db.execute("create index if not exists idx_letters_firm on letters "
+               "(trim(replace(replace(replace(replace(lower(company), '.', ''), ',', ''), '  ', ' '), '  ', ' ')))")
 
 
 @migrations()
@@ -296,34 +296,23 @@ def m010_chart_indexes(db: Database) -> None:
 # One documents model across regulators (issue 14): every document names its regulator and country
 # (FDA/US for everything stored before), and Health Canada's notices (kind hc_advisory) keep their own
 # fields. regulator/country never join the content hash (an upgraded file would see every letter changed).
-REGULATOR_COLUMNS = {"regulator": str, "country": str}
-HC_COLUMNS = {
-    "identification_number": str,  # Health Canada's RA-NNNNN
-    "alert_type": str,  # "Public advisory", "Information update", "Recall"...
-    "last_updated": str,  # the notice's "Last updated" date (YYYY-MM-DD)
-    "issue_types": str,  # JSON array, e.g. ["Health products - Unauthorized product"]
-    "affected_products": str,  # JSON array of {column header: cell}
-    "recall_class": str,
-}
-DOCUMENTS_VIEW_M020 = """
-select
-  slug, kind, regulator, country, coalesce(document_date, letter_issue_date) as document_date,
-  coalesce(title, company) as title, company, parent_slug, issuing_office, audience,
-  exosome_related, regen_medicine_related, violation_types, url, body_text
-from letters
-"""
-
-
 @migrations()
 def m020_regulators(db: Database) -> None:
     """letters.regulator and .country (existing rows FDA/US), Health Canada's notice fields, the documents
     view with both columns."""
     existing = db["letters"].columns_dict
-    for name, type_ in {**REGULATOR_COLUMNS, **HC_COLUMNS}.items():
+    for name in ("regulator", "country", "identification_number", "alert_type", "last_updated",
+                 "issue_types", "affected_products", "recall_class"):
         if name not in existing:
-            db["letters"].add_column(name, type_)
+            db["letters"].add_column(name, str)
     db.execute("update letters set regulator = 'FDA' where regulator is null")
     db.execute("update letters set country = 'US' where country is null")
     for cols in (["regulator"], ["regulator", "kind", "date"], ["identification_number"]):
         db["letters"].create_index(cols, if_not_exists=True)
-    db.create_view("documents", DOCUMENTS_VIEW_M020, replace=True)
+    db.create_view("documents", """
+select
+  slug, kind, regulator, country, coalesce(document_date, letter_issue_date) as document_date,
+  coalesce(title, company) as title, company, parent_slug, issuing_office, audience,
+  exosome_related, regen_medicine_related, violation_types, url, body_text
+from letters
+""", replace=True)

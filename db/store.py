@@ -5,7 +5,6 @@ consistent; writes are upserts keyed on the letter's slug.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -14,38 +13,21 @@ import time
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from db.schema import (ATTACHMENT_COLUMNS, DOCUMENT_COLUMNS, HC_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS,
-                       REGULATOR_COLUMNS, migrations)
+from db import columns
+from db.columns import hash_fields, now_iso, site_relative  # noqa: F401 (the one hash and clock; re-exported)
+from db.schema import migrations
 
 DEFAULT_DB_PATH = "db/fda_letters.db"
 
-# Fields whose change makes a new version of a letter (timestamps and archives excluded).
-CONTENT_FIELDS = [
-    c
-    for c in LETTER_COLUMNS
-    if c
-    not in {
-        "content_hash", "listing_hash", "first_seen", "last_seen", "fetched_at", "delisted_at",
-        "raw_html", "exosome_related", "exosome_score", "regen_medicine_related",
-        "violation_types", "product_categories", "websites", "classifier_version",
-    }
-]
-LISTING_FIELDS = [
-    "posted_date", "letter_issue_date", "company", "issuing_office", "subject",
-    "response_letter_date", "response_letter_url", "closeout_letter_date", "closeout_letter_url",
-]
-# Document-kind fields join the content hash only when set, so that warning letters stored before
-# migration m002 do not all look changed after it.
-# Health Canada's fields join it the same way; regulator/country never do (m020 set them on every row).
-DOCUMENT_FIELDS = list(DOCUMENT_COLUMNS) + list(ATTACHMENT_COLUMNS) + list(HC_COLUMNS)
-JSON_FIELDS = {"recipient_emails", "regulated_products", "violation_types", "product_categories", "websites",
-               "attachments", "issue_types", "affected_products"}
-STORED_COLUMNS = {**LETTER_COLUMNS, **DOCUMENT_COLUMNS, **HISTORY_COLUMNS, **ATTACHMENT_COLUMNS, **REGULATOR_COLUMNS,
-                  **HC_COLUMNS}
+# Kept for callers (bench/): the registry's lists, not lists of their own.
+CONTENT_FIELDS = columns.CONTENT_HASH_FIELDS
+LISTING_FIELDS = columns.LISTING_HASH_FIELDS
+DOCUMENT_FIELDS = columns.CONTENT_HASH_IF_SET
+JSON_FIELDS = columns.JSON_COLUMNS
+_STORED = set(columns.STORED)
 
 
 class StorageError(Exception):
@@ -73,10 +55,6 @@ def busy_timeout() -> float:
         return max(0.0, float(os.environ.get("FDA_BUSY_TIMEOUT", BUSY_TIMEOUT_S)))
     except ValueError:
         return BUSY_TIMEOUT_S
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
 def open_db(path: str | Path = DEFAULT_DB_PATH, *, create: bool = True, check: bool = False) -> Database:
@@ -211,26 +189,9 @@ def _foreign_tables(db: Database) -> list[str]:
     return [] if not tables or "_sqlite_migrations" in tables else tables[:5]
 
 
-def hash_fields(record: dict, fields: list[str]) -> str:
-    """A stable sha256 over the named fields of a record (URLs site-relative: a mirror's port is no change)."""
-    payload = json.dumps(
-        {f: site_relative(record.get(f)) if f == "url" or f.endswith("_url") else record.get(f) for f in fields},
-        sort_keys=True, ensure_ascii=False,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def site_relative(url: str | None) -> str | None:
-    """A URL without scheme and host (the same letter on fda.gov or on a mirror)."""
-    if not url or not isinstance(url, str):
-        return url
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
 def letter_row(record: dict) -> dict:
     """Flatten a letter record (parser + listing fields) into a `letters` row."""
-    row = {k: v for k, v in record.items() if k in STORED_COLUMNS}
+    row = {k: v for k, v in record.items() if k in _STORED}
     if isinstance(row.get("listing_row"), dict):
         row["listing_row"] = json.dumps(row["listing_row"], ensure_ascii=False, sort_keys=True)
     address = record.get("recipient_address") or {}
@@ -300,7 +261,7 @@ def save_letter(db: Database, record: dict, run_id: int | None, classification: 
 
     Raises LostBodyError when the record has no body but the stored letter has one."""
     row = letter_row(record)
-    content_fields = CONTENT_FIELDS + [f for f in DOCUMENT_FIELDS if row.get(f) is not None]
+    content_fields = columns.content_hash_fields(row)
     row["content_hash"] = hash_fields(row, content_fields)
     # the spider hashes the listing cells as it saw them; other sources fall back to the stored fields
     row["listing_hash"] = row.get("listing_hash") or hash_fields(row, LISTING_FIELDS)

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -62,7 +61,7 @@ def lock_database(db_path: str | Path):
         holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "a process"
         os.close(fd)
         raise CrawlLocked(f"another crawl ({holder}) holds {lock_path}; not starting") from None
-    started = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    started = store.now_iso()
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}, since {started}\n".encode(), 0)

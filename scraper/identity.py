@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from importlib import metadata
 
-PROJECT_URL = "https://github.com/fdatrack/fdatrack"
+from db.site import PROJECT_URL  # noqa: F401 (declared below scraper/: db/ never imports scraper/)
 
 # Product tokens of browsers' User-Agent strings: a UA carrying one of them pretends to be a browser.
 BROWSER_TOKENS = re.compile(r"mozilla/|chrome/|chromium/|safari/|applewebkit/|gecko/|like gecko|firefox/|"

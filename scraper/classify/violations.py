@@ -20,10 +20,7 @@ from dataclasses import dataclass, field
 
 from .sentences import SentenceIndex
 
-VIOLATION_LABELS = (
-    "unapproved_biologic", "unapproved_new_drug", "misbranding", "adulteration",
-    "cgmp", "hctp_1271", "false_fda_approval_claim", "other",
-)
+from db.columns import VIOLATION_LABELS  # noqa: E402,F401 (the violation_types column's vocabulary)
 _MAX_EVIDENCE = 3
 _SHORT_SENTENCE = 60
 _I = re.IGNORECASE

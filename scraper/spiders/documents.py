@@ -3,7 +3,6 @@ letter (a PDF at /media/<id>/download, or an HTML page) into a DocumentItem.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import scrapy
@@ -22,8 +21,7 @@ KIND_TITLES = {
 }
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+from db.columns import now_iso  # noqa: E402,F401 (the one clock; re-exported for safety_notices)
 
 
 def is_pdf(response) -> bool:

@@ -5,7 +5,6 @@ Requests and link following only; all parsing is in scraper.parsing (pure functi
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
 from urllib.parse import urlencode, urlsplit
 
 import scrapy
@@ -16,6 +15,7 @@ from scraper.parsing.untitled_letter import media_slug
 from scraper.spiders.documents import already_stored, letter_document
 from scraper.parsing.letter_page import LetterPageError, parse_letter
 from db import history
+from db.columns import now_iso
 from scraper.parsing.listing import (
     ListingLayoutError,
     parse_datatables_json,
@@ -434,7 +434,7 @@ class WarningLettersSpider(scrapy.Spider):
         # the listing's dates and company are what FDA indexes; the page wins where it has them
         record = merge_letter(row, parsed)
         record["listing_row"] = {k: v for k, v in row.items() if k != "listing_hash"}
-        record["fetched_at"] = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        record["fetched_at"] = now_iso()
         record["raw_html"] = response.text
         yield LetterItem(**{k: v for k, v in record.items() if k in LetterItem.__dataclass_fields__})
         yield from self._related_letter_requests(row)
