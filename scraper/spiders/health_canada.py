@@ -114,8 +114,9 @@ class HealthCanadaSpider(SourceSpider):
         for record in kept:
             slug = slug_for(record["nid"])
             if self._unchanged(slug, record):
+                # settled in the ledger; not counted in letters_listed, which counts the pages to fetch (a run
+                # whose file changed elsewhere, or only its ETag, stores nothing and is fine)
                 self.ledger.listed_and_settle(slug, record["url"], "unchanged")
-                self.letters_listed = (self.letters_listed or 0) + 1
                 continue
             if record["page_check"] and checked.get(slug) == record.get("last_updated") \
                     and not self.settings.getbool("FDA_FULL"):

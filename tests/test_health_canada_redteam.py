@@ -1,0 +1,122 @@
+"""Red-team tests for the Health Canada source: hostile open-data files and pages, the filter's false positives and
+negatives, and the classifier on Canadian notices, through the real parser, spider, engine and mirror."""
+from __future__ import annotations
+
+import json
+import time
+
+import sqlite_utils
+
+from scraper.mirror.server import MirrorSite, serve_in_thread
+from scraper.parsing.health_canada import iso_day, notice_url, parse_open_data, parse_record, regen_match
+from tests.conftest import run_fdatrack
+
+FILE_PATH = "/recalls-rappels/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.json"
+
+
+def record(**kw) -> dict:
+    base = {"NID": "90001", "Title": "A notice", "URL": "https://recalls-rappels.canada.ca/en/alert-recall/a-notice",
+            "Organization": "Drugs and health products", "Product": None, "Issue": None, "What you should do": None,
+            "Category": "Health products - Drugs", "Recall class": "--", "Last updated": "2024-01-05", "Archived": "0"}
+    return {**base, **kw}
+
+
+def crawl(base_url, db_path, *extra):
+    return run_fdatrack("crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0",
+                        "--source", "health_canada", *extra)
+
+
+def last_run(db_path) -> dict:
+    return list(sqlite_utils.Database(db_path).query("select * from runs order by id desc limit 1"))[0]
+
+
+def test_a_20_mb_file_parses_in_reasonable_time():
+    rows = [record(NID=str(100000 + i), Title=f"  Product {i} recalled\u200b ",
+                   **{"What you should do": "Stop&nbsp;using <a href='x'>the product</a> ." * 5}) for i in range(40000)]
+    body = json.dumps(rows).encode()
+    assert len(body) > 20_000_000
+    t0 = time.process_time()
+    records, problems = parse_open_data(body)
+    assert len(records) == 40000 and not problems
+    assert time.process_time() - t0 < 30
+
+
+def test_a_truncated_file_fails_the_run_with_one_error_and_stores_nothing(tmp_path):
+    site = MirrorSite()
+    site.health_canada.open_data = site.health_canada.open_data[: len(site.health_canada.open_data) // 2]
+    with serve_in_thread(site) as (base_url, _):
+        result = crawl(base_url, tmp_path / "t.db")
+    assert result.returncode != 0
+    db = sqlite_utils.Database(tmp_path / "t.db")
+    errors = list(db["errors"].rows)
+    assert len(errors) == 1 and "not JSON" in errors[0]["reason"] and db["letters"].count == 0
+    assert last_run(tmp_path / "t.db")["status"] != "ok"
+    assert (sqlite_utils.Database(tmp_path / "t.db")["site_state"].count
+            if "site_state" in db.table_names() else 0) == 0 or not list(
+        db.query("select * from site_state where key = 'health_canada/open_data'"))
+
+
+def test_an_etag_change_with_identical_content_fetches_no_page(tmp_path):
+    site = MirrorSite()
+    with serve_in_thread(site) as (base_url, _):
+        assert crawl(base_url, tmp_path / "e.db").returncode == 0
+        site.health_canada.etag = lambda: '"another"'
+        site.health_canada.last_modified += 86400
+        site.requests.clear()
+        again = crawl(base_url, tmp_path / "e.db")
+        paths = [t for _, t in site.requests]
+    assert again.returncode == 0, again.stderr
+    assert paths == ["/robots.txt", FILE_PATH]
+    run = last_run(tmp_path / "e.db")
+    assert (run["status"], run["new"], run["listed"], run["accounted"]) == ("ok", 0, 5, 5)
+
+
+def test_duplicate_nids_and_a_french_only_record(tmp_path):
+    site = MirrorSite()
+    records = json.loads(site.health_canada.open_data.decode("utf-8-sig"))
+    first = next(r for r in records if r["NID"] == "69974")
+    records.append({**first, "URL": "/en/node/69974"})  # the same notice twice
+    records.append({"NID": "90002", "Titre": "Produits de cellules souches non autorisés",
+                    "URL": "/fr/avis-rappel/cellules-souches", "Organization": "Médicaments et produits de santé",
+                    "Catégorie": "Produits de santé", "Dernière mise à jour": "2024-01-05", "Archivé": "0"})
+    site.health_canada.open_data = json.dumps(records).encode()
+    site.health_canada.pages["/fr/avis-rappel/cellules-souches"] = (
+        "<html><body><main><h1 id='wb-cont'>Produits de cellules souches non autorisés</h1>"
+        "<section class='ar-issue-long'><p>Santé Canada avise que des produits de cellules souches non autorisés "
+        "sont vendus.</p></section></main></body></html>")
+    with serve_in_thread(site) as (base_url, _):
+        result = crawl(base_url, tmp_path / "d.db")
+    assert result.returncode == 0, result.stderr
+    db = sqlite_utils.Database(tmp_path / "d.db")
+    slugs = sorted(r["slug"] for r in db.query("select slug from letters"))
+    assert slugs == ["hc-ra-69974", "hc-ra-70559", "hc-ra-74073", "hc-ra-74243", "hc-ra-76437", "hc-ra-90002"]
+    run = last_run(tmp_path / "d.db")
+    assert (run["status"], run["listed"], run["accounted"]) == ("ok", 6, 6)
+
+
+def test_pages_that_fail_redirect_offsite_or_are_hostile(tmp_path):
+    site = MirrorSite()
+    pages = site.health_canada.pages
+    prp = "/en/alert-recall/health-canada-clarifies-position-platelet-rich-plasma-treatments"
+    stem = "/en/alert-recall/health-canada-advising-canadians-about-potential-health-risks-associated-unauthorized"
+    site.redirects["/recalls-rappels" + prp] = "https://evil.example/phish"
+    pages[stem] = pages[stem].replace("<h1", "<script>window.__x=1</script><h1", 1)
+    original = site.health_canada.handle
+
+    def handle(path, headers):
+        if path.startswith("/en/alert-recall/unauthorized-biologic-eye-drop"):
+            return 500, {"Content-Type": "text/html"}, b"<html><h1>Server error</h1></html>"
+        return original(path, headers)
+
+    site.health_canada.handle = handle
+    with serve_in_thread(site) as (base_url, _):
+        result = crawl(base_url, tmp_path / "p.db")
+    assert result.returncode != 0
+    db = sqlite_utils.Database(tmp_path / "p.db")
+    slugs = sorted(r["slug"] for r in db.query("select slug from letters"))
+    assert slugs == ["hc-ra-69974", "hc-ra-74243", "hc-ra-76437"]
+    body = db["letters"].get("hc-ra-69974")["body_text"]
+    assert "__x" not in body and "<script" not in body
+    run = last_run(tmp_path / "p.db")
+    assert (run["status"], run["listed"], run["accounted"]) == ("partial", 5, 5)
+    assert len(list(db["errors"].rows)) == 2
