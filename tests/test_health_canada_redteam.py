@@ -56,6 +56,15 @@ def test_a_truncated_file_fails_the_run_with_one_error_and_stores_nothing(tmp_pa
         db.query("select * from site_state where key = 'health_canada/open_data'"))
 
 
+def test_a_304_that_was_not_asked_for_is_not_ok(tmp_path):
+    site = MirrorSite()
+    site.health_canada.handle = lambda path, headers: (304, {"ETag": '"x"'}, b"")
+    with serve_in_thread(site) as (base_url, _):
+        result = crawl(base_url, tmp_path / "n.db")
+    assert result.returncode != 0
+    assert last_run(tmp_path / "n.db")["status"] != "ok"
+
+
 def test_an_etag_change_with_identical_content_fetches_no_page(tmp_path):
     site = MirrorSite()
     with serve_in_thread(site) as (base_url, _):

@@ -84,6 +84,11 @@ class HealthCanadaSpider(SourceSpider):
 
     def parse_file(self, response, stage):
         yield from self.check_blocked(response)
+        if response.status == 304 and not (response.request.headers.get("If-None-Match")
+                                           or response.request.headers.get("If-Modified-Since")):
+            yield self.fatal(response.url, stage, "open-data file answered 304 Not Modified to a request that "
+                                                  "was not conditional (no previous copy to reuse)")
+            return
         if response.status == 304:  # unchanged since the last run: nothing to fetch
             self.page_seen()
             self.crawler.stats.set_value("fdatrack/hc_not_modified", 1)
