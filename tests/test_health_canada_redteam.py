@@ -129,3 +129,23 @@ def test_pages_that_fail_redirect_offsite_or_are_hostile(tmp_path):
     run = last_run(tmp_path / "p.db")
     assert (run["status"], run["listed"], run["accounted"]) == ("partial", 5, 5)
     assert len(list(db["errors"].rows)) == 2
+
+
+def test_a_file_whose_records_all_fail_is_one_error_line(tmp_path):
+    site = MirrorSite()
+    site.health_canada.open_data = json.dumps([{"id": str(i), "name": "x"} for i in range(500)]).encode()
+    with serve_in_thread(site) as (base_url, _):
+        result = crawl(base_url, tmp_path / "k.db")
+    assert result.returncode != 0
+    db = sqlite_utils.Database(tmp_path / "k.db")
+    errors = list(db["errors"].rows)
+    assert len(errors) == 1 and "no usable notice" in errors[0]["reason"], errors[:3]
+    assert last_run(tmp_path / "k.db")["status"] == "failed" and db["letters"].count == 0
+
+
+def test_an_empty_file_is_not_ok(tmp_path):
+    site = MirrorSite()
+    site.health_canada.open_data = b"[]"
+    with serve_in_thread(site) as (base_url, _):
+        result = crawl(base_url, tmp_path / "z.db")
+    assert result.returncode != 0 and last_run(tmp_path / "z.db")["status"] == "failed"

@@ -102,6 +102,11 @@ class HealthCanadaSpider(SourceSpider):
         except OpenDataError as exc:
             yield self.fatal(response.url, "layout_changed", str(exc))
             return
+        if not records:  # an empty array, or keys renamed so that no record reads: one line, not one per record
+            first = f"; record {problems[0].index}: {problems[0]}" if problems else ""
+            yield self.fatal(response.url, "layout_changed",
+                             f"open-data file holds no usable notice ({len(problems)} records unreadable{first})")
+            return
         self.page_seen()
         for problem in problems:
             where = f"record {problem.index}" + (f" (NID {problem.nid})" if problem.nid else "")
