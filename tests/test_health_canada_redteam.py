@@ -131,6 +131,27 @@ def test_pages_that_fail_redirect_offsite_or_are_hostile(tmp_path):
     assert len(list(db["errors"].rows)) == 2
 
 
+def test_reclassify_applies_no_us_statute_label_to_a_canadian_notice(tmp_path):
+    site = MirrorSite()
+    stem = "/en/alert-recall/health-canada-advising-canadians-about-potential-health-risks-associated-unauthorized"
+    site.health_canada.pages[stem] = site.health_canada.pages[stem].replace(
+        "OTTAWA", "The product is adulterated and misbranded under section 501 of the FD&amp;C Act and 21 CFR "
+                  "Part 1271. OTTAWA", 1)
+    with serve_in_thread(site) as (base_url, _):
+        assert crawl(base_url, tmp_path / "c.db").returncode == 0
+    us = {"adulteration", "misbranding", "unapproved_new_drug", "unapproved_biologic", "cgmp", "hctp_1271",
+          "false_fda_approval_claim", "other"}
+    before = sqlite_utils.Database(tmp_path / "c.db")["letters"].get("hc-ra-69974")
+    assert not us & set(json.loads(before["violation_types"]))
+    result = run_fdatrack("classify", "--db", str(tmp_path / "c.db"))
+    assert result.returncode == 0, result.stderr
+    db = sqlite_utils.Database(tmp_path / "c.db")
+    for row in db.query("select slug, violation_types from letters where regulator = 'Health Canada'"):
+        assert not us & set(json.loads(row["violation_types"] or "[]")), row
+    tags = {t["tag"] for t in db.query("select tag from letter_tags where tag_kind = 'violation' and slug like 'hc-%'")}
+    assert not us & tags
+
+
 def test_a_file_whose_records_all_fail_is_one_error_line(tmp_path):
     site = MirrorSite()
     site.health_canada.open_data = json.dumps([{"id": str(i), "name": "x"} for i in range(500)]).encode()
