@@ -170,3 +170,18 @@ def test_an_empty_file_is_not_ok(tmp_path):
     with serve_in_thread(site) as (base_url, _):
         result = crawl(base_url, tmp_path / "z.db")
     assert result.returncode != 0 and last_run(tmp_path / "z.db")["status"] == "failed"
+
+
+def test_a_200_error_page_for_a_notice_is_not_stored(tmp_path):
+    site = MirrorSite()
+    stem = "/en/alert-recall/health-canada-advising-canadians-about-potential-health-risks-associated-unauthorized"
+    site.health_canada.pages[stem] = ("<html><body><main><h1 id='wb-cont'>We couldn't find that Web page (Error 404)"
+                                      "</h1><p>We're having trouble finding that page.</p></main></body></html>")
+    with serve_in_thread(site) as (base_url, _):
+        result = crawl(base_url, tmp_path / "s.db")
+    assert result.returncode != 0
+    db = sqlite_utils.Database(tmp_path / "s.db")
+    assert "hc-ra-69974" not in {r["slug"] for r in db.query("select slug from letters")}
+    assert [e["stage"] for e in db["errors"].rows] == ["parse_hc_notice"]
+    run = last_run(tmp_path / "s.db")
+    assert (run["status"], run["listed"], run["accounted"]) == ("partial", 5, 5)

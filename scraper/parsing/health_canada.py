@@ -374,6 +374,9 @@ def parse_notice_page(page: str, url: str) -> dict:
     if not title or re.search(r"page not found|404|erreur", title, re.I) and len(title) < 40:
         raise NoticePageError("no notice title (h1) on the page")
     legacy = soup.select_one("dl#awr_details_header_container")
+    if legacy is None and not soup.select_one(".recall-alert-body, [class*=field--name-field-], section[class*=ar-]"):
+        raise NoticePageError(f"not a notice page (no notice fields under the title {title[:60]!r}: "
+                              "an error or maintenance page?)")
     out = {
         "url": url, "title": title, "alert_type": _text(soup.select_one("#wb-cont-nav")),
         "archived": soup.select_one("#block-archived, #archived") is not None,
