@@ -30,6 +30,35 @@ def last_run(db_path) -> dict:
     return list(sqlite_utils.Database(db_path).query("select * from runs order by id desc limit 1"))[0]
 
 
+def test_utf16_file_is_read():
+    body = json.dumps([record()]).encode("utf-16")  # with its BOM
+    records, problems = parse_open_data(body)
+    assert [r["nid"] for r in records] == ["90001"] and problems == []
+
+
+def test_json_booleans_and_french_words_for_archived():
+    cases = {True: True, False: False, "Non": False, "No": False, "FALSE": False, "Oui": True, "1": True, "0": False}
+    for value, expected in cases.items():
+        assert parse_record(record(Archived=value))["archived"] is expected, value
+
+
+def test_odd_but_real_dates_keep_the_record():
+    for value in ("2024/01/05", "20240105", "2024-1-5", "2024-01-05T00:00:00-05:00", "January 5th, 2024"):
+        assert iso_day(value) == "2024-01-05", value
+        assert parse_record(record(**{"Last updated": value}))["last_updated"] == "2024-01-05"
+
+
+def test_nid_with_leading_zeros_is_the_same_notice():
+    assert parse_record(record(NID="0090001"))["nid"] == "90001"
+    assert parse_record(record(NID=90001.0))["nid"] == "90001"
+
+
+def test_protocol_relative_and_script_urls_are_not_paths_of_the_site():
+    assert notice_url("//evil.example/en/alert-recall/x", "5") == "https://recalls-rappels.canada.ca/en/node/5"
+    assert notice_url("javascript:alert(1)", "5") == "https://recalls-rappels.canada.ca/en/node/5"
+    assert notice_url("mailto:x@y.z", "5") == "https://recalls-rappels.canada.ca/en/node/5"
+
+
 def test_a_20_mb_file_parses_in_reasonable_time():
     rows = [record(NID=str(100000 + i), Title=f"  Product {i} recalled\u200b ",
                    **{"What you should do": "Stop&nbsp;using <a href='x'>the product</a> ." * 5}) for i in range(40000)]
@@ -150,6 +179,20 @@ def test_reclassify_applies_no_us_statute_label_to_a_canadian_notice(tmp_path):
         assert not us & set(json.loads(row["violation_types"] or "[]")), row
     tags = {t["tag"] for t in db.query("select tag from letter_tags where tag_kind = 'violation' and slug like 'hc-%'")}
     assert not us & tags
+
+
+def test_keys_in_another_case_are_read():
+    rec = parse_record({"nid": "90003", "TITLE": "Unauthorized stem cell products", "url": "/en/alert-recall/x",
+                        "organization": "Drugs and health products", "last updated": "2024-01-05"})
+    assert (rec["nid"], rec["title"], rec["last_updated"]) == ("90003", "Unauthorized stem cell products", "2024-01-05")
+
+
+def test_less_than_and_greater_than_are_text_not_tags():
+    from scraper.parsing.health_canada import clean
+
+    assert clean("For children <2 years and adults >65 only") == "For children <2 years and adults >65 only"
+    assert clean("Hydrogen peroxide < 3% and > 0.5%") == "Hydrogen peroxide < 3% and > 0.5%"
+    assert clean("Stop <a href='x'>using</a> it") == "Stop using it"
 
 
 def test_a_file_whose_records_all_fail_is_one_error_line(tmp_path):

@@ -55,6 +55,7 @@ HEALTH_CATEGORY = re.compile(
     r"medical devices?|instruments? médicaux|health products?|produits? de santé|blood|sang|tissues?|tissus|cells?|"
     r"cellules?)\b", re.I)
 
+_FOLDED = {k.casefold(): v for k, v in FIELDS.items()} | {k.casefold(): FIELDS[v] for k, v in FRENCH_KEYS.items()}
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _EMPTY = {"", "--", "-", "—", "null", "none", "n/a"}
 
@@ -86,7 +87,8 @@ def clean(value) -> str | None:
         value = str(int(value)) if float(value).is_integer() else str(value)
     text = html_lib.unescape(html_lib.unescape(str(value)))  # the dump double-escapes some (&amp;nbsp;)
     text = unicodedata.normalize("NFC", text.translate(_ZERO_WIDTH)).replace("\xa0", " ")
-    text = re.sub(r"<[^>]{0,200}>", " ", text)  # "What you should do" is flattened HTML
+    # "What you should do" is flattened HTML: tags go, but not "children <2 years, adults >65" (no tag name)
+    text = re.sub(r"</?[A-Za-z][\w:-]*(?:\s[^<>]{0,200})?/?>", " ", text)
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"(?<=\w) (?=[.,;:!?)](?:\s|$))", "", text)  # "undeclared <a>milk</a> ." -> "milk."
     return None if text.lower() in _EMPTY else text
@@ -98,11 +100,11 @@ def iso_day(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip()
-    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", value)
+    m = re.match(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)", value) or re.fullmatch(r"(\d{4})(\d{2})(\d{2})", value)
     try:
         if m:
             return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-        m = re.fullmatch(r"([A-Za-zéû]+)\.?\s+(\d{1,2}),?\s+(\d{4})", value)
+        m = re.fullmatch(r"([A-Za-zéû]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", value)
         if m and (month := _MONTHS.get(m[1].lower()[:3])):
             return date(int(m[3]), month, int(m[2])).isoformat()
         m = re.fullmatch(r"(\d{1,2})(?:er)?\s+([A-Za-zéû]+)\.?\s+(\d{4})", value)
@@ -129,7 +131,7 @@ def recall_classes(value: str | None) -> list[str]:
 def notice_url(url: str | None, nid: str, language: str = "en") -> str:
     """The notice's address on recalls-rappels.canada.ca: the file's URL when it names that site (a bare
     '/fr/node/NID' path made absolute), else the node address, which redirects to the slug page."""
-    if url:
+    if url and not url.startswith("//") and not re.match(r"[A-Za-z][\w+.-]*:(?!//)", url):  # not //host, javascript:
         parts = urlsplit(url if "://" in url else HC_SITE + "/" + url.lstrip("/"))
         if parts.scheme in ("http", "https") and (parts.hostname or "").lower() in (HC_HOST, "www." + HC_HOST) and parts.path:
             return f"{HC_SITE}{parts.path}"
@@ -142,6 +144,10 @@ def parse_open_data(body: bytes | str) -> tuple[list[dict], list[RecordProblem]]
     Each record: nid, identification_number ('RA-<NID>'), title, url, organization, product, issue,
     what_to_do, category, recall_class, recall_classes (list), last_updated (YYYY-MM-DD or None),
     archived (bool), language ('en' or 'fr')."""
+    if isinstance(body, bytes) and body[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        body = body.decode("utf-32", "replace")
+    elif isinstance(body, bytes) and body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        body = body.decode("utf-16", "replace")  # a BOM says UTF-16 (a file saved by a Windows tool)
     if isinstance(body, bytes):
         try:
             text = body.decode("utf-8-sig")
@@ -175,16 +181,21 @@ def parse_record(raw) -> dict:
     out: dict = {}
     nid_hint = str(raw.get("NID")) if isinstance(raw.get("NID"), (str, int)) else None
     for key, value in raw.items():
-        name = FIELDS.get(FRENCH_KEYS.get(str(key).strip(), str(key).strip()))
+        key_text = str(key).strip()
+        name = FIELDS.get(FRENCH_KEYS.get(key_text, key_text)) or _FOLDED.get(key_text.casefold())  # 'nid', 'TITLE'
+
         if name is None:
             continue
+        if name == "archived" and isinstance(value, bool):  # a JSON true/false
+            value = "1" if value else "0"
         try:
             out[name] = clean(value)
         except TypeError as exc:
             raise RecordProblem(f"field {key!r}: {exc}", nid_hint) from None
     nid = out.get("nid")
-    if not nid or not re.fullmatch(r"\d{1,9}", nid):
+    if not nid or not re.fullmatch(r"\d{1,9}", nid) or int(nid) == 0:
         raise RecordProblem(f"record has no numeric NID ({nid!r})", None, out.get("url"))
+    nid = out["nid"] = str(int(nid))  # '0082628' is notice 82628 (one slug, one notice)
     if not out.get("title"):
         raise RecordProblem("record has no title", nid, out.get("url"))
     out["url"] = notice_url(out.get("url"), nid, language)
@@ -193,7 +204,7 @@ def parse_record(raw) -> dict:
     if updated and out["last_updated"] is None:
         raise RecordProblem(f"Last updated {updated!r} is not a real date", nid, out["url"])
     out["recall_classes"] = recall_classes(out.get("recall_class"))
-    out["archived"] = (out.get("archived") or "0") not in ("0", "false", "False", "no")
+    out["archived"] = (out.get("archived") or "0").lower() not in ("0", "false", "no", "non", "n", "f")
     out["identification_number"] = f"RA-{nid}"
     out["language"] = language
     for name in FIELDS.values():
