@@ -30,6 +30,8 @@ def last_run(db_path) -> dict:
     return list(sqlite_utils.Database(db_path).query("select * from runs order by id desc limit 1"))[0]
 
 
+# --- the open-data file --------------------------------------------------------------------------
+
 def test_utf16_file_is_read():
     body = json.dumps([record()]).encode("utf-16")  # with its BOM
     records, problems = parse_open_data(body)
@@ -69,6 +71,26 @@ def test_a_20_mb_file_parses_in_reasonable_time():
     assert len(records) == 40000 and not problems
     assert time.process_time() - t0 < 30
 
+
+# --- the filter -------------------------------------------------------------------------------------
+
+def test_filter_false_positives():
+    for title in ("PRP-2 firmware update for infusion pump", "Placental alpha microglobulin-1 (PAMG-1) test kit",
+                  "Amniotic fluid detection test strips recalled", "Placental lactogen assay",
+                  "Unauthorized cell phone radiation shields sold online", "Unauthorized solar cells chargers",
+                  "Unauthorized medical device with lithium battery cells",
+                  "Dispositifs non autorisés pour téléphones cellulaires"):
+        assert regen_match({"title": title, "organization": "Medical devices"}) is None, title
+
+
+def test_filter_french_only_records():
+    for title in ("Cellules souches non autorisées vendues par une clinique", "Sérums aux exosomes non autorisés",
+                  "Injections de plasma riche en plaquettes", "Produits de sécrétome",
+                  "Injections de cellules non autorisées", "Produits non autorisés contenant des cellules humaines"):
+        assert regen_match({"title": title}), title
+
+
+# --- end to end ------------------------------------------------------------------------------------
 
 def test_a_truncated_file_fails_the_run_with_one_error_and_stores_nothing(tmp_path):
     site = MirrorSite()

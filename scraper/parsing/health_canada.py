@@ -230,7 +230,10 @@ _REGEN_TERMS = [
     r"cord[\s-]+blood", r"sang[\s-]+de[\s-]+cordon", r"amnio\w*", r"amniotique\w*", r"\bPRP\b",
     r"platelet[\s-]+rich[\s-]+(?:plasma|fibrin)", r"plasma[\s-]+riche[\s-]+en[\s-]+plaquettes",
     r"cell(?:ular)?[\s-]+therap(?:y|ies)", r"th[ée]rapies?[\s-]+cellulaires?",
-    r"unauthori[sz]ed\b[^.;]{0,60}?\bcells?\b", r"non[\s-]+autoris[ée]e?s?\b[^.;]{0,60}?\bcellul",
+    # "unauthorized … cells", but not battery/solar/fuel cells or cell phones ("téléphones cellulaires")
+    r"unauthori[sz]ed\b[^.;]{0,60}?(?<!battery )(?<!solar )(?<!fuel )(?<!load )(?<!lithium )(?<!ion )\bcells?\b"
+    r"(?![\s-]+(?:phones?|towers?|signal|boosters?))",
+    r"non[\s-]+autoris\w*[^.;]{0,60}?\bcellules?\b", r"cellules?\b[^.;]{0,40}?\bnon[\s-]+autoris\w*",
 ]
 
 
@@ -254,13 +257,31 @@ def regen_pattern() -> re.Pattern:
     return _REGEN
 
 
+# Matches that are not regenerative medicine: an acronym with a model number ("PRP-2 firmware"), and the
+# diagnostics named after placental or amniotic markers (PAMG-1 "placental alpha microglobulin" rupture-of-membranes
+# tests, "amniotic fluid detection" strips, "placental lactogen" assays): medical-device notices on test kits.
+_ACRONYM_MODEL = re.compile(r"[-/]?\d")
+_DIAGNOSTIC = re.compile(r"\W+(?:\w+\W+)?(?:tests?|assays?|strips?|detection|lactogen|microglobulin|"
+                         r"alpha|swabs?|analy[sz]ers?|immunoassays?)\b", re.I)
+
+
+def _first_term(text: str) -> str | None:
+    for m in regen_pattern().finditer(text or ""):
+        term, after = m.group(0), text[m.end():m.end() + 80]
+        if term.isupper() and len(term) <= 5 and _ACRONYM_MODEL.match(after):
+            continue
+        if re.match(r"(?:placent|amnio)", term, re.I) and _DIAGNOSTIC.match(after):
+            continue
+        return term
+    return None
+
+
 def regen_match(record: dict) -> str | None:
     """The first regenerative-medicine term in a record's title, product, issue, category or advice; None if none."""
-    pattern = regen_pattern()
     for field in ("title", "product", "issue", "category", "what_to_do"):
-        m = pattern.search(record.get(field) or "")
-        if m:
-            return m.group(0)
+        term = _first_term(record.get(field) or "")
+        if term:
+            return term
     return None
 
 
@@ -516,5 +537,4 @@ def product_key(record: dict) -> str | None:
 
 
 def text_regen_term(text: str | None) -> str | None:
-    m = regen_pattern().search(text or "")
-    return m.group(0) if m else None
+    return _first_term(text or "")
