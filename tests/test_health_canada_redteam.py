@@ -250,3 +250,25 @@ def test_a_200_error_page_for_a_notice_is_not_stored(tmp_path):
     assert [e["stage"] for e in db["errors"].rows] == ["parse_hc_notice"]
     run = last_run(tmp_path / "s.db")
     assert (run["status"], run["listed"], run["accounted"]) == ("partial", 5, 5)
+
+
+def test_hostile_markup_in_a_notice_is_stored_as_text_and_escaped_in_datasette(tmp_path):
+    import httpx
+
+    from tests.conftest import serving
+
+    site = MirrorSite()
+    stem = "/en/alert-recall/health-canada-advising-canadians-about-potential-health-risks-associated-unauthorized"
+    hostile = '&lt;img src=x onerror="window.__xss=1"&gt;'  # shown as text on the page: an attack in the title
+    page = site.health_canada.pages[stem]
+    page = page.replace('id="wb-cont"><span>', 'id="wb-cont"><span>' + hostile + " ", 1)
+    site.health_canada.pages[stem] = page.replace("OTTAWA", hostile + " OTTAWA", 1)
+    with serve_in_thread(site) as (base_url, _):
+        assert crawl(base_url, tmp_path / "x.db").returncode == 0
+    row = sqlite_utils.Database(tmp_path / "x.db")["letters"].get("hc-ra-69974")
+    assert row["title"].startswith('<img src=x onerror="window.__xss=1">')  # the text, as the page showed it
+    assert '<img src=x onerror="window.__xss=1">' in row["body_text"]
+    with serving(tmp_path / "x.db") as base, httpx.Client(base_url=base, timeout=30) as client:
+        for path in ("/letter/hc-ra-69974", "/fda_letters/letters/hc-ra-69974", "/fda_letters/letters?regulator=Health+Canada"):
+            html = client.get(path).text
+            assert "<img src=x" not in html and "&lt;img src=x" in html, path

@@ -76,19 +76,24 @@ class RecordProblem(ValueError):
         self.nid, self.url, self.index = nid, url, index
 
 
-def clean(value) -> str | None:
+def clean(value, markup: bool = True) -> str | None:
     """A value of the file as plain text: entities decoded, &nbsp; and zero-width characters gone, spaces
-    collapsed, '--' and '' as None. Numbers become their digits; lists, objects and booleans raise TypeError."""
+    collapsed, '--' and '' as None. Numbers become their digits; lists, objects and booleans raise TypeError.
+    ``markup=False`` for text a page already decoded (BeautifulSoup): its '&lt;b&gt;' or '<img …>' is what the
+    page shows, kept as text, not decoded again or removed as a tag."""
     if value is None:
         return None
     if isinstance(value, bool) or isinstance(value, (list, dict)):
         raise TypeError(f"a {type(value).__name__} where text belongs")
     if isinstance(value, (int, float)):
         value = str(int(value)) if float(value).is_integer() else str(value)
-    text = html_lib.unescape(html_lib.unescape(str(value)))  # the dump double-escapes some (&amp;nbsp;)
+    text = str(value)
+    if markup:
+        text = html_lib.unescape(html_lib.unescape(text))  # the dump double-escapes some (&amp;nbsp;)
     text = unicodedata.normalize("NFC", text.translate(_ZERO_WIDTH)).replace("\xa0", " ")
     # "What you should do" is flattened HTML: tags go, but not "children <2 years, adults >65" (no tag name)
-    text = re.sub(r"</?[A-Za-z][\w:-]*(?:\s[^<>]{0,200})?/?>", " ", text)
+    if markup:
+        text = re.sub(r"</?[A-Za-z][\w:-]*(?:\s[^<>]{0,200})?/?>", " ", text)
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"(?<=\w) (?=[.,;:!?)](?:\s|$))", "", text)  # "undeclared <a>milk</a> ." -> "milk."
     return None if text.lower() in _EMPTY else text
@@ -290,7 +295,7 @@ def regen_match(record: dict) -> str | None:
 def _text(node) -> str | None:
     if node is None:
         return None
-    return clean(node.get_text(" ", strip=True))
+    return clean(node.get_text(" ", strip=True), markup=False)
 
 
 def _block_text(node) -> str:
