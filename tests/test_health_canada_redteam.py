@@ -272,3 +272,12 @@ def test_hostile_markup_in_a_notice_is_stored_as_text_and_escaped_in_datasette(t
         for path in ("/letter/hc-ra-69974", "/fda_letters/letters/hc-ra-69974", "/fda_letters/letters?regulator=Health+Canada"):
             html = client.get(path).text
             assert "<img src=x" not in html and "&lt;img src=x" in html, path
+
+
+def test_unauthorized_label_is_not_given_for_a_cell_phone():
+    from scraper.classify.regulators import classify_for_regulator
+
+    assert classify_for_regulator("Health Canada seized unauthorized cell phone chargers.",
+                                  "Health Canada")["violation_types"] == []
+    assert classify_for_regulator("Health Canada seized unauthorized cell products at a clinic.",
+                                  "Health Canada")["violation_types"] == ["unauthorized_health_product"]
