@@ -281,3 +281,14 @@ def test_unauthorized_label_is_not_given_for_a_cell_phone():
                                   "Health Canada")["violation_types"] == []
     assert classify_for_regulator("Health Canada seized unauthorized cell products at a clinic.",
                                   "Health Canada")["violation_types"] == ["unauthorized_health_product"]
+
+
+def test_filter_plant_stem_cells_are_not_human_cells_and_more_french_terms():
+    for title in ("Apple stem cell anti-aging cream", "Plant stem cell serum", "Sérum aux cellules souches de pomme",
+                  "Crème aux cellules souches végétales"):
+        assert regen_match({"title": title}) is None, title
+    assert regen_match({"title": "Human stem cell injections"}) == "stem cell"
+    for title in ("Cellules mésenchymateuses non autorisées", "Milieu conditionné de cellules humaines",
+                  "Lysat plaquettaire injectable", "Fibrine riche en plaquettes", "Gelée de Wharton",
+                  "Tissu de cordon ombilical", "Produits de médecine régénérative"):
+        assert regen_match({"title": title}), title

@@ -235,6 +235,11 @@ _REGEN_TERMS = [
     r"cord[\s-]+blood", r"sang[\s-]+de[\s-]+cordon", r"amnio\w*", r"amniotique\w*", r"\bPRP\b",
     r"platelet[\s-]+rich[\s-]+(?:plasma|fibrin)", r"plasma[\s-]+riche[\s-]+en[\s-]+plaquettes",
     r"cell(?:ular)?[\s-]+therap(?:y|ies)", r"th[ée]rapies?[\s-]+cellulaires?",
+    # French forms of the classifier's vocabulary (vocabulary.json is English only)
+    r"cellules?[\s-]+m[ée]senchymateuses?", r"cellules?[\s-]+stromales?", r"milieux?[\s-]+conditionn[ée]s?",
+    r"lysats?[\s-]+plaquettaires?", r"fibrine[\s-]+riche[\s-]+en[\s-]+plaquettes", r"gel[ée]e[\s-]+de[\s-]+wharton",
+    r"cordons?[\s-]+ombilica(?:l|ux)", r"m[ée]decine[\s-]+r[ée]g[ée]n[ée]ratrice", r"m[ée]decine[\s-]+r[ée]g[ée]n[ée]rative",
+    r"allogreffes?",
     # "unauthorized … cells", but not battery/solar/fuel cells or cell phones ("téléphones cellulaires")
     r"unauthori[sz]ed\b[^.;]{0,60}?(?<!battery )(?<!solar )(?<!fuel )(?<!load )(?<!lithium )(?<!ion )\bcells?\b"
     r"(?![\s-]+(?:phones?|towers?|signal|boosters?))",
@@ -266,6 +271,9 @@ def regen_pattern() -> re.Pattern:
 # diagnostics named after placental or amniotic markers (PAMG-1 "placental alpha microglobulin" rupture-of-membranes
 # tests, "amniotic fluid detection" strips, "placental lactogen" assays): medical-device notices on test kits.
 _ACRONYM_MODEL = re.compile(r"[-/]?\d")
+_PLANT_FR = re.compile(r"\s+(?:de|d')\s*(?:pommes?|raisins?|plantes?|v[ée]g[ée]tales?|rose|edelweiss|argan|lilas)\b"
+                       r"|\s+v[ée]g[ée]tales?\b", re.I)
+_PLANT = re.compile(r"\b(?:plant|apple|grape|argan|edelweiss|lilac|botanical|phyto|rose|orchid|alpine)\w*[\s-]+$", re.I)
 _DIAGNOSTIC = re.compile(r"\W+(?:\w+\W+)?(?:tests?|assays?|strips?|detection|lactogen|microglobulin|"
                          r"alpha|swabs?|analy[sz]ers?|immunoassays?)\b", re.I)
 
@@ -277,6 +285,9 @@ def _first_term(text: str) -> str | None:
             continue
         if re.match(r"(?:placent|amnio)", term, re.I) and _DIAGNOSTIC.match(after):
             continue
+        if re.match(r"stem", term, re.I) and _PLANT.search(text[max(0, m.start() - 25):m.start()]) \
+                or re.match(r"cellules?[\s-]+souches", term, re.I) and _PLANT_FR.match(after):
+            continue  # "apple stem cell" creams, "cellules souches de pomme": plant extracts, not human cells
         return term
     return None
 
