@@ -292,3 +292,29 @@ def test_filter_plant_stem_cells_are_not_human_cells_and_more_french_terms():
                   "Lysat plaquettaire injectable", "Fibrine riche en plaquettes", "Gelée de Wharton",
                   "Tissu de cordon ombilical", "Produits de médecine régénérative"):
         assert regen_match({"title": title}), title
+
+
+def test_every_kept_notice_is_in_the_ledger_on_later_runs_and_with_a_limit(tmp_path):
+    site = MirrorSite()
+    records = json.loads(site.health_canada.open_data.decode("utf-8-sig"))
+    records.append(record(NID="90004", Title="Unauthorized injection treatments offered at a Calgary clinic",
+                          URL="/en/alert-recall/unauthorized-injections-calgary"))
+    site.health_canada.open_data = json.dumps(records).encode()
+    site.health_canada.pages["/en/alert-recall/unauthorized-injections-calgary"] = (
+        "<html><body><main><h1 id='wb-cont'>Unauthorized injection treatments offered at a Calgary clinic</h1>"
+        "<section class='ar-issue-long'><p>Botulinum toxin injections given by an unlicensed person.</p></section>"
+        "</main></body></html>")
+    with serve_in_thread(site) as (base_url, _):
+        assert crawl(base_url, tmp_path / "l.db").returncode == 0
+        first = last_run(tmp_path / "l.db")
+        assert (first["listed"], first["accounted"], first["skipped"]) == (6, 6, 1)
+        records.append(record(NID="90005", Title="Unrelated food recall", Organization="CFIA", Category="Food"))
+        site.health_canada.open_data = json.dumps(records).encode()  # the file changed elsewhere
+        again = crawl(base_url, tmp_path / "l.db")
+        assert again.returncode == 0, again.stderr
+        second = last_run(tmp_path / "l.db")
+        assert (second["listed"], second["accounted"], second["skipped"]) == (6, 6, 1)
+        limited = crawl(base_url, tmp_path / "m.db", "--limit", "2")
+        third = last_run(tmp_path / "m.db")
+    assert sqlite_utils.Database(tmp_path / "m.db")["letters"].count == 2
+    assert (third["listed"], third["accounted"]) == (6, 6) and third["skipped"] == 4, limited.stderr

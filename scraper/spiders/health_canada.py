@@ -130,8 +130,13 @@ class HealthCanadaSpider(SourceSpider):
                 continue
             if record["page_check"] and checked.get(slug) == record.get("last_updated") \
                     and not self.settings.getbool("FDA_FULL"):
-                continue  # read before: its page names no regenerative-medicine term
+                # read before: its page names no regenerative-medicine term (in the ledger all the same)
+                self.ledger.listed_and_settle(slug, record["url"], "skipped",
+                                              "its page, read before, names no regenerative-medicine term")
+                continue
             if not self._take(slug, record["url"]):
+                if slug not in self.taken:  # beyond --limit: listed, and settled as such
+                    self.ledger.listed_and_settle(slug, record["url"], "skipped", f"beyond --limit {self.limit}")
                 continue
             yield scrapy.Request(self._on_this_site(record["url"]), callback=self.parse_notice, errback=self.on_error,
                                  cb_kwargs={"stage": "hc_notice", "record": record, "slug": slug})
