@@ -318,3 +318,14 @@ def test_every_kept_notice_is_in_the_ledger_on_later_runs_and_with_a_limit(tmp_p
         third = last_run(tmp_path / "m.db")
     assert sqlite_utils.Database(tmp_path / "m.db")["letters"].count == 2
     assert (third["listed"], third["accounted"]) == (6, 6) and third["skipped"] == 4, limited.stderr
+
+
+def test_a_nid_listed_twice_is_read_with_its_newest_date():
+    from scraper.spiders.health_canada import HealthCanadaSpider
+
+    old = record(NID="90006", Title="Unauthorized stem cell products", **{"Last updated": "2020-01-01"})
+    new = record(NID="90006", Title="Unauthorized stem cell products (update)", **{"Last updated": "2021-03-04"})
+    for rows in ([old, new], [new, old]):
+        records, _ = parse_open_data(json.dumps(rows))
+        chosen = HealthCanadaSpider.choose(records)
+        assert [(r["nid"], r["last_updated"]) for r in chosen] == [("90006", "2021-03-04")]

@@ -145,6 +145,12 @@ class HealthCanadaSpider(SourceSpider):
     def choose(records: list[dict]) -> list[dict]:
         """The health-product notices on regenerative medicine: those whose record names a term, and (page_check)
         those that read like an unauthorized biologic or clinic treatment, or name the product of one of either."""
+        latest: dict[str, dict] = {}  # a NID listed twice: its newest 'Last updated' (then the first) stands
+        for record in records:
+            held = latest.get(record["nid"])
+            if held is None or (record.get("last_updated") or "") > (held.get("last_updated") or ""):
+                latest[record["nid"]] = record
+        records = [r for r in records if latest[r["nid"]] is r]
         chosen, seen = [], set()
         for record in records:
             if record["nid"] in seen or not is_health_product(record):
