@@ -568,17 +568,24 @@ def cmd_classify(args) -> int:
     from collections import Counter
 
     from db import store
-    from scraper.classify import CLASSIFIER_VERSION, classify_document
+    from scraper.classify import CLASSIFIER_VERSION
+    from scraper.classify.regulators import classify_for_regulator  # U.S. statute labels for FDA documents only
     from scraper.settings import FDA_DB_PATH
 
     try:
         db = store.open_db(args.db or FDA_DB_PATH, create=False)
     except store.StorageError as exc:
         raise CliError(str(exc)) from None
-    rows = list(db.query("select slug, company, subject, body_text from letters where body_text is not null"))
+    columns = db["letters"].columns_dict
+    regulator = "regulator" if "regulator" in columns else "null as regulator"
+    title = "title" if "title" in columns else "null as title"
+    rows = list(db.query(f"select slug, company, {title}, subject, {regulator}, body_text from letters "
+                         "where body_text is not null"))
     labels = Counter()
     for i, row in enumerate(rows, 1):
-        result = classify_document(row["body_text"], title=row["company"], subject=row["subject"])
+        # as the crawl does (scraper/pipelines.py): FDA documents by their company, others by their title
+        name = row["company"] if row["regulator"] in (None, "FDA") else (row["title"] or row["company"])
+        result = classify_for_regulator(row["body_text"], row["regulator"], title=name, subject=row["subject"])
         store.save_classification(db, row["slug"], result)
         labels.update(result["violation_types"])
         labels.update(["exosome_related"] if result["exosome_related"] else [])

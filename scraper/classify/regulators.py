@@ -21,7 +21,7 @@ CA_LABELS = ("unauthorized_health_product",)
 # treatments", "has not authorized any health product", "must be authorized by Health Canada", "non autorisé".
 UNAUTHORIZED = re.compile(
     r"\bunauthori[sz]ed\s+(?:[\w/()-]+\s+){0,6}?(?:health\s+products?|products?|treatments?|therap(?:y|ies)|"
-    r"biologics?|drugs?|eye\s+drops?|solutions?|injections?|devices?|cells?|PRPs?)\b"
+    r"biologics?|drugs?|eye\s+drops?|solutions?|injections?|devices?|cells?(?![\s-]+phones?)|PRPs?)\b"
     r"|\b(?:has|have)\s+not\s+(?:been\s+)?authori[sz]ed\s+(?:by\s+Health\s+Canada\s+)?(?:any\s+)?(?:health\s+)?products?"
     r"|\bnot\s+(?:been\s+)?authori[sz]ed\s+by\s+Health\s+Canada"
     r"|\bproduits?\s+(?:de\s+santé\s+)?non\s+autoris[ée]e?s?",

@@ -55,6 +55,7 @@ HEALTH_CATEGORY = re.compile(
     r"medical devices?|instruments? médicaux|health products?|produits? de santé|blood|sang|tissues?|tissus|cells?|"
     r"cellules?)\b", re.I)
 
+_FOLDED = {k.casefold(): v for k, v in FIELDS.items()} | {k.casefold(): FIELDS[v] for k, v in FRENCH_KEYS.items()}
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _EMPTY = {"", "--", "-", "—", "null", "none", "n/a"}
 
@@ -75,18 +76,24 @@ class RecordProblem(ValueError):
         self.nid, self.url, self.index = nid, url, index
 
 
-def clean(value) -> str | None:
+def clean(value, markup: bool = True) -> str | None:
     """A value of the file as plain text: entities decoded, &nbsp; and zero-width characters gone, spaces
-    collapsed, '--' and '' as None. Numbers become their digits; lists, objects and booleans raise TypeError."""
+    collapsed, '--' and '' as None. Numbers become their digits; lists, objects and booleans raise TypeError.
+    ``markup=False`` for text a page already decoded (BeautifulSoup): its '&lt;b&gt;' or '<img …>' is what the
+    page shows, kept as text, not decoded again or removed as a tag."""
     if value is None:
         return None
     if isinstance(value, bool) or isinstance(value, (list, dict)):
         raise TypeError(f"a {type(value).__name__} where text belongs")
     if isinstance(value, (int, float)):
         value = str(int(value)) if float(value).is_integer() else str(value)
-    text = html_lib.unescape(html_lib.unescape(str(value)))  # the dump double-escapes some (&amp;nbsp;)
+    text = str(value)
+    if markup:
+        text = html_lib.unescape(html_lib.unescape(text))  # the dump double-escapes some (&amp;nbsp;)
     text = unicodedata.normalize("NFC", text.translate(_ZERO_WIDTH)).replace("\xa0", " ")
-    text = re.sub(r"<[^>]{0,200}>", " ", text)  # "What you should do" is flattened HTML
+    # "What you should do" is flattened HTML: tags go, but not "children <2 years, adults >65" (no tag name)
+    if markup:
+        text = re.sub(r"</?[A-Za-z][\w:-]*(?:\s[^<>]{0,200})?/?>", " ", text)
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"(?<=\w) (?=[.,;:!?)](?:\s|$))", "", text)  # "undeclared <a>milk</a> ." -> "milk."
     return None if text.lower() in _EMPTY else text
@@ -98,11 +105,11 @@ def iso_day(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip()
-    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", value)
+    m = re.match(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)", value) or re.fullmatch(r"(\d{4})(\d{2})(\d{2})", value)
     try:
         if m:
             return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-        m = re.fullmatch(r"([A-Za-zéû]+)\.?\s+(\d{1,2}),?\s+(\d{4})", value)
+        m = re.fullmatch(r"([A-Za-zéû]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", value)
         if m and (month := _MONTHS.get(m[1].lower()[:3])):
             return date(int(m[3]), month, int(m[2])).isoformat()
         m = re.fullmatch(r"(\d{1,2})(?:er)?\s+([A-Za-zéû]+)\.?\s+(\d{4})", value)
@@ -129,7 +136,7 @@ def recall_classes(value: str | None) -> list[str]:
 def notice_url(url: str | None, nid: str, language: str = "en") -> str:
     """The notice's address on recalls-rappels.canada.ca: the file's URL when it names that site (a bare
     '/fr/node/NID' path made absolute), else the node address, which redirects to the slug page."""
-    if url:
+    if url and not url.startswith("//") and not re.match(r"[A-Za-z][\w+.-]*:(?!//)", url):  # not //host, javascript:
         parts = urlsplit(url if "://" in url else HC_SITE + "/" + url.lstrip("/"))
         if parts.scheme in ("http", "https") and (parts.hostname or "").lower() in (HC_HOST, "www." + HC_HOST) and parts.path:
             return f"{HC_SITE}{parts.path}"
@@ -142,6 +149,10 @@ def parse_open_data(body: bytes | str) -> tuple[list[dict], list[RecordProblem]]
     Each record: nid, identification_number ('RA-<NID>'), title, url, organization, product, issue,
     what_to_do, category, recall_class, recall_classes (list), last_updated (YYYY-MM-DD or None),
     archived (bool), language ('en' or 'fr')."""
+    if isinstance(body, bytes) and body[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        body = body.decode("utf-32", "replace")
+    elif isinstance(body, bytes) and body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        body = body.decode("utf-16", "replace")  # a BOM says UTF-16 (a file saved by a Windows tool)
     if isinstance(body, bytes):
         try:
             text = body.decode("utf-8-sig")
@@ -175,16 +186,21 @@ def parse_record(raw) -> dict:
     out: dict = {}
     nid_hint = str(raw.get("NID")) if isinstance(raw.get("NID"), (str, int)) else None
     for key, value in raw.items():
-        name = FIELDS.get(FRENCH_KEYS.get(str(key).strip(), str(key).strip()))
+        key_text = str(key).strip()
+        name = FIELDS.get(FRENCH_KEYS.get(key_text, key_text)) or _FOLDED.get(key_text.casefold())  # 'nid', 'TITLE'
+
         if name is None:
             continue
+        if name == "archived" and isinstance(value, bool):  # a JSON true/false
+            value = "1" if value else "0"
         try:
             out[name] = clean(value)
         except TypeError as exc:
             raise RecordProblem(f"field {key!r}: {exc}", nid_hint) from None
     nid = out.get("nid")
-    if not nid or not re.fullmatch(r"\d{1,9}", nid):
+    if not nid or not re.fullmatch(r"\d{1,9}", nid) or int(nid) == 0:
         raise RecordProblem(f"record has no numeric NID ({nid!r})", None, out.get("url"))
+    nid = out["nid"] = str(int(nid))  # '0082628' is notice 82628 (one slug, one notice)
     if not out.get("title"):
         raise RecordProblem("record has no title", nid, out.get("url"))
     out["url"] = notice_url(out.get("url"), nid, language)
@@ -193,7 +209,7 @@ def parse_record(raw) -> dict:
     if updated and out["last_updated"] is None:
         raise RecordProblem(f"Last updated {updated!r} is not a real date", nid, out["url"])
     out["recall_classes"] = recall_classes(out.get("recall_class"))
-    out["archived"] = (out.get("archived") or "0") not in ("0", "false", "False", "no")
+    out["archived"] = (out.get("archived") or "0").lower() not in ("0", "false", "no", "non", "n", "f")
     out["identification_number"] = f"RA-{nid}"
     out["language"] = language
     for name in FIELDS.values():
@@ -219,7 +235,15 @@ _REGEN_TERMS = [
     r"cord[\s-]+blood", r"sang[\s-]+de[\s-]+cordon", r"amnio\w*", r"amniotique\w*", r"\bPRP\b",
     r"platelet[\s-]+rich[\s-]+(?:plasma|fibrin)", r"plasma[\s-]+riche[\s-]+en[\s-]+plaquettes",
     r"cell(?:ular)?[\s-]+therap(?:y|ies)", r"th[ée]rapies?[\s-]+cellulaires?",
-    r"unauthori[sz]ed\b[^.;]{0,60}?\bcells?\b", r"non[\s-]+autoris[ée]e?s?\b[^.;]{0,60}?\bcellul",
+    # French forms of the classifier's vocabulary (vocabulary.json is English only)
+    r"cellules?[\s-]+m[ée]senchymateuses?", r"cellules?[\s-]+stromales?", r"milieux?[\s-]+conditionn[ée]s?",
+    r"lysats?[\s-]+plaquettaires?", r"fibrine[\s-]+riche[\s-]+en[\s-]+plaquettes", r"gel[ée]e[\s-]+de[\s-]+wharton",
+    r"cordons?[\s-]+ombilica(?:l|ux)", r"m[ée]decine[\s-]+r[ée]g[ée]n[ée]ratrice", r"m[ée]decine[\s-]+r[ée]g[ée]n[ée]rative",
+    r"allogreffes?",
+    # "unauthorized … cells", but not battery/solar/fuel cells or cell phones ("téléphones cellulaires")
+    r"unauthori[sz]ed\b[^.;]{0,60}?(?<!battery )(?<!solar )(?<!fuel )(?<!load )(?<!lithium )(?<!ion )\bcells?\b"
+    r"(?![\s-]+(?:phones?|towers?|signal|boosters?))",
+    r"non[\s-]+autoris\w*[^.;]{0,60}?\bcellules?\b", r"cellules?\b[^.;]{0,40}?\bnon[\s-]+autoris\w*",
 ]
 
 
@@ -243,13 +267,37 @@ def regen_pattern() -> re.Pattern:
     return _REGEN
 
 
+# Matches that are not regenerative medicine: an acronym with a model number ("PRP-2 firmware"), and the
+# diagnostics named after placental or amniotic markers (PAMG-1 "placental alpha microglobulin" rupture-of-membranes
+# tests, "amniotic fluid detection" strips, "placental lactogen" assays): medical-device notices on test kits.
+_ACRONYM_MODEL = re.compile(r"[-/]?\d")
+_PLANT_FR = re.compile(r"\s+(?:de|d')\s*(?:pommes?|raisins?|plantes?|v[ée]g[ée]tales?|rose|edelweiss|argan|lilas)\b"
+                       r"|\s+v[ée]g[ée]tales?\b", re.I)
+_PLANT = re.compile(r"\b(?:plant|apple|grape|argan|edelweiss|lilac|botanical|phyto|rose|orchid|alpine)\w*[\s-]+$", re.I)
+_DIAGNOSTIC = re.compile(r"\W+(?:\w+\W+)?(?:tests?|assays?|strips?|detection|lactogen|microglobulin|"
+                         r"alpha|swabs?|analy[sz]ers?|immunoassays?)\b", re.I)
+
+
+def _first_term(text: str) -> str | None:
+    for m in regen_pattern().finditer(text or ""):
+        term, after = m.group(0), text[m.end():m.end() + 80]
+        if term.isupper() and len(term) <= 5 and _ACRONYM_MODEL.match(after):
+            continue
+        if re.match(r"(?:placent|amnio)", term, re.I) and _DIAGNOSTIC.match(after):
+            continue
+        if re.match(r"stem", term, re.I) and _PLANT.search(text[max(0, m.start() - 25):m.start()]) \
+                or re.match(r"cellules?[\s-]+souches", term, re.I) and _PLANT_FR.match(after):
+            continue  # "apple stem cell" creams, "cellules souches de pomme": plant extracts, not human cells
+        return term
+    return None
+
+
 def regen_match(record: dict) -> str | None:
     """The first regenerative-medicine term in a record's title, product, issue, category or advice; None if none."""
-    pattern = regen_pattern()
     for field in ("title", "product", "issue", "category", "what_to_do"):
-        m = pattern.search(record.get(field) or "")
-        if m:
-            return m.group(0)
+        term = _first_term(record.get(field) or "")
+        if term:
+            return term
     return None
 
 
@@ -258,7 +306,7 @@ def regen_match(record: dict) -> str | None:
 def _text(node) -> str | None:
     if node is None:
         return None
-    return clean(node.get_text(" ", strip=True))
+    return clean(node.get_text(" ", strip=True), markup=False)
 
 
 def _block_text(node) -> str:
@@ -374,6 +422,9 @@ def parse_notice_page(page: str, url: str) -> dict:
     if not title or re.search(r"page not found|404|erreur", title, re.I) and len(title) < 40:
         raise NoticePageError("no notice title (h1) on the page")
     legacy = soup.select_one("dl#awr_details_header_container")
+    if legacy is None and not soup.select_one(".recall-alert-body, [class*=field--name-field-], section[class*=ar-]"):
+        raise NoticePageError(f"not a notice page (no notice fields under the title {title[:60]!r}: "
+                              "an error or maintenance page?)")
     out = {
         "url": url, "title": title, "alert_type": _text(soup.select_one("#wb-cont-nav")),
         "archived": soup.select_one("#block-archived, #archived") is not None,
@@ -502,5 +553,4 @@ def product_key(record: dict) -> str | None:
 
 
 def text_regen_term(text: str | None) -> str | None:
-    m = regen_pattern().search(text or "")
-    return m.group(0) if m else None
+    return _first_term(text or "")

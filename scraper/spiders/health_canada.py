@@ -84,6 +84,11 @@ class HealthCanadaSpider(SourceSpider):
 
     def parse_file(self, response, stage):
         yield from self.check_blocked(response)
+        if response.status == 304 and not (response.request.headers.get("If-None-Match")
+                                           or response.request.headers.get("If-Modified-Since")):
+            yield self.fatal(response.url, stage, "open-data file answered 304 Not Modified to a request that "
+                                                  "was not conditional (no previous copy to reuse)")
+            return
         if response.status == 304:  # unchanged since the last run: nothing to fetch
             self.page_seen()
             self.crawler.stats.set_value("fdatrack/hc_not_modified", 1)
@@ -96,6 +101,11 @@ class HealthCanadaSpider(SourceSpider):
             records, problems = parse_open_data(response.body)
         except OpenDataError as exc:
             yield self.fatal(response.url, "layout_changed", str(exc))
+            return
+        if not records:  # an empty array, or keys renamed so that no record reads: one line, not one per record
+            first = f"; record {problems[0].index}: {problems[0]}" if problems else ""
+            yield self.fatal(response.url, "layout_changed",
+                             f"open-data file holds no usable notice ({len(problems)} records unreadable{first})")
             return
         self.page_seen()
         for problem in problems:
@@ -114,13 +124,19 @@ class HealthCanadaSpider(SourceSpider):
         for record in kept:
             slug = slug_for(record["nid"])
             if self._unchanged(slug, record):
+                # settled in the ledger; not counted in letters_listed, which counts the pages to fetch (a run
+                # whose file changed elsewhere, or only its ETag, stores nothing and is fine)
                 self.ledger.listed_and_settle(slug, record["url"], "unchanged")
-                self.letters_listed = (self.letters_listed or 0) + 1
                 continue
             if record["page_check"] and checked.get(slug) == record.get("last_updated") \
                     and not self.settings.getbool("FDA_FULL"):
-                continue  # read before: its page names no regenerative-medicine term
+                # read before: its page names no regenerative-medicine term (in the ledger all the same)
+                self.ledger.listed_and_settle(slug, record["url"], "skipped",
+                                              "its page, read before, names no regenerative-medicine term")
+                continue
             if not self._take(slug, record["url"]):
+                if slug not in self.taken:  # beyond --limit: listed, and settled as such
+                    self.ledger.listed_and_settle(slug, record["url"], "skipped", f"beyond --limit {self.limit}")
                 continue
             yield scrapy.Request(self._on_this_site(record["url"]), callback=self.parse_notice, errback=self.on_error,
                                  cb_kwargs={"stage": "hc_notice", "record": record, "slug": slug})
@@ -129,6 +145,12 @@ class HealthCanadaSpider(SourceSpider):
     def choose(records: list[dict]) -> list[dict]:
         """The health-product notices on regenerative medicine: those whose record names a term, and (page_check)
         those that read like an unauthorized biologic or clinic treatment, or name the product of one of either."""
+        latest: dict[str, dict] = {}  # a NID listed twice: its newest 'Last updated' (then the first) stands
+        for record in records:
+            held = latest.get(record["nid"])
+            if held is None or (record.get("last_updated") or "") > (held.get("last_updated") or ""):
+                latest[record["nid"]] = record
+        records = [r for r in records if latest[r["nid"]] is r]
         chosen, seen = [], set()
         for record in records:
             if record["nid"] in seen or not is_health_product(record):
