@@ -291,3 +291,27 @@ def m010_chart_indexes(db: Database) -> None:
                  ["kind", "recipient_country", "recipient_state"],
                  ["kind", "letter_issue_date", "closeout_letter_date", "slug"]):
         db["letters"].create_index(cols, if_not_exists=True)
+
+
+# --- issue 12 (the letter reader): m011–m019 --------------------------------------------------
+
+
+@migrations()
+def m011_raw_page_once(db: Database) -> None:
+    """Each raw page stored once: in the versions archive (letter_versions.raw_html_zlib), not also in letters.raw_html.
+
+    A letter whose page is in letters.raw_html but in no archived version gets an 'archived' version holding it
+    first, so `fdatrack reparse` and the letter page's diff lose nothing. Run VACUUM to give the space back."""
+    import zlib
+
+    rows = db.execute(
+        "select l.slug, l.raw_html, l.content_hash from letters l where l.raw_html is not null and l.raw_html != '' "
+        "and not exists (select 1 from letter_versions v where v.slug = l.slug and length(v.raw_html_zlib) > 0)"
+    ).fetchall()
+    for slug, raw_html, content_hash in rows:
+        db.execute(
+            "insert into letter_versions (slug, run_id, seen_at, change, changed_fields, content_hash, raw_html_zlib, note) "
+            "values (?, null, strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'), 'archived', '[]', ?, ?, ?)",
+            [slug, content_hash, zlib.compress(raw_html.encode("utf-8"), 9),
+             "page moved from letters.raw_html into the archive (migration m011)"])
+    db.execute("update letters set raw_html = null where raw_html is not null")

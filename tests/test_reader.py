@@ -1,0 +1,44 @@
+"""Issue 12 (the letter reader): the raw page stored once, fast facets and filters on the array columns."""
+from __future__ import annotations
+
+import json
+
+from db import store
+from db.history import archived_page
+
+
+def test_each_raw_page_is_stored_once_in_the_archive(tmp_path):
+    db = store.open_db(tmp_path / "t.db")
+    letter = {"slug": "acme-1", "url": "https://www.fda.gov/x/acme-1", "company": "Acme", "posted_date": "2025-05-06",
+              "body_text": "We inspected your facility.", "raw_html": "<html><p>We inspected your facility.</p></html>"}
+    assert store.save_letter(db, letter, None) == "new"
+    assert db.execute("select raw_html from letters").fetchone()[0] is None
+    assert archived_page(db, "acme-1") == letter["raw_html"]
+    changed = {**letter, "body_text": "We inspected it again.", "raw_html": "<html><p>We inspected it again.</p></html>"}
+    assert store.save_letter(db, changed, None) == "changed"
+    assert archived_page(db, "acme-1") == changed["raw_html"]
+    assert db.execute("select count(*) from letter_versions where length(raw_html_zlib) > 0").fetchone()[0] == 2
+
+
+def test_migration_moves_pages_from_the_letters_row_into_the_archive(tmp_path):
+    path = tmp_path / "old.db"
+    db = store.open_db(path)
+    # a file written before m011: the page in letters.raw_html, one version without it
+    db.execute("insert into letters (slug, url, body_text, raw_html, content_hash) values "
+               "('old-1', 'https://www.fda.gov/x/old-1', 'Text.', '<html>old page</html>', 'h')")
+    db.execute("insert into letters (slug, url, body_text, raw_html, content_hash) values "
+               "('old-2', 'https://www.fda.gov/x/old-2', 'Text.', '<html>second</html>', 'h2')")
+    store.save_letter(db, {"slug": "new-1", "url": "https://www.fda.gov/x/new-1", "body_text": "T.",
+                           "raw_html": "<html>new</html>"}, None)
+    db.execute("update letters set raw_html = '<html>new</html>' where slug = 'new-1'")
+    db.execute("delete from _sqlite_migrations where name = 'm011_raw_page_once'")
+    db.conn.commit()
+    db.close()
+    db = store.open_db(path)
+    assert db.execute("select count(*) from letters where raw_html is not null").fetchone()[0] == 0
+    assert archived_page(db, "old-1") == "<html>old page</html>"
+    assert archived_page(db, "old-2") == "<html>second</html>"
+    assert archived_page(db, "new-1") == "<html>new</html>"
+    # new-1 was archived already: no second copy
+    assert db.execute("select count(*) from letter_versions where slug = 'new-1'").fetchone()[0] == 1
+    assert json.loads(db.execute("select changed_fields from letter_versions where slug = 'old-1'").fetchone()[0]) == []
