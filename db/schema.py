@@ -315,3 +315,46 @@ def m011_raw_page_once(db: Database) -> None:
             [slug, content_hash, zlib.compress(raw_html.encode("utf-8"), 9),
              "page moved from letters.raw_html into the archive (migration m011)"])
     db.execute("update letters set raw_html = null where raw_html is not null")
+
+
+# The values of the JSON-array columns Datasette facets and filters on, one row each: the facet counts and
+# `?violation_types__arraycontains=…` read this index instead of running json_each over every letter
+# (plugins/fdatrack_speed.py). Kept by triggers, so every writer (store, reparse, the benchmark's bulk
+# build) keeps it right. letter_rowid is letters.rowid, as the full-text index uses it.
+ARRAY_VALUE_COLUMNS = ("violation_types", "product_categories")
+
+
+def _array_values_sql(row: str) -> str:
+    return " union ".join(
+        f"select {row}.rowid, '{col}', value from json_each(case when json_valid({row}.{col}) "
+        f"and json_type({row}.{col}) = 'array' then {row}.{col} else '[]' end) where type = 'text'"
+        for col in ARRAY_VALUE_COLUMNS)
+
+
+@migrations()
+def m012_array_values(db: Database) -> None:
+    """letter_array_values: one row per value of letters.violation_types and product_categories, kept by triggers."""
+    db.execute("create table if not exists letter_array_values (letter_rowid integer not null, col text not null, "
+               "value text not null, primary key (col, value, letter_rowid)) without rowid")
+    db.execute("create index if not exists idx_letter_array_values_rowid on letter_array_values (letter_rowid)")
+    db.execute("delete from letter_array_values")
+    db.execute("insert or ignore into letter_array_values (letter_rowid, col, value) " + " union all ".join(
+        f"select letters.rowid, '{col}', j.value from letters, json_each(case when json_valid(letters.{col}) "
+        f"and json_type(letters.{col}) = 'array' then letters.{col} else '[]' end) j where j.type = 'text'"
+        for col in ARRAY_VALUE_COLUMNS))
+    cols = ", ".join(ARRAY_VALUE_COLUMNS)
+    db.executescript(f"""
+drop trigger if exists letters_array_values_ai;
+drop trigger if exists letters_array_values_au;
+drop trigger if exists letters_array_values_ad;
+create trigger letters_array_values_ai after insert on letters begin
+  insert or ignore into letter_array_values (letter_rowid, col, value) {_array_values_sql('new')};
+end;
+create trigger letters_array_values_au after update of {cols} on letters begin
+  delete from letter_array_values where letter_rowid = old.rowid;
+  insert or ignore into letter_array_values (letter_rowid, col, value) {_array_values_sql('new')};
+end;
+create trigger letters_array_values_ad after delete on letters begin
+  delete from letter_array_values where letter_rowid = old.rowid;
+end;
+""")

@@ -42,3 +42,19 @@ def test_migration_moves_pages_from_the_letters_row_into_the_archive(tmp_path):
     # new-1 was archived already: no second copy
     assert db.execute("select count(*) from letter_versions where slug = 'new-1'").fetchone()[0] == 1
     assert json.loads(db.execute("select changed_fields from letter_versions where slug = 'old-1'").fetchone()[0]) == []
+
+
+def test_array_values_follow_every_write(tmp_path):
+    db = store.open_db(tmp_path / "t.db")
+    db.execute("insert into letters (slug, url, violation_types, product_categories) values "
+               "('a', 'u', '[\"unapproved_biologic\", \"cgmp\", \"cgmp\"]', '[\"exosome\"]'), ('b', 'u', 'not json', null)")
+    values = lambda: sorted(db.execute("select l.slug, v.col, v.value from letter_array_values v "
+                                       "join letters l on l.rowid = v.letter_rowid").fetchall())
+    assert values() == [("a", "product_categories", "exosome"), ("a", "violation_types", "cgmp"),
+                        ("a", "violation_types", "unapproved_biologic")]
+    db.execute("update letters set violation_types = '[\"misbranding\"]' where slug = 'b'")
+    db.execute("update letters set product_categories = '[]' where slug = 'a'")
+    assert values() == [("a", "violation_types", "cgmp"), ("a", "violation_types", "unapproved_biologic"),
+                        ("b", "violation_types", "misbranding")]
+    db.execute("delete from letters where slug = 'a'")
+    assert values() == [("b", "violation_types", "misbranding")]
