@@ -67,6 +67,10 @@ def _atom_content(evidence_sql: str, extra: str = "") -> str:
     ])
 
 
+# Each entry's author: the FDA office that issued the document (Atom requires one per entry or feed).
+AUTHOR = "'U.S. FDA' || coalesce(', ' || l.issuing_office, '')"
+
+
 def _feed(where: str, order: str, title_sql: str, updated_sql: str, link_sql: str, id_prefix: str,
           content_sql: str, empty_title: str) -> str:
     """A feed query: the newest matches, or one 'nothing yet' entry (datasette-atom fails on an empty feed)."""
@@ -77,18 +81,20 @@ def _feed(where: str, order: str, title_sql: str, updated_sql: str, link_sql: st
     {updated_sql} as atom_updated,
     {link_sql} as atom_link,
     {content_sql} as atom_content_html,
-    l.slug, {DOC_NAME} as name, {DOC_DATE} as date, l.kind, l.url
+    {AUTHOR} as atom_author_name,
+    l.slug, {DOC_NAME} as name, {DOC_DATE} as date, l.kind, l.url,
+    ({DOC_DATE} is null and l.posted_date is null) as undated
   from letters l
   where {where}
-  order by {order}
+  order by undated, {order}
   limit {FEED_SIZE}
 )
 select * from hits
 union all
 select 'tag:fdatrack,2026:{id_prefix}/none', '{empty_title}', '2000-01-01T00:00:00Z', '{FDA_LISTING_URL}',
-  '<p>No document matches this feed yet.</p>', null, null, null, null, null
+  '<p>No document matches this feed yet.</p>', 'fdatrack', null, null, null, null, null, 0
 where not exists (select 1 from hits)
-order by atom_updated desc"""
+order by undated, atom_updated desc"""
 
 
 EXOSOME_LETTERS = f"""select

@@ -280,10 +280,28 @@ def cmd_serve(args) -> int:
             # Datasette's defaults, said here because the abuse limits (plugins/fdatrack_guard.py) rely on
             # them: 3 SQL threads (arbitrary SQL gets one at a time), at most 1,000 rows per query.
             "--setting", "num_sql_threads", "3", "--setting", "max_returned_rows", "1000"]
+    _check_port_free(args.host, args.port)
     mode = "immutable" if immutable else "read-only, live"
     print(f"Datasette ({mode}) at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     os.execv(sys.executable, argv)
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """One `fdatrack: error:` line when the address is taken (uvicorn would print a traceback and exit)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CliError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise CliError(f"cannot serve on {host}:{port}: {exc.strerror or exc} (is another server using it? "
+                           "pick another with --port)") from None
 
 
 def _base_url(url: str) -> str:
@@ -494,6 +512,8 @@ def _classify_line(line: str, classify) -> dict:
     if not isinstance(doc, dict):
         return {"id": None, "error": "expected a JSON object"}
     doc_id = doc.get("id")
+    if doc_id is None or doc_id == "":
+        return {"id": None, "error": 'missing "id": each line needs one, to tell its result apart'}
     text, title, subject = doc.get("text"), doc.get("title"), doc.get("subject")
     if not isinstance(text, str):
         return {"id": doc_id, "error": 'missing or non-string "text"'}

@@ -332,6 +332,7 @@ def _check_entries(get, datasette_url, entries, rows):
         assert row["url"] in links.hrefs and row_url in links.hrefs
         assert entry.find(f"{ATOM}link").get("href") in (row["url"], row.get("closeout_letter_url"))
         assert not links.tags & {"script", "img", "iframe"}
+        assert entry.find(f"{ATOM}author").findtext(f"{ATOM}name").startswith("U.S. FDA")
         assert httpx.get(row_url).status_code == 200
 
 

@@ -58,3 +58,52 @@ def test_array_values_follow_every_write(tmp_path):
                         ("b", "violation_types", "misbranding")]
     db.execute("delete from letters where slug = 'a'")
     assert values() == [("b", "violation_types", "misbranding")]
+
+
+def _cli(*args, stdin: str | None = None):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    return subprocess.run([sys.executable, "-m", "scraper.cli", *args], input=stdin, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+
+
+def test_classify_text_line_without_id_is_an_error_line():
+    lines = [json.dumps({"text": "Your products are unapproved new drugs."}),
+             json.dumps({"id": "b", "text": "Your products are unapproved new drugs."})]
+    proc = _cli("classify-text", stdin="\n".join(lines) + "\n")
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 1 and "1 input line(s)" in proc.stderr
+    assert out[0] == {"id": None, "error": 'missing "id": each line needs one, to tell its result apart'}
+    assert out[1]["id"] == "b" and out[1]["violation_types"] == ["unapproved_new_drug"]
+
+
+def test_serve_on_a_busy_port_is_one_error_line(tmp_path):
+    import socket
+
+    db = store.open_db(tmp_path / "fda_letters.db")
+    db.close()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = _cli("serve", "--db", str(tmp_path / "fda_letters.db"), "--port", str(port))
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fdatrack: error: cannot serve on 127.0.0.1:") and "Traceback" not in proc.stderr
+
+
+def test_undated_documents_do_not_top_the_feeds(tmp_path):
+    from db.queries import NEW_EXOSOME_FEED
+
+    db = store.open_db(tmp_path / "t.db")
+    for slug, date in (("old-letter", "2020-03-04"), ("undated-notice", None), ("new-letter", "2024-05-06")):
+        store.save_letter(db, {"slug": slug, "url": f"https://www.fda.gov/x/{slug}", "company": slug, "body_text": "x",
+                               "letter_issue_date": date, "posted_date": date,
+                               "kind": "safety_notice" if date is None else "warning_letter"}, None,
+                          {"exosome_related": True, "violation_types": [], "classifier_version": "t"})
+    db.conn.create_function("fdatrack_base_url", 0, lambda: "http://x")
+    rows = [dict(zip([d[0] for d in c.description], r)) for c in [db.conn.execute(NEW_EXOSOME_FEED)] for r in c]
+    assert [r["slug"] for r in rows] == ["new-letter", "old-letter", "undated-notice"]
+    assert rows[0]["atom_author_name"] == "U.S. FDA"
