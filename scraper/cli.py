@@ -104,6 +104,37 @@ def _iso_date(text: str) -> str:
 
 
 def cmd_crawl(args) -> int:
+    """The crawl; its exit code is also kept in site_state (`status --check` reads it when the crawl
+    ended before writing a run row: fda.gov unreachable, blocked at robots.txt)."""
+    try:
+        code = _cmd_crawl(args)
+    except CliError as exc:
+        _remember_crawl_exit(args.db, exc.code)
+        raise
+    _remember_crawl_exit(args.db, code)
+    return code
+
+
+def _remember_crawl_exit(db_path, code: int) -> None:
+    """site_state last_crawl = {exit_code, finished_at}; best effort (a database that cannot be opened is skipped)."""
+    from db import history, store
+    from scraper.settings import FDA_DB_PATH
+
+    path = Path(db_path or FDA_DB_PATH)
+    if not path.is_file():
+        return
+    try:
+        db = store.open_db(path, create=False)
+        try:
+            with db.atomic():
+                history.set_state(db, "last_crawl", {"exit_code": int(code), "finished_at": store.now_iso()})
+        finally:
+            db.close()
+    except Exception:  # noqa: BLE001 - the crawl's own outcome stands; this is a note beside it
+        pass
+
+
+def _cmd_crawl(args) -> int:
     from scraper.crawl import resolve_sources
 
     sources = resolve_sources(args.source)
@@ -429,7 +460,14 @@ def _last_crawl_exit_code(db) -> int:
     """The exit code of the most recent crawl (what a monitor checks); reparse runs are not crawls."""
     from scraper.runstatus import EXIT_CODES, exit_code
 
+    from db.history import get_state
+
     run = next(db.query("select * from runs where spider != 'reparse' order by id desc limit 1"), None)
+    last = get_state(db, "last_crawl")
+    # a crawl that ended before writing its run row (unreachable, blocked at robots.txt) left only this note
+    if isinstance(last, dict) and isinstance(last.get("exit_code"), int) and (
+            run is None or (last.get("finished_at") or "") > (run["finished_at"] or run["started_at"] or "")):
+        return last["exit_code"]
     if run is None:
         raise CliError("no crawl recorded yet")
     if run["status"] in ("running", "interrupted"):

@@ -107,3 +107,23 @@ def test_undated_documents_do_not_top_the_feeds(tmp_path):
     rows = [dict(zip([d[0] for d in c.description], r)) for c in [db.conn.execute(NEW_EXOSOME_FEED)] for r in c]
     assert [r["slug"] for r in rows] == ["new-letter", "old-letter", "undated-notice"]
     assert rows[0]["atom_author_name"] == "U.S. FDA"
+
+
+def test_status_check_returns_the_exit_code_of_a_crawl_that_wrote_no_run_row(tmp_path):
+    import socket
+
+    path = tmp_path / "t.db"
+    db = store.open_db(path)
+    run_id = store.start_run(db, "warning_letters", "https://www.fda.gov")
+    store.finish_run(db, run_id, status="ok", close_reason="finished")
+    db.close()
+    assert _cli("status", "--check", "--db", str(path)).returncode == 0
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    crawl = _cli("crawl", "--base-url", f"http://127.0.0.1:{port}", "--db", str(path), "--delay", "0")
+    assert crawl.returncode not in (0, 2) and "cannot reach" in crawl.stderr
+    db = store.open_db(path)
+    assert db.execute("select count(*) from runs").fetchone()[0] == 1  # the crawl wrote no run row
+    db.close()
+    assert _cli("status", "--check", "--db", str(path)).returncode == crawl.returncode
