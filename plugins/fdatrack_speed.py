@@ -4,7 +4,7 @@ Datasette 0.65's array facet copies every row of the filtered table (`select dis
 body text included) before counting: 17 s at 100,000 letters, so the facet timed out on every table page.
 Its `__arraycontains` filter runs json_each over every row. For letters.violation_types and
 letters.product_categories both read letter_array_values instead (one row per value, kept by triggers:
-db/schema.py m012), through its (col, value, letter_rowid) primary key:
+db/schema.py m012), through its unique (col, value, letter_rowid) index:
 
 - facet counts: `select value, count(*) from letter_array_values where col = … [and letter_rowid in (the
   filtered letters)] group by value`;

@@ -58,6 +58,13 @@ def test_array_values_follow_every_write(tmp_path):
                         ("b", "violation_types", "misbranding")]
     db.execute("delete from letters where slug = 'a'")
     assert values() == [("b", "violation_types", "misbranding")]
+    # the store's upsert (insert … on conflict do update), new and then changed
+    letter = {"slug": "c", "url": "u", "body_text": "v1"}
+    store.save_letter(db, letter, None, {"exosome_related": 0, "violation_types": ["cgmp"], "classifier_version": "t"})
+    store.save_letter(db, {**letter, "body_text": "v2"}, None,
+                      {"exosome_related": 0, "violation_types": ["adulteration"], "classifier_version": "t2"})
+    assert values() == [("b", "violation_types", "misbranding"), ("c", "violation_types", "adulteration")]
+    assert db.execute("pragma quick_check").fetchall() == [("ok",)]
 
 
 def _cli(*args, stdin: str | None = None):
