@@ -134,3 +134,14 @@ def test_status_check_returns_the_exit_code_of_a_crawl_that_wrote_no_run_row(tmp
     assert db.execute("select count(*) from runs").fetchone()[0] == 1  # the crawl wrote no run row
     db.close()
     assert _cli("status", "--check", "--db", str(path)).returncode == crawl.returncode
+
+
+def test_untitled_letters_get_their_office_from_the_reference_prefix():
+    from scraper.parsing.offices import normalize_issuing_office, office_from_reference
+
+    cber = normalize_issuing_office("Center for Biologics Evaluation and Research (CBER)")
+    assert office_from_reference("CBER-23-123456") == cber == office_from_reference("Reference #: cber 23-654321")
+    assert office_from_reference("CDER-21-01").startswith("Center for Drug Evaluation")
+    assert office_from_reference("CDRH-2022-1") and office_from_reference("CDRH-2022-1") != cber
+    assert office_from_reference("320-23-01") is None and office_from_reference(None) is None
+    assert office_from_reference("CBERX-1") is None
