@@ -442,3 +442,15 @@ def test_dashboard_counts_letters_not_tags_on_integer_axes(get, sql):
 def test_search_all_lists_the_letters_table(get):
     page = get("/-/search", q="exosome").text
     assert f"/{DB}/letters" in page
+
+
+def test_canned_queries_show_evidence_whole(get, sql):
+    import html as html_lib
+
+    page = html_lib.unescape(get(f"/{DB}/exosome_letters").text)
+    rows = query_rows(get, "exosome_letters")
+    longest = max((r["evidence"] or "" for r in rows), key=len)
+    assert len(longest) > 300  # Datasette would cut it at truncate_cells_html
+    for row in rows:
+        for line in (row["evidence"] or "").splitlines():
+            assert line in page
