@@ -104,19 +104,23 @@ def _iso_date(text: str) -> str:
 
 
 def cmd_crawl(args) -> int:
-    """The crawl; its exit code is also kept in site_state (`status --check` reads it when the crawl
-    ended before writing a run row: fda.gov unreachable, blocked at robots.txt)."""
+    """The crawl. When it ends before writing its run row (fda.gov unreachable, blocked at robots.txt), its
+    exit code is kept in site_state (last_crawl), which `status --check` reads."""
+    from db.store import now_iso
+
+    started = now_iso()
     try:
         code = _cmd_crawl(args)
     except CliError as exc:
-        _remember_crawl_exit(args.db, exc.code)
+        _remember_crawl_exit(args.db, exc.code, started)
         raise
-    _remember_crawl_exit(args.db, code)
+    _remember_crawl_exit(args.db, code, started)
     return code
 
 
-def _remember_crawl_exit(db_path, code: int) -> None:
-    """site_state last_crawl = {exit_code, finished_at}; best effort (a database that cannot be opened is skipped)."""
+def _remember_crawl_exit(db_path, code: int, started: str) -> None:
+    """site_state last_crawl = {exit_code, finished_at} when this crawl wrote no run row; best effort: a file
+    that is missing, corrupt, read-only or locked is left alone (the crawl already said why)."""
     from db import history, store
     from scraper.settings import FDA_DB_PATH
 
@@ -124,10 +128,12 @@ def _remember_crawl_exit(db_path, code: int) -> None:
     if not path.is_file():
         return
     try:
-        db = store.open_db(path, create=False)
+        db = store.open_db(path, create=False, check=True)
         try:
-            with db.atomic():
-                history.set_state(db, "last_crawl", {"exit_code": int(code), "finished_at": store.now_iso()})
+            wrote_run = db.execute("select count(*) from runs where started_at >= ?", [started]).fetchone()[0]
+            if not wrote_run:
+                with db.atomic():
+                    history.set_state(db, "last_crawl", {"exit_code": int(code), "finished_at": store.now_iso()})
         finally:
             db.close()
     except Exception:  # noqa: BLE001 - the crawl's own outcome stands; this is a note beside it
@@ -466,7 +472,7 @@ def _last_crawl_exit_code(db) -> int:
     last = get_state(db, "last_crawl")
     # a crawl that ended before writing its run row (unreachable, blocked at robots.txt) left only this note
     if isinstance(last, dict) and isinstance(last.get("exit_code"), int) and (
-            run is None or (last.get("finished_at") or "") > (run["finished_at"] or run["started_at"] or "")):
+            run is None or (last.get("finished_at") or "") >= (run["finished_at"] or run["started_at"] or "")):
         return last["exit_code"]
     if run is None:
         raise CliError("no crawl recorded yet")
