@@ -107,6 +107,11 @@ TABLE_COLUMNS = {
         "citation": "A legal provision the document cites, normalised: '21 CFR 1271.3(d)', '21 U.S.C. 355(a)', 'FD&C Act 505(a)', 'PHS Act 351(i)'",
         "count": "How many times the document cites it",
     },
+    "letter_array_values": {
+        "letter_rowid": "The document (letters.rowid)",
+        "col": "The array column of letters: violation_types or product_categories",
+        "value": "One value of that array",
+    },
     "site_state": {
         "key": "Name of a fact a later crawl needs",
         "value": "Its value (JSON)",
@@ -145,6 +150,8 @@ TABLE_DESCRIPTIONS = {
     "classifications": "The latest classification of each document (also copied onto letters).",
     "letter_tags": "Evidence: for each tag of each document, the sentence that proves it, verbatim, with its offsets.",
     "citations": "Legal provisions (21 CFR, U.S.C., FD&C Act, PHS Act sections) each document cites.",
+    "letter_array_values": "One row per value of letters.violation_types and product_categories, kept by triggers: "
+    "the facets and array filters of the letters table read it instead of every row's JSON.",
     "site_state": "What the crawler remembers between runs.",
     FTS_TABLE: "Full-text index (SQLite FTS5, porter stemming) over letters.company, subject, title and body_text.",
     "_sqlite_migrations": "Schema migrations applied to this file (db/schema.py).",
@@ -196,7 +203,7 @@ def build_metadata() -> dict:
         table = {"description": TABLE_DESCRIPTIONS.get(name, "SQLite's storage for the full-text index (internal).")}
         if name == "letters":
             table.update(LETTERS_OPTIONS)
-        if name in ("_sqlite_migrations", "site_state") or name.startswith(FTS_TABLE + "_"):
+        if name in ("_sqlite_migrations", "site_state", "letter_array_values") or name.startswith(FTS_TABLE + "_"):
             table["hidden"] = True
         if name == "runs":
             table.update({"sort_desc": "id", "units": {"duration_s": "s"}})

@@ -67,6 +67,10 @@ def _atom_content(evidence_sql: str, extra: str = "") -> str:
     ])
 
 
+# Each entry's author: the FDA office that issued the document (Atom requires one per entry or feed).
+AUTHOR = "'U.S. FDA' || coalesce(', ' || l.issuing_office, '')"
+
+
 def _feed(where: str, order: str, title_sql: str, updated_sql: str, link_sql: str, id_prefix: str,
           content_sql: str, empty_title: str) -> str:
     """A feed query: the newest matches, or one 'nothing yet' entry (datasette-atom fails on an empty feed)."""
@@ -77,18 +81,20 @@ def _feed(where: str, order: str, title_sql: str, updated_sql: str, link_sql: st
     {updated_sql} as atom_updated,
     {link_sql} as atom_link,
     {content_sql} as atom_content_html,
-    l.slug, {DOC_NAME} as name, {DOC_DATE} as date, l.kind, l.url
+    {AUTHOR} as atom_author_name,
+    l.slug, {DOC_NAME} as name, {DOC_DATE} as date, l.kind, l.url,
+    ({DOC_DATE} is null and l.posted_date is null) as undated
   from letters l
   where {where}
-  order by {order}
+  order by undated, {order}
   limit {FEED_SIZE}
 )
 select * from hits
 union all
 select 'tag:fdatrack,2026:{id_prefix}/none', '{empty_title}', '2000-01-01T00:00:00Z', '{FDA_LISTING_URL}',
-  '<p>No document matches this feed yet.</p>', null, null, null, null, null
+  '<p>No document matches this feed yet.</p>', 'fdatrack', null, null, null, null, null, 0
 where not exists (select 1 from hits)
-order by atom_updated desc"""
+order by undated, atom_updated desc"""
 
 
 EXOSOME_LETTERS = f"""select
@@ -100,7 +106,8 @@ EXOSOME_LETTERS = f"""select
   l.url
 from letters l
 where l.exosome_related = 1
-  and (:violation_type = '' or exists (select 1 from json_each(l.violation_types) where value = :violation_type))
+  and (:violation_type = '' or l.rowid in (select letter_rowid from letter_array_values where col = 'violation_types'
+    and value = :violation_type))
   and (:year = '' or l.year = cast(:year as integer))
 order by date desc"""
 
@@ -135,7 +142,7 @@ AWAITING_CLOSEOUT = f"""select
   cast(julianday('now') - julianday(l.letter_issue_date) as integer) as days_open,
   l.response_letter_date, l.issuing_office, l.exosome_related, l.violation_types, l.url
 from letters l
-where coalesce(l.kind, 'warning_letter') = 'warning_letter'
+where l.kind = 'warning_letter'  -- not coalesce(): the index of m013 reads kind, close-out, delisted, date in order
   and l.closeout_letter_date is null
   and l.delisted_at is null
   and not exists (select 1 from letters c where c.parent_slug = l.slug and c.kind = 'closeout_letter')
@@ -169,17 +176,23 @@ limit 100"""
 # "1271.3", "21 CFR 1271", "21 C.F.R. § 1271.3(d)" and "part 211" all work; a section matches
 # itself and its subsections (211 matches 211.100(a), not 2110).
 CITING_CFR = """with wanted as (
-  select case when s like '%CFR%' then s else '21 CFR ' || s end as s
-  from (select trim(replace(replace(replace(replace(replace(upper(:section), 'C.F.R.', 'CFR'), '§', ''),
-    'PART ', ''), '  ', ' '), '  ', ' ')) as s)
+  select s, substr(s, 1, instr(s || '(', '(') - 1) as prefix
+  from (select case when s like '%CFR%' then s else '21 CFR ' || s end as s
+    from (select trim(replace(replace(replace(replace(replace(upper(:section), 'C.F.R.', 'CFR'), '§', ''),
+      'PART ', ''), '  ', ' '), '  ', ' ')) as s))
+), hits as materialized (
+  -- a range of the citation index (the prefix before any '(' is the same in any case), then the exact test
+  select c.slug, c.citation, c.count
+  from wanted w join citations c on c.citation >= w.prefix and c.citation < w.prefix || '/'
+  where :section != '' and (c.citation like w.s or c.citation like w.s || '.%' or c.citation like w.s || '(%')
 )
 select
-  l.slug, l.company, l.letter_issue_date, group_concat(c.citation, '; ') as citations, sum(c.count) as times_cited,
+  l.slug, l.company, l.letter_issue_date,
+  (select group_concat(h.citation, '; ') from hits h where h.slug = l.slug) as citations,
+  (select sum(h.count) from hits h where h.slug = l.slug) as times_cited,
   l.exosome_related, l.violation_types, l.url
-from citations c
-join letters l on l.slug = c.slug, wanted w
-where :section != '' and (c.citation like w.s or c.citation like w.s || '.%' or c.citation like w.s || '(%')
-group by l.slug
+from letters l
+where l.slug in (select slug from hits)
 order by l.letter_issue_date desc"""
 
 NEW_EXOSOME_FEED = _feed(
@@ -195,7 +208,8 @@ NEW_EXOSOME_FEED = _feed(
 
 NEW_BY_VIOLATION_FEED = _feed(
     where="(:violation_type = '' and l.violation_types not in ('', '[]'))"
-    " or exists (select 1 from json_each(l.violation_types) where value = :violation_type)",
+    " or l.rowid in (select letter_rowid from letter_array_values where col = 'violation_types'"
+    " and value = :violation_type)",
     order="atom_updated desc, l.slug",
     title_sql=f"{DOC_NAME} || ' (' || coalesce({VIOLATIONS_LIST}, 'no violation type') || ', ' || coalesce({DOC_DATE}, '?') || ')'",
     updated_sql=f"coalesce(coalesce(l.posted_date, {DOC_DATE}) || 'T00:00:00Z', l.first_seen)",

@@ -11,7 +11,7 @@ import sqlite3
 import sys
 import time
 import zlib
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -261,6 +261,10 @@ def save_letter(db: Database, record: dict, run_id: int | None, classification: 
 
     Raises LostBodyError when the record has no body but the stored letter has one."""
     row = letter_row(record)
+    # The page as fetched is stored once, compressed, in the versions archive (letter_versions.raw_html_zlib);
+    # letters.raw_html stays empty (db.history.archived_page reads the archive: reparse, the letter page's diff).
+    raw_html = row.pop("raw_html", None)
+    row["raw_html"] = None
     content_fields = columns.content_hash_fields(row)
     row["content_hash"] = hash_fields(row, content_fields)
     # the spider hashes the listing cells as it saw them; other sources fall back to the stored fields
@@ -296,7 +300,7 @@ def save_letter(db: Database, record: dict, run_id: int | None, classification: 
                 "change": outcome,
                 "changed_fields": json.dumps(changed_fields),
                 "content_hash": row["content_hash"],
-                "raw_html_zlib": zlib.compress((row.get("raw_html") or "").encode("utf-8"), 6),
+                "raw_html_zlib": zlib.compress((raw_html or "").encode("utf-8"), 9),
             })
         if classification:
             _write_classification(db, row["slug"], classification)

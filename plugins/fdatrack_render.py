@@ -17,10 +17,24 @@ def highlight(text: str) -> Markup:
     return Markup(escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
 
 
+# Evidence is shown whole: Datasette cuts every other cell at truncate_cells_html (300) characters, which
+# cut proving sentences (and the list of them in exosome_letters) in half.
+WHOLE_COLUMNS = {(None, "evidence"), ("letter_tags", "quote")}
+
+
+def whole_text(text: str) -> Markup:
+    """Escaped text, its line breaks kept, never truncated."""
+    return Markup('<span class="whole-text" style="white-space: pre-wrap">{}</span>').format(escape(text))
+
+
 @hookimpl
 def render_cell(value, column, table, database):
-    if database == DB_NAME and table is None and column == SNIPPET_COLUMN and isinstance(value, str):
+    if database != DB_NAME or not isinstance(value, str):
+        return None
+    if table is None and column == SNIPPET_COLUMN:
         return highlight(value)
+    if (table, column) in WHOLE_COLUMNS:
+        return whole_text(value)
     return None
 
 

@@ -106,6 +106,43 @@ def _iso_date(text: str) -> str:
 
 
 def cmd_crawl(args) -> int:
+    """The crawl. When it ends before writing its run row (fda.gov unreachable, blocked at robots.txt), its
+    exit code is kept in site_state (last_crawl), which `status --check` reads."""
+    from db.store import now_iso
+
+    started = now_iso()
+    try:
+        code = _cmd_crawl(args)
+    except CliError as exc:
+        _remember_crawl_exit(args.db, exc.code, started)
+        raise
+    _remember_crawl_exit(args.db, code, started)
+    return code
+
+
+def _remember_crawl_exit(db_path, code: int, started: str) -> None:
+    """site_state last_crawl = {exit_code, finished_at} when this crawl wrote no run row; best effort: a file
+    that is missing, corrupt, read-only or locked is left alone (the crawl already said why)."""
+    from db import history, store
+    from scraper.settings import FDA_DB_PATH
+
+    path = Path(db_path or FDA_DB_PATH)
+    if not path.is_file():
+        return
+    try:
+        db = store.open_db(path, create=False, check=True)
+        try:
+            wrote_run = db.execute("select count(*) from runs where started_at >= ?", [started]).fetchone()[0]
+            if not wrote_run:
+                with db.atomic():
+                    history.set_state(db, "last_crawl", {"exit_code": int(code), "finished_at": store.now_iso()})
+        finally:
+            db.close()
+    except Exception:  # noqa: BLE001 - the crawl's own outcome stands; this is a note beside it
+        pass
+
+
+def _cmd_crawl(args) -> int:
     from scraper.crawl import resolve_sources
 
     sources = resolve_sources(args.source)
@@ -282,10 +319,28 @@ def cmd_serve(args) -> int:
             # Datasette's defaults, said here because the abuse limits (plugins/fdatrack_guard.py) rely on
             # them: 3 SQL threads (arbitrary SQL gets one at a time), at most 1,000 rows per query.
             "--setting", "num_sql_threads", "3", "--setting", "max_returned_rows", "1000"]
+    _check_port_free(args.host, args.port)
     mode = "immutable" if immutable else "read-only, live"
     print(f"Datasette ({mode}) at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     os.execv(sys.executable, argv)
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """One `fdatrack: error:` line when the address is taken (uvicorn would print a traceback and exit)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CliError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise CliError(f"cannot serve on {host}:{port}: {exc.strerror or exc} (is another server using it? "
+                           "pick another with --port)") from None
 
 
 def _base_url(url: str) -> str:
@@ -413,7 +468,14 @@ def _last_crawl_exit_code(db) -> int:
     """The exit code of the most recent crawl (what a monitor checks); reparse runs are not crawls."""
     from scraper.runstatus import EXIT_CODES, exit_code
 
+    from db.history import get_state
+
     run = next(db.query("select * from runs where spider != 'reparse' order by id desc limit 1"), None)
+    last = get_state(db, "last_crawl")
+    # a crawl that ended before writing its run row (unreachable, blocked at robots.txt) left only this note
+    if isinstance(last, dict) and isinstance(last.get("exit_code"), int) and (
+            run is None or (last.get("finished_at") or "") >= (run["finished_at"] or run["started_at"] or "")):
+        return last["exit_code"]
     if run is None:
         raise CliError("no crawl recorded yet")
     if run["status"] in ("running", "interrupted"):
@@ -496,6 +558,8 @@ def _classify_line(line: str, classify) -> dict:
     if not isinstance(doc, dict):
         return {"id": None, "error": "expected a JSON object"}
     doc_id = doc.get("id")
+    if doc_id is None or doc_id == "":
+        return {"id": None, "error": 'missing "id": each line needs one, to tell its result apart'}
     text, title, subject = doc.get("text"), doc.get("title"), doc.get("subject")
     if not isinstance(text, str):
         return {"id": doc_id, "error": 'missing or non-string "text"'}

@@ -23,7 +23,8 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-SCREENSHOTS = ROOT / "test-output"
+# FDATRACK_SCREENSHOTS=docs/img writes the screenshots docs/datasette.md shows (relative to the project).
+SCREENSHOTS = ROOT / (os.environ.get("FDATRACK_SCREENSHOTS") or "test-output")
 DB = "fda_letters"
 
 
@@ -81,7 +82,23 @@ def test_first_visit_search_facet_row_and_dashboard(page, datasette_url):
     assert page.locator('a[href="https://www.usa.gov/government-works"]').count() >= 1
     page.screenshot(path=SCREENSHOTS / "01-home.png", full_page=True)
 
+    # The letters table as it opens: the reader's columns, one line per row, the rest one click away.
+    page.goto(f"{datasette_url}/{DB}/letters")
+    headers = page.locator("table.rows-and-columns thead th").all_inner_texts()
+    shown = {h.split()[0] for h in headers}
+    assert {"slug", "company", "kind", "date", "issuing_office", "violation_types", "subject"} <= shown
+    assert len(shown) <= 13
+    assert page.locator("th.col-body_text").count() == 0 and page.locator("th.col-raw_html").count() == 0
+    heights = [r["height"] for r in page.locator("table.rows-and-columns tbody tr").evaluate_all(
+        "rows => rows.map(r => r.getBoundingClientRect())")]
+    assert heights and max(heights) < 2.5 * min(heights) and max(heights) < 60  # one line per row
+    page.screenshot(path=SCREENSHOTS / "10-letters-table.png", full_page=True)
+    page.get_by_role("link", name="all columns").click()
+    page.wait_for_load_state()
+    assert page.locator("th.col-body_text").count() == 1 and page.locator("th.col-raw_html").count() == 0
+
     # Search the letters table from its search box; the column descriptions are folded above it.
+    page.goto(datasette_url + "/")
     page.get_by_role("link", name="all documents").click()
     page.wait_for_load_state()
     assert urlsplit(page.url).path == f"/{DB}/letters"

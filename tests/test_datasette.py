@@ -213,7 +213,9 @@ def test_raw_page_archive_is_hidden_in_html_and_kept_in_json(get):
     assert f"/{DB}/letter_tags?slug=kimera-labs-inc-649343-09012023" in row
     assert f"/{DB}/citations?slug=kimera-labs-inc-649343-09012023" in row
     full = get(f"/{DB}/letters/kimera-labs-inc-649343-09012023.json", _shape="objects").json()["rows"][0]
-    assert full["raw_html"].lstrip().lower().startswith(("<!doctype", "<html", "<!--"))
+    assert full["raw_html"] is None  # stored once, in the archive (issue 12)
+    archive = get(f"/{DB}/letter_versions.json", slug="kimera-labs-inc-649343-09012023", _shape="objects").json()["rows"]
+    assert any(v["raw_html_zlib"] for v in archive)
     versions = get(f"/{DB}/letter_versions").text
     assert "col-raw_html_zlib" not in versions and "col-change" in versions
 
@@ -336,6 +338,7 @@ def _check_entries(get, datasette_url, entries, rows):
         assert row["url"] in links.hrefs and row_url in links.hrefs
         assert entry.find(f"{ATOM}link").get("href") in (row["url"], row.get("closeout_letter_url"))
         assert not links.tags & {"script", "img", "iframe"}
+        assert entry.find(f"{ATOM}author").findtext(f"{ATOM}name").startswith("U.S. FDA")
         assert httpx.get(row_url).status_code == 200
 
 
@@ -445,3 +448,15 @@ def test_dashboard_counts_letters_not_tags_on_integer_axes(get, sql):
 def test_search_all_lists_the_letters_table(get):
     page = get("/-/search", q="exosome").text
     assert f"/{DB}/letters" in page
+
+
+def test_canned_queries_show_evidence_whole(get, sql):
+    import html as html_lib
+
+    page = html_lib.unescape(get(f"/{DB}/exosome_letters").text)
+    rows = query_rows(get, "exosome_letters")
+    longest = max((r["evidence"] or "" for r in rows), key=len)
+    assert len(longest) > 300  # Datasette would cut it at truncate_cells_html
+    for row in rows:
+        for line in (row["evidence"] or "").splitlines():
+            assert line in page

@@ -268,10 +268,10 @@ def test_stored_pages_still_read_in_full(url, mirror_db):
     import sqlite3
 
     conn = sqlite3.connect(f"file:{mirror_db}?mode=ro", uri=True)
-    expected = conn.execute("select sum(length(raw_html)) from letters").fetchone()[0]
+    expected = conn.execute("select sum(length(body_text)) from letters").fetchone()[0]
     conn.close()
-    rows = run_sql(url, "select raw_html from letters", _shape="array")[0].json()
-    assert sum(len(r["raw_html"]) for r in rows) == expected > 100_000
+    rows = run_sql(url, "select body_text from letters", _shape="array")[0].json()
+    assert sum(len(r["body_text"] or "") for r in rows) == expected > 100_000
 
 
 def test_parallel_slow_queries_are_refused_not_queued(url):

@@ -211,7 +211,8 @@ def sc_delisted(s: Scenario) -> dict:
     s.site.inject(victim, "not_found")
     second = s.crawl()  # an incremental run re-fetches it too: its listing cells changed
     conn = sqlite3.connect(s.db)
-    kept = conn.execute("select raw_html is not null and body_text is not null, delisted_at from letters where slug = ?",
+    kept = conn.execute("select body_text is not null and exists (select 1 from letter_versions v where v.slug = letters.slug "
+                        "and length(v.raw_html_zlib) > 0), delisted_at from letters where slug = ?",
                         [victim]).fetchone()
     conn.close()
     return {"victim": victim, "first": first, "second": second, "kept": kept}

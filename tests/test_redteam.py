@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from pathlib import Path
 
 import pytest
@@ -415,8 +416,10 @@ def test_letter_redirects_to_another_host(tmp_path):
         result = crawl(base_url, db)
         assert_truth(result, db, listed_slugs(site))
         off = [m for m, t in site.requests if t.startswith("/evil/")]
-        body = query(db, "select body_text, raw_html from letters where slug = ?", [victim])
-        assert not (body and "EVIL-MARKER" in (body[0]["raw_html"] or "")), "another host's page stored as the letter"
+        body = query(db, "select body_text from letters where slug = ?", [victim])
+        pages = query(db, "select raw_html_zlib from letter_versions where slug = ? and raw_html_zlib is not null", [victim])
+        assert not (body and "EVIL-MARKER" in (body[0]["body_text"] or "")), "another host's page stored as the letter"
+        assert not any(b"EVIL-MARKER" in zlib.decompress(p["raw_html_zlib"]) for p in pages if p["raw_html_zlib"])
         assert not off, "the crawler followed a redirect to another host"
 
 

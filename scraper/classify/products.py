@@ -18,7 +18,7 @@ from importlib import resources
 
 from .sentences import SentenceIndex
 
-from db.columns import PRODUCT_CATEGORIES as CATEGORIES  # noqa: E402 (the product_categories column's vocabulary)
+from db.columns import PRODUCT_CATEGORIES as CATEGORIES  # noqa: E402,F401 (re-exported: the product_categories column's vocabulary)
 STRONG, MEDIUM, BARE, WEAK = 0.9, 0.45, 0.3, 0.15
 THRESHOLD = 0.5
 _MAX_EVIDENCE = 2

@@ -132,3 +132,22 @@ def _as_division(name: str) -> str | None:
     region = m.group("region")
     region = f" {region.capitalize()}" if region else ""
     return f"Division of {program} Operations{region} {number}"
+
+
+# FDA's centres prefix their letters' reference numbers ("CBER-23-123456", "CDER 21-01", "CDRH-2022-…").
+_REFERENCE_CENTERS = {
+    "CBER": "Center for Biologics Evaluation and Research (CBER)",
+    "CDER": "Center for Drug Evaluation and Research (CDER)",
+    "CDRH": "Center for Devices and Radiological Health (CDRH)",
+    "CFSAN": "Center for Food Safety and Applied Nutrition (CFSAN)",
+    "CTP": "Center for Tobacco Products (CTP)",
+    "CVM": "Center for Veterinary Medicine (CVM)",
+}
+_REFERENCE_PREFIX = re.compile(r"^\s*(?:ref(?:erence)?\.?\s*(?:#|no\.?|number)?\s*:?\s*)?(" + "|".join(_REFERENCE_CENTERS)
+                               + r")[\s#:-]*\d", re.IGNORECASE)
+
+
+def office_from_reference(reference: str | None) -> str | None:
+    """The issuing centre a reference number's prefix names ('CBER-23-123456' -> CBER), else None."""
+    m = _REFERENCE_PREFIX.match(reference or "")
+    return normalize_issuing_office(_REFERENCE_CENTERS[m.group(1).upper()]) if m else None

@@ -10,7 +10,7 @@ from scrapy.exceptions import CloseSpider
 
 from scraper.items import CrawlErrorItem, DocumentItem
 from scraper.ledger import RunLedger
-from scraper.parsing.offices import normalize_issuing_office
+from scraper.parsing.offices import normalize_issuing_office, office_from_reference
 from scraper.parsing.safety_notice import NoticePageError, parse_safety_notice
 from scraper.parsing.untitled_letter import LetterPdfError, parse_letter_pdf
 
@@ -61,7 +61,9 @@ def letter_document(response, entry: dict):
         letter_issue_date=date,
         parent_slug=entry.get("parent_slug"),
         reference=parsed.get("reference"),
-        issuing_office=normalize_issuing_office(entry.get("issuing_office")) if entry.get("issuing_office") else None,
+        # the listing page's office, else the one the reference number's prefix names (CBER-23-…)
+        issuing_office=(normalize_issuing_office(entry.get("issuing_office")) if entry.get("issuing_office")
+                        else office_from_reference(parsed.get("reference"))),
         subject=entry.get("subject"),
         attachments=entry.get("attachments") or None,
         body_text=parsed["body_text"],

@@ -1,0 +1,147 @@
+"""Issue 12 (the letter reader): the raw page stored once, fast facets and filters on the array columns."""
+from __future__ import annotations
+
+import json
+
+from db import store
+from db.history import archived_page
+
+
+def test_each_raw_page_is_stored_once_in_the_archive(tmp_path):
+    db = store.open_db(tmp_path / "t.db")
+    letter = {"slug": "acme-1", "url": "https://www.fda.gov/x/acme-1", "company": "Acme", "posted_date": "2025-05-06",
+              "body_text": "We inspected your facility.", "raw_html": "<html><p>We inspected your facility.</p></html>"}
+    assert store.save_letter(db, letter, None) == "new"
+    assert db.execute("select raw_html from letters").fetchone()[0] is None
+    assert archived_page(db, "acme-1") == letter["raw_html"]
+    changed = {**letter, "body_text": "We inspected it again.", "raw_html": "<html><p>We inspected it again.</p></html>"}
+    assert store.save_letter(db, changed, None) == "changed"
+    assert archived_page(db, "acme-1") == changed["raw_html"]
+    assert db.execute("select count(*) from letter_versions where length(raw_html_zlib) > 0").fetchone()[0] == 2
+
+
+def test_migration_moves_pages_from_the_letters_row_into_the_archive(tmp_path):
+    path = tmp_path / "old.db"
+    db = store.open_db(path)
+    # a file written before m011: the page in letters.raw_html, one version without it
+    db.execute("insert into letters (slug, url, body_text, raw_html, content_hash) values "
+               "('old-1', 'https://www.fda.gov/x/old-1', 'Text.', '<html>old page</html>', 'h')")
+    db.execute("insert into letters (slug, url, body_text, raw_html, content_hash) values "
+               "('old-2', 'https://www.fda.gov/x/old-2', 'Text.', '<html>second</html>', 'h2')")
+    store.save_letter(db, {"slug": "new-1", "url": "https://www.fda.gov/x/new-1", "body_text": "T.",
+                           "raw_html": "<html>new</html>"}, None)
+    db.execute("update letters set raw_html = '<html>new</html>' where slug = 'new-1'")
+    db.execute("delete from _sqlite_migrations where name = 'm011_raw_page_once'")
+    db.conn.commit()
+    db.close()
+    db = store.open_db(path)
+    assert db.execute("select count(*) from letters where raw_html is not null").fetchone()[0] == 0
+    assert archived_page(db, "old-1") == "<html>old page</html>"
+    assert archived_page(db, "old-2") == "<html>second</html>"
+    assert archived_page(db, "new-1") == "<html>new</html>"
+    # new-1 was archived already: no second copy
+    assert db.execute("select count(*) from letter_versions where slug = 'new-1'").fetchone()[0] == 1
+    assert json.loads(db.execute("select changed_fields from letter_versions where slug = 'old-1'").fetchone()[0]) == []
+
+
+def test_array_values_follow_every_write(tmp_path):
+    db = store.open_db(tmp_path / "t.db")
+    db.execute("insert into letters (slug, url, violation_types, product_categories) values "
+               "('a', 'u', '[\"unapproved_biologic\", \"cgmp\", \"cgmp\"]', '[\"exosome\"]'), ('b', 'u', 'not json', null)")
+    values = lambda: sorted(db.execute("select l.slug, v.col, v.value from letter_array_values v "
+                                       "join letters l on l.rowid = v.letter_rowid").fetchall())
+    assert values() == [("a", "product_categories", "exosome"), ("a", "violation_types", "cgmp"),
+                        ("a", "violation_types", "unapproved_biologic")]
+    db.execute("update letters set violation_types = '[\"misbranding\"]' where slug = 'b'")
+    db.execute("update letters set product_categories = '[]' where slug = 'a'")
+    assert values() == [("a", "violation_types", "cgmp"), ("a", "violation_types", "unapproved_biologic"),
+                        ("b", "violation_types", "misbranding")]
+    db.execute("delete from letters where slug = 'a'")
+    assert values() == [("b", "violation_types", "misbranding")]
+    # the store's upsert (insert … on conflict do update), new and then changed
+    letter = {"slug": "c", "url": "u", "body_text": "v1"}
+    store.save_letter(db, letter, None, {"exosome_related": 0, "violation_types": ["cgmp"], "classifier_version": "t"})
+    store.save_letter(db, {**letter, "body_text": "v2"}, None,
+                      {"exosome_related": 0, "violation_types": ["adulteration"], "classifier_version": "t2"})
+    assert values() == [("b", "violation_types", "misbranding"), ("c", "violation_types", "adulteration")]
+    assert db.execute("pragma quick_check").fetchall() == [("ok",)]
+
+
+def _cli(*args, stdin: str | None = None):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    return subprocess.run([sys.executable, "-m", "scraper.cli", *args], input=stdin, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+
+
+def test_classify_text_line_without_id_is_an_error_line():
+    lines = [json.dumps({"text": "Your products are unapproved new drugs."}),
+             json.dumps({"id": "b", "text": "Your products are unapproved new drugs."})]
+    proc = _cli("classify-text", stdin="\n".join(lines) + "\n")
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 1 and "1 input line(s)" in proc.stderr
+    assert out[0] == {"id": None, "error": 'missing "id": each line needs one, to tell its result apart'}
+    assert out[1]["id"] == "b" and out[1]["violation_types"] == ["unapproved_new_drug"]
+
+
+def test_serve_on_a_busy_port_is_one_error_line(tmp_path):
+    import socket
+
+    db = store.open_db(tmp_path / "fda_letters.db")
+    db.close()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = _cli("serve", "--db", str(tmp_path / "fda_letters.db"), "--port", str(port))
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fdatrack: error: cannot serve on 127.0.0.1:") and "Traceback" not in proc.stderr
+
+
+def test_undated_documents_do_not_top_the_feeds(tmp_path):
+    from db.queries import NEW_EXOSOME_FEED
+
+    db = store.open_db(tmp_path / "t.db")
+    for slug, date in (("old-letter", "2020-03-04"), ("undated-notice", None), ("new-letter", "2024-05-06")):
+        store.save_letter(db, {"slug": slug, "url": f"https://www.fda.gov/x/{slug}", "company": slug, "body_text": "x",
+                               "letter_issue_date": date, "posted_date": date,
+                               "kind": "safety_notice" if date is None else "warning_letter"}, None,
+                          {"exosome_related": True, "violation_types": [], "classifier_version": "t"})
+    db.conn.create_function("fdatrack_base_url", 0, lambda: "http://x")
+    rows = [dict(zip([d[0] for d in c.description], r)) for c in [db.conn.execute(NEW_EXOSOME_FEED)] for r in c]
+    assert [r["slug"] for r in rows] == ["new-letter", "old-letter", "undated-notice"]
+    assert rows[0]["atom_author_name"] == "U.S. FDA"
+
+
+def test_status_check_returns_the_exit_code_of_a_crawl_that_wrote_no_run_row(tmp_path):
+    import socket
+
+    path = tmp_path / "t.db"
+    db = store.open_db(path)
+    run_id = store.start_run(db, "warning_letters", "https://www.fda.gov")
+    store.finish_run(db, run_id, status="ok", close_reason="finished")
+    db.close()
+    assert _cli("status", "--check", "--db", str(path)).returncode == 0
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    crawl = _cli("crawl", "--base-url", f"http://127.0.0.1:{port}", "--db", str(path), "--delay", "0")
+    assert crawl.returncode not in (0, 2) and "cannot reach" in crawl.stderr
+    db = store.open_db(path)
+    assert db.execute("select count(*) from runs").fetchone()[0] == 1  # the crawl wrote no run row
+    db.close()
+    assert _cli("status", "--check", "--db", str(path)).returncode == crawl.returncode
+
+
+def test_untitled_letters_get_their_office_from_the_reference_prefix():
+    from scraper.parsing.offices import normalize_issuing_office, office_from_reference
+
+    cber = normalize_issuing_office("Center for Biologics Evaluation and Research (CBER)")
+    assert office_from_reference("CBER-23-123456") == cber == office_from_reference("Reference #: cber 23-654321")
+    assert office_from_reference("CDER-21-01").startswith("Center for Drug Evaluation")
+    assert office_from_reference("CDRH-2022-1") and office_from_reference("CDRH-2022-1") != cber
+    assert office_from_reference("320-23-01") is None and office_from_reference(None) is None
+    assert office_from_reference("CBERX-1") is None
