@@ -506,11 +506,17 @@ def _classify_line(line: str, classify) -> dict:
 
 _DEV_SET = Path(__file__).resolve().parent.parent / "tests" / "files" / "classifier" / "documents.jsonl"
 _SILVER_SET = _DEV_SET.with_name("silver.jsonl.gz")
+# Hand-labelled real documents kept apart from the dev set (the rules were not written on them).
+_SECOND_SET = (_DEV_SET.with_name("real_letters.jsonl"), _DEV_SET.with_name("extra_real.jsonl"))
 
 
 def _add_eval(sub):
-    p = sub.add_parser("eval", help="score the classifier on a labelled JSON-lines file (default: the dev set)")
-    p.add_argument("file", nargs="?", default=None, help=f"labelled documents (default: {_DEV_SET.relative_to(_DEV_SET.parents[3])})")
+    p = sub.add_parser("eval", help="score the classifier on a labelled JSON-lines file "
+                                    "(default: the dev set, the second hand-labelled set and the silver set)")
+    p.add_argument("file", nargs="?", default=None,
+                   help=f"labelled documents (default: {_DEV_SET.relative_to(_DEV_SET.parents[3])}, then "
+                        + " + ".join(str(f.relative_to(f.parents[3])) for f in _SECOND_SET)
+                        + f", then {_SILVER_SET.relative_to(_SILVER_SET.parents[3])})")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--silver", action="store_true",
                    help=f"score against FDA's subject lines instead: FILE is a silver set (default: "
@@ -525,7 +531,9 @@ def cmd_eval(args) -> int:
 
     if args.silver:
         return _eval_silver(args)
-    path = Path(args.file) if args.file else _DEV_SET
+    if not args.file:
+        return _eval_all(args)
+    path = Path(args.file)
     if not path.is_file():
         raise CliError(f"no such file: {path}")
     try:
@@ -535,6 +543,27 @@ def cmd_eval(args) -> int:
     except UnicodeDecodeError:
         raise CliError(f"{path}: not a UTF-8 text file (expected JSON lines)") from None
     print(json.dumps(report.as_dict(), indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _eval_all(args) -> int:
+    """The bundled sets one after the other: dev, second (held apart), silver."""
+    from scraper.classify.evaluate import evaluate, format_report, load_labelled
+    from scraper.classify.silver import evaluate_silver, format_silver, load_silver
+
+    dev = evaluate(load_labelled(_DEV_SET))
+    second = evaluate([d for f in _SECOND_SET for d in load_labelled(f)])
+    silver = evaluate_silver(load_silver(_SILVER_SET))
+    if args.json:
+        print(json.dumps({"dev": dev.as_dict(), "second": second.as_dict(), "silver": silver.as_dict()}, indent=2))
+        return 0
+    names = " + ".join(f.name for f in _SECOND_SET)
+    print(f"== dev set ({_DEV_SET.name}: the rules were written with it in view) ==")
+    print(format_report(dev))
+    print(f"\n== second set ({names}: hand-labelled, kept apart from the dev set) ==")
+    print(format_report(second))
+    print(f"\n== silver set ({_SILVER_SET.name}: labels from FDA's subject lines) ==")
+    print(format_silver(silver, args.min_support))
     return 0
 
 
