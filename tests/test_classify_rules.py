@@ -36,8 +36,23 @@ def test_statements_of_law_and_general_statements_are_never_evidence():
                  "license must be in effect [42 U.S.C. 262(a)].",
                  "Generally, all stem cell products require FDA approval.",
                  "It is a prohibited act under section 301(a) to introduce any drug that is adulterated or misbranded.",
-                 "If you do not believe your products are unapproved new drugs, explain your reasoning."):
+                 "If you do not believe your products are unapproved new drugs, explain your reasoning.",
+                 "Stem cell products are regulated by FDA, and, generally, all stem cell products require FDA approval.",
+                 "BACKGROUND: As a general matter, exosomes used to treat diseases and conditions in humans are "
+                 "regulated as drugs and biological products and require premarket approval.",
+                 "Drugs not manufactured in compliance with CGMP are adulterated.",
+                 "A cosmetic is deemed adulterated under section 601(c) of the FD&C Act if it has been prepared under "
+                 "insanitary conditions.",
+                 "This guidance communicates the Agency's temporary policy that we do not intend to take action against "
+                 "firms for CGMP violations under section 501(a)(2)(B) of the FD&C Act if such firms prepare hand "
+                 "sanitizers."):
         assert _violations(text) == ([], {}), text
+
+
+def test_the_same_words_about_the_firm_are_a_charge():
+    labels, _ = _violations("Your drugs, which were not manufactured in compliance with CGMP, are adulterated within "
+                            "the meaning of section 501(a)(2)(B) of the FD&C Act.")
+    assert "adulteration" in labels
 
 
 def test_a_charge_in_any_grammatical_form():

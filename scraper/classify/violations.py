@@ -41,11 +41,15 @@ _IMPORT_BOILERPLATE = re.compile(
 _HYPOTHETICAL = re.compile(r"^\W*(?:if|unless|whether|should)\b", _I)
 # Statements of the law rather than findings about this firm.
 _LAW_STATEMENT = re.compile(
-    r"^\W*(?:\d+\.\s*)?(?:be\s+advised\s+that\s+)?(?:it\s+is\s+(?:a\s+)?prohibited|to\s+(?:lawfully\s+|legally\s+)?(?:market|distribute|sell)"
-    r"|generally,|in\s+general,|as\s+a\s+general\s+(?:rule|matter)|all\s+(?:\w+\s+){0,3}(?:products|hct/ps|drugs)\s+(?:require|must|need)|under\s+section|pursuant\s+to|subject\s+to\s+certain"
+    r"^\W*(?:\d+\.\s*)?(?:[A-Z]{4,}:\s*)?(?:be\s+advised\s+that\s+)?(?:it\s+is\s+(?:a\s+)?prohibited|to\s+(?:lawfully\s+|legally\s+)?(?:market|distribute|sell)"
+    r"|(?:this|the|that|fda\W?s)\s+(?:\w+\s+)?guidance\b|generally,|in\s+general,|as\s+a\s+general\s+(?:rule|matter)|all\s+(?:\w+\s+){0,3}(?:products|hct/ps|drugs)\s+(?:require|must|need)|under\s+section|pursuant\s+to|subject\s+to\s+certain"
     r"|with\s+certain\s+exceptions|otherwise,|a\s+biological\s+product\s+for\s+which|hct/ps?\s+that"
     r"|such\s+(?:products|hct/ps)\s+are|section\s+\d|in\s+accordance\s+with\s+(?:21|section)"
-    r"|any\s+(?:drug|device|food|product)|a\s+(?:drug|device|food|product)\s+(?:is|that|shall))", _I)
+    r"|any\s+(?:drug|device|food|product)|an?\s+(?:drug|device|food|product|cosmetic|biological\s+product)\s+(?:is|that|shall)"
+    r"|(?:drugs|devices|foods|products|cosmetics)\s+(?:not|that|which)\s+[^.]{0,80}?\b(?:are|is)\s+(?:deemed\s+)?(?:adulterated|misbranded))", _I)
+# A general statement anywhere in the sentence ("Stem cell products are regulated by FDA, and, generally, all stem
+# cell products require FDA approval"): FDA speaking of all products, not charging this firm.
+_GENERAL_STATEMENT = re.compile(r"(?:^|[,;]\s*)(?:and,?\s+)?(?:generally|in\s+general|as\s+a\s+general\s+(?:matter|rule)),", _I)
 _GENERIC_DISJUNCTION = re.compile(
     r"\b(?:any|an?)\s+(?:\w+\s+){0,2}(?:that|which)\s+(?:is|are)\s+(?:adulterated|misbranded)"
     r"|\badulterated\s+(?:and/or|or)\s+misbranded\b|\bmisbranded\s+(?:and/or|or)\s+adulterated\b", _I)
@@ -120,7 +124,9 @@ def _is_law_statement(sentence: str, lower: str) -> bool:
     """
     if ("adulterated" in lower or "misbranded" in lower) and _GENERIC_DISJUNCTION.search(sentence):
         return True
-    return bool(_LAW_STATEMENT.match(sentence)) and not _ABOUT_THE_FIRM.search(lower)
+    if _ABOUT_THE_FIRM.search(lower):
+        return False
+    return bool(_LAW_STATEMENT.match(sentence) or ("general" in lower and _GENERAL_STATEMENT.search(sentence)))
 
 
 # --- regulation parts → labels (for "you failed to … [21 CFR 211.192]" findings) ---------
