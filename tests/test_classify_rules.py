@@ -105,3 +105,13 @@ def test_a_pointer_to_fda_exosome_material_is_still_not_exosome_related():
     r = classify_document("Your firm processes umbilical cord blood. For more information, see FDA's consumer alert "
                           "on exosome products at https://www.fda.gov/vaccines-blood-biologics/consumers-biologics.")
     assert not r["exosome_related"]
+
+
+def test_violation_headings_as_fda_writes_them():
+    from scraper.classify.violations import heading_charges
+    assert heading_charges("CGMP and/or CGTP Violations") == ["cgmp", "hctp_1271"]
+    assert heading_charges("Unapproved New Drug and Misbranding Violation") == ["unapproved_new_drug", "misbranding"]
+    assert heading_charges("Current Good Manufacturing Practice Violations") == ["cgmp"]
+    assert heading_charges("Drug Listing Violations") == []  # names no charge of ours
+    assert heading_charges("RE: Adulteration Violations") == []  # a subject line
+    assert heading_charges("Your products are adulterated and these are violations.") == []  # a sentence

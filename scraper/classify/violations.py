@@ -66,6 +66,7 @@ _SUBJECT_LINE = re.compile(r"^\W*(?:RE|Re|SUBJECT|Subject)\s*:")
 _HEADING_WORD = re.compile(r"\b[A-Za-z][\w/-]{3,}")
 
 
+_HEADING_FUNCTION_WORDS = frozenset({"and/or", "with", "from", "into", "under", "than", "that", "their", "your"})
 _FINDING_TITLE = re.compile(r"^\W*(?:\d+\.\s*)?(?:failure|failed|you\s+failed|your\s+firm\s+failed)\b|\bC\.?F\.?R\b", re.I)
 
 
@@ -78,7 +79,7 @@ def _is_heading(sentence: str) -> bool:
         return True
     if sentence.endswith((".", ":", ";", "!", "?")) or len(sentence) > 160 or _FINDING_TITLE.search(sentence):
         return False
-    words = _HEADING_WORD.findall(sentence)
+    words = [w for w in _HEADING_WORD.findall(sentence) if w not in _HEADING_FUNCTION_WORDS]
     return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
@@ -91,8 +92,8 @@ _HEADING_CHARGES = (
     ("unapproved_biologic", re.compile(r"\b(?:unlicensed|unapproved)\b[^/]*?\bbiologic(?:al)?s?\b", re.I)),
     ("misbranding", re.compile(r"misbrand", re.I)),
     ("adulteration", re.compile(r"adulterat", re.I)),
-    ("cgmp", re.compile(r"\bc?gmp\b|good\s+manufacturing|quality\s+system", re.I)),
-    ("hctp_1271", re.compile(r"hct/ps?\b|\b1271\b|good\s+tissue", re.I)),
+    ("cgmp", re.compile(r"\bc?gmp\b|\bcgtp\b|good\s+(?:manufacturing|tissue)|quality\s+system", re.I)),
+    ("hctp_1271", re.compile(r"hct/ps?\b|\b1271\b|good\s+tissue|\bcgtp\b", re.I)),
 )
 _HEADING_PRIORITY = 3
 
