@@ -427,9 +427,10 @@ def detect_violations(index: SentenceIndex, hint_text: str = "") -> ViolationRes
 def _add_violation_headings(result: ViolationResult, index: SentenceIndex) -> None:
     """Label the charges a violation heading names (weakest evidence: any charging sentence is shown first)."""
     for i in index.containing(("violation",)):
-        if i + 1 >= len(index):
-            continue
-        labels = heading_charges(index[i].text)
+        text = index[i].text
+        if i + 1 >= len(index) or len(text) > 160 or text.endswith((".", ":", ";", "!", "?")):
+            continue  # a heading is short and unpunctuated (cheap test first: most such sentences are prose)
+        labels = heading_charges(text)
         for label in labels:
             result.add(label, _HEADING_PRIORITY, i, index[i].start)
         if labels:
