@@ -572,11 +572,16 @@ def _classify_line(line: str, classify) -> dict:
 
 _DEV_SET = resource("tests/files/classifier/documents.jsonl")
 _SILVER_SET = resource("tests/files/classifier/silver.jsonl.gz")
+# Hand-labelled real documents kept apart from the dev set (the rules were not written on them).
+_SECOND_SET = (resource("tests/files/classifier/real_letters.jsonl"), resource("tests/files/classifier/extra_real.jsonl"))
 
 
 def _add_eval(sub):
-    p = sub.add_parser("eval", help="score the classifier on a labelled JSON-lines file (default: the dev set)")
-    p.add_argument("file", nargs="?", default=None, help="labelled documents (default: the dev set, tests/files/classifier/documents.jsonl)")
+    p = sub.add_parser("eval", help="score the classifier on a labelled JSON-lines file "
+                                    "(default: the dev set, the second hand-labelled set and the silver set)")
+    p.add_argument("file", nargs="?", default=None,
+                   help="labelled documents (default: tests/files/classifier/documents.jsonl, then "
+                        "real_letters.jsonl + extra_real.jsonl, then silver.jsonl.gz)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--silver", action="store_true",
                    help="score against FDA's subject lines instead: FILE is a silver set (default: "
@@ -591,7 +596,9 @@ def cmd_eval(args) -> int:
 
     if args.silver:
         return _eval_silver(args)
-    path = Path(args.file) if args.file else _DEV_SET
+    if not args.file:
+        return _eval_all(args)
+    path = Path(args.file)
     if not path.is_file():
         raise CliError(f"no such file: {path}")
     try:
@@ -601,6 +608,27 @@ def cmd_eval(args) -> int:
     except UnicodeDecodeError:
         raise CliError(f"{path}: not a UTF-8 text file (expected JSON lines)") from None
     print(json.dumps(report.as_dict(), indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _eval_all(args) -> int:
+    """The bundled sets one after the other: dev, second (held apart), silver."""
+    from scraper.classify.evaluate import evaluate, format_report, load_labelled
+    from scraper.classify.silver import evaluate_silver, format_silver, load_silver
+
+    dev = evaluate(load_labelled(_DEV_SET))
+    second = evaluate([d for f in _SECOND_SET for d in load_labelled(f)])
+    silver = evaluate_silver(load_silver(_SILVER_SET))
+    if args.json:
+        print(json.dumps({"dev": dev.as_dict(), "second": second.as_dict(), "silver": silver.as_dict()}, indent=2))
+        return 0
+    names = " + ".join(f.name for f in _SECOND_SET)
+    print(f"== dev set ({_DEV_SET.name}: the rules were written with it in view) ==")
+    print(format_report(dev))
+    print(f"\n== second set ({names}: hand-labelled, kept apart from the dev set) ==")
+    print(format_report(second))
+    print(f"\n== silver set ({_SILVER_SET.name}: labels from FDA's subject lines) ==")
+    print(format_silver(silver, args.min_support))
     return 0
 
 

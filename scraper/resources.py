@@ -18,6 +18,8 @@ SHIPPED = {
     "templates": "templates",
     "tests/files/classifier/documents.jsonl": "classifier/documents.jsonl",
     "tests/files/classifier/silver.jsonl.gz": "classifier/silver.jsonl.gz",
+    "tests/files/classifier/real_letters.jsonl": "classifier/real_letters.jsonl",
+    "tests/files/classifier/extra_real.jsonl": "classifier/extra_real.jsonl",
 }
 
 

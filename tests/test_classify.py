@@ -403,6 +403,12 @@ def test_eval_cli_prints_table_for_default_dev_set_and_a_given_file():
     assert proc.returncode == 0, proc.stderr
     assert "exosome_related" in proc.stdout and "macro F1" in proc.stdout and "confusion matrix" in proc.stdout
     assert "on 22 documents" in proc.stdout
+    # with no FILE the dev set, the second (held-apart) set and the silver set are all scored, in that order
+    dev, second, silver = (proc.stdout.index(h) for h in ("== dev set", "== second set", "== silver set"))
+    assert dev < second < silver
+    assert "on 51 documents" in proc.stdout[second:silver] and "letters of the silver set" in proc.stdout[silver:]
+    both = json.loads(_cli("eval", "--json").stdout)
+    assert both["dev"]["documents"] == 22 and both["second"]["documents"] == 51 and both["silver"]["letters"] >= 25
     proc = _cli("eval", str(FILES / "real_letters.jsonl"), "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)

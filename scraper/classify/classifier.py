@@ -63,7 +63,7 @@ def classify_document(text: str, title: str | None = None, subject: str | None =
         evidence += _evidence(index, cat, "product", _focus(index, categories[cat].sentences[:1], CATEGORY_PATTERNS[cat]))
     labels = violations.labels()
     for label in labels:
-        evidence += _evidence(index, label, "violation", violations.hits_for(label))
+        evidence += _evidence(index, label, "violation", violations.hits_for(label), violations.joined)
 
     return {
         "exosome_related": exosome.present,
@@ -99,13 +99,18 @@ def _focus(index: SentenceIndex, sentences: list[int], pattern: re.Pattern) -> l
     return out
 
 
-def _evidence(index: SentenceIndex, tag: str, kind: str, hits: list[tuple[int, int]]) -> list[dict]:
-    """Evidence rows for ``tag``: each sentence (or a window of a long one around ``offset``) with exact offsets."""
+def _evidence(index: SentenceIndex, tag: str, kind: str, hits: list[tuple[int, int]],
+              joined: set[int] = frozenset()) -> list[dict]:
+    """Evidence rows for ``tag``: each sentence (or a window of a long one around ``offset``) with exact offsets.
+
+    A violation heading is quoted with the sentence after it (heading plus sentence)."""
     rows = []
     for i, offset in hits:
         s = index[i]
         start, end = s.start, s.end
-        if end - start > _MAX_QUOTE:
+        if i in joined and i + 1 < len(index):
+            end = min(index[i + 1].end, start + _MAX_QUOTE)
+        elif end - start > _MAX_QUOTE:
             start, end = _window(index.text, s.start, s.end, offset)
         rows.append({"tag": tag, "tag_kind": kind, "quote": index.text[start:end], "start": start, "end": end})
     return rows

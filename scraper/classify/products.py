@@ -47,6 +47,11 @@ _ADDITIONAL_CONCERN = re.compile(r"additional\s+concerns?\b")  # searched in the
 _NON_HUMAN_SOURCE = re.compile(r"\b(?:sheep|ovine|bovine|porcine|equine|deer|animal|plant|botanical|herbal|apple|grape|fruit|flower|lilac|rose|argan)\W+(?:\w+\W+)?$", re.IGNORECASE)
 _NON_HUMAN_CATEGORIES = {"amniotic_placental", "umbilical_cord", "cord_blood", "stem_cell"}
 _TITLE_WORD = re.compile(r"\b[A-Za-z][\w/-]{3,}")
+# Press releases, FDA Voices posts and consumer updates: a sentence in which FDA announces an action about the
+# products ("The agency also issued a safety alert about exosome products") is about them, though no firm is named.
+_FDA_ACTION = re.compile(
+    r"\b(?:FDA|agency)\b[^.]{0,60}?\b(?:issu(?:ed|es|ing)|announc\w+|(?:is|are)\s+warning|warn(?:ed|s)|alert(?:ed|ing|s)"
+    r"|took\s+action|(?:is|are)\s+taking\s+action|sent)\b", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -105,7 +110,7 @@ def _mention_weight(sentence: str, in_additional_concern: bool) -> float:
         return WEAK
     if _is_title_line(sentence):
         return WEAK  # a linked page title ("Consumer Alert on … Exosomes") inside a letter
-    if in_additional_concern or _FIRM_CUES.search(sentence):
+    if in_additional_concern or _FIRM_CUES.search(sentence) or _FDA_ACTION.search(sentence):
         return STRONG  # the firm's own products, or FDA's "Additional concern" about them
     if _PRODUCT_CUES.search(sentence):
         return MEDIUM  # products in general: "There are currently no FDA-approved exosome products."

@@ -38,10 +38,15 @@ _IMPORT_BOILERPLATE = re.compile(
 _HYPOTHETICAL = re.compile(r"^\W*(?:if|unless|whether|should)\b", _I)
 # Statements of the law rather than findings about this firm.
 _LAW_STATEMENT = re.compile(
-    r"^\W*(?:\d+\.\s*)?(?:it\s+is\s+(?:a\s+)?prohibited|under\s+section|pursuant\s+to|subject\s+to\s+certain"
+    r"^\W*(?:\d+\.\s*)?(?:[A-Z]{4,}:\s*)?(?:be\s+advised\s+that\s+)?(?:it\s+is\s+(?:a\s+)?prohibited|to\s+(?:lawfully\s+|legally\s+)?(?:market|distribute|sell)"
+    r"|(?:this|the|that|fda\W?s)\s+(?:\w+\s+)?guidance\b|generally,|in\s+general,|as\s+a\s+general\s+(?:rule|matter)|all\s+(?:\w+\s+){0,3}(?:products|hct/ps|drugs)\s+(?:require|must|need)|under\s+section|pursuant\s+to|subject\s+to\s+certain"
     r"|with\s+certain\s+exceptions|otherwise,|a\s+biological\s+product\s+for\s+which|hct/ps?\s+that"
     r"|such\s+(?:products|hct/ps)\s+are|section\s+\d|in\s+accordance\s+with\s+(?:21|section)"
-    r"|any\s+(?:drug|device|food|product)|a\s+(?:drug|device|food|product)\s+(?:is|that|shall))", _I)
+    r"|any\s+(?:drug|device|food|product)|an?\s+(?:drug|device|food|product|cosmetic|biological\s+product)\s+(?:is|that|shall)"
+    r"|(?:drugs|devices|foods|products|cosmetics)\s+(?:not|that|which)\s+[^.]{0,80}?\b(?:are|is)\s+(?:deemed\s+)?(?:adulterated|misbranded))", _I)
+# A general statement anywhere in the sentence ("Stem cell products are regulated by FDA, and, generally, all stem
+# cell products require FDA approval"): FDA speaking of all products, not charging this firm.
+_GENERAL_STATEMENT = re.compile(r"(?:^|[,;]\s*)(?:and,?\s+)?(?:generally|in\s+general|as\s+a\s+general\s+(?:matter|rule)),", _I)
 _GENERIC_DISJUNCTION = re.compile(
     r"\b(?:any|an?)\s+(?:\w+\s+){0,2}(?:that|which)\s+(?:is|are)\s+(?:adulterated|misbranded)"
     r"|\badulterated\s+(?:and/or|or)\s+misbranded\b|\bmisbranded\s+(?:and/or|or)\s+adulterated\b", _I)
@@ -58,6 +63,7 @@ _SUBJECT_LINE = re.compile(r"^\W*(?:RE|Re|SUBJECT|Subject)\s*:")
 _HEADING_WORD = re.compile(r"\b[A-Za-z][\w/-]{3,}")
 
 
+_HEADING_FUNCTION_WORDS = frozenset({"and/or", "with", "from", "into", "under", "than", "that", "their", "your"})
 _FINDING_TITLE = re.compile(r"^\W*(?:\d+\.\s*)?(?:failure|failed|you\s+failed|your\s+firm\s+failed)\b|\bC\.?F\.?R\b", re.I)
 
 
@@ -70,8 +76,30 @@ def _is_heading(sentence: str) -> bool:
         return True
     if sentence.endswith((".", ":", ";", "!", "?")) or len(sentence) > 160 or _FINDING_TITLE.search(sentence):
         return False
-    words = _HEADING_WORD.findall(sentence)
+    words = [w for w in _HEADING_WORD.findall(sentence) if w not in _HEADING_FUNCTION_WORDS]
     return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
+# A section heading of a letter that names violations ("Unapproved New Drug and Unlicensed Biological Product
+# Violations", "CGMP Violations", "Misbranding Violations") is FDA's charge, even when the paragraphs under it only
+# explain the law; its evidence is the heading plus the sentence after it. A subject ("RE: …") line is not one.
+_VIOLATION_HEADING = re.compile(r"\bviolations?\W*$", re.I)
+_HEADING_CHARGES = (
+    ("unapproved_new_drug", re.compile(r"\bunapproved\s+(?:new\s+)?(?:animal\s+)?drugs?\b|\bnew\s+drugs?\b", re.I)),
+    ("unapproved_biologic", re.compile(r"\b(?:unlicensed|unapproved)\b[^/]*?\bbiologic(?:al)?s?\b", re.I)),
+    ("misbranding", re.compile(r"misbrand", re.I)),
+    ("adulteration", re.compile(r"adulterat", re.I)),
+    ("cgmp", re.compile(r"\bc?gmp\b|\bcgtp\b|good\s+(?:manufacturing|tissue)|quality\s+system", re.I)),
+    ("hctp_1271", re.compile(r"hct/ps?\b|\b1271\b|good\s+tissue|\bcgtp\b", re.I)),
+)
+_HEADING_PRIORITY = 3
+
+
+def heading_charges(sentence: str) -> list[str]:
+    """Labels a violation heading names ([] for any other line)."""
+    if not _VIOLATION_HEADING.search(sentence) or _SUBJECT_LINE.match(sentence) or not _is_heading(sentence):
+        return []
+    return [label for label, pattern in _HEADING_CHARGES if pattern.search(sentence)]
 
 
 def _blocked(sentence: str, lower: str) -> bool:
@@ -94,7 +122,9 @@ def _is_law_statement(sentence: str, lower: str) -> bool:
     """
     if ("adulterated" in lower or "misbranded" in lower) and _GENERIC_DISJUNCTION.search(sentence):
         return True
-    return bool(_LAW_STATEMENT.match(sentence)) and not _ABOUT_THE_FIRM.search(lower)
+    if _ABOUT_THE_FIRM.search(lower):
+        return False
+    return bool(_LAW_STATEMENT.match(sentence) or ("general" in lower and _GENERAL_STATEMENT.search(sentence)))
 
 
 # --- regulation parts → labels (for "you failed to … [21 CFR 211.192]" findings) ---------
@@ -139,7 +169,8 @@ _BIO_WORDS = (r"(?:stem[\s-]+cells?|exosom\w*|extracellular\s+vesicles?|cellular
 _FDA_CLAIM = (r"(?:FDA|Food\s+and\s+Drug\s+Administration)[\s-]*(?:approv\w*|clear\w*|regist\w*|certif\w*|"
               r"authoriz\w*|endorse\w*|compliant|licensed)|(?:approv|clear|regist|certif|authoriz|endors|licens)\w*"
               r"\s+(?:by|with)\s+(?:the\s+)?(?:U\.?S\.?\s+)?(?:FDA|Food\s+and\s+Drug\s+Administration)"
-              r"|FDA\s+approval|FDA\s+clearance|FDA\s+registration")
+              r"|FDA\s+approval|FDA\s+clearance|FDA\s+registration"
+              r"|510\s*\(k\)[\s-]*(?:approv\w*|clear\w*|certif\w*|regist\w*)")
 _CLAIM_VERB = (r"\b(?:stat(?:e|es|ed|ing|ement)|claim\w*|represent\w*|describ\w*|indicat\w*|suggest\w*|impl(?:y|ies|ied)"
                r"|label\w*|market\w*|advertis\w*|promot\w*|refer\w*|tout\w*|display\w*|call\w*)\b")
 
@@ -173,7 +204,7 @@ _MISBRANDING_SECTIONS = {"502": "misbranding", "403": "misbranding", "602": "mis
 _BIO_KEYS = ("stem", "exosom", "vesicle", "cellular", "biologic", "hct/p", "regenerative", "cord", "umbilical", "amnio",
              "placent", "secretome", "tissue")
 _CGMP_KEYS = ("gmp", "good manufacturing", "good tissue", "cgtp", "quality system", "quality-system")
-_FDA_KEYS = ("fda", "food and drug")
+_FDA_KEYS = ("fda", "food and drug", "510(k)", "510 (k)")
 
 RULES: tuple[Rule, ...] = (
     # adulteration (FD&C Act 501 drugs/devices, 402 food)
@@ -182,6 +213,8 @@ RULES: tuple[Rule, ...] = (
     Rule("adulteration", ("adulterated",), _r(_COPULA + r"adulterated\b"), 1),
     Rule("adulteration", ("501", "402", "adulteration of"),  # "cause your fish to be in violation of section 402(a)(4)"
          _r(r"\b(?:in\s+)?violat\w*\s+(?:of\s+)?section\s+(?:501|402)\b|\b(?:your|their|its)\s+adulteration\s+of\b"), 1),
+    Rule("adulteration", ("adulterates", "adulteration of"),  # "your failure … adulterates the drug"
+         _r(r"\badulterates\b|\badulteration\s+of\s+(?:your|the|these|this|its|their)\b"), 1),
     # misbranding (FD&C Act 502; 403 food)
     Rule("misbranding", ("misbranded",), _r(r"misbranded\s+" + _SECTION_AFTER), section_map=_MISBRANDING_SECTIONS),
     Rule("misbranding", ("misbranded",),
@@ -192,6 +225,8 @@ RULES: tuple[Rule, ...] = (
          _r(r"\bconstitut\w+\s+misbranding\b|\b(?:your|their|its|the\s+firm\W?s)\s+misbranding\s+of\b"
             r"|\bmisbranding\s+(?:of\s+)?(?:the\s+|these\s+|their\s+|its\s+)?(?:[\w-]+\s+)?"  # notices: "misbranding products with labeling that …"
             r"(?:products?|drugs?|devices?|foods?|cosmetics?|test\s+kits?|tests)\s+(?:with|by|through|that|in)\b"), 1),
+    Rule("misbranding", ("misbrands", "misbranding of"),  # "the TV ad misbrands the product", "misbranding of your drug"
+         _r(r"\bmisbrands\b|\bmisbranding\s+of\s+(?:your|the|these|this|its|their)\b"), 1),
     Rule("misbranding", ("adequate directions",),
          _r(r"\b(?:lacks?|lacking|fails?\s+to\s+bear|does\s+not\s+bear|without)\s+adequate\s+directions\s+for\s+(?:its\s+)?use"), 1),
     Rule("misbranding", ("claims",),  # safety notices: "They deceive patients with unsubstantiated claims"
@@ -219,8 +254,6 @@ RULES: tuple[Rule, ...] = (
             r"|\bno\s+(?:approved\s+|valid\s+)?(?:biologics?\s+license(?:\s+application)?|BLA)s?\s+(?:\w+\s+){0,2}"
             r"(?:in\s+effect|approved|for\s+(?:your|this|these|the))"
             r"|\bwithout\s+an?\s+(?:approved|valid)\s+(?:BLA|biologics?\s+license)")),
-    Rule("unapproved_biologic", ("must be in effect",),
-         _r(r"\bvalid\s+biologics?\s+license\s+must\s+be\s+in\s+effect"), 1, allow_law=True),
     Rule("unapproved_biologic", ("unapproved", "illegally", "unlicensed"),  # "unapproved stem cell and exosome products"
          _r(r"\b(?:unapproved|illegally\s+marketed|unlicensed)\b[^.]{0,80}?" + _BIO_WORDS
             + r"|" + _BIO_WORDS + r"[^.]{0,60}?\b(?:unapproved|illegally\s+marketed)\b"), 2, also=_BIO_KEYS),
@@ -319,7 +352,7 @@ _MENTION = {
 }
 
 _CFR_KEYS = ("cfr", "c.f.r", "c. f. r")
-_CLAIM_FDA_KEYS = ("fda", "food and drug administration")
+_CLAIM_FDA_KEYS = ("fda", "food and drug administration", "510(k)", "510 (k)")
 _CLAIM_APPROVAL_KEYS = ("approv", "clear", "regist", "certif", "authoriz", "endors", "licens", "compliant")
 _REGISTRATION_KEYS = ("does not", "official approval")
 
@@ -330,6 +363,8 @@ class ViolationResult:
 
     # label -> [(priority, sentence index, offset of the charging words in the text)]
     evidence: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
+    # sentences quoted together with the next one: a violation heading, a claim of FDA approval that FDA denies next
+    joined: set[int] = field(default_factory=set)
 
     def add(self, label: str, priority: int, sentence: int, offset: int) -> None:
         hits = self.evidence.setdefault(label, [])
@@ -340,8 +375,15 @@ class ViolationResult:
         return [lab for lab in VIOLATION_LABELS if lab in self.evidence]
 
     def hits_for(self, label: str) -> list[tuple[int, int]]:
-        """(sentence index, offset) of the strongest evidence for ``label``, best first."""
-        return [(s, o) for _, s, o in sorted(self.evidence.get(label, []))[:_MAX_EVIDENCE]]
+        """(sentence index, offset) of the strongest evidence for ``label``, best first.
+
+        Weaker hits are shown only beside hits of about the same strength: a definition ("your products are
+        'new drugs' under section 201(p)") is not shown next to the sentence that makes the charge."""
+        hits = sorted(self.evidence.get(label, []))
+        if not hits:
+            return []
+        floor = hits[0][0] + 1
+        return [(s, o) for p, s, o in hits if p <= floor][:_MAX_EVIDENCE]
 
 
 def detect_violations(index: SentenceIndex, hint_text: str = "") -> ViolationResult:
@@ -373,9 +415,23 @@ def detect_violations(index: SentenceIndex, hint_text: str = "") -> ViolationRes
         if not (gate.closed(i) or gate.is_law(i)):
             _add_regulation_failures(result, index[i].text, i, index[i].start)
     _add_approval_claims(result, index, gate)
+    _add_violation_headings(result, index)
     if hint_text:
         _add_hinted_mentions(result, index, gate, hint_text)
     return result
+
+
+def _add_violation_headings(result: ViolationResult, index: SentenceIndex) -> None:
+    """Label the charges a violation heading names (weakest evidence: any charging sentence is shown first)."""
+    for i in index.containing(("violation",)):
+        text = index[i].text
+        if i + 1 >= len(index) or len(text) > 160 or text.endswith((".", ":", ";", "!", "?")):
+            continue  # a heading is short and unpunctuated (cheap test first: most such sentences are prose)
+        labels = heading_charges(text)
+        for label in labels:
+            result.add(label, _HEADING_PRIORITY, i, index[i].start)
+        if labels:
+            result.joined.add(i)
 
 
 def _about_tobacco(seen: dict[int, bool], i: int, sentence: str) -> bool:
@@ -423,6 +479,8 @@ def _add_approval_claims(result: ViolationResult, index: SentenceIndex, gate: _S
         near = " ".join(index[j].text for j in range(i, min(i + 3, len(index))))
         if _APPROVAL_DENIAL.search(near):
             result.add("false_fda_approval_claim", 1, i, index[i].start + m.start())
+            if i + 1 < len(index) and not _APPROVAL_DENIAL.search(index[i].text, m.end()):
+                result.joined.add(i)  # the claim, then FDA's denial: both are the charge
     if not claimed:
         return
     for i in index.containing(_REGISTRATION_KEYS):  # "registration … does not denote approval" backs the claim
