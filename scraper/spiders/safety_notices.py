@@ -16,7 +16,8 @@ from scraper.items import CrawlErrorItem, DocumentItem
 from scraper.parsing.rss import FeedError, parse_feed
 from scraper.parsing.safety_notice import (NoticePageError, is_hub_page_type, parse_notice_links, parse_safety_notice,
                                            slug_for_url)
-from scraper.spiders.documents import SourceSpider, now_iso
+from scraper.documents import now_iso
+from scraper.spiders.base import SourceSpider
 
 FDA_HOSTS = {"www.fda.gov", "fda.gov"}
 

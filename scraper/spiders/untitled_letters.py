@@ -11,7 +11,8 @@ import scrapy
 from scraper.items import CrawlErrorItem
 from scraper.parsing.inputs import RowError, canonical_url
 from scraper.parsing.untitled_listing import parse_listing_links, parse_untitled_page
-from scraper.spiders.documents import SourceSpider, letter_document
+from scraper.documents import letter_document
+from scraper.spiders.base import SourceSpider
 
 
 class UntitledLettersSpider(SourceSpider):

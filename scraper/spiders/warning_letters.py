@@ -13,7 +13,8 @@ from scrapy.exceptions import CloseSpider
 
 from scraper.items import CrawlErrorItem, LetterItem
 from scraper.parsing.untitled_letter import media_slug
-from scraper.spiders.documents import already_stored, letter_document
+from scraper.documents import letter_document
+from scraper.spiders.base import already_stored
 from scraper.parsing.letter_page import LetterPageError, parse_letter
 from db import history
 from scraper.parsing.listing import (
