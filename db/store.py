@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from db import kinds
 from db.schema import ATTACHMENT_COLUMNS, DOCUMENT_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS, migrations
 
 DEFAULT_DB_PATH = "db/fda_letters.db"
@@ -236,7 +237,7 @@ def letter_row(record: dict) -> dict:
     for field in JSON_FIELDS & row.keys():
         if isinstance(row[field], (list, tuple)):
             row[field] = json.dumps(list(row[field]), ensure_ascii=False)
-    row.setdefault("kind", "warning_letter")
+    row.setdefault("kind", kinds.DEFAULT)
     return row
 
 

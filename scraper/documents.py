@@ -3,16 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from db import kinds
 from scraper.items import CrawlErrorItem, DocumentItem
 from scraper.parsing.offices import normalize_issuing_office
 from scraper.parsing.safety_notice import NoticePageError, parse_safety_notice
 from scraper.parsing.untitled_letter import LetterPdfError, parse_letter_pdf
 
-KIND_TITLES = {
-    "untitled_letter": "Untitled Letter",
-    "response_letter": "Response Letter",
-    "closeout_letter": "Close-Out Letter",
-}
+KIND_TITLES = kinds.TITLES
 
 
 def now_iso() -> str:

@@ -16,7 +16,7 @@ from scraper.parsing.untitled_letter import media_slug
 from scraper.documents import letter_document
 from scraper.spiders.base import already_stored
 from scraper.parsing.letter_page import LetterPageError, parse_letter
-from db import history
+from db import history, kinds
 from scraper.parsing.listing import (
     ListingLayoutError,
     parse_datatables_json,
@@ -56,7 +56,7 @@ class WarningLettersSpider(scrapy.Spider):
         self._limit_arg = limit
         self._plan_args = {"full": full, "full_listing": full_listing, "since": since}
         self.check_only = _flag(check_only)
-        self.tracker = ListingTracker(spider=self.name, kind="warning_letter")
+        self.tracker = ListingTracker(spider=self.name, kind=kinds.WARNING_LETTER)
         self.ledger = RunLedger()
         self.lpass = ListingPass()
         self.letters_listed = None  # recordsTotal reported by the listing
@@ -93,7 +93,7 @@ class WarningLettersSpider(scrapy.Spider):
     async def start(self):
         # The store pipeline has opened the database by now (spider.db); incremental state lives there.
         db = getattr(self, "db", None)
-        self.tracker = ListingTracker.load(db, spider=self.name, kind="warning_letter",
+        self.tracker = ListingTracker.load(db, spider=self.name, kind=kinds.WARNING_LETTER,
                                            plan=self.plan, run_id=getattr(self, "run_id", None))
         remembered = history.get_state(db, WAY_KEY) if db is not None else None
         if remembered in WAYS[:-1] and not (self.plan.full or self.plan.full_listing):
@@ -447,7 +447,7 @@ class WarningLettersSpider(scrapy.Spider):
         (only when asked: spider argument related_letters, set by `fdatrack crawl --source all`)."""
         if str(getattr(self, "related_letters", "")).lower() not in ("true", "1", "yes"):
             return
-        for kind, prefix in (("response_letter", "response_letter"), ("closeout_letter", "closeout_letter")):
+        for kind, prefix in ((kinds.RESPONSE_LETTER, "response_letter"), (kinds.CLOSEOUT_LETTER, "closeout_letter")):
             url = row.get(f"{prefix}_url")
             if url and not already_stored(self, media_slug(url)):
                 self.ledger.list(media_slug(url), url)
