@@ -14,6 +14,7 @@ from scrapy.exceptions import CloseSpider
 from scraper.items import CrawlErrorItem, LetterItem
 from scraper.parsing.untitled_letter import media_slug
 from scraper.documents import letter_document
+from scraper.sources import Source
 from scraper.spiders.base import already_stored
 from scraper.parsing.letter_page import LetterPageError, parse_letter
 from db import history, kinds
@@ -30,6 +31,22 @@ from scraper.ledger import RunLedger
 from scraper.parsing.inputs import html_problem, pick_row
 from scraper.listing_pass import ListingPass
 from scraper.records import merge_letter, page_lacks_key_fields
+
+SOURCES = (
+    Source(
+        name="warning_letters", spider="warning_letters", kinds=(kinds.WARNING_LETTER,), schedule="daily", order=10,
+        description="the warning-letter listing (DataTables JSON) and each letter page",
+        paths=("LISTING_PATH", "LETTER_PATH", "DATATABLES_PATH", "VIEWS_AJAX_PATH"), rss_feeds=("warning-letters",),
+        mirror_routes=("/robots.txt", "LISTING_PATH", "DATATABLES_PATH", "VIEWS_AJAX_PATH", "LETTER_PATH<slug>"),
+    ),
+    Source(
+        name="related_letters", spider="warning_letters", kinds=(kinds.RESPONSE_LETTER, kinds.CLOSEOUT_LETTER),
+        schedule="daily", order=20, spider_args={"related_letters": True},
+        description="the listing's Response Letter / Close-out Letter cells: PDFs at `/media/<id>/download` "
+                    "(or pages), with `parent_slug` = the warning letter",
+        paths=("LISTING_PATH",), mirror_routes=("/media/<id>/download",),
+    ),
+)
 
 WAY_KEY = "warning_letters:listing_way"
 AJAX_HEADERS = {
