@@ -370,6 +370,7 @@ def cmd_status(args) -> int:
     counts = store.counts(db)
     print(" | ".join(f"{k}: {v}" for k, v in counts.items()))
     print(_letter_lifecycle_line(db))
+    print(_sources_line(db))
     for run in db.query("select * from runs order by id desc limit ?", [args.runs]):
         print(f"run {run['id']} {run['started_at']} {run['status']}"
               f"{' [' + run['mode'] + ']' if run.get('mode') else ''}: {run['new'] or 0} new, "
@@ -380,6 +381,19 @@ def cmd_status(args) -> int:
     if args.check:
         return _last_crawl_exit_code(db)
     return 0
+
+
+def _sources_line(db) -> str:
+    """'sources: warning_letters (daily) ok 2026-12-01, …, safety_notices (weekly) never' — every source
+    in the registry (scraper/sources.py) with the day of its spider's last successful run."""
+    from scraper import sources as registry
+
+    parts = []
+    for source in registry.registry().values():
+        last = db.execute("select max(started_at) from runs where spider = ? and status = 'ok'",
+                          [source.spider]).fetchone()[0]
+        parts.append(f"{source.name} ({source.schedule}) {'ok ' + last[:10] if last else 'never'}")
+    return "sources: " + ", ".join(parts)
 
 
 def _ledger_part(run: dict) -> str:

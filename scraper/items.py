@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from db import kinds
+
 
 def _f(description: str, default=None, required: bool = False):
     """A dataclass field carrying its description (and whether a letter must have it)."""
@@ -19,7 +21,7 @@ class LetterItem:
 
     slug: str = _f("Stable id: the last segment of the letter's fda.gov URL", required=True)
     url: str = _f("Address of the letter page on fda.gov", required=True)
-    kind: str = _f("Document kind: warning_letter, untitled_letter, safety_notice, response_letter, closeout_letter, press_release", "warning_letter")
+    kind: str = _f("Document kind: " + ", ".join(kinds.ALL), kinds.DEFAULT)
     company: str = _f("Recipient company as printed in the page header", required=True)
     marcs_cms: str = _f("FDA MARCS-CMS case number from the page header (digits)")
     letter_issue_date: str = _f("Date the letter was issued (YYYY-MM-DD)", required=True)
@@ -56,7 +58,7 @@ class DocumentItem:
 
     slug: str = _f("Stable id: the page's last URL segment, or 'media-<id>' for a PDF at /media/<id>/download", required=True)
     url: str = _f("Address of the document on fda.gov", required=True)
-    kind: str = _f("Document kind: untitled_letter, safety_notice, response_letter, closeout_letter, press_release", required=True)
+    kind: str = _f("Document kind: " + ", ".join(k for k in kinds.ALL if k != kinds.WARNING_LETTER), required=True)
     title: str = _f("The document's own title (page heading or first heading line of the PDF)", required=True)
     company: str = _f("Recipient company (letters only)")
     document_date: str = _f("The document's own date (YYYY-MM-DD): dateline, [Posted] line or letter date; never a site banner")

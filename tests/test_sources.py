@@ -93,3 +93,25 @@ def test_a_declaration_with_an_unknown_kind_or_schedule_is_refused():
         sources.Source(name="x", spider="x", kinds=("memo",), schedule="daily", description="x")
     with pytest.raises(ValueError, match="schedule"):
         sources.Source(name="x", spider="x", kinds=(kinds.WARNING_LETTER,), schedule="hourly", description="x")
+
+
+def test_status_lists_every_source_with_its_last_good_check(tmp_path, capsys):
+    from db import store
+    from scraper.cli import main
+
+    db_path = tmp_path / "s.db"
+    db = store.open_db(db_path)
+    run_id = store.start_run(db, "warning_letters", "http://127.0.0.1")
+    store.finish_run(db, run_id, status="ok")
+    failed = store.start_run(db, "safety_notices", "http://127.0.0.1")
+    store.finish_run(db, failed, status="failed")
+    db.close()
+    assert main(["status", "--db", str(db_path)]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("sources: "))
+    today = line.split("warning_letters (daily) ok ")[1][:10]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", today)
+    for source in sources.registry().values():
+        assert source.name in line
+    # related_letters rides on the warning-letter spider; a failed run is not a check
+    assert f"related_letters (daily) ok {today}" in line
+    assert "safety_notices (weekly) never" in line and "untitled_letters (weekly) never" in line
