@@ -115,3 +115,10 @@ def test_status_lists_every_source_with_its_last_good_check(tmp_path, capsys):
     # related_letters rides on the warning-letter spider; a failed run is not a check
     assert f"related_letters (daily) ok {today}" in line
     assert "safety_notices (weekly) never" in line and "untitled_letters (weekly) never" in line
+
+
+def test_the_readme_commands_table_names_the_registrys_sources():
+    readme = (ROOT / "README.md").read_text()
+    named = re.search(r"--source all\\\|([a-z_,]+)\]", readme)
+    assert named, "the README's commands table has no `--source all|…` row"
+    assert named.group(1).split(",") == list(sources.names())
