@@ -18,15 +18,14 @@ from pathlib import Path
 
 import yaml
 
-from db.queries import CANNED_QUERIES
+from db.queries import CANNED_QUERIES, DB_NAME
 from db.schema import ATTACHMENT_COLUMNS, DOCUMENT_COLUMNS, HISTORY_COLUMNS, LETTER_COLUMNS
 from scraper.classify import PRODUCT_CATEGORIES, VIOLATION_LABELS
 from scraper.items import DocumentItem, LetterItem, field_descriptions
 from scraper.settings import LISTING_PATH, PROJECT_URL
 
-# Datasette names a database after its file's stem; `fdatrack serve` always presents the file under
-# this name so that this metadata applies whatever the file is called.
-DB_NAME = "fda_letters"
+# DB_NAME (db/queries.py): Datasette names a database after its file's stem; `fdatrack serve` always
+# presents the file under this name so that this metadata applies whatever the file is called.
 METADATA_PATH = Path(__file__).resolve().parent.parent / "datasette_metadata.yml"
 
 ISO_DAY = "(YYYY-MM-DD)"
