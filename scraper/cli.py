@@ -370,7 +370,6 @@ def cmd_status(args) -> int:
     counts = store.counts(db)
     print(" | ".join(f"{k}: {v}" for k, v in counts.items()))
     print(_letter_lifecycle_line(db))
-    print(_sources_line(db))
     for run in db.query("select * from runs order by id desc limit ?", [args.runs]):
         print(f"run {run['id']} {run['started_at']} {run['status']}"
               f"{' [' + run['mode'] + ']' if run.get('mode') else ''}: {run['new'] or 0} new, "
@@ -378,6 +377,7 @@ def cmd_status(args) -> int:
               f"{run['errors'] or 0} errors, "
               f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})"
               + _ledger_part(run))
+    print(_sources_line(db))  # after the runs: scripts read the runs from the third line
     if args.check:
         return _last_crawl_exit_code(db)
     return 0
