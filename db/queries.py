@@ -7,6 +7,7 @@ is built from escaped text only, so a document's own markup can never reach a fe
 """
 from __future__ import annotations
 
+from db import kinds
 from db.schema import FIRM_EXPRESSION as FIRM
 from db.columns import VIOLATION_LABELS
 from db.site import LISTING_PATH
@@ -125,7 +126,7 @@ REPEAT_RECIPIENTS = f"""with firms as (
     company, slug, letter_issue_date, exosome_related
   from letters
   where company is not null and company != ''
-    and coalesce(kind, 'warning_letter') in ('warning_letter', 'untitled_letter')
+    and coalesce(kind, '{kinds.DEFAULT}') in {kinds.sql_list(kinds.LETTERS)}
 )
 select
   min(company) as company, count(*) as letters,
@@ -142,7 +143,7 @@ AWAITING_CLOSEOUT = f"""select
   cast(julianday('now') - julianday(l.letter_issue_date) as integer) as days_open,
   l.response_letter_date, l.issuing_office, l.exosome_related, l.violation_types, l.url
 from letters l
-where l.kind = 'warning_letter'  -- not coalesce(): the index of m013 reads kind, close-out, delisted, date in order
+where l.kind = '{kinds.WARNING_LETTER}'  -- not coalesce(): the index of m013 reads kind, close-out, delisted, date in order
   and l.closeout_letter_date is null
   and l.delisted_at is null
   and not exists (select 1 from letters c where c.parent_slug = l.slug and c.kind = 'closeout_letter')
@@ -223,8 +224,8 @@ CLOSEOUT_DATE = "coalesce(l.closeout_letter_date, l.document_date)"
 CLOSEOUTS_FEED = _feed(
     # One entry per close-out: the warning letter (it carries the charges), or the close-out document
     # itself when no stored letter names it.
-    where="(l.closeout_letter_date is not null and coalesce(l.kind, 'warning_letter') != 'closeout_letter')"
-    " or (l.kind = 'closeout_letter' and not exists"
+    where=f"(l.closeout_letter_date is not null and coalesce(l.kind, '{kinds.DEFAULT}') != '{kinds.CLOSEOUT_LETTER}')"
+    f" or (l.kind = '{kinds.CLOSEOUT_LETTER}' and not exists"
     " (select 1 from letters p where p.slug = l.parent_slug and p.closeout_letter_date is not null))",
     order="atom_updated desc, l.slug",
     title_sql=f"'Close-out: ' || {DOC_NAME} || ' (' || coalesce({CLOSEOUT_DATE}, '?') || ')'",
@@ -344,7 +345,7 @@ _MONTH = "substr(l.date, 1, 7) || '-01'"
 # The charts count enforcement letters: warning and untitled letters (not notices, responses or close-outs),
 # each letter once per bar: a letter charging three violation types is one letter in each of three bars,
 # never three letters in one.
-_LETTERS = "l.kind in ('warning_letter', 'untitled_letter')"
+_LETTERS = f"l.kind in {kinds.sql_list(kinds.LETTERS)}"
 _SINCE = "[[ and l.date >= date(:since) ]]"
 # Counts are whole numbers: no 0.5 ticks, no repeated 1, 1, 2, 2 labels.
 # tickMinStep alone does not stop Vega from putting a tick at 0.5 on a 0–1 axis (labelled "1" by the
@@ -355,10 +356,11 @@ INTEGER_AXIS = {
     "tickOpacity": {"condition": {"test": _FRACTION, "value": 0}, "value": 1},
     "gridOpacity": {"condition": {"test": _FRACTION, "value": 0}, "value": 1},
 }
-KIND_NAMES = "case l.kind when 'warning_letter' then 'warning letter' when 'untitled_letter' then 'untitled letter' else l.kind end"
+KIND_NAMES = ("case l.kind " + " ".join(f"when '{k}' then '{k.replace('_', ' ')}'" for k in kinds.LETTERS)
+              + " else l.kind end")
 # A warning letter's close-out: the date on the letter (FDA's listing), else that of a stored close-out document.
 _CLOSEOUT_DAY = ("coalesce(l.closeout_letter_date, (select min(c.document_date) from letters c "
-                 "where c.parent_slug = l.slug and +c.kind = 'closeout_letter'))")  # +: by parent_slug's index, not kind's
+                 f"where c.parent_slug = l.slug and +c.kind = '{kinds.CLOSEOUT_LETTER}'))")  # +: by parent_slug's index, not kind's
 CLOSEOUT_BIN_MONTHS = 6
 
 
@@ -410,7 +412,7 @@ order by l.year""",
         "db": DB_NAME,
         "query": f"""select cast(l.year as text) as year, coalesce(l.regulator, 'FDA') as regulator, count(*) as letters
 from letters l
-where ({_LETTERS} or l.kind = 'hc_advisory') and l.exosome_related = 1 {_SINCE}
+where ({_LETTERS} or l.kind = '{kinds.HC_ADVISORY}') and l.exosome_related = 1 {_SINCE}
 group by l.year, 2
 order by l.year""",
         "library": "vega-lite",
@@ -466,7 +468,7 @@ order by letters desc, state""",
         "query": f"""with closed as materialized (
   select julianday({_CLOSEOUT_DAY}) - julianday(l.letter_issue_date) as days
   from letters l
-  where l.kind = 'warning_letter' and l.letter_issue_date is not null {_SINCE}
+  where l.kind = '{kinds.WARNING_LETTER}' and l.letter_issue_date is not null {_SINCE}
 ), binned as (
   select cast(days / 30.4375 / {CLOSEOUT_BIN_MONTHS} as integer) * {CLOSEOUT_BIN_MONTHS} as months_from
   from closed

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from db import columns
+from db import columns, kinds
 from db.columns import hash_fields, now_iso, site_relative  # noqa: F401 (the one hash and clock; re-exported)
 from db.schema import migrations
 
@@ -200,7 +200,7 @@ def letter_row(record: dict) -> dict:
     for field in JSON_FIELDS & row.keys():
         if isinstance(row[field], (list, tuple)):
             row[field] = json.dumps(list(row[field]), ensure_ascii=False)
-    row.setdefault("kind", "warning_letter")
+    row.setdefault("kind", kinds.DEFAULT)
     row["regulator"] = row.get("regulator") or "FDA"
     row["country"] = row.get("country") or "US"
     return row

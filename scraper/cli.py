@@ -67,6 +67,8 @@ def _url_from_file(path: str, html: str) -> str:
 # --- crawl ------------------------------------------------------------------
 
 def _add_crawl(sub):
+    from scraper import sources as registry
+
     p = sub.add_parser("crawl", help="collect warning letters, untitled letters and safety notices from fda.gov (or a mirror) into the database")
     p.add_argument("--base-url", help="site to crawl (default https://www.fda.gov; env FDA_BASE_URL)")
     p.add_argument("--mirror", action="store_true", help="crawl the bundled sample site, served on a free 127.0.0.1 port")
@@ -84,9 +86,7 @@ def _add_crawl(sub):
     p.add_argument("--since", type=_iso_date, metavar="YYYY-MM-DD",
                    help="only letters posted on or after this date (pages the listing back to it)")
     p.add_argument("--source", metavar="SOURCES",
-                   help="what to collect: all (default; env FDA_SOURCES) or a comma-separated list of warning_letters, "
-                        "related_letters (response and close-out letters), untitled_letters, safety_notices, "
-                        "health_canada (Health Canada's advisories; HC_BASE_URL)")
+                   help=registry.help_text())
     p.add_argument("--rss-check", action="store_true",
                    help="read FDA's RSS feeds first, list what the database lacks, and crawl only if there is something")
     p.add_argument("--contact", metavar="EMAIL_OR_URL",
@@ -188,9 +188,10 @@ def _rss_has_news(base_url: str | None, db_path: str | None, sources: list[str],
     """List the feed items (of the chosen sources' feeds) the database lacks; True if there are any
     (or a feed could not be read)."""
     from scraper import settings
+    from scraper import sources as registry
     from scraper.whats_new import new_items, report
 
-    feeds = {feed: kind for feed, kind in settings.RSS_FEEDS.items() if kind + "s" in sources}
+    feeds = registry.feeds_for(sources)
     found, problems = new_items(db_path or settings.FDA_DB_PATH, base_url or settings.FDA_BASE_URL,
                                 feeds, settings.RSS_PATH, user_agent)
     report(found, problems)
@@ -432,9 +433,23 @@ def cmd_status(args) -> int:
               f"{run['errors'] or 0} errors, "
               f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})"
               + _ledger_part(run))
+    print(_sources_line(db))  # after the runs: scripts read the runs from the third line
     if args.check:
         return _last_crawl_exit_code(db)
     return 0
+
+
+def _sources_line(db) -> str:
+    """'sources: warning_letters (daily) ok 2026-12-01, …, safety_notices (weekly) never' — every source
+    in the registry (scraper/sources.py) with the day of its spider's last successful run."""
+    from scraper import sources as registry
+
+    parts = []
+    for source in registry.registry().values():
+        last = db.execute("select max(started_at) from runs where spider = ? and status = 'ok'",
+                          [source.spider]).fetchone()[0]
+        parts.append(f"{source.name} ({source.schedule}) {'ok ' + last[:10] if last else 'never'}")
+    return "sources: " + ", ".join(parts)
 
 
 def _ledger_part(run: dict) -> str:

@@ -13,6 +13,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from db import store
+from scraper import sources as registry
 from scraper.errors import CliError
 from scraper.runstatus import EXIT_CODES, exit_code
 
@@ -104,7 +105,7 @@ def run_crawl(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WA
               sources: list[str] | None = None, sources_chosen: bool = True, **plan) -> int:
     """Crawl, print progress and the one-line summary, return the exit code.
 
-    ``sources`` (see SOURCES) picks what to collect; each spider gets its own runs row and the exit
+    ``sources`` (names in the registry, scraper/sources.py) picks what to collect; each spider gets its own runs row and the exit
     code is the worst run's. Without it, only ``spider`` runs. When the sources are the default
     (``sources_chosen`` false), the slow-moving ones run only when due (see due_sources)."""
     settings = crawl_settings(base_url=base_url, db_path=db_path, delay=delay, limit=limit, log_level=log_level, **plan)
@@ -141,29 +142,28 @@ def run_crawl(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WA
 
 # --- several sources in one command --------------------------------------------------------
 
-# What `--source` can name. response/close-out letters are linked from the warning-letter listing,
-# so the warning-letter spider collects them (spider argument related_letters).
-SOURCES = ("warning_letters", "related_letters", "untitled_letters", "safety_notices", "health_canada")
+# What `--source` can name, which run weekly and which spider collects what: the registry
+# (scraper/sources.py) collects each spider module's SOURCES declaration.
 DEFAULT_SOURCES = "all"
 
 
 def resolve_sources(value: str | None) -> list[str]:
-    """'all' or a comma-separated list of SOURCES (default: env FDA_SOURCES, else all) -> source names."""
+    """'all' or a comma-separated list of the registry's sources (default: env FDA_SOURCES, else all) -> source names."""
     import os
 
     value = (value or os.environ.get("FDA_SOURCES") or DEFAULT_SOURCES).strip()
-    names = list(SOURCES) if value == "all" else [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [n for n in names if n not in SOURCES]
+    known = registry.names()
+    names = list(known) if value == "all" else [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise CliError(f"unknown source {', '.join(unknown) or repr(value)}; choose from all, {', '.join(SOURCES)}",
+        raise CliError(f"unknown source {', '.join(unknown) or repr(value)}; choose from all, {', '.join(known)}",
                        EXIT_CODES["usage"])
     return names
 
 
-# Untitled letters and safety notices change rarely and cost a few listing requests each; by
-# default they are checked once every FDA_SLOW_SOURCES_EVERY_DAYS, so a daily run with nothing new
-# on the site stays at two requests (robots.txt + one warning-letter listing request).
-SLOW_SOURCES = ("untitled_letters", "safety_notices")
+# Sources declared schedule="weekly" (untitled letters, safety notices) change rarely and cost a few
+# listing requests each; by default they are checked once every FDA_SLOW_SOURCES_EVERY_DAYS, so a daily
+# run with nothing new on the site stays at two requests (robots.txt + one warning-letter listing request).
 
 
 def due_sources(settings, sources: list[str]) -> list[str]:
@@ -171,12 +171,13 @@ def due_sources(settings, sources: list[str]) -> list[str]:
     from datetime import datetime, timedelta, timezone
 
     every = timedelta(days=settings.getfloat("FDA_SLOW_SOURCES_EVERY_DAYS", 7))
+    slow = registry.slow_sources()
     db = store.open_db(settings.get("FDA_DB_PATH"))
     try:
         due = []
         for name in sources:
             last = db.execute("select max(started_at) from runs where spider = ? and status = 'ok'", [name]).fetchone()[0]
-            if name in SLOW_SOURCES and last and datetime.now(timezone.utc) - datetime.fromisoformat(last) < every:
+            if name in slow and last and datetime.now(timezone.utc) - datetime.fromisoformat(last) < every:
                 print(f"{name}: checked {last[:10]}; next check after {every.days} days (--source all checks now)",
                       file=sys.stderr)
                 continue
@@ -187,12 +188,8 @@ def due_sources(settings, sources: list[str]) -> list[str]:
 
 
 def spiders_for(sources: list[str]) -> list[tuple[str, dict]]:
-    """(spider name, spider arguments) to run, in order, for the chosen sources."""
-    plan: list[tuple[str, dict]] = []
-    if "warning_letters" in sources or "related_letters" in sources:
-        plan.append(("warning_letters", {"related_letters": "related_letters" in sources}))
-    plan += [(name, {}) for name in ("untitled_letters", "safety_notices", "health_canada") if name in sources]
-    return plan
+    """(spider name, spider arguments) to run, in order, for the chosen sources (see scraper.sources)."""
+    return registry.spiders_for(sources)
 
 
 def crawl_in_turn(process: CrawlerProcess, plan: list[tuple[str, dict]]) -> list[dict | None]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields, make_dataclass
 from db.columns import DOCUMENT, LETTER, item_fields
 
 
+
 def _f(description: str, default=None, required: bool = False):
     """A dataclass field carrying its description (and whether a letter must have it)."""
     return field(default=default, metadata={"description": description, "required": required})

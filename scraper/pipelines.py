@@ -11,6 +11,7 @@ from scrapy.exceptions import CloseSpider
 from db import store
 from scraper.items import CrawlErrorItem, DocumentItem, LetterItem, required_fields
 from scraper.runstatus import layout_tripwire, run_status
+from scraper.spiders.base import RunContext
 from scraper.parsing.inputs import RowError, canonical_url
 from scraper.storage_failure import close_after_storage_failure
 
@@ -90,11 +91,11 @@ class StorePipeline:
             # close_after_storage_failure), instead of an engine that never started and a hung reactor
             self.storage_failure = str(store.storage_error(exc, self.db_path))
             raise CloseSpider("storage_failed") from None
-        spider.run_id = spider.run_id if getattr(spider, "run_id", None) else self.run_id
-        spider.db = self.db
+        # the run context, handed to the spider before its start(): db, run id, its ledger and tracker
+        spider.open_run(RunContext(db=self.db, run_id=self.run_id, ledger=spider.ledger, tracker=spider.tracker))
 
     def process_item(self, item):
-        ledger = getattr(self.crawler.spider, "ledger", None)
+        ledger = self._ledger()
         if isinstance(item, CrawlErrorItem):
             try:
                 store.record_error(self.db, self.run_id, item.url, item.stage, item.reason)
@@ -143,7 +144,7 @@ class StorePipeline:
         if now - self._last_progress >= 1.0:
             self._last_progress = now
             stats = self.crawler.stats
-            ledger = getattr(self.crawler.spider, "ledger", None)
+            ledger = self._ledger()
             done = f"{ledger.progress()}; " if ledger is not None else ""
             _progress(
                 f"progress: {done}{stats.get_value('downloader/response_count', 0)} pages fetched, "
@@ -157,8 +158,8 @@ class StorePipeline:
             return
         stats = self.crawler.stats
         seen = sum(self.counts.values())
-        tracker = getattr(spider, "tracker", None)  # incremental crawling (scraper/incremental.py)
-        ledger = getattr(spider, "ledger", None)
+        tracker = spider.run.tracker  # incremental crawling (scraper/incremental.py); None for most spiders
+        ledger = spider.run.ledger
         if ledger is not None:
             self._record_unaccounted(ledger, reason)
         letter_pages = stats.get_value("fdatrack/letter_pages", 0)
@@ -167,13 +168,13 @@ class StorePipeline:
         if tripwire and not self.fatal:
             store.record_error(self.db, self.run_id, None, "layout_changed", tripwire)
         errors = store.count_errors(self.db, self.run_id)
-        static_only = getattr(spider, "static_only", False)
+        static_only = spider.static_only
         status, close_reason = run_status(
             reason=reason,
             fatal=self.fatal,
             errors=errors,
             letters_seen=seen,
-            listed=getattr(spider, "letters_listed", None),
+            listed=spider.letters_listed,
             listing_rows=tracker.rows_listed if tracker is not None else None,
             known_letters=len(tracker.known) if tracker is not None else 0,
             letter_pages=letter_pages,
@@ -210,6 +211,11 @@ class StorePipeline:
         self.db.close()
 
     UNACCOUNTED_ROWS = 200  # beyond this, one errors row lists the first few (an interrupted first crawl)
+
+    def _ledger(self):
+        """The run ledger of the spider's run context (None before the context is handed over)."""
+        run = getattr(self.crawler.spider, "run", None)
+        return run.ledger if run is not None else None
 
     def _record_unaccounted(self, ledger, reason: str) -> None:
         """Listed documents with no end state get an errors row each: the run cannot be ok."""

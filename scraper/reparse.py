@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from db import history, store
+from db import history, kinds, store
 from scraper.parsing.letter_page import LetterPageError, parse_letter
 from scraper.records import merge_letter
 
 # kind -> parser(html, url) -> dict; kinds without a parser here are left as they are.
-PARSERS = {"warning_letter": parse_letter}
+PARSERS = {kinds.WARNING_LETTER: parse_letter}
 
 
 def reparse_archive(db, slugs: list[str] | None = None, progress=None) -> dict:

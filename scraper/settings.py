@@ -50,9 +50,8 @@ UNTITLED_LISTING_PATHS = [
     "/drugs/warning-letters-and-notice-violation-letters-pharmaceutical-companies/untitled-letters",
     "/vaccines-blood-biologics/enforcement-actions-cber/untitled-letters-regarding-advertising-promotional-labeling-approved-biologics",
 ]
-# RSS feeds checked by `fdatrack crawl --rss-check`: feed slug -> the kind of document its items are.
+# Where FDA's RSS feeds are; which feeds each source reads (`--rss-check`) is in its declaration (scraper/sources.py).
 RSS_PATH = "/about-fda/contact-fda/stay-informed/rss-feeds/{feed}/rss.xml"
-RSS_FEEDS = {"warning-letters": "warning_letter", "medwatch": "safety_notice"}
 
 # --- storage -------------------------------------------------------------------
 FDA_DB_PATH = os.environ.get("FDA_DB_PATH", "db/fda_letters.db")

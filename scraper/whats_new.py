@@ -9,7 +9,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from db import store
+from db import kinds, store
 from scraper.parsing.rss import FeedError, parse_feed
 from scraper.parsing.listing import slug_from_url
 from scraper.parsing.safety_notice import slug_for_url
@@ -30,7 +30,7 @@ def fetch_feed(url: str, user_agent: str, timeout: float = 30.0) -> bytes:
 
 def item_slug(link: str, kind: str) -> str:
     """The slug the item's document is (or would be) stored under."""
-    return slug_from_url(link) if kind == "warning_letter" else slug_for_url(link)
+    return slug_from_url(link) if kind == kinds.WARNING_LETTER else slug_for_url(link)
 
 
 def new_items(db_path: str, base_url: str, feeds: dict[str, str], rss_path: str, user_agent: str) -> tuple[list[dict], list[str]]:

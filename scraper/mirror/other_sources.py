@@ -10,7 +10,7 @@ from pathlib import Path
 
 MEDIA_ROUTE = re.compile(r"/media/(\d+)/download/?")
 RSS_ROUTE = re.compile(r"/about-fda/(?:contact-fda/)?stay-informed/rss-feeds/([a-z0-9-]+)/rss\.xml")
-RSS_PATH = "/about-fda/contact-fda/stay-informed/rss-feeds/{feed}/rss.xml"
+from scraper.settings import RSS_PATH  # noqa: E402,F401 (the path the crawler asks for)
 PAGE_INDEXES = ("notices/pages.jsonl", "untitled/pages.jsonl")
 
 

@@ -19,21 +19,35 @@ from urllib.parse import urlsplit
 
 import scrapy
 
-from db import history
+from db import history, kinds
 from scraper.items import CrawlErrorItem, DocumentItem
 from scraper.parsing.health_canada import (NoticePageError, OpenDataError, is_health_product, page_check_candidate,
                                            parse_notice_page, parse_open_data, product_key, regen_match,
                                            text_regen_term)
-from scraper.spiders.documents import SourceSpider, now_iso
+from scraper.documents import now_iso
+from scraper.sources import Source
+from scraper.spiders.base import SourceSpider
 
 STATE_KEY = "health_canada/open_data"
 CHECKED_KEY = "health_canada/checked"  # {slug: last_updated} of pages read and found not regenerative medicine
-REGULATOR, COUNTRY, KIND = "Health Canada", "CA", "hc_advisory"
+REGULATOR, COUNTRY, KIND = "Health Canada", "CA", kinds.HC_ADVISORY
 
 
 def slug_for(nid: str) -> str:
     """The stored id of a notice: 'hc-ra-<NID>' (its identification number RA-<NID>, apart from FDA's slugs)."""
     return f"hc-ra-{nid}"
+
+
+SOURCES = (
+    Source(
+        name="health_canada", spider="health_canada", kinds=(kinds.HC_ADVISORY,), schedule="daily", order=50,
+        description="not fda.gov: Health Canada's Recalls and Safety Alerts open-data file (`HC_BASE_URL` + "
+                    "`HC_OPEN_DATA_PATH`, one conditional request a day) and the pages of the notices it keeps (see "
+                    "[Health Canada](#health-canada)); regulator Health Canada, country CA",
+        paths=("HC_OPEN_DATA_PATH",),
+        mirror_routes=("HC_MIRROR_PREFIX + HC_OPEN_DATA_PATH", "HC_MIRROR_PREFIX + /en/alert-recall/<slug>"),
+    ),
+)
 
 
 class HealthCanadaSpider(SourceSpider):
@@ -60,7 +74,7 @@ class HealthCanadaSpider(SourceSpider):
     def _conditional_headers(self) -> dict:
         """If-None-Match / If-Modified-Since of the last file read, when every notice it kept is stored
         (otherwise the file is read again, so a notice whose page failed is tried again); none with --full."""
-        db = getattr(self, "db", None)
+        db = self.db
         if db is None or self.settings.getbool("FDA_FULL"):
             return {}
         state = history.get_state(db, STATE_KEY) or {}

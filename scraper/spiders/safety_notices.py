@@ -12,11 +12,27 @@ from urllib.parse import urlsplit
 
 import scrapy
 
+from db import kinds
+
 from scraper.items import CrawlErrorItem, DocumentItem
 from scraper.parsing.rss import FeedError, parse_feed
 from scraper.parsing.safety_notice import (NoticePageError, is_hub_page_type, parse_notice_links, parse_safety_notice,
                                            slug_for_url)
-from scraper.spiders.documents import SourceSpider, now_iso
+from scraper.documents import now_iso
+from scraper.sources import Source
+from scraper.spiders.base import SourceSpider
+
+SOURCES = (
+    Source(
+        name="safety_notices", spider="safety_notices", kinds=(kinds.SAFETY_NOTICE, kinds.PRESS_RELEASE),
+        schedule="weekly", order=40,
+        description="the notices named in `SAFETY_NOTICE_PATHS`, the MedWatch RSS feed (`SAFETY_NOTICE_RSS_FEEDS`), "
+                    "and section pages (CBER Safety & Availability, CBER Consumers, MedWatch) — only their links "
+                    "that read as notices (`press_release` for pages under `/news-events/press-announcements/`)",
+        paths=("SAFETY_NOTICE_PATHS", "SAFETY_NOTICE_INDEX_PATHS", "RSS_PATH"), rss_feeds=("medwatch",),
+        mirror_routes=("SAFETY_NOTICE_PATHS", "SAFETY_NOTICE_INDEX_PATHS", "RSS_PATH"),
+    ),
+)
 
 FDA_HOSTS = {"www.fda.gov", "fda.gov"}
 

@@ -8,10 +8,26 @@ from __future__ import annotations
 
 import scrapy
 
+from db import kinds
+
 from scraper.items import CrawlErrorItem
 from scraper.parsing.inputs import RowError, canonical_url
 from scraper.parsing.untitled_listing import parse_listing_links, parse_untitled_page
-from scraper.spiders.documents import SourceSpider, letter_document
+from scraper.documents import letter_document
+from scraper.sources import Source
+from scraper.spiders.base import SourceSpider
+
+SOURCES = (
+    Source(
+        name="untitled_letters", spider="untitled_letters", kinds=(kinds.UNTITLED_LETTER,), schedule="weekly", order=30,
+        description="the untitled-letter hub (`…/compliance-actions-and-activities/issuance-untitled-letters`) and "
+                    "the centres' listing pages it links, plus CDER's and CBER's pages named in "
+                    "`UNTITLED_LISTING_PATHS` (see below); each letter's PDF (+ its response/close-out letters; "
+                    "promotional material in `attachments`)",
+        paths=("UNTITLED_LISTING_PATHS",),
+        mirror_routes=("UNTITLED_LISTING_PATHS", "/media/<id>/download"),
+    ),
+)
 
 
 class UntitledLettersSpider(SourceSpider):

@@ -12,9 +12,11 @@ from scrapy.exceptions import CloseSpider
 
 from scraper.items import CrawlErrorItem, LetterItem
 from scraper.parsing.untitled_letter import media_slug
-from scraper.spiders.documents import already_stored, letter_document
+from scraper.documents import letter_document
+from scraper.sources import Source
+from scraper.spiders.base import FdaSpider, already_stored
 from scraper.parsing.letter_page import LetterPageError, parse_letter
-from db import history
+from db import history, kinds
 from db.columns import now_iso
 from scraper.parsing.listing import (
     ListingLayoutError,
@@ -25,10 +27,25 @@ from scraper.parsing.listing import (
     parse_views_ajax,
 )
 from scraper.incremental import CrawlPlan, ListingTracker
-from scraper.ledger import RunLedger
 from scraper.parsing.inputs import html_problem, pick_row
 from scraper.listing_pass import ListingPass
 from scraper.records import merge_letter, page_lacks_key_fields
+
+SOURCES = (
+    Source(
+        name="warning_letters", spider="warning_letters", kinds=(kinds.WARNING_LETTER,), schedule="daily", order=10,
+        description="the warning-letter listing (DataTables JSON) and each letter page",
+        paths=("LISTING_PATH", "LETTER_PATH", "DATATABLES_PATH", "VIEWS_AJAX_PATH"), rss_feeds=("warning-letters",),
+        mirror_routes=("/robots.txt", "LISTING_PATH", "DATATABLES_PATH", "VIEWS_AJAX_PATH", "LETTER_PATH<slug>"),
+    ),
+    Source(
+        name="related_letters", spider="warning_letters", kinds=(kinds.RESPONSE_LETTER, kinds.CLOSEOUT_LETTER),
+        schedule="daily", order=20, spider_args={"related_letters": True},
+        description="the listing's Response Letter / Close-out Letter cells: PDFs at `/media/<id>/download` "
+                    "(or pages), with `parent_slug` = the warning letter",
+        paths=("LISTING_PATH",), mirror_routes=("/media/<id>/download",),
+    ),
+)
 
 WAY_KEY = "warning_letters:listing_way"
 AJAX_HEADERS = {
@@ -46,25 +63,22 @@ WAY_NAMES = {"datatables": "GET /datatables/views/ajax", "views_ajax": "POST /vi
 LISTING_PRIORITY = 100  # listing pages before letter pages: a pass ends sooner, so shifts less
 
 
-class WarningLettersSpider(scrapy.Spider):
+class WarningLettersSpider(FdaSpider):
     name = "warning_letters"
+    FATAL_STAGES = ("listing",)  # the listing unreachable: nothing can be crawled
 
     def __init__(self, *args, limit: int | str | None = None, full=None, full_listing=None, since=None,
                  check_only=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._limit_arg = limit
+        super().__init__(*args, limit=limit, **kwargs)
         self._plan_args = {"full": full, "full_listing": full_listing, "since": since}
         self.check_only = _flag(check_only)
-        self.tracker = ListingTracker(spider=self.name, kind="warning_letter")
-        self.ledger = RunLedger()
+        self.tracker = ListingTracker(spider=self.name, kind=kinds.WARNING_LETTER)
         self.lpass = ListingPass()
-        self.letters_listed = None  # recordsTotal reported by the listing
-        self.scheduled = 0
+        # self.letters_listed: recordsTotal reported by the listing
         self.way = WAYS[0]
         self.ways = list(WAYS)
         self.refusals: list[str] = []  # "<way>: <why>" for each way refused in this run
         self.listing_html = None  # the listing page, once fetched (its rows are the last resort)
-        self.static_only = False
         self.cached = False
         self.last_page_all_known = False
         self.missing_from_listing = 0
@@ -75,12 +89,8 @@ class WarningLettersSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
-        spider.base_url = s.get("FDA_BASE_URL").rstrip("/")
-        # Scrapy's offsite filter: a redirect to another host is refused (an errors row), never followed.
-        spider.allowed_domains = [urlsplit(spider.base_url).hostname]
         spider.listing_url = spider.base_url + s.get("LISTING_PATH")
         spider.page_size = s.getint("FDA_PAGE_SIZE")
-        spider.limit = int(spider._limit_arg or s.getint("FDA_LIMIT") or 0)
         args = spider._plan_args
         spider.plan = CrawlPlan(
             full=_flag(args["full"]) or s.getbool("FDA_FULL"),
@@ -90,10 +100,12 @@ class WarningLettersSpider(scrapy.Spider):
         return spider
 
     async def start(self):
-        # The store pipeline has opened the database by now (spider.db); incremental state lives there.
-        db = getattr(self, "db", None)
-        self.tracker = ListingTracker.load(db, spider=self.name, kind="warning_letter",
-                                           plan=self.plan, run_id=getattr(self, "run_id", None))
+        # The store pipeline has handed over the run context by now (self.run); incremental state lives in its db.
+        db = self.db
+        self.tracker = ListingTracker.load(db, spider=self.name, kind=kinds.WARNING_LETTER,
+                                           plan=self.plan, run_id=self.run_id)
+        if self.run is not None:
+            self.run.tracker = self.tracker
         remembered = history.get_state(db, WAY_KEY) if db is not None else None
         if remembered in WAYS[:-1] and not (self.plan.full or self.plan.full_listing):
             # The way that worked last time goes first; a whole-listing pass tries DataTables again.
@@ -115,9 +127,9 @@ class WarningLettersSpider(scrapy.Spider):
 
     def parse_listing_page(self, response, stage):
         """Read the view parameters from drupal-settings-json, then ask for the rows (or read the page's own)."""
-        yield from self._check_blocked(response, stage)
+        yield from self.check_blocked(response)
         if response.status != 200:
-            yield self._fatal(response.url, stage, f"listing page answered HTTP {response.status}")
+            yield self.fatal(response.url, stage, f"listing page answered HTTP {response.status}")
             return
         self.listing_html = response.text
         if self.way == "static":
@@ -131,7 +143,7 @@ class WarningLettersSpider(scrapy.Spider):
                 self.way = "static"
                 yield from self._read_static_rows()
                 return
-            yield self._fatal(response.url, "layout_changed", str(exc))
+            yield self.fatal(response.url, "layout_changed", str(exc))
             return
         self.cached = False
         yield self._listing_request(self.lpass.next_start)
@@ -178,12 +190,12 @@ class WarningLettersSpider(scrapy.Spider):
         if refused and not response.meta.get("fda_blocked"):
             yield from self._fall_back(response, start, refused)
             return
-        yield from self._check_blocked(response, stage)
+        yield from self.check_blocked(response)
         if response.status != 200:
             if self.cached:  # stale view parameters answer 400: read them afresh
                 yield from self._refresh_view(f"HTTP {response.status}")
                 return
-            yield self._fatal(response.url, stage, f"{WAY_NAMES[self.way]} answered HTTP {response.status}")
+            yield self.fatal(response.url, stage, f"{WAY_NAMES[self.way]} answered HTTP {response.status}")
             return
         try:
             if self.way == "datatables":
@@ -197,10 +209,10 @@ class WarningLettersSpider(scrapy.Spider):
             if self.cached:
                 yield from self._refresh_view(str(exc))
                 return
-            yield self._fatal(response.url, "layout_changed", str(exc))
+            yield self.fatal(response.url, "layout_changed", str(exc))
             return
         if start == 0 and cells:
-            self.tracker.remember_view(getattr(self, "db", None), self.view)
+            self.tracker.remember_view(self.db, self.view)
             self._remember_way()
         if self.letters_listed is None and total is not None:
             self.letters_listed = total
@@ -215,7 +227,7 @@ class WarningLettersSpider(scrapy.Spider):
     def _refresh_view(self, why: str):
         """The remembered view parameters no longer work: forget them and start from the listing page."""
         self.logger.warning("Cached listing parameters failed (%s); reading the listing page again", why)
-        self.tracker.forget_view(getattr(self, "db", None))
+        self.tracker.forget_view(self.db)
         self.cached = False
         yield self._listing_page_request()
 
@@ -239,7 +251,7 @@ class WarningLettersSpider(scrapy.Spider):
         cells = parse_static_listing(self.listing_html or "")
         url = self.listing_url
         if not cells:
-            yield self._fatal(url, "listing", "; ".join(self.refusals + ["the listing page shows no rows"]))
+            yield self.fatal(url, "listing", "; ".join(self.refusals + ["the listing page shows no rows"]))
             return
         self.static_only = True
         self._note(f"listing: only the {len(cells)} rows of the listing page itself could be read; "
@@ -263,7 +275,7 @@ class WarningLettersSpider(scrapy.Spider):
                                                  reason=reason))
         if cells and not any(parsed):  # not one bad row: the listing's layout changed
             self.aborted = True
-            yield self._fatal(url, "layout_changed", f"none of the {len(cells)} rows of this listing page could "
+            yield self.fatal(url, "layout_changed", f"none of the {len(cells)} rows of this listing page could "
                                                      f"be read ({row_errors[0].reason})")
             return
         yield from row_errors
@@ -280,7 +292,7 @@ class WarningLettersSpider(scrapy.Spider):
         to_fetch, older, all_known = self.tracker.triage(fresh)
         if regular:
             self.last_page_all_known = all_known and not to_fetch
-        self.tracker.record_listed(getattr(self, "db", None), getattr(self, "run_id", None), fresh)
+        self.tracker.record_listed(self.db, self.run_id, fresh)
         for row in older:
             self.ledger.listed_and_settle(row["slug"], row["url"], "skipped", f"posted before --since {self.plan.since}")
         fetching, skipped = {id(r) for r in to_fetch}, {id(r) for r in older}
@@ -358,7 +370,7 @@ class WarningLettersSpider(scrapy.Spider):
             yield CrawlErrorItem(url=response.url, stage="listing", reason=f"listing pass incomplete: {shortfall}")
             return
         self.tracker.reached_end = True
-        absent, refused = self.tracker.absent_candidates(getattr(self, "db", None))
+        absent, refused = self.tracker.absent_candidates(self.db)
         if refused:
             yield CrawlErrorItem(url=self.listing_url, stage="delist", reason=refused)
             return
@@ -372,9 +384,9 @@ class WarningLettersSpider(scrapy.Spider):
 
     def parse_absent_letter(self, response, slug, stage):
         """A stored letter the listing no longer shows: delisted only if its own page is gone (404/410)."""
-        yield from self._check_blocked(response, stage)
+        yield from self.check_blocked(response)
         if response.status in (404, 410):
-            self.tracker.delist(self.db, slug, getattr(self, "run_id", None),
+            self.tracker.delist(self.db, slug, self.run_id,
                                 f"absent from a complete listing pass; its page answers HTTP {response.status}")
             self.ledger.settle(slug, "skipped", f"delisted: page answers HTTP {response.status}")
         elif response.status == 200 or 300 <= response.status < 400:
@@ -384,7 +396,7 @@ class WarningLettersSpider(scrapy.Spider):
             yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=slug)
 
     def _remember_way(self):
-        db = getattr(self, "db", None)
+        db = self.db
         if db is not None and history.get_state(db, WAY_KEY) != self.way:
             history.set_state(db, WAY_KEY, self.way)
 
@@ -407,7 +419,7 @@ class WarningLettersSpider(scrapy.Spider):
 
     def parse_letter(self, response, row, stage):
         """A letter page, merged with its listing row."""
-        yield from self._check_blocked(response, stage)
+        yield from self.check_blocked(response)
         slug = row["slug"]
         if response.status in (404, 410):
             # The listing shows it but its page is gone (or briefly missing): an error, retried by the
@@ -446,7 +458,7 @@ class WarningLettersSpider(scrapy.Spider):
         (only when asked: spider argument related_letters, set by `fdatrack crawl --source all`)."""
         if str(getattr(self, "related_letters", "")).lower() not in ("true", "1", "yes"):
             return
-        for kind, prefix in (("response_letter", "response_letter"), ("closeout_letter", "closeout_letter")):
+        for kind, prefix in ((kinds.RESPONSE_LETTER, "response_letter"), (kinds.CLOSEOUT_LETTER, "closeout_letter")):
             url = row.get(f"{prefix}_url")
             if url and not already_stored(self, media_slug(url)):
                 self.ledger.list(media_slug(url), url)
@@ -458,33 +470,13 @@ class WarningLettersSpider(scrapy.Spider):
 
     def parse_related_letter(self, response, entry, stage):
         """A response or close-out letter (PDF or page) as a DocumentItem with parent_slug."""
-        yield from self._check_blocked(response, stage)
+        yield from self.check_blocked(response)
         if response.status != 200:
             yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=entry["slug"])
             return
         yield letter_document(response, entry)
 
     # --- failures ----------------------------------------------------------------
-
-    def _check_blocked(self, response, stage):
-        """End the run as blocked when the block middleware gave up on this response."""
-        reason = response.meta.get("fda_blocked")
-        if reason:
-            yield CrawlErrorItem(url=response.url, stage="blocked", reason=reason, fatal=True)
-            raise CloseSpider("blocked")
-
-    def _fatal(self, url, stage, reason):
-        """An error that fails the whole run (recorded, then the spider closes)."""
-        return CrawlErrorItem(url=url, stage=stage, reason=reason, fatal=True)
-
-    def on_error(self, failure):
-        """Network-level failure (DNS, refused, timeout, robots.txt forbids): record and go on."""
-        request = failure.request
-        stage = request.cb_kwargs.get("stage", "fetch")
-        reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        fatal = stage == "listing"
-        key = (request.cb_kwargs.get("row") or request.cb_kwargs.get("entry") or {}).get("slug") or request.cb_kwargs.get("slug")
-        yield CrawlErrorItem(url=request.url, stage=stage, reason=reason, fatal=fatal, key=key)
 
 
 def _flag(value) -> bool:
