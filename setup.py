@@ -1,6 +1,7 @@
 """The build step pyproject.toml cannot say: copy the top-level files `serve` and `eval` need
 (scraper/resources.py SHIPPED) into the built package as scraper/_data/. Everything else is in
 pyproject.toml."""
+
 import runpy
 import shutil
 from pathlib import Path

@@ -12,6 +12,7 @@ so the ratio is shown against both.
 
     python3 bench/classify_throughput.py [--docs 2000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,11 +31,40 @@ from scraper.classify import classify_document  # noqa: E402
 FILES = ROOT / "tests" / "files" / "classifier"
 PAGES = ROOT / "scraper" / "mirror" / "sample" / "letters"
 BASELINE_KEYWORDS = [
-    "exosome", "extracellular vesicle", "stem cell", "umbilical cord", "wharton", "amniotic", "placenta", "cord blood",
-    "secretome", "platelet rich plasma", "HCT/P", "unapproved new drug", "505\\(a\\)", "unlicensed biological",
-    "351\\(a\\)", "biologics license", "misbranded", "502", "adulterated", "501", "402", "good manufacturing practice",
-    "CGMP", "1271.10", "homologous", "minimal manipulation", "donor eligibility", "FDA approved", "FDA registered",
-    "HACCP", "counterfeit", "301\\(", "21 CFR", "U.S.C.",
+    "exosome",
+    "extracellular vesicle",
+    "stem cell",
+    "umbilical cord",
+    "wharton",
+    "amniotic",
+    "placenta",
+    "cord blood",
+    "secretome",
+    "platelet rich plasma",
+    "HCT/P",
+    "unapproved new drug",
+    "505\\(a\\)",
+    "unlicensed biological",
+    "351\\(a\\)",
+    "biologics license",
+    "misbranded",
+    "502",
+    "adulterated",
+    "501",
+    "402",
+    "good manufacturing practice",
+    "CGMP",
+    "1271.10",
+    "homologous",
+    "minimal manipulation",
+    "donor eligibility",
+    "FDA approved",
+    "FDA registered",
+    "HACCP",
+    "counterfeit",
+    "301\\(",
+    "21 CFR",
+    "U.S.C.",
 ]
 
 
@@ -46,7 +76,11 @@ def load_corpus(target: int) -> list[tuple[str, str]]:
             doc = json.loads(line)
             slug = (doc.get("source_url") or "").rstrip("/").rsplit("/", 1)[-1]
             page = next((p for p in (PAGES / f"{doc['id']}.html", PAGES / f"{slug}.html") if p.is_file()), PAGES / "-")
-            markup = page.read_text(encoding="utf-8") if page.is_file() else f"<html><body><p>{html.escape(doc['text'])}</p></body></html>"
+            markup = (
+                page.read_text(encoding="utf-8")
+                if page.is_file()
+                else f"<html><body><p>{html.escape(doc['text'])}</p></body></html>"
+            )
             base.append((doc["text"], markup))
     corpus = []
     while len(corpus) < target:
@@ -95,8 +129,10 @@ def main() -> int:
     print(f"classify_document:            {ours_wall:8.1f} letters/s  ({ours_cpu:8.1f} per CPU second)")
     print(f"baseline html.parser+keywords: {base_html_wall:7.1f} letters/s  ({base_html_cpu:8.1f} per CPU second)")
     print(f"baseline keywords on text:    {base_text_wall:8.1f} letters/s  ({base_text_cpu:8.1f} per CPU second)")
-    print(f"ratio vs html baseline: {ours_cpu / base_html_cpu:.2f}x   ratio vs text-only keyword loop: "
-          f"{ours_cpu / base_text_cpu:.2f}x   (CPU-time based)")
+    print(
+        f"ratio vs html baseline: {ours_cpu / base_html_cpu:.2f}x   ratio vs text-only keyword loop: "
+        f"{ours_cpu / base_text_cpu:.2f}x   (CPU-time based)"
+    )
     print(f"target >= 200 letters/s: {'met' if ours_cpu >= 200 else 'NOT met'}")
     return 0
 

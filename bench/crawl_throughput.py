@@ -13,6 +13,7 @@ process, measured for wall time and peak RSS (os.wait4):
 
 Both databases are checked for the number of letters they should hold.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,14 +36,22 @@ def run_measured(argv: list[str], env: dict) -> dict:
     """Run a child process; return its wall time, its own peak RSS (MB, from wait4), exit code and output."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env}, stdout=out, stderr=err)
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env}, stdout=out, stderr=err
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return {"wall_s": wall, "code": proc.returncode, "stdout": out.read(), "stderr": err.read()[-2000:],
-                "rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime}
+        return {
+            "wall_s": wall,
+            "code": proc.returncode,
+            "stdout": out.read(),
+            "stderr": err.read()[-2000:],
+            "rss_mb": usage.ru_maxrss / 1024,
+            "cpu_s": usage.ru_utime + usage.ru_stime,
+        }
 
 
 def stored(db: Path) -> int:
@@ -93,8 +102,9 @@ def sequential(base_url: str, db_path: str, limit: int) -> None:
             html = session.get(row["url"]).text
             parsed = parse_letter(html, row["url"])
             record = {**row, **{k: v for k, v in parsed.items() if v not in (None, "", [], {})}, "raw_html": html}
-            result = classify_document(record.get("body_text") or "", title=record.get("company"),
-                                       subject=record.get("subject"))
+            result = classify_document(
+                record.get("body_text") or "", title=record.get("company"), subject=record.get("subject")
+            )
             store.save_letter(db, record, run_id, result)
             n += 1
             if n >= limit:
@@ -110,8 +120,12 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--letters", type=int, default=5000)
     ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--baseline-letters", type=int, default=1000,
-                    help="letters the sequential baseline crawls (its rate does not depend on the site's size)")
+    ap.add_argument(
+        "--baseline-letters",
+        type=int,
+        default=1000,
+        help="letters the sequential baseline crawls (its rate does not depend on the site's size)",
+    )
     ap.add_argument("--sequential", nargs=2, metavar=("BASE_URL", "DB"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.sequential:
@@ -125,12 +139,34 @@ def main(argv=None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="fdatrack-bench-crawl-"))
     with serve_in_thread(site) as (base_url, _):
         ours = run_measured(
-            [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(tmp / "scrapy.db"),
-             "--delay", "0"],
-            {"FDA_CONCURRENCY": str(args.concurrency), "FDA_SOURCES": "warning_letters", "FDA_PAGE_SIZE": "100"})
+            [
+                sys.executable,
+                "-m",
+                "scraper.cli",
+                "crawl",
+                "--base-url",
+                base_url,
+                "--db",
+                str(tmp / "scrapy.db"),
+                "--delay",
+                "0",
+            ],
+            {"FDA_CONCURRENCY": str(args.concurrency), "FDA_SOURCES": "warning_letters", "FDA_PAGE_SIZE": "100"},
+        )
         ours_requests = len(site.requests)
-        base = run_measured([sys.executable, "-m", "bench.crawl_throughput", "--sequential", base_url,
-                             str(tmp / "sequential.db"), "--baseline-letters", str(min(args.baseline_letters, args.letters))], {})
+        base = run_measured(
+            [
+                sys.executable,
+                "-m",
+                "bench.crawl_throughput",
+                "--sequential",
+                base_url,
+                str(tmp / "sequential.db"),
+                "--baseline-letters",
+                str(min(args.baseline_letters, args.letters)),
+            ],
+            {},
+        )
     n_ours, n_base = stored(tmp / "scrapy.db"), stored(tmp / "sequential.db")
     if ours["code"] != 0 or n_ours != args.letters:
         print(f"    project crawl ended with exit {ours['code']} and {n_ours} letters: {ours['stderr'][-500:]}")
@@ -138,13 +174,22 @@ def main(argv=None) -> dict:
         print(f"    baseline ended with exit {base['code']} and {n_base} letters: {base['stderr'][-500:]}")
     ours_rate, base_rate = n_ours / ours["wall_s"], n_base / base["wall_s"]
     print(f"[2] crawl of the loopback mirror with {args.letters} synthetic letters ({ours_requests} requests)")
-    print(f"    fdatrack crawl (Scrapy, {args.concurrency} in flight): {n_ours} letters in {ours['wall_s']:.1f} s = "
-          f"{ours_rate:.1f} letters/s, peak RSS {ours['rss_mb']:.0f} MB")
-    print(f"    sequential fetch+parse+classify+store baseline: {n_base} letters in {base['wall_s']:.1f} s = "
-          f"{base_rate:.1f} letters/s, peak RSS {base['rss_mb']:.0f} MB")
+    print(
+        f"    fdatrack crawl (Scrapy, {args.concurrency} in flight): {n_ours} letters in {ours['wall_s']:.1f} s = "
+        f"{ours_rate:.1f} letters/s, peak RSS {ours['rss_mb']:.0f} MB"
+    )
+    print(
+        f"    sequential fetch+parse+classify+store baseline: {n_base} letters in {base['wall_s']:.1f} s = "
+        f"{base_rate:.1f} letters/s, peak RSS {base['rss_mb']:.0f} MB"
+    )
     print(f"    ratio: {ours_rate / base_rate:.2f}x the baseline")
-    return {"letters": n_ours, "ours_per_s": ours_rate, "baseline_per_s": base_rate, "ratio": ours_rate / base_rate,
-            "rss_mb": ours["rss_mb"]}
+    return {
+        "letters": n_ours,
+        "ours_per_s": ours_rate,
+        "baseline_per_s": base_rate,
+        "ratio": ours_rate / base_rate,
+        "rss_mb": ours["rss_mb"],
+    }
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ violation_types facet, a facet filter, a full-text search and every canned query
 the same SQL run directly through sqlite3 in this process; the ratio is Datasette's p50 over
 the direct query's p50. Peak RSS of the Datasette process is read from /proc.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,14 @@ METADATA = ROOT / "datasette_metadata.yml"
 CHUNK = 2000
 
 # Values for canned-query parameters (anything else: empty = "all").
-PARAMS = {"violation_type": "unapproved_biologic", "year": "2020", "q": "exosome products", "section": "1271",
-          "days": "30", "min_letters": "2"}
+PARAMS = {
+    "violation_type": "unapproved_biologic",
+    "year": "2020",
+    "q": "exosome products",
+    "section": "1271",
+    "days": "30",
+    "min_letters": "2",
+}
 
 
 def build(path: Path, n: int) -> None:
@@ -61,17 +68,26 @@ def build(path: Path, n: int) -> None:
             for r in batch:
                 row = store.letter_row(r)
                 row.update(store._classification_columns(r["classification"]))
-                row.update({"content_hash": store.hash_fields(row, store.CONTENT_FIELDS), "first_seen": seen,
-                            "last_seen": seen, "fetched_at": seen})
+                row.update(
+                    {
+                        "content_hash": store.hash_fields(row, store.CONTENT_FIELDS),
+                        "first_seen": seen,
+                        "last_seen": seen,
+                        "fetched_at": seen,
+                    }
+                )
                 rows.append(row)
             columns = columns or sorted({c for row in rows for c in row})
             with conn:
                 conn.executemany(
                     f"insert into letters ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
-                    [[row.get(c) for c in columns] for row in rows])
+                    [[row.get(c) for c in columns] for row in rows],
+                )
                 conn.executemany(
                     "insert into letter_versions (slug, run_id, seen_at, change, changed_fields, content_hash) "
-                    "values (?, ?, ?, 'new', '[]', ?)", [(row["slug"], run_id, seen, row["content_hash"]) for row in rows])
+                    "values (?, ?, ?, 'new', '[]', ?)",
+                    [(row["slug"], run_id, seen, row["content_hash"]) for row in rows],
+                )
                 _write_classifications(conn, batch, seen)
             done += len(batch)
             batch = []
@@ -93,14 +109,21 @@ def _write_classifications(conn: sqlite3.Connection, batch: list[dict], seen: st
         first = {}
         for ev in result.get("evidence", []):
             first.setdefault((ev["tag_kind"], ev["tag"]), ev)
-        tags += [(slug, kind, tag, ev["quote"], ev["start"], ev["end"], cols["classifier_version"])
-                 for (kind, tag), ev in first.items()]
+        tags += [
+            (slug, kind, tag, ev["quote"], ev["start"], ev["end"], cols["classifier_version"])
+            for (kind, tag), ev in first.items()
+        ]
         citations += [(slug, c["citation"], c["count"]) for c in result.get("citations", [])]
     names = list(classifications[0])
-    conn.executemany(f"insert into classifications ({', '.join(names)}) values ({', '.join('?' * len(names))})",
-                     [[c[k] for k in names] for c in classifications])
-    conn.executemany('insert into letter_tags (slug, tag_kind, tag, quote, start, "end", classifier_version) '
-                     "values (?, ?, ?, ?, ?, ?, ?)", tags)
+    conn.executemany(
+        f"insert into classifications ({', '.join(names)}) values ({', '.join('?' * len(names))})",
+        [[c[k] for k in names] for c in classifications],
+    )
+    conn.executemany(
+        'insert into letter_tags (slug, tag_kind, tag, quote, start, "end", classifier_version) '
+        "values (?, ?, ?, ?, ?, ?, ?)",
+        tags,
+    )
     conn.executemany("insert or replace into citations (slug, citation, count) values (?, ?, ?)", citations)
 
 
@@ -116,31 +139,63 @@ def letter_slug(db_path: Path) -> str:
 
 def endpoints(metadata: dict, slug: str | None = None) -> list[tuple[str, str, str, dict]]:
     """(name, HTTP path, equivalent SQL, SQL params) for every page measured."""
-    pages = [] if slug is None else [
-        # the document page (plugins/fdatrack_letter.py): seven indexed queries; baseline its main one
-        ("letter page", f"/letter/{quote(slug, safe='')}", "select * from letters where slug = :slug", {"slug": slug}),
-    ]
+    pages = (
+        []
+        if slug is None
+        else [
+            # the document page (plugins/fdatrack_letter.py): seven indexed queries; baseline its main one
+            (
+                "letter page",
+                f"/letter/{quote(slug, safe='')}",
+                "select * from letters where slug = :slug",
+                {"slug": slug},
+            ),
+        ]
+    )
     pages += [
-        ("table page", "/fda_letters/letters",
-         "select * from letters order by letter_issue_date desc limit 51", {}),
-        ("facet violation_types", "/fda_letters/letters?_facet_array=violation_types",
-         "select j.value, count(*) from letters, json_each(letters.violation_types) j group by j.value "
-         "order by count(*) desc limit 31", {}),
-        ("facet filter (arraycontains)", "/fda_letters/letters?violation_types__arraycontains=unapproved_biologic",
-         "select * from letters where rowid in (select letters.rowid from letters, json_each(letters.violation_types) j "
-         "where j.value = 'unapproved_biologic') order by letter_issue_date desc limit 51", {}),
-        ("FTS search 'exosome'", "/fda_letters/letters?_search=exosome",
-         "select * from letters where rowid in (select rowid from letters_fts where letters_fts match 'exosome') "
-         "order by letter_issue_date desc limit 51", {}),
-        ("FTS search 'exosome', JSON API", "/fda_letters/letters.json?_search=exosome&_nofacet=1",
-         "select * from letters where rowid in (select rowid from letters_fts where letters_fts match 'exosome') "
-         "order by letter_issue_date desc limit 51", {}),
-        ("FTS search a company 'Zenith'", "/fda_letters/letters?_search=Zenith",
-         "select * from letters where rowid in (select rowid from letters_fts where letters_fts match 'Zenith') "
-         "order by letter_issue_date desc limit 51", {}),
-        ("FTS search a rare word 'tianeptine'", "/fda_letters/letters?_search=tianeptine",
-         "select * from letters where rowid in (select rowid from letters_fts where letters_fts match 'tianeptine') "
-         "order by letter_issue_date desc limit 51", {}),
+        ("table page", "/fda_letters/letters", "select * from letters order by letter_issue_date desc limit 51", {}),
+        (
+            "facet violation_types",
+            "/fda_letters/letters?_facet_array=violation_types",
+            "select j.value, count(*) from letters, json_each(letters.violation_types) j group by j.value "
+            "order by count(*) desc limit 31",
+            {},
+        ),
+        (
+            "facet filter (arraycontains)",
+            "/fda_letters/letters?violation_types__arraycontains=unapproved_biologic",
+            "select * from letters where rowid in (select letters.rowid from letters, json_each(letters.violation_types) j "
+            "where j.value = 'unapproved_biologic') order by letter_issue_date desc limit 51",
+            {},
+        ),
+        (
+            "FTS search 'exosome'",
+            "/fda_letters/letters?_search=exosome",
+            "select * from letters where rowid in (select rowid from letters_fts where letters_fts match 'exosome') "
+            "order by letter_issue_date desc limit 51",
+            {},
+        ),
+        (
+            "FTS search 'exosome', JSON API",
+            "/fda_letters/letters.json?_search=exosome&_nofacet=1",
+            "select * from letters where rowid in (select rowid from letters_fts where letters_fts match 'exosome') "
+            "order by letter_issue_date desc limit 51",
+            {},
+        ),
+        (
+            "FTS search a company 'Zenith'",
+            "/fda_letters/letters?_search=Zenith",
+            "select * from letters where rowid in (select rowid from letters_fts where letters_fts match 'Zenith') "
+            "order by letter_issue_date desc limit 51",
+            {},
+        ),
+        (
+            "FTS search a rare word 'tianeptine'",
+            "/fda_letters/letters?_search=tianeptine",
+            "select * from letters where rowid in (select rowid from letters_fts where letters_fts match 'tianeptine') "
+            "order by letter_issue_date desc limit 51",
+            {},
+        ),
     ]
     queries = metadata["databases"]["fda_letters"].get("queries", {})
     for name, q in queries.items():
@@ -204,9 +259,14 @@ def time_sql(db_path: Path, sql: str, params: dict, reps: int, limit_s: float = 
 
 
 def serve(db_path: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "scraper.cli", "serve", "--db", str(db_path), "--port", str(port)],
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scraper.cli", "serve", "--db", str(db_path), "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -259,25 +319,37 @@ def main(argv=None) -> dict:
                 sql_times = []
                 print(f"    ({name}: direct SQL failed: {exc})")
             results.append((name, status, http_times, sql_times))
-            print(f"    ... {name}: HTTP {status}, {percentile(http_times, 0.5) * 1000:.0f} ms", file=sys.stderr, flush=True)
+            print(
+                f"    ... {name}: HTTP {status}, {percentile(http_times, 0.5) * 1000:.0f} ms",
+                file=sys.stderr,
+                flush=True,
+            )
         rss = peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    print(f"[5] Datasette at {args.letters:,} letters ({size_mb:,.0f} MB file), {args.requests} GETs per page on loopback")
+    print(
+        f"[5] Datasette at {args.letters:,} letters ({size_mb:,.0f} MB file), {args.requests} GETs per page on loopback"
+    )
     print(f"    {'page':<34} {'HTTP':>4} {'p50 ms':>8} {'p95 ms':>8} {'SQL p50':>8} {'ratio':>6}")
     out = {}
     for name, status, http_times, sql_times in results:
         p50, p95 = percentile(http_times, 0.5) * 1000, percentile(http_times, 0.95) * 1000
         s50 = percentile(sql_times, 0.5) * 1000 if sql_times else float("nan")
-        print(f"    {name:<34} {status:>4} {p50:8.1f} {p95:8.1f} {s50:8.1f} {p50 / s50 if sql_times else float('nan'):6.1f}")
+        print(
+            f"    {name:<34} {status:>4} {p50:8.1f} {p95:8.1f} {s50:8.1f} {p50 / s50 if sql_times else float('nan'):6.1f}"
+        )
         out[name] = {"status": status, "p50_ms": p50, "p95_ms": p95, "sql_p50_ms": s50}
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    hits = {term: conn.execute("select count(*) from letters_fts where letters_fts match ?", [term]).fetchone()[0]
-            for term in ("exosome", "Zenith", "tianeptine")}
+    hits = {
+        term: conn.execute("select count(*) from letters_fts where letters_fts match ?", [term]).fetchone()[0]
+        for term in ("exosome", "Zenith", "tianeptine")
+    }
     conn.close()
-    print(f"    search terms match {', '.join(f'{t!r} {n:,}' for t, n in hits.items())} letters; "
-          f"search p95 target < 100 ms; Datasette peak RSS {rss:.0f} MB")
+    print(
+        f"    search terms match {', '.join(f'{t!r} {n:,}' for t, n in hits.items())} letters; "
+        f"search p95 target < 100 ms; Datasette peak RSS {rss:.0f} MB"
+    )
     return out
 
 

@@ -7,6 +7,7 @@ Counted by the loopback mirror itself (every request it answered under /recalls-
 `fdatrack crawl --source health_canada`, on the bundled file (15 records, 5 kept). The mirror answers the
 conditional request 304 when the file is unchanged (tests/test_health_canada.py checks it).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,26 @@ FILE = "/recalls-rappels/sites/default/files/opendata-donneesouvertes/HCRSAMOpen
 def crawl(base_url: str, db_path: Path) -> float:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db_path),
-                    "--delay", "0", "--source", "health_canada"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scraper.cli",
+            "crawl",
+            "--base-url",
+            base_url,
+            "--db",
+            str(db_path),
+            "--delay",
+            "0",
+            "--source",
+            "health_canada",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -63,9 +82,11 @@ def main() -> int:
     for name, total, files, pages, took in rows:
         print(f"{name:32} {total:8d} {files:5d} {pages:5d} {took:7.1f}")
     nothing = rows[1]
-    print(f"nothing-new day: {nothing[2]} request for the file (conditional), {nothing[3]} pages, "
-          f"{nothing[1]} requests in all with robots.txt (target: 1 file request, 0 pages): "
-          + ("met" if nothing[2] == 1 and nothing[3] == 0 else "NOT MET"))
+    print(
+        f"nothing-new day: {nothing[2]} request for the file (conditional), {nothing[3]} pages, "
+        f"{nothing[1]} requests in all with robots.txt (target: 1 file request, 0 pages): "
+        + ("met" if nothing[2] == 1 and nothing[3] == 0 else "NOT MET")
+    )
     return 0 if nothing[2] == 1 and nothing[3] == 0 else 1
 
 

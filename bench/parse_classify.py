@@ -10,6 +10,7 @@ bench/classify_throughput.py). Rates are pages per CPU-second on one core (proce
 other load on the machine does not count), plus wall-clock pages/s.
 ``--profile`` prints the top functions of the project path (cProfile, by own time).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,11 +73,17 @@ def main(argv=None) -> dict:
     ours_cpu, ours_wall = timed(project, corpus)
     base_cpu, base_wall = timed(baseline, corpus[: max(len(pages), len(corpus) // 4)])  # a rate: fewer pages do
     kb = sum(len(h) for _, h in pages) / len(pages) / 1024
-    print(f"[1] parse+classify: {len(corpus)} pages ({len(pages)} real fda.gov pages repeated, {kb:.0f} KB each on average)")
+    print(
+        f"[1] parse+classify: {len(corpus)} pages ({len(pages)} real fda.gov pages repeated, {kb:.0f} KB each on average)"
+    )
     print(f"    parse_letter+classify_document: {ours_cpu:7.1f} pages per CPU-second ({ours_wall:.1f}/s wall)")
-    print(f"    baseline bs4 html.parser+regex: {base_cpu:7.1f} pages per CPU-second ({base_wall:.1f}/s wall, first {max(len(pages), len(corpus) // 4)} pages)")
-    print(f"    ratio: {ours_cpu / base_cpu:.2f}x the baseline; target >= 200 pages/s: "
-          f"{'met' if ours_cpu >= 200 else 'NOT met'}")
+    print(
+        f"    baseline bs4 html.parser+regex: {base_cpu:7.1f} pages per CPU-second ({base_wall:.1f}/s wall, first {max(len(pages), len(corpus) // 4)} pages)"
+    )
+    print(
+        f"    ratio: {ours_cpu / base_cpu:.2f}x the baseline; target >= 200 pages/s: "
+        f"{'met' if ours_cpu >= 200 else 'NOT met'}"
+    )
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()
@@ -84,8 +91,12 @@ def main(argv=None) -> dict:
             project(url, html)
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(15)
-    return {"pages": len(corpus), "ours_per_cpu_s": ours_cpu, "baseline_per_cpu_s": base_cpu,
-            "ratio": ours_cpu / base_cpu}
+    return {
+        "pages": len(corpus),
+        "ours_per_cpu_s": ours_cpu,
+        "baseline_per_cpu_s": base_cpu,
+        "ratio": ours_cpu / base_cpu,
+    }
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Default pages: the real fda.gov letter pages bundled in scraper/mirror/sample (l
 Prints pages per CPU-second on one core (parsing only, pages already in memory) and, per output
 field, on how many pages the parser found a value.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -16,6 +16,7 @@ Baseline, measured in the same run: the same first crawl of the same rows with t
 honouring the page size and a stable order (what the crawler was built for), so the ratio says
 what the site's misbehaviour costs in requests.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,11 +36,22 @@ from scraper.settings import DATATABLES_PATH, VIEWS_AJAX_PATH  # noqa: E402
 
 
 def crawl(base_url: str, db: Path, *extra: str, page_size: int) -> tuple[int, float]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FDA_PAGE_SIZE": str(page_size), "FDA_SOURCES": "warning_letters",
-           "FDA_CONCURRENCY": "8"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "FDA_PAGE_SIZE": str(page_size),
+        "FDA_SOURCES": "warning_letters",
+        "FDA_CONCURRENCY": "8",
+    }
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db),
-                           "--delay", "0", *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     return proc.returncode, time.monotonic() - started
 
 
@@ -68,16 +80,28 @@ def measure(faults: set[str], cap: int, page_size: int, tmp: Path, name: str, fo
     with serve_in_thread(site) as (base_url, _):
         code, seconds = crawl(base_url, db, page_size=page_size)
         run = last_run(db)
-        out["first"] = {"exit": code, "status": run["status"], "listed": run["listed"], "accounted": run["accounted"],
-                        "stored": run["stored"], "requests": run["requests"],
-                        "listing_requests": listing_requests(site, 0), "seconds": round(seconds, 1)}
+        out["first"] = {
+            "exit": code,
+            "status": run["status"],
+            "listed": run["listed"],
+            "accounted": run["accounted"],
+            "stored": run["stored"],
+            "requests": run["requests"],
+            "listing_requests": listing_requests(site, 0),
+            "seconds": round(seconds, 1),
+        }
         if not follow_ups:
             return out
         before = len(site.requests)
         code, _ = crawl(base_url, db, "--full-listing", page_size=page_size)
         run = last_run(db)
-        out["full_listing"] = {"exit": code, "status": run["status"], "delisted": run["delisted_total"],
-                               "missing_from_listing": run["missing_from_listing"], "requests": len(site.requests) - before}
+        out["full_listing"] = {
+            "exit": code,
+            "status": run["status"],
+            "delisted": run["delisted_total"],
+            "missing_from_listing": run["missing_from_listing"],
+            "requests": len(site.requests) - before,
+        }
         before = len(site.requests)
         code, _ = crawl(base_url, db, page_size=page_size)
         out["nothing_new_datatables"] = {"exit": code, "requests": len(site.requests) - before}
@@ -85,8 +109,11 @@ def measure(faults: set[str], cap: int, page_size: int, tmp: Path, name: str, fo
         crawl(base_url, db, page_size=page_size)  # learns the fallback
         before = len(site.requests)
         code, _ = crawl(base_url, db, page_size=page_size)
-        out["nothing_new_fallback"] = {"exit": code, "requests": len(site.requests) - before,
-                                       "way": last_run(db)["listing_way"]}
+        out["nothing_new_fallback"] = {
+            "exit": code,
+            "requests": len(site.requests) - before,
+            "way": last_run(db)["listing_way"],
+        }
     return out
 
 
@@ -101,21 +128,33 @@ def main(argv=None) -> int:
         bad = measure({"row_cap", "shuffle_ties"}, args.cap, args.page_size, tmp, "bad", follow_ups=True)
         base = measure(set(), args.cap, args.page_size, tmp, "baseline", follow_ups=False)
     first, fl = bad["first"], bad["full_listing"]
-    print(f"site lists {bad['listed_by_site']} letters; rows capped at {args.cap} per response "
-          f"(asked {args.page_size}), ties reordered on every request")
-    print(f"(a) first crawl: exit {first['exit']} {first['status']}; listed {first['listed']}, accounted "
-          f"{first['accounted']}, stored {first['stored']}; {first['requests']} requests "
-          f"({first['listing_requests']} listing), {first['seconds']} s")
-    print(f"    baseline (server honours the page size, stable order): stored {base['first']['stored']}, "
-          f"{base['first']['requests']} requests ({base['first']['listing_requests']} listing); "
-          f"listing requests ratio {first['listing_requests'] / max(1, base['first']['listing_requests']):.1f}x")
-    print(f"(b) --full-listing pass: exit {fl['exit']} {fl['status']}; false delistings {fl['delisted']} "
-          f"(must be 0); kept though missing from the pass {fl['missing_from_listing']}; {fl['requests']} requests")
-    print(f"(c) nothing-new daily run, DataTables path: {bad['nothing_new_datatables']['requests']} requests "
-          f"(target <= 2), exit {bad['nothing_new_datatables']['exit']}")
+    print(
+        f"site lists {bad['listed_by_site']} letters; rows capped at {args.cap} per response "
+        f"(asked {args.page_size}), ties reordered on every request"
+    )
+    print(
+        f"(a) first crawl: exit {first['exit']} {first['status']}; listed {first['listed']}, accounted "
+        f"{first['accounted']}, stored {first['stored']}; {first['requests']} requests "
+        f"({first['listing_requests']} listing), {first['seconds']} s"
+    )
+    print(
+        f"    baseline (server honours the page size, stable order): stored {base['first']['stored']}, "
+        f"{base['first']['requests']} requests ({base['first']['listing_requests']} listing); "
+        f"listing requests ratio {first['listing_requests'] / max(1, base['first']['listing_requests']):.1f}x"
+    )
+    print(
+        f"(b) --full-listing pass: exit {fl['exit']} {fl['status']}; false delistings {fl['delisted']} "
+        f"(must be 0); kept though missing from the pass {fl['missing_from_listing']}; {fl['requests']} requests"
+    )
+    print(
+        f"(c) nothing-new daily run, DataTables path: {bad['nothing_new_datatables']['requests']} requests "
+        f"(target <= 2), exit {bad['nothing_new_datatables']['exit']}"
+    )
     fb = bad["nothing_new_fallback"]
-    print(f"(d) nothing-new daily run through the fallback ({fb['way']}): {fb['requests']} requests "
-          f"(target <= 3), exit {fb['exit']}")
+    print(
+        f"(d) nothing-new daily run through the fallback ({fb['way']}): {fb['requests']} requests "
+        f"(target <= 3), exit {fb['exit']}"
+    )
     ok = first["stored"] == bad["listed_by_site"] and fl["delisted"] == 0
     return 0 if ok else 1
 

@@ -15,6 +15,7 @@ without memory: a fresh database each time), with the ratio naive / incremental.
 The last lines scale the same counts to fda.gov (~3,700 letters, 100 rows per listing page,
 Crawl-Delay 30 s): an estimate from the formula, not a measurement.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,12 +40,30 @@ def crawl(base_url: str, db_path: Path, *extra: str, page_size: int) -> None:
     """One `fdatrack crawl` of the warning-letter listing, as a scheduler would run it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FDA_PAGE_SIZE": str(page_size)}
     result = subprocess.run(
-        [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0",
-         *_source_option(), *extra],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "scraper.cli",
+            "crawl",
+            "--base-url",
+            base_url,
+            "--db",
+            str(db_path),
+            "--delay",
+            "0",
+            *_source_option(),
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if result.returncode != 0:
-        raise SystemExit(f"crawl {' '.join(extra) or '(incremental)'} failed ({result.returncode}): {result.stderr[-500:]}")
+        raise SystemExit(
+            f"crawl {' '.join(extra) or '(incremental)'} failed ({result.returncode}): {result.stderr[-500:]}"
+        )
 
 
 def _source_option() -> list[str]:
@@ -73,9 +92,11 @@ def run(new: int, page_size: int) -> dict:
         fresh = iter(Path(tmp) / f"naive{i}.db" for i in range(3))
 
         def three_ways() -> tuple[int, int, int]:
-            return (measure(site, base_url, incremental, page_size=page_size),
-                    measure(site, base_url, full, "--full", page_size=page_size),
-                    measure(site, base_url, next(fresh), page_size=page_size))
+            return (
+                measure(site, base_url, incremental, page_size=page_size),
+                measure(site, base_url, full, "--full", page_size=page_size),
+                measure(site, base_url, next(fresh), page_size=page_size),
+            )
 
         counts["first run"] = three_ways()
         counts["nothing new"] = three_ways()
@@ -112,18 +133,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     counts = run(args.new, args.page_size)
     if args.json:
-        print(json.dumps({k: {"incremental": i, "full": f, "naive": n, "ratio": round(n / i, 1)}
-                          for k, (i, f, n) in counts.items()}))
+        print(
+            json.dumps(
+                {
+                    k: {"incremental": i, "full": f, "naive": n, "ratio": round(n / i, 1)}
+                    for k, (i, f, n) in counts.items()
+                }
+            )
+        )
         return 0
-    print(f"requests per run on the mirror ({len(MirrorSite().rows)} letters, {args.page_size} rows per listing page), robots.txt included")
+    print(
+        f"requests per run on the mirror ({len(MirrorSite().rows)} letters, {args.page_size} rows per listing page), robots.txt included"
+    )
     print(f"{'run':<24}{'incremental':>12}{'--full':>8}{'naive':>8}{'naive/incr.':>13}")
     for name, (incr, full, naive) in counts.items():
         print(f"{name:<24}{incr:>12}{full:>8}{naive:>8}{naive / incr:>12.1f}x")
-    print(f"\nestimate for fda.gov ({FDA_LETTERS} letters, {FDA_PAGE_SIZE} rows per page, Crawl-Delay {FDA_CRAWL_DELAY:.0f} s):")
+    print(
+        f"\nestimate for fda.gov ({FDA_LETTERS} letters, {FDA_PAGE_SIZE} rows per page, Crawl-Delay {FDA_CRAWL_DELAY:.0f} s):"
+    )
     print(f"{'run':<24}{'incremental':>22}{'naive':>26}{'naive/incr.':>13}")
     for name, (incr, naive) in fda_estimate(args.new).items():
-        print(f"{name:<24}{incr:>8} requests ({_duration(incr):>7}){naive:>8} requests ({_duration(naive):>7})"
-              f"{naive / incr:>12.0f}x")
+        print(
+            f"{name:<24}{incr:>8} requests ({_duration(incr):>7}){naive:>8} requests ({_duration(naive):>7})"
+            f"{naive / incr:>12.0f}x"
+        )
     return 0
 
 

@@ -16,6 +16,7 @@
 ``--quick`` runs each at a tenth of its size (a smoke test; the figures are not the record).
 The whole output is also written to bench/out/latest.txt; bench/RESULTS.md holds the record.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,25 +41,41 @@ BENCHMARKS = [
     ("health canada daily cost", ["-m", "bench.hc_daily_cost"], [], []),
     ("the real listing on a bad day", ["-m", "bench.real_site"], [], ["--quick"]),
     ("storage", ["-m", "bench.storage"], ["--letters", "5000"], ["--letters", "500"]),
-    ("datasette at scale", ["-m", "bench.datasette_scale"], ["--letters", "100000"], ["--letters", "10000", "--requests", "5"]),
+    (
+        "datasette at scale",
+        ["-m", "bench.datasette_scale"],
+        ["--letters", "100000"],
+        ["--letters", "10000", "--requests", "5"],
+    ),
 ]
 
 
 def machine() -> str:
     cpu = "unknown CPU"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     mem = ""
     try:
-        kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")))
+        kb = int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
         mem = f", {kb / 2**20:.0f} GB RAM"
     except (OSError, StopIteration):
         pass
-    return (f"{cpu}, {os.cpu_count()} cores{mem}; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores{mem}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    )
 
 
 def main(argv=None) -> int:
@@ -75,9 +92,14 @@ def main(argv=None) -> int:
         if args.only and args.only not in name:
             continue
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, *cmd, *(quick if args.quick else full)], cwd=ROOT,
-                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, *cmd, *(quick if args.quick else full)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for line in proc.stdout:  # stream, so a long benchmark shows progress
             print(line, end="", flush=True)
             lines.append(line.rstrip("\n"))
@@ -87,7 +109,9 @@ def main(argv=None) -> int:
         lines.append(took)
         if proc.returncode:
             failed.append(name)
-    summary = f"all benchmarks: {time.perf_counter() - total:.0f} s" + (f"; failed: {', '.join(failed)}" if failed else "")
+    summary = f"all benchmarks: {time.perf_counter() - total:.0f} s" + (
+        f"; failed: {', '.join(failed)}" if failed else ""
+    )
     print(summary)
     lines.append(summary)
     (OUT / "latest.txt").write_text("\n".join(lines) + "\n")

@@ -8,6 +8,7 @@ are printed with the mean length.
 
     python3 -m bench.silver_eval [--repeat 5] [--file PATH]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,10 @@ def main(argv=None) -> int:
         classify_document(t)
     cpu = time.process_time() - cpu
     mean = sum(len(d["text"]) for d in docs) / len(docs)
-    print(f"timing: {len(texts)} classifications, mean {mean:,.0f} characters: "
-          f"{1000 * cpu / len(texts):.2f} ms CPU per letter ({len(texts) / cpu:,.0f} letters per CPU second)")
+    print(
+        f"timing: {len(texts)} classifications, mean {mean:,.0f} characters: "
+        f"{1000 * cpu / len(texts):.2f} ms CPU per letter ({len(texts) / cpu:,.0f} letters per CPU second)"
+    )
     return 0
 
 

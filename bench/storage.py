@@ -11,6 +11,7 @@
 - reparse: ``fdatrack reparse`` over the whole archive, against parsing + classifying the same
   pages in memory (benchmark 1's path) — what the database round trip costs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,24 +86,42 @@ def main(argv=None) -> dict:
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "scraper.cli", "reparse", "--db", str(db_path)],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scraper.cli", "reparse", "--db", str(db_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     reparse_s = time.perf_counter() - start
     memory_s = in_memory_parse_classify(records)
 
     print(f"[4] storage: {n} synthetic letters ({raw / n / 1024:.0f} KB page, {body / n / 1024:.0f} KB text each)")
-    print(f"    ingest (save_letter: upsert + FTS + tags + zlib archive, 1 transaction each): {n / first:.0f} letters/s; "
-          f"re-saving unchanged: {n / again:.0f} letters/s")
-    print(f"    baseline bare executemany INSERT, no FTS/indexes/archive: {n / bare:.0f} letters/s "
-          f"(ratio {bare / first:.2f}x: the cost of upserts, FTS and the archive)")
-    print(f"    database size: {size / (n / 1000) / 2**20:.1f} MB per 1,000 letters "
-          f"({size / raw:.2f}x the raw pages, {raw / (n / 1000) / 2**20:.1f} MB per 1,000)")
+    print(
+        f"    ingest (save_letter: upsert + FTS + tags + zlib archive, 1 transaction each): {n / first:.0f} letters/s; "
+        f"re-saving unchanged: {n / again:.0f} letters/s"
+    )
+    print(
+        f"    baseline bare executemany INSERT, no FTS/indexes/archive: {n / bare:.0f} letters/s "
+        f"(ratio {bare / first:.2f}x: the cost of upserts, FTS and the archive)"
+    )
+    print(
+        f"    database size: {size / (n / 1000) / 2**20:.1f} MB per 1,000 letters "
+        f"({size / raw:.2f}x the raw pages, {raw / (n / 1000) / 2**20:.1f} MB per 1,000)"
+    )
     if proc.returncode != 0:
         print(f"    reparse failed ({proc.returncode}): {proc.stderr.strip()[-300:]}")
-    print(f"    fdatrack reparse of the whole archive: {reparse_s:.1f} s = {n / reparse_s:.0f} letters/s "
-          f"(in-memory parse+classify of the same pages: {n / memory_s:.0f} letters/s; ratio {memory_s / reparse_s:.2f}x)")
-    return {"ingest_per_s": n / first, "unchanged_per_s": n / again, "bare_per_s": n / bare,
-            "mb_per_1000": size / (n / 1000) / 2**20, "reparse_s": reparse_s}
+    print(
+        f"    fdatrack reparse of the whole archive: {reparse_s:.1f} s = {n / reparse_s:.0f} letters/s "
+        f"(in-memory parse+classify of the same pages: {n / memory_s:.0f} letters/s; ratio {memory_s / reparse_s:.2f}x)"
+    )
+    return {
+        "ingest_per_s": n / first,
+        "unchanged_per_s": n / again,
+        "bare_per_s": n / bare,
+        "mb_per_1000": size / (n / 1000) / 2**20,
+        "reparse_s": reparse_s,
+    }
 
 
 if __name__ == "__main__":

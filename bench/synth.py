@@ -11,6 +11,7 @@ while every letter has its own slug.
   page + classification + raw page), made by parsing and classifying each template once and
   varying the copies; for storage and Datasette benchmarks at 100,000 letters.
 """
+
 from __future__ import annotations
 
 import html
@@ -22,11 +23,54 @@ from tools.build_sample import letter_slug
 from scraper.mirror.server import MirrorSite
 from scraper.settings import LETTER_PATH
 
-FIRST = ["Apex", "Blue Ridge", "Cedar", "Delta", "Evergreen", "Frontier", "Golden", "Harbor", "Ironwood", "Juniper",
-         "Keystone", "Lakeside", "Meridian", "Northstar", "Oakwood", "Pinnacle", "Quantum", "Redwood", "Summit",
-         "Trinity", "Unity", "Vertex", "Westfield", "Zenith", "Aurora", "Beacon", "Coastal", "Horizon"]
-SECOND = ["Bio", "Regenerative", "Wellness", "Pharma", "Labs", "Health", "Therapeutics", "Cell Sciences", "Medical",
-          "Naturals", "Compounding", "Biologics", "Nutrition", "Aesthetics", "Seafood", "Analytical"]
+FIRST = [
+    "Apex",
+    "Blue Ridge",
+    "Cedar",
+    "Delta",
+    "Evergreen",
+    "Frontier",
+    "Golden",
+    "Harbor",
+    "Ironwood",
+    "Juniper",
+    "Keystone",
+    "Lakeside",
+    "Meridian",
+    "Northstar",
+    "Oakwood",
+    "Pinnacle",
+    "Quantum",
+    "Redwood",
+    "Summit",
+    "Trinity",
+    "Unity",
+    "Vertex",
+    "Westfield",
+    "Zenith",
+    "Aurora",
+    "Beacon",
+    "Coastal",
+    "Horizon",
+]
+SECOND = [
+    "Bio",
+    "Regenerative",
+    "Wellness",
+    "Pharma",
+    "Labs",
+    "Health",
+    "Therapeutics",
+    "Cell Sciences",
+    "Medical",
+    "Naturals",
+    "Compounding",
+    "Biologics",
+    "Nutrition",
+    "Aesthetics",
+    "Seafood",
+    "Analytical",
+]
 SUFFIX = ["LLC", "Inc.", "Corp.", "Co., Ltd.", "Clinic", "Group", "Laboratories", "S.A. de C.V."]
 FIRST_MARCS = 300000
 FIRST_DAY = date(2010, 1, 4)
@@ -49,8 +93,20 @@ def variant(i: int, n_templates: int) -> dict:
     }
 
 
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _date_forms(iso: str) -> list[str]:
@@ -83,7 +139,7 @@ class Template:
         self.parts: list = []  # str, or int slot into the new values' forms
         pos = 0
         for m in pattern.finditer(text):
-            self.parts.append(text[pos:m.start()])
+            self.parts.append(text[pos : m.start()])
             self.parts.append(slot_of[m.group(0)])
             pos = m.end()
         self.parts.append(text[pos:])
@@ -171,11 +227,15 @@ def _template_records(base_url: str) -> list[dict]:
     for row, page in templates():
         url = base_url + LETTER_PATH + row["slug"]
         parsed = parse_letter(page, url)
-        record = {**{k: v for k, v in row.items() if k not in ("response_letter", "closeout_letter")},
-                  **{k: v for k, v in parsed.items() if v not in (None, "", [], {})}, "url": url}
+        record = {
+            **{k: v for k, v in row.items() if k not in ("response_letter", "closeout_letter")},
+            **{k: v for k, v in parsed.items() if v not in (None, "", [], {})},
+            "url": url,
+        }
         record["raw_html"] = page
-        record["classification"] = classify_document(record.get("body_text") or "", title=record.get("company"),
-                                                     subject=record.get("subject"))
+        record["classification"] = classify_document(
+            record.get("body_text") or "", title=record.get("company"), subject=record.get("subject")
+        )
         out.append(record)
     return out
 

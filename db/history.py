@@ -6,6 +6,7 @@
   re-listing, each recorded as a `letter_versions` event so "what changed when" is one query.
 - the archive: the raw page of every fetched version, read back by `fdatrack reparse`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,6 +33,7 @@ def listing_hash(row: dict, fields: list[str] = LISTING_HASH_FIELDS) -> str:
 
 # --- site_state -----------------------------------------------------------------------
 
+
 def get_state(db: Database, key: str, default=None):
     """A value stored by an earlier run (JSON-decoded), or `default`."""
     if "site_state" not in db.table_names():
@@ -47,6 +49,7 @@ def set_state(db: Database, key: str, value) -> None:
 
 # --- runs -----------------------------------------------------------------------------
 
+
 def mark_interrupted_runs(db: Database, current_run_id: int) -> int:
     """Runs still 'running' from before this one were killed: say so (their letters are kept)."""
     with db.atomic():
@@ -59,6 +62,7 @@ def mark_interrupted_runs(db: Database, current_run_id: int) -> int:
 
 
 # --- listing bookkeeping ----------------------------------------------------------------
+
 
 def known_listing(db: Database, kind: str) -> dict[str, dict]:
     """{slug: {listing_hash, legacy_hash, delisted_at}} for every stored letter of one kind.
@@ -85,8 +89,10 @@ def mark_listed(db: Database, run_id: int | None, slugs: list[str]) -> list[str]
     seen = now_iso()
     marks = ",".join("?" * len(slugs))
     with db.atomic():
-        relisted = [r["slug"] for r in db.query(
-            f"select slug from letters where delisted_at is not null and slug in ({marks})", slugs)]
+        relisted = [
+            r["slug"]
+            for r in db.query(f"select slug from letters where delisted_at is not null and slug in ({marks})", slugs)
+        ]
         db.execute(f"update letters set last_seen = ?, delisted_at = null where slug in ({marks})", [seen, *slugs])
         for slug in relisted:
             _event(db, slug, run_id, "relisted", ["delisted_at"], seen)
@@ -118,13 +124,22 @@ def letter_url(db: Database, slug: str) -> str:
 def _event(db: Database, slug: str, run_id, change: str, fields: list[str], at: str, note: str | None = None) -> None:
     """A lifecycle event in letter_versions (no page archived: the page did not change)."""
     content_hash = db.execute("select content_hash from letters where slug = ?", [slug]).fetchone()[0]
-    db["letter_versions"].insert({
-        "slug": slug, "run_id": run_id, "seen_at": at, "change": change,
-        "changed_fields": json.dumps(fields), "content_hash": content_hash, "raw_html_zlib": None, "note": note,
-    })
+    db["letter_versions"].insert(
+        {
+            "slug": slug,
+            "run_id": run_id,
+            "seen_at": at,
+            "change": change,
+            "changed_fields": json.dumps(fields),
+            "content_hash": content_hash,
+            "raw_html_zlib": None,
+            "note": note,
+        }
+    )
 
 
 # --- the archive and reparse --------------------------------------------------------------
+
 
 def archived_page(db: Database, slug: str) -> str | None:
     """The most recently fetched raw page of a letter, from the archive (else the letters row)."""
@@ -159,7 +174,9 @@ def apply_reparse(db: Database, record: dict, run_id: int | None, classification
     row = letter_row(record)
     existing = db["letters"].get(row["slug"])
     content_fields = content_hash_fields(row)
-    parsed = {k: v for k, v in row.items() if k not in {"first_seen", "last_seen", "delisted_at", "fetched_at", "raw_html"}}
+    parsed = {
+        k: v for k, v in row.items() if k not in {"first_seen", "last_seen", "delisted_at", "fetched_at", "raw_html"}
+    }
     parsed["content_hash"] = hash_fields({**existing, **parsed}, content_fields)
     changed = [f for f in content_fields if f in parsed and existing.get(f) != parsed.get(f)]
     with db.atomic():
@@ -177,8 +194,10 @@ def data_fingerprint(db: Database) -> str:
     Schedulers that keep the database as a cache or a commit save it only when this changes.
     """
     digest = hashlib.sha256()
-    for row in db.execute("select slug, content_hash, listing_hash, delisted_at, exosome_related, classifier_version "
-                          "from letters order by slug"):
+    for row in db.execute(
+        "select slug, content_hash, listing_hash, delisted_at, exosome_related, classifier_version "
+        "from letters order by slug"
+    ):
         digest.update(json.dumps(row).encode("utf-8"))
     digest.update(str(db.execute("select count(*) from letter_versions").fetchone()[0]).encode())
     return digest.hexdigest()

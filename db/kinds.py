@@ -3,6 +3,7 @@
 db/ owns them (db/queries.py filters by them and db/ imports nothing from scraper/); each source's
 declaration in scraper/spiders/ (see scraper/sources.py) names the kinds it collects from here.
 """
+
 WARNING_LETTER = "warning_letter"
 UNTITLED_LETTER = "untitled_letter"
 RESPONSE_LETTER = "response_letter"

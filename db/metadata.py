@@ -9,6 +9,7 @@ spiders' items derive too, so the fields and Datasette's documentation cannot dr
 tests/test_datasette.py checks that the committed file is up to date and that every column of
 every table of a crawled database has a description.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,9 +27,18 @@ from db.site import LISTING_PATH, PROJECT_URL
 # presents the file under this name so that this metadata applies whatever the file is called.
 METADATA_PATH = Path(__file__).resolve().parent.parent / "datasette_metadata.yml"
 
-_CLASSIFICATION_COLUMNS = {c: _COLUMN[c].description for c in (
-    "exosome_related", "exosome_score", "regen_medicine_related", "violation_types", "product_categories", "websites",
-    "classifier_version")}
+_CLASSIFICATION_COLUMNS = {
+    c: _COLUMN[c].description
+    for c in (
+        "exosome_related",
+        "exosome_score",
+        "regen_medicine_related",
+        "violation_types",
+        "product_categories",
+        "websites",
+        "classifier_version",
+    )
+}
 
 
 def letter_column_descriptions() -> dict[str, str]:
@@ -133,8 +143,21 @@ FTS_SHADOW_COLUMNS = {
     "_idx": {"segid": "FTS5 segment id", "term": "First term on the page (binary)", "pgno": "Page number"},
 }
 DOCUMENTS_VIEW_COLUMNS = [
-    "slug", "kind", "regulator", "country", "document_date", "title", "company", "parent_slug", "issuing_office", "audience",
-    "exosome_related", "regen_medicine_related", "violation_types", "url", "body_text",
+    "slug",
+    "kind",
+    "regulator",
+    "country",
+    "document_date",
+    "title",
+    "company",
+    "parent_slug",
+    "issuing_office",
+    "audience",
+    "exosome_related",
+    "regen_medicine_related",
+    "violation_types",
+    "url",
+    "body_text",
 ]
 
 TABLE_DESCRIPTIONS = {
@@ -162,8 +185,10 @@ def table_columns() -> dict[str, dict[str, str]]:
     letters = letter_column_descriptions()
     tables = {"letters": letters, **TABLE_COLUMNS}
     tables["documents"] = {
-        c: letters["document_date"] + "; for letters, their issue date" if c == "document_date"
-        else "The document's own title, else its company" if c == "title"
+        c: letters["document_date"] + "; for letters, their issue date"
+        if c == "document_date"
+        else "The document's own title, else its company"
+        if c == "title"
         else letters[c]
         for c in DOCUMENTS_VIEW_COLUMNS
     }
@@ -179,12 +204,29 @@ LETTERS_OPTIONS = {
     "label_column": "company",
     "sort_desc": "date",
     "sortable_columns": [
-        "date", "letter_issue_date", "posted_date", "document_date", "year", "company", "issuing_office", "kind",
-        "exosome_score", "first_seen", "last_seen", "closeout_letter_date", "response_letter_date", "delisted_at",
+        "date",
+        "letter_issue_date",
+        "posted_date",
+        "document_date",
+        "year",
+        "company",
+        "issuing_office",
+        "kind",
+        "exosome_score",
+        "first_seen",
+        "last_seen",
+        "closeout_letter_date",
+        "response_letter_date",
+        "delisted_at",
     ],
     "facets": [
-        "issuing_office", "year", "kind", "exosome_related",
-        {"array": "violation_types"}, {"array": "product_categories"}, "regulator",
+        "issuing_office",
+        "year",
+        "kind",
+        "exosome_related",
+        {"array": "violation_types"},
+        {"array": "product_categories"},
+        "regulator",
     ],
     "fts_table": FTS_TABLE,
     # "escaped" (the default): every word must occur, punctuation is harmless. Add ?_searchmode=raw to a
@@ -240,10 +282,22 @@ def build_metadata() -> dict:
 
 # The columns an analyst reads first; the home page opens the table with these (every column is one
 # click away in the table's column menu).
-START_COLUMNS = "&".join(f"_col={c}" for c in [
-    "kind", "company", "title", "date", "issuing_office", "subject", "exosome_related", "violation_types",
-    "product_categories", "closeout_letter_date", "url",
-])
+START_COLUMNS = "&".join(
+    f"_col={c}"
+    for c in [
+        "kind",
+        "company",
+        "title",
+        "date",
+        "issuing_office",
+        "subject",
+        "exosome_related",
+        "violation_types",
+        "product_categories",
+        "closeout_letter_date",
+        "url",
+    ]
+)
 
 
 def start_here_html() -> str:
@@ -264,7 +318,8 @@ def start_here_html() -> str:
         f'<a href="/-/dashboards/trends">trends dashboard</a></p>'
         "<p><strong>Questions:</strong> " + " · ".join(link(q) for q in queries) + "</p>"
         "<p><strong>Atom feeds</strong> (subscribe in a feed reader): "
-        + " · ".join(link(f, ".atom") for f in feeds) + "</p>"
+        + " · ".join(link(f, ".atom") for f in feeds)
+        + "</p>"
     )
 
 
@@ -294,6 +349,7 @@ def dashboards() -> dict:
 
 # --- YAML ------------------------------------------------------------------------------------
 
+
 class _Dumper(yaml.SafeDumper):
     """Multi-line strings (SQL) as literal blocks; key order as built."""
 
@@ -312,7 +368,9 @@ HEADER = (
 
 
 def render_yaml(metadata: dict | None = None) -> str:
-    return HEADER + yaml.dump(metadata or build_metadata(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
+    return HEADER + yaml.dump(
+        metadata or build_metadata(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,7 @@ passes '' for one left empty, and each query says what '' means. Feeds return th
 datasette-atom needs (atom_id, atom_title, atom_updated, atom_link, atom_content_html); their HTML
 is built from escaped text only, so a document's own markup can never reach a feed reader as markup.
 """
+
 from __future__ import annotations
 
 from db import kinds
@@ -57,23 +58,33 @@ def _evidence(tag_filter: str = "") -> str:
 
 def _atom_content(evidence_sql: str, extra: str = "") -> str:
     """SQL building an entry's HTML: who, when, what, the proving sentence, links to fda.gov and the letter page."""
-    return "\n  || ".join([
-        f"'<p><strong>' || {html_escape(DOC_NAME)} || '</strong>: ' || {html_escape('l.kind')}",
-        f"', ' || {html_escape('l.issuing_office')} || ', dated ' || {html_escape(DOC_DATE)} || '</p>'",
-        *([extra] if extra else []),
-        f"'<p>Violation types: ' || {html_escape(VIOLATIONS_LIST)} || '</p>'",
-        f"'<blockquote>' || {html_escape(evidence_sql)} || '</blockquote>'",
-        f"'<p><a href=\"' || {html_escape('l.url')} || '\">Read it on fda.gov</a> · '",
-        f"'<a href=\"' || {html_escape(ROW_URL)} || '\">Its page in fdatrack</a></p>'",
-    ])
+    return "\n  || ".join(
+        [
+            f"'<p><strong>' || {html_escape(DOC_NAME)} || '</strong>: ' || {html_escape('l.kind')}",
+            f"', ' || {html_escape('l.issuing_office')} || ', dated ' || {html_escape(DOC_DATE)} || '</p>'",
+            *([extra] if extra else []),
+            f"'<p>Violation types: ' || {html_escape(VIOLATIONS_LIST)} || '</p>'",
+            f"'<blockquote>' || {html_escape(evidence_sql)} || '</blockquote>'",
+            f"'<p><a href=\"' || {html_escape('l.url')} || '\">Read it on fda.gov</a> · '",
+            f"'<a href=\"' || {html_escape(ROW_URL)} || '\">Its page in fdatrack</a></p>'",
+        ]
+    )
 
 
 # Each entry's author: the FDA office that issued the document (Atom requires one per entry or feed).
 AUTHOR = "'U.S. FDA' || coalesce(', ' || l.issuing_office, '')"
 
 
-def _feed(where: str, order: str, title_sql: str, updated_sql: str, link_sql: str, id_prefix: str,
-          content_sql: str, empty_title: str) -> str:
+def _feed(
+    where: str,
+    order: str,
+    title_sql: str,
+    updated_sql: str,
+    link_sql: str,
+    id_prefix: str,
+    content_sql: str,
+    empty_title: str,
+) -> str:
     """A feed query: the newest matches, or one 'nothing yet' entry (datasette-atom fails on an empty feed)."""
     return f"""with hits as (
   select
@@ -135,7 +146,7 @@ select
   group_concat(slug, ' ') as slugs
 from firms
 group by firm
-having count(*) >= {_param('min_letters', 2)}
+having count(*) >= {_param("min_letters", 2)}
 order by letters desc, latest_letter desc"""
 
 AWAITING_CLOSEOUT = f"""select
@@ -147,7 +158,7 @@ where l.kind = '{kinds.WARNING_LETTER}'  -- not coalesce(): the index of m013 re
   and l.closeout_letter_date is null
   and l.delisted_at is null
   and not exists (select 1 from letters c where c.parent_slug = l.slug and c.kind = 'closeout_letter')
-  and julianday('now') - julianday(l.letter_issue_date) >= {_param('older_than_days', 0)}
+  and julianday('now') - julianday(l.letter_issue_date) >= {_param("older_than_days", 0)}
   and (:exosome_only in ('', '0') or l.exosome_related = 1)
 order by l.letter_issue_date"""
 
@@ -156,7 +167,7 @@ RECENT_CHANGES = f"""select
   {DOC_DATE} as date, v.run_id, l.url
 from letter_versions v
 join letters l on l.slug = v.slug
-where v.seen_at >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-' || {_param('days', 30)} || ' days')
+where v.seen_at >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-' || {_param("days", 30)} || ' days')
 order by v.seen_at desc, v.id desc"""
 
 # Each word of q must occur. fdatrack_fts_query (plugins/fdatrack_guard.py) drops quotes (no FTS5 syntax
@@ -245,8 +256,10 @@ _VIOLATION_HELP = "one of " + ", ".join(VIOLATION_LABELS)
 # Same firm or product named by both regulators (issue 14). Names are compared without case, punctuation or a
 # company suffix ("Regener-Eyes, LLC" is "regener-eyes"); a Health Canada notice matches an FDA document whose
 # firm is its firm, or whose firm's whole name (5 characters or more) stands in its product or title as words.
-_NORM = ("trim(replace(replace(replace(replace(replace(replace(replace(replace(' ' || lower({x}) || ' ', '.', ' '), "
-         "',', ' '), ' llc ', ' '), ' inc ', ' '), ' ltd ', ' '), ' corp ', ' '), ' co ', ' '), '  ', ' '))")
+_NORM = (
+    "trim(replace(replace(replace(replace(replace(replace(replace(replace(' ' || lower({x}) || ' ', '.', ' '), "
+    "',', ' '), ' llc ', ' '), ' inc ', ' '), ' ltd ', ' '), ' corp ', ' '), ' co ', ' '), '  ', ' '))"
+)
 BOTH_REGULATORS = f"""with fda as (
   select l.slug, l.kind, l.company, l.date, l.url, {_NORM.format(x="l.company")} as firm
   from letters l where l.regulator = 'FDA' and l.company is not null
@@ -273,7 +286,8 @@ CANNED_QUERIES = {
     },
     "exosome_letters": {
         "title": "Exosome letters by violation type and year",
-        "description": "Exosome-related documents, optionally of one violation type (" + _VIOLATION_HELP
+        "description": "Exosome-related documents, optionally of one violation type ("
+        + _VIOLATION_HELP
         + ") and one year, with the sentences that prove each charge. Leave a field empty for all.",
         "sql": EXOSOME_LETTERS,
         "params": ["violation_type", "year"],
@@ -352,15 +366,20 @@ _SINCE = "[[ and l.date >= date(:since) ]]"
 # integer format): ticks between whole numbers get no label, no tick mark and no grid line.
 _FRACTION = "datum.value % 1 != 0"
 INTEGER_AXIS = {
-    "tickMinStep": 1, "format": "d", "labelExpr": f"{_FRACTION} ? '' : datum.label",
+    "tickMinStep": 1,
+    "format": "d",
+    "labelExpr": f"{_FRACTION} ? '' : datum.label",
     "tickOpacity": {"condition": {"test": _FRACTION, "value": 0}, "value": 1},
     "gridOpacity": {"condition": {"test": _FRACTION, "value": 0}, "value": 1},
 }
-KIND_NAMES = ("case l.kind " + " ".join(f"when '{k}' then '{k.replace('_', ' ')}'" for k in kinds.LETTERS)
-              + " else l.kind end")
+KIND_NAMES = (
+    "case l.kind " + " ".join(f"when '{k}' then '{k.replace('_', ' ')}'" for k in kinds.LETTERS) + " else l.kind end"
+)
 # A warning letter's close-out: the date on the letter (FDA's listing), else that of a stored close-out document.
-_CLOSEOUT_DAY = ("coalesce(l.closeout_letter_date, (select min(c.document_date) from letters c "
-                 f"where c.parent_slug = l.slug and +c.kind = '{kinds.CLOSEOUT_LETTER}'))")  # +: by parent_slug's index, not kind's
+_CLOSEOUT_DAY = (
+    "coalesce(l.closeout_letter_date, (select min(c.document_date) from letters c "
+    f"where c.parent_slug = l.slug and +c.kind = '{kinds.CLOSEOUT_LETTER}'))"
+)  # +: by parent_slug's index, not kind's
 CLOSEOUT_BIN_MONTHS = 6
 
 
@@ -483,8 +502,12 @@ order by months_from""",
         "display": {
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {
-                "x": {"field": "time_to_closeout", "type": "ordinal", "title": "Closed out after",
-                      "sort": {"field": "months_from", "op": "min"}},
+                "x": {
+                    "field": "time_to_closeout",
+                    "type": "ordinal",
+                    "title": "Closed out after",
+                    "sort": {"field": "months_from", "op": "min"},
+                },
                 "y": _count("Warning letters closed out"),
             },
         },

@@ -6,11 +6,13 @@ compares them with the schema they produced when they shipped). Append new migra
 never edit one that has shipped. A new column is a registry entry in db/columns.py and a new
 migration that names it (tests/test_columns.py checks the two agree).
 """
+
 from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("fdatrack")
+
 
 @migrations()
 def m001_initial(db: Database) -> None:
@@ -135,9 +137,7 @@ def m001_initial(db: Database) -> None:
         pk=("slug", "citation"),
         foreign_keys=[("slug", "letters", "slug")],
     )
-    db["letters"].enable_fts(
-        ["company", "subject", "body_text"], create_triggers=True, tokenize="porter"
-    )
+    db["letters"].enable_fts(["company", "subject", "body_text"], create_triggers=True, tokenize="porter")
     for table, cols in [
         ("letters", ["posted_date"]),
         ("letters", ["letter_issue_date"]),
@@ -166,17 +166,19 @@ def m002_documents(db: Database) -> None:
     for cols in (["kind"], ["parent_slug"], ["document_date"]):
         db["letters"].create_index(cols, if_not_exists=True)
     db["letters"].disable_fts()
-    db["letters"].enable_fts(
-        ["company", "subject", "title", "body_text"], create_triggers=True, tokenize="porter"
-    )
+    db["letters"].enable_fts(["company", "subject", "title", "body_text"], create_triggers=True, tokenize="porter")
     db["letters"].populate_fts(["company", "subject", "title", "body_text"])
-    db.create_view("documents", """
+    db.create_view(
+        "documents",
+        """
 select
   slug, kind, coalesce(document_date, letter_issue_date) as document_date,
   coalesce(title, company) as title, company, parent_slug, issuing_office, audience,
   exosome_related, regen_medicine_related, violation_types, url, body_text
 from letters
-""", replace=True)
+""",
+        replace=True,
+    )
 
 
 @migrations()
@@ -186,8 +188,10 @@ def m003_letters_year(db: Database) -> None:
     A VIRTUAL generated column (Datasette's `year` facet, the per-year charts): SQLite keeps it right
     on every write, and store.py never writes it."""
     if "year" not in {c[1] for c in db.execute("pragma table_xinfo(letters)").fetchall()}:
-        db.execute("alter table letters add column year integer generated always as "
-                   "(cast(substr(coalesce(letter_issue_date, document_date, posted_date), 1, 4) as integer)) virtual")
+        db.execute(
+            "alter table letters add column year integer generated always as "
+            "(cast(substr(coalesce(letter_issue_date, document_date, posted_date), 1, 4) as integer)) virtual"
+        )
     db["letters"].create_index(["year"], if_not_exists=True)
 
 
@@ -219,8 +223,17 @@ def m004_history(db: Database) -> None:
         parts = urlsplit(url)
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
-    fields = ["posted_date", "letter_issue_date", "company", "issuing_office", "subject",
-              "response_letter_date", "response_letter_url", "closeout_letter_date", "closeout_letter_url"]
+    fields = [
+        "posted_date",
+        "letter_issue_date",
+        "company",
+        "issuing_office",
+        "subject",
+        "response_letter_date",
+        "response_letter_url",
+        "closeout_letter_date",
+        "closeout_letter_url",
+    ]
     for row in list(db.query("select * from letters")):
         payload = {f: site_relative(row.get(f)) if f.endswith("_url") else row.get(f) for f in fields}
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
@@ -232,8 +245,10 @@ def m005_letters_date(db: Database) -> None:
     """letters.date: the issue (or document, or posted) date, computed by SQLite."""
     if "date" not in {c[1] for c in db.execute("pragma table_xinfo(letters)").fetchall()}:
         # one date for every kind (letters: issue date; notices: their own date), VIRTUAL like `year`
-        db.execute("alter table letters add column date text generated always as "
-                   "(coalesce(letter_issue_date, document_date, posted_date)) virtual")
+        db.execute(
+            "alter table letters add column date text generated always as "
+            "(coalesce(letter_issue_date, document_date, posted_date)) virtual"
+        )
     db["letters"].create_index(["date"], if_not_exists=True)
 
 
@@ -245,8 +260,11 @@ def m006_scale_indexes(db: Database) -> None:
     `letters`, whose body text makes the rows long: a covering index is ~7x faster. The
     recent-changes query filters and sorts letter_versions by seen_at.
     """
-    for table, cols in [("letters", ["violation_types"]), ("letters", ["product_categories"]),
-                        ("letter_versions", ["seen_at"])]:
+    for table, cols in [
+        ("letters", ["violation_types"]),
+        ("letters", ["product_categories"]),
+        ("letter_versions", ["seen_at"]),
+    ]:
         db[table].create_index(cols, if_not_exists=True)
 
 
@@ -255,8 +273,14 @@ def m007_run_ledger(db: Database) -> None:
     """runs: the ledger's counts (listed = accounted), how the listing was read, letters kept
     though missing from the listing."""
     existing = db["runs"].columns_dict
-    for name, type_ in {"listed": int, "accounted": int, "skipped": int, "unaccounted": int,
-                        "listing_way": str, "missing_from_listing": int}.items():
+    for name, type_ in {
+        "listed": int,
+        "accounted": int,
+        "skipped": int,
+        "unaccounted": int,
+        "listing_way": str,
+        "missing_from_listing": int,
+    }.items():
         if name not in existing:
             db["runs"].add_column(name, type_)
 
@@ -279,17 +303,23 @@ FIRM_EXPRESSION = "trim(replace(replace(replace(replace(lower(company), '.', '')
 @migrations()
 def m009_firm_index(db: Database) -> None:
     """An index on each letter's normalised company (the letter page's other letters to this recipient)."""
-    db.execute("create index if not exists idx_letters_firm on letters "
-               "(trim(replace(replace(replace(replace(lower(company), '.', ''), ',', ''), '  ', ' '), '  ', ' ')))")
+    db.execute(
+        "create index if not exists idx_letters_firm on letters "
+        "(trim(replace(replace(replace(replace(lower(company), '.', ''), ',', ''), '  ', ' '), '  ', ' ')))"
+    )
 
 
 @migrations()
 def m010_chart_indexes(db: Database) -> None:
     """Covering indexes for the dashboard's charts (db/queries.py DASHBOARD_CHARTS): each chart reads an
     index instead of every long row of `letters` (at 100,000 letters, 0.9 s → a few tens of ms)."""
-    for cols in (["kind", "date"], ["kind", "year", "violation_types"], ["kind", "issuing_office", "exosome_related"],
-                 ["kind", "recipient_country", "recipient_state"],
-                 ["kind", "letter_issue_date", "closeout_letter_date", "slug"]):
+    for cols in (
+        ["kind", "date"],
+        ["kind", "year", "violation_types"],
+        ["kind", "issuing_office", "exosome_related"],
+        ["kind", "recipient_country", "recipient_state"],
+        ["kind", "letter_issue_date", "closeout_letter_date", "slug"],
+    ):
         db["letters"].create_index(cols, if_not_exists=True)
 
 
@@ -312,8 +342,13 @@ def m011_raw_page_once(db: Database) -> None:
         db.execute(
             "insert into letter_versions (slug, run_id, seen_at, change, changed_fields, content_hash, raw_html_zlib, note) "
             "values (?, null, strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'), 'archived', '[]', ?, ?, ?)",
-            [slug, content_hash, zlib.compress(raw_html.encode("utf-8"), 9),
-             "page moved from letters.raw_html into the archive (migration m011)"])
+            [
+                slug,
+                content_hash,
+                zlib.compress(raw_html.encode("utf-8"), 9),
+                "page moved from letters.raw_html into the archive (migration m011)",
+            ],
+        )
     db.execute("update letters set raw_html = null where raw_html is not null")
 
 
@@ -328,7 +363,8 @@ def _array_values_sql(row: str, rowid: str) -> str:
     return " union ".join(
         f"select {rowid}, '{col}', value from json_each(case when json_valid({row}.{col}) "
         f"and json_type({row}.{col}) = 'array' then {row}.{col} else '[]' end) where type = 'text'"
-        for col in ARRAY_VALUE_COLUMNS)
+        for col in ARRAY_VALUE_COLUMNS
+    )
 
 
 @migrations()
@@ -337,26 +373,32 @@ def m012_array_values(db: Database) -> None:
     # A plain rowid table with a unique covering index: SQLite 3.40's quick_check reports a NOT NULL column of a
     # WITHOUT ROWID table with a secondary index as NULL on every row (and the crawl refuses such a file).
     db.execute("create table if not exists letter_array_values (letter_rowid integer, col text, value text)")
-    db.execute("create unique index if not exists idx_letter_array_values_key on letter_array_values "
-               "(col, value, letter_rowid)")
+    db.execute(
+        "create unique index if not exists idx_letter_array_values_key on letter_array_values "
+        "(col, value, letter_rowid)"
+    )
     db.execute("create index if not exists idx_letter_array_values_rowid on letter_array_values (letter_rowid)")
     db.execute("delete from letter_array_values")
-    db.execute("insert or ignore into letter_array_values (letter_rowid, col, value) " + " union all ".join(
-        f"select letters.rowid, '{col}', j.value from letters, json_each(case when json_valid(letters.{col}) "
-        f"and json_type(letters.{col}) = 'array' then letters.{col} else '[]' end) j where j.type = 'text'"
-        for col in ARRAY_VALUE_COLUMNS))
+    db.execute(
+        "insert or ignore into letter_array_values (letter_rowid, col, value) "
+        + " union all ".join(
+            f"select letters.rowid, '{col}', j.value from letters, json_each(case when json_valid(letters.{col}) "
+            f"and json_type(letters.{col}) = 'array' then letters.{col} else '[]' end) j where j.type = 'text'"
+            for col in ARRAY_VALUE_COLUMNS
+        )
+    )
     cols = ", ".join(ARRAY_VALUE_COLUMNS)
     db.executescript(f"""
 drop trigger if exists letters_array_values_ai;
 drop trigger if exists letters_array_values_au;
 drop trigger if exists letters_array_values_ad;
 create trigger letters_array_values_ai after insert on letters begin
-  insert or ignore into letter_array_values (letter_rowid, col, value) {_array_values_sql('new', 'new.rowid')};
+  insert or ignore into letter_array_values (letter_rowid, col, value) {_array_values_sql("new", "new.rowid")};
 end;
 create trigger letters_array_values_au after update of {cols} on letters begin
   delete from letter_array_values where letter_rowid = old.rowid;
   -- old.rowid: in an upsert's DO UPDATE, SQLite gives new.rowid as NULL (the row keeps its rowid)
-  insert or ignore into letter_array_values (letter_rowid, col, value) {_array_values_sql('new', 'old.rowid')};
+  insert or ignore into letter_array_values (letter_rowid, col, value) {_array_values_sql("new", "old.rowid")};
 end;
 create trigger letters_array_values_ad after delete on letters begin
   delete from letter_array_values where letter_rowid = old.rowid;
@@ -379,18 +421,30 @@ def m020_regulators(db: Database) -> None:
     """letters.regulator and .country (existing rows FDA/US), Health Canada's notice fields, the documents
     view with both columns."""
     existing = db["letters"].columns_dict
-    for name in ("regulator", "country", "identification_number", "alert_type", "last_updated",
-                 "issue_types", "affected_products", "recall_class"):
+    for name in (
+        "regulator",
+        "country",
+        "identification_number",
+        "alert_type",
+        "last_updated",
+        "issue_types",
+        "affected_products",
+        "recall_class",
+    ):
         if name not in existing:
             db["letters"].add_column(name, str)
     db.execute("update letters set regulator = 'FDA' where regulator is null")
     db.execute("update letters set country = 'US' where country is null")
     for cols in (["regulator"], ["regulator", "kind", "date"], ["identification_number"]):
         db["letters"].create_index(cols, if_not_exists=True)
-    db.create_view("documents", """
+    db.create_view(
+        "documents",
+        """
 select
   slug, kind, regulator, country, coalesce(document_date, letter_issue_date) as document_date,
   coalesce(title, company) as title, company, parent_slug, issuing_office, audience,
   exosome_related, regen_medicine_related, violation_types, url, body_text
 from letters
-""", replace=True)
+""",
+        replace=True,
+    )

@@ -3,8 +3,8 @@
 Declared here, below scraper/ (scraper.settings and scraper.identity import them), so that db/
 never imports scraper/.
 """
+
 LISTING_PATH = (
-    "/inspections-compliance-enforcement-and-criminal-investigations/"
-    "compliance-actions-and-activities/warning-letters"
+    "/inspections-compliance-enforcement-and-criminal-investigations/compliance-actions-and-activities/warning-letters"
 )
 PROJECT_URL = "https://github.com/fdatrack/fdatrack"

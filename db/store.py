@@ -3,6 +3,7 @@
 Every letter is written in one transaction, so an interrupted run leaves the file
 consistent; writes are upserts keyed on the letter's slug.
 """
+
 from __future__ import annotations
 
 import json
@@ -80,8 +81,10 @@ def open_db(path: str | Path = DEFAULT_DB_PATH, *, create: bool = True, check: b
             _quick_check(db, path)
         foreign = _foreign_tables(db)
         if foreign:
-            raise StorageError(f"{path} is another program's SQLite database (tables {', '.join(foreign)}), "
-                               "not an fdatrack database; nothing was changed")
+            raise StorageError(
+                f"{path} is another program's SQLite database (tables {', '.join(foreign)}), "
+                "not an fdatrack database; nothing was changed"
+            )
         if check:
             _probe_write_lock(db, path)
         db.execute("PRAGMA journal_mode=WAL")
@@ -117,11 +120,15 @@ def storage_error(exc: BaseException, path: str | Path, *, at_start: bool = True
     if "disk is full" in low or "no space" in low or ("disk i/o" in low and _disk_nearly_full(path)):
         return StorageError(f"database {path}: the disk is full ({text}){nothing}", "failed")
     if "locked" in low or "busy" in low:
-        return StorageError(f"database {path} is write-locked by another program (gave up after "
-                            f"{busy_timeout():g} s){nothing}", "failed")
+        return StorageError(
+            f"database {path} is write-locked by another program (gave up after {busy_timeout():g} s){nothing}",
+            "failed",
+        )
     if "malformed" in low or "corrupt" in low:
-        return StorageError(f"database {path} is corrupt ({text}){nothing}; restore it from a "
-                            "backup or move it away and crawl again", "failed")
+        return StorageError(
+            f"database {path} is corrupt ({text}){nothing}; restore it from a backup or move it away and crawl again",
+            "failed",
+        )
     if "not a database" in low:
         return StorageError(f"cannot open database {path}: {text}")
     return StorageError(f"cannot open database {path}: {text}", "failed" if path and Path(path).is_file() else "usage")
@@ -142,11 +149,25 @@ def is_storage_failure(exc: BaseException) -> bool:
     other letter could escape either, as opposed to one bad record."""
     if isinstance(exc, StorageError):
         return True
-    if not isinstance(exc, (sqlite3.OperationalError, sqlite3.DatabaseError)) or isinstance(exc, sqlite3.IntegrityError):
+    if not isinstance(exc, (sqlite3.OperationalError, sqlite3.DatabaseError)) or isinstance(
+        exc, sqlite3.IntegrityError
+    ):
         return False
     low = str(exc).lower()
-    return any(w in low for w in ("full", "locked", "busy", "readonly", "read-only", "disk i/o", "malformed",
-                                  "not a database", "unable to open"))
+    return any(
+        w in low
+        for w in (
+            "full",
+            "locked",
+            "busy",
+            "readonly",
+            "read-only",
+            "disk i/o",
+            "malformed",
+            "not a database",
+            "unable to open",
+        )
+    )
 
 
 def _quick_check(db: Database, path: Path) -> None:
@@ -157,10 +178,12 @@ def _quick_check(db: Database, path: Path) -> None:
         raise storage_error(exc, path) from None
     if problems != ["ok"]:
         first = problems[0] if problems else "no answer"
-        raise StorageError(f"database {path} is corrupt (quick_check: {first[:200]}"
-                           + (f"; {len(problems) - 1} more problems" if len(problems) > 1 else "")
-                           + "); nothing was written; restore it from a backup or move it away and crawl again",
-                           "failed")
+        raise StorageError(
+            f"database {path} is corrupt (quick_check: {first[:200]}"
+            + (f"; {len(problems) - 1} more problems" if len(problems) > 1 else "")
+            + "); nothing was written; restore it from a backup or move it away and crawl again",
+            "failed",
+        )
 
 
 def _probe_write_lock(db: Database, path: Path) -> None:
@@ -171,7 +194,9 @@ def _probe_write_lock(db: Database, path: Path) -> None:
     db.execute("ROLLBACK")
     waited = time.monotonic() - started
     if waited >= REPORT_LOCK_WAIT_S:
-        print(f"fdatrack: waited {waited:.1f} s for another program's write lock on {path}", file=sys.stderr, flush=True)
+        print(
+            f"fdatrack: waited {waited:.1f} s for another program's write lock on {path}", file=sys.stderr, flush=True
+        )
 
 
 def _test_page_limit(db: Database) -> None:
@@ -208,11 +233,14 @@ def letter_row(record: dict) -> dict:
 
 # --- runs and errors -----------------------------------------------------------
 
+
 def start_run(db: Database, spider: str, base_url: str) -> int:
     with db.atomic():
-        return db["runs"].insert(
-            {"spider": spider, "base_url": base_url, "started_at": now_iso(), "status": "running"}
-        ).last_pk
+        return (
+            db["runs"]
+            .insert({"spider": spider, "base_url": base_url, "started_at": now_iso(), "status": "running"})
+            .last_pk
+        )
 
 
 def finish_run(db: Database, run_id: int, **fields) -> dict:
@@ -220,9 +248,7 @@ def finish_run(db: Database, run_id: int, **fields) -> dict:
     run = db["runs"].get(run_id)
     finished = now_iso()
     started = datetime.fromisoformat(run["started_at"])
-    fields.setdefault(
-        "duration_s", round((datetime.fromisoformat(finished) - started).total_seconds(), 3)
-    )
+    fields.setdefault("duration_s", round((datetime.fromisoformat(finished) - started).total_seconds(), 3))
     fields["errors"] = count_errors(db, run_id)
     with db.atomic():
         db["runs"].update(run_id, {"finished_at": finished, **fields})
@@ -237,12 +263,11 @@ def count_errors(db: Database, run_id: int) -> int:
 
 def record_error(db: Database, run_id: int | None, url: str | None, stage: str, reason: str) -> None:
     with db.atomic():
-        db["errors"].insert(
-            {"run_id": run_id, "at": now_iso(), "url": url, "stage": stage, "reason": reason[:2000]}
-        )
+        db["errors"].insert({"run_id": run_id, "at": now_iso(), "url": url, "stage": stage, "reason": reason[:2000]})
 
 
 # --- letters -------------------------------------------------------------------
+
 
 class LostBodyError(ValueError):
     """A fetched page parsed without the body its stored letter has (a broken or hostile page, or
@@ -283,7 +308,11 @@ def save_letter(db: Database, record: dict, run_id: int | None, classification: 
         outcome, changed_fields = "unchanged", []
     row["last_seen"] = seen
     row["delisted_at"] = None
-    if outcome == "unchanged" and classification and existing.get("classifier_version") == classification.get("classifier_version"):
+    if (
+        outcome == "unchanged"
+        and classification
+        and existing.get("classifier_version") == classification.get("classifier_version")
+    ):
         classification = None  # same text, same classifier: the stored tags stand (saves 5 writes per letter)
     if classification:
         row.update(_classification_columns(classification))
@@ -293,15 +322,19 @@ def save_letter(db: Database, record: dict, run_id: int | None, classification: 
             _update(db, "letters", "slug", row["slug"], {k: v for k, v in row.items() if k in keep})
         else:
             _upsert(db, "letters", "slug", row)
-            _insert(db, "letter_versions", {
-                "slug": row["slug"],
-                "run_id": run_id,
-                "seen_at": seen,
-                "change": outcome,
-                "changed_fields": json.dumps(changed_fields),
-                "content_hash": row["content_hash"],
-                "raw_html_zlib": zlib.compress((raw_html or "").encode("utf-8"), 9),
-            })
+            _insert(
+                db,
+                "letter_versions",
+                {
+                    "slug": row["slug"],
+                    "run_id": run_id,
+                    "seen_at": seen,
+                    "change": outcome,
+                    "changed_fields": json.dumps(changed_fields),
+                    "content_hash": row["content_hash"],
+                    "raw_html_zlib": zlib.compress((raw_html or "").encode("utf-8"), 9),
+                },
+            )
         if classification:
             _write_classification(db, row["slug"], classification)
     return outcome
@@ -309,6 +342,7 @@ def save_letter(db: Database, record: dict, run_id: int | None, classification: 
 
 # Plain SQL for the per-letter writes: sqlite-utils' table methods re-read the schema on every
 # call (~50 queries per letter); these run one statement each. Column names come from our schema.
+
 
 def _insert(db: Database, table: str, row: dict) -> None:
     cols = ", ".join(f'"{c}"' for c in row)
@@ -318,8 +352,11 @@ def _insert(db: Database, table: str, row: dict) -> None:
 def _upsert(db: Database, table: str, pk: str, row: dict) -> None:
     cols = ", ".join(f'"{c}"' for c in row)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in row if c != pk)
-    db.execute(f'insert into "{table}" ({cols}) values ({", ".join("?" * len(row))}) '
-               f'on conflict("{pk}") do update set {updates}', list(row.values()))
+    db.execute(
+        f'insert into "{table}" ({cols}) values ({", ".join("?" * len(row))}) '
+        f'on conflict("{pk}") do update set {updates}',
+        list(row.values()),
+    )
 
 
 def _update(db: Database, table: str, pk: str, key, values: dict) -> None:
@@ -353,7 +390,10 @@ def _write_classification(db: Database, slug: str, result: dict) -> None:
         tags.setdefault((ev["tag_kind"], ev["tag"]), ev)  # first (strongest) sentence per tag
     db.conn.executemany(
         'insert into letter_tags (slug, tag_kind, tag, quote, start, "end", classifier_version) values (?, ?, ?, ?, ?, ?, ?)',
-        [(slug, kind, tag, ev["quote"], ev["start"], ev["end"], cols["classifier_version"]) for (kind, tag), ev in tags.items()],
+        [
+            (slug, kind, tag, ev["quote"], ev["start"], ev["end"], cols["classifier_version"])
+            for (kind, tag), ev in tags.items()
+        ],
     )
     db.conn.executemany(
         "insert or replace into citations (slug, citation, count) values (?, ?, ?)",

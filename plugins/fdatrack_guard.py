@@ -16,6 +16,7 @@ randomblob(999999999), a printf width bomb). Those are bounded here before or wh
 The limits are module constants (documented in the README); FDATRACK_BASE_URL is set by
 `fdatrack serve --base-url`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -97,8 +98,10 @@ def _budgeted_rows(make_row):
         total = fetched.get(cursor, 0) + size
         fetched[cursor] = total
         if total > MAX_RESULT_BYTES:
-            raise ResultTooLarge(f"result too large: over {MAX_RESULT_BYTES // 1_000_000} MB; "
-                                 "ask for fewer rows or columns (_size, _col, _nocol)")
+            raise ResultTooLarge(
+                f"result too large: over {MAX_RESULT_BYTES // 1_000_000} MB; "
+                "ask for fewer rows or columns (_size, _col, _nocol)"
+            )
         return make_row(cursor, row)
 
     return row_factory
@@ -123,15 +126,21 @@ def prepare_connection(conn):
 
 # --- requests ---------------------------------------------------------------------------------
 
+
 def _refusal(params: list[tuple[str, str]]) -> str | None:
     """Why a request's parameters are refused, or None."""
     for key, value in params:
-        if key.startswith("_search") and key != "_searchmode" and (
-                len(value) > SEARCH_MAX_CHARS or len(value.split()) > SEARCH_MAX_TERMS):
+        if (
+            key.startswith("_search")
+            and key != "_searchmode"
+            and (len(value) > SEARCH_MAX_CHARS or len(value.split()) > SEARCH_MAX_TERMS)
+        ):
             return f"search too long: at most {SEARCH_MAX_TERMS} words and {SEARCH_MAX_CHARS} characters"
         if key in SQL_PARAMS and FTS_IN_SQL.search(value):
-            return (f"SQL here cannot use the full-text index ({FTS_TABLE}, snippet, highlight, bm25): "
-                    "use the search query or a table's search box")
+            return (
+                f"SQL here cannot use the full-text index ({FTS_TABLE}, snippet, highlight, bm25): "
+                "use the search query or a table's search box"
+            )
     return None
 
 
@@ -165,8 +174,9 @@ def asgi_wrapper(datasette):
             try:
                 await asyncio.wait_for(_sql_slots.acquire(), SQL_SLOT_WAIT_S)
             except asyncio.TimeoutError:
-                return await _refuse(send, 429, "busy: another SQL query is running, try again in a few seconds",
-                                     {"Retry-After": "3"})
+                return await _refuse(
+                    send, 429, "busy: another SQL query is running, try again in a few seconds", {"Retry-After": "3"}
+                )
             try:
                 await app(scope, receive, send)
             finally:
@@ -179,6 +189,7 @@ def asgi_wrapper(datasette):
 
 # --- introspection ----------------------------------------------------------------------------
 
+
 def _not_here(request):
     return Response.text("Not found\n", status=404)
 
@@ -187,11 +198,20 @@ def _not_here(request):
 def register_routes(datasette):
     def databases(request):
         # Datasette's own page, less each file's path on this machine.
-        return Response.json([
-            {"name": d.name, "route": d.route, "size": d.size, "is_mutable": d.is_mutable,
-             "is_memory": d.is_memory, "hash": d.hash}
-            for name, d in datasette.databases.items() if name != "_internal"
-        ])
+        return Response.json(
+            [
+                {
+                    "name": d.name,
+                    "route": d.route,
+                    "size": d.size,
+                    "is_mutable": d.is_mutable,
+                    "is_memory": d.is_memory,
+                    "hash": d.hash,
+                }
+                for name, d in datasette.databases.items()
+                if name != "_internal"
+            ]
+        )
 
     # Plugin routes are matched before Datasette's own, so these replace them.
     return [
@@ -204,6 +224,9 @@ def register_routes(datasette):
 def handle_exception(exception):
     # SQLite's heap limit surfaces as Python's MemoryError, which Datasette answers with a bare 500.
     if isinstance(exception, MemoryError):
-        return Response.text(f"query refused: it needs more than the {HEAP_LIMIT_BYTES // 2**20} MB of memory "
-                             "this server gives SQLite\n", status=400)
+        return Response.text(
+            f"query refused: it needs more than the {HEAP_LIMIT_BYTES // 2**20} MB of memory "
+            "this server gives SQLite\n",
+            status=400,
+        )
     return None

@@ -15,6 +15,7 @@ The module also makes slugs link to the page: `slug`/`parent_slug` cells of cann
 tables other than `letters` (whose slug cell Datasette links to the row page), `slugs` lists of
 repeat_recipients, and the `company` cell of any row that has a slug.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -33,11 +34,18 @@ DB_NAME = "fda_letters"
 ROUTE = r"^/letter/(?P<slug>[^/]+)$"
 
 # Sections, in the order the page shows them.
-TAG_KINDS = [("exosome", "Exosome"), ("regen", "Regenerative medicine"), ("product", "Product categories"),
-             ("violation", "Violation types")]
+TAG_KINDS = [
+    ("exosome", "Exosome"),
+    ("regen", "Regenerative medicine"),
+    ("product", "Product categories"),
+    ("violation", "Violation types"),
+]
 KIND_LABELS = {
-    "warning_letter": "Warning letter", "untitled_letter": "Untitled letter", "safety_notice": "Safety notice",
-    "response_letter": "Response letter", "closeout_letter": "Close-out letter",
+    "warning_letter": "Warning letter",
+    "untitled_letter": "Untitled letter",
+    "safety_notice": "Safety notice",
+    "response_letter": "Response letter",
+    "closeout_letter": "Close-out letter",
 }
 OTHER_LETTERS_LIMIT = 50
 # Text diff bounds: the texts compared and the lines shown.
@@ -46,13 +54,46 @@ DIFF_MAX_LINES = 300
 FIELD_VALUE_CHARS = 300
 
 LETTER_COLUMNS = [
-    "slug", "url", "kind", "company", "title", "marcs_cms", "letter_issue_date", "posted_date", "document_date",
-    "date", "subject", "reference", "delivery_method", "product", "recipient_name", "recipient_title",
-    "recipient_street", "recipient_city", "recipient_state", "recipient_postal_code", "recipient_country",
-    "recipient_emails", "issuing_office", "audience", "content_current_as_of", "response_letter_date",
-    "response_letter_url", "closeout_letter_date", "closeout_letter_url", "body_text", "exosome_related",
-    "exosome_score", "regen_medicine_related", "websites", "attachments", "classifier_version", "parent_slug",
-    "first_seen", "last_seen", "delisted_at",
+    "slug",
+    "url",
+    "kind",
+    "company",
+    "title",
+    "marcs_cms",
+    "letter_issue_date",
+    "posted_date",
+    "document_date",
+    "date",
+    "subject",
+    "reference",
+    "delivery_method",
+    "product",
+    "recipient_name",
+    "recipient_title",
+    "recipient_street",
+    "recipient_city",
+    "recipient_state",
+    "recipient_postal_code",
+    "recipient_country",
+    "recipient_emails",
+    "issuing_office",
+    "audience",
+    "content_current_as_of",
+    "response_letter_date",
+    "response_letter_url",
+    "closeout_letter_date",
+    "closeout_letter_url",
+    "body_text",
+    "exosome_related",
+    "exosome_score",
+    "regen_medicine_related",
+    "websites",
+    "attachments",
+    "classifier_version",
+    "parent_slug",
+    "first_seen",
+    "last_seen",
+    "delisted_at",
 ]
 
 
@@ -90,6 +131,7 @@ def _json_list(value) -> list:
 
 # --- the highlighted text ------------------------------------------------------------------
 
+
 def place_evidence(body: str, tags: list[dict]) -> list[dict]:
     """Each tag with where its quote is in the body: tag['found'] (start, end) or None.
 
@@ -126,16 +168,20 @@ def highlight_body(body: str, tags: list[dict]) -> Markup:
         labels = "".join(
             f'<a class="ev-tag ev-{escape(t["tag_kind"])}" id="{t["anchor"]}" href="#chip-{t["anchor"]}" '
             f'title="the sentence that proves this tag">{escape(t["tag_kind"])}: {escape(tag_label(t["tag"]))}</a>'
-            for t in members)
-        names = " ".join(f'{t["tag_kind"]}:{t["tag"]}' for t in members)
-        out.append(f'<span class="ev-tags">{labels}</span><mark class="evidence" id="evidence-{n}" '
-                   f'data-tags="{escape(names)}">{escape(body[s:e])}</mark>')
+            for t in members
+        )
+        names = " ".join(f"{t['tag_kind']}:{t['tag']}" for t in members)
+        out.append(
+            f'<span class="ev-tags">{labels}</span><mark class="evidence" id="evidence-{n}" '
+            f'data-tags="{escape(names)}">{escape(body[s:e])}</mark>'
+        )
         at = e
     out.append(str(escape(body[at:])))
     return Markup("".join(out))
 
 
 # --- versions ------------------------------------------------------------------------------
+
 
 def archived_fields(raw: bytes | None, kind: str | None, url: str) -> dict | None:
     """The parsed fields of an archived page (warning letters, safety notices: the crawler's own parsers), or None."""
@@ -210,10 +256,17 @@ def compare_versions(old: dict, new: dict) -> dict:
 
 
 async def _versions_section(db, letter: dict, request) -> dict:
-    rows = [dict(r) for r in (await db.execute(
-        "select id, run_id, seen_at, change, changed_fields, note, "
-        "raw_html_zlib is not null and length(raw_html_zlib) > 0 as archived "
-        "from letter_versions where slug = ? order by id", [letter["slug"]])).rows]
+    rows = [
+        dict(r)
+        for r in (
+            await db.execute(
+                "select id, run_id, seen_at, change, changed_fields, note, "
+                "raw_html_zlib is not null and length(raw_html_zlib) > 0 as archived "
+                "from letter_versions where slug = ? order by id",
+                [letter["slug"]],
+            )
+        ).rows
+    ]
     for r in rows:
         r["changed_fields"] = _json_list(r["changed_fields"])
     archived = [r["id"] for r in rows if r["archived"]]
@@ -228,14 +281,25 @@ async def _versions_section(db, letter: dict, request) -> dict:
         wanted = (archived[-2], archived[-1])  # the latest change
     comparison = None
     if wanted:
-        pages = {r["id"]: r["raw_html_zlib"] for r in (await db.execute(
-            "select id, raw_html_zlib from letter_versions where slug = ? and id in (?, ?)",
-            [letter["slug"], *wanted])).rows}
+        pages = {
+            r["id"]: r["raw_html_zlib"]
+            for r in (
+                await db.execute(
+                    "select id, raw_html_zlib from letter_versions where slug = ? and id in (?, ?)",
+                    [letter["slug"], *wanted],
+                )
+            ).rows
+        }
         old = archived_fields(pages.get(wanted[0]), letter["kind"], letter["url"])
         new = archived_fields(pages.get(wanted[1]), letter["kind"], letter["url"])
         seen = {r["id"]: r["seen_at"] for r in rows}
-        comparison = {"from": wanted[0], "to": wanted[1], "from_seen": seen[wanted[0]], "to_seen": seen[wanted[1]],
-                      "available": bool(old and new)}
+        comparison = {
+            "from": wanted[0],
+            "to": wanted[1],
+            "from_seen": seen[wanted[0]],
+            "to_seen": seen[wanted[1]],
+            "available": bool(old and new),
+        }
         if old and new:
             comparison.update(compare_versions(old, new))
     return {"rows": rows, "archived": archived, "comparison": comparison}
@@ -243,10 +307,16 @@ async def _versions_section(db, letter: dict, request) -> dict:
 
 # --- the page ------------------------------------------------------------------------------
 
+
 def _address(letter: dict) -> str:
-    city_line = " ".join(p for p in [
-        ", ".join(p for p in [letter.get("recipient_city"), letter.get("recipient_state")] if p),
-        letter.get("recipient_postal_code")] if p)
+    city_line = " ".join(
+        p
+        for p in [
+            ", ".join(p for p in [letter.get("recipient_city"), letter.get("recipient_state")] if p),
+            letter.get("recipient_postal_code"),
+        ]
+        if p
+    )
     return "\n".join(p for p in [letter.get("recipient_street"), city_line, letter.get("recipient_country")] if p)
 
 
@@ -260,29 +330,56 @@ async def letter_page(datasette, request):
     letter = dict(found[0])
     body = letter.get("body_text") or ""
 
-    tags = place_evidence(body, [dict(r) for r in (await db.execute(
-        'select tag_kind, tag, quote, start, "end" from letter_tags where slug = ? order by start',
-        [slug])).rows])
+    tags = place_evidence(
+        body,
+        [
+            dict(r)
+            for r in (
+                await db.execute(
+                    'select tag_kind, tag, quote, start, "end" from letter_tags where slug = ? order by start', [slug]
+                )
+            ).rows
+        ],
+    )
     groups = []
     for kind, title in TAG_KINDS + [(k, k) for k in sorted({t["tag_kind"] for t in tags} - {k for k, _ in TAG_KINDS})]:
         members = [t for t in tags if t["tag_kind"] == kind]
         if members:
             groups.append({"kind": kind, "title": title, "tags": members})
 
-    citations = [dict(r) for r in (await db.execute(
-        "select citation, count from citations where slug = ? order by count desc, citation", [slug])).rows]
+    citations = [
+        dict(r)
+        for r in (
+            await db.execute(
+                "select citation, count from citations where slug = ? order by count desc, citation", [slug]
+            )
+        ).rows
+    ]
     # The documents answering or closing this one, and the one this document answers.
-    related = [dict(r) for r in (await db.execute(
-        "select slug, kind, coalesce(title, company) as name, date, url, "
-        "case when slug = :parent then 'parent' else 'child' end as relation "
-        "from letters where parent_slug = :slug or slug = :parent order by date",
-        {"slug": slug, "parent": letter.get("parent_slug") or ""})).rows]
+    related = [
+        dict(r)
+        for r in (
+            await db.execute(
+                "select slug, kind, coalesce(title, company) as name, date, url, "
+                "case when slug = :parent then 'parent' else 'child' end as relation "
+                "from letters where parent_slug = :slug or slug = :parent order by date",
+                {"slug": slug, "parent": letter.get("parent_slug") or ""},
+            )
+        ).rows
+    ]
     others = []
     if (letter.get("company") or "").strip():
-        others = [dict(r) for r in (await db.execute(
-            f"select slug, kind, company, date, subject from letters "
-            f"where {FIRM_EXPRESSION} = (select {FIRM_EXPRESSION} from letters where slug = :slug) "
-            f"and slug != :slug order by date desc limit {OTHER_LETTERS_LIMIT}", {"slug": slug})).rows]
+        others = [
+            dict(r)
+            for r in (
+                await db.execute(
+                    f"select slug, kind, company, date, subject from letters "
+                    f"where {FIRM_EXPRESSION} = (select {FIRM_EXPRESSION} from letters where slug = :slug) "
+                    f"and slug != :slug order by date desc limit {OTHER_LETTERS_LIMIT}",
+                    {"slug": slug},
+                )
+            ).rows
+        ]
     versions = await _versions_section(db, letter, request)
 
     for r in related + others:
@@ -342,6 +439,7 @@ def prepare_jinja2_environment(env):
 
 
 # --- links from tables and queries ---------------------------------------------------------
+
 
 def _link(slug: str, text: str | None = None) -> Markup:
     return Markup(f'<a href="{escape(letter_path(slug))}">{escape(text if text is not None else slug)}</a>')

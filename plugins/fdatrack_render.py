@@ -4,6 +4,7 @@ Search snippets: the `search` canned query returns plain text with the matching 
 <mark> and </mark>. Here that text is HTML-escaped first and only those exact marks become tags,
 so a letter quoting `<script>` or `onerror=` markup is shown as text, whatever SQL produced it.
 """
+
 from datasette import hookimpl
 from markupsafe import Markup, escape
 

@@ -14,6 +14,7 @@ db/schema.py m012), through its unique (col, value, letter_rowid) index:
 Any other table or column keeps Datasette's own SQL, except that the array facet counts without copying
 the rows (`count(distinct rowid)` over json_each of the one column, which SQLite reads from an index).
 """
+
 from __future__ import annotations
 
 import re
@@ -43,8 +44,10 @@ class ArrayValuesFacet(datasette.facets.ArrayFacet):
             return None
         rest = match.group("rest").strip()
         within = f" and letter_rowid in (select {TABLE}.rowid from {TABLE} {rest})" if rest else ""
-        return (f"select value, count(*) as count from {VALUES_TABLE} where col = '{column}'{within} "
-                f"group by value order by count(*) desc, value limit {limit}")
+        return (
+            f"select value, count(*) as count from {VALUES_TABLE} where col = '{column}'{within} "
+            f"group by value order by count(*) desc, value limit {limit}"
+        )
 
     async def facet_results(self):
         configs = self.get_configs()
@@ -85,8 +88,10 @@ class ArrayContainsFilter(TemplatedFilter):
 
     def where_clause(self, table, column, value, param_counter):
         if _indexed(table, column):
-            return (f"{TABLE}.rowid in (select letter_rowid from {VALUES_TABLE} where col = '{column}' "
-                    f"and value = :p{param_counter})"), value
+            return (
+                f"{TABLE}.rowid in (select letter_rowid from {VALUES_TABLE} where col = '{column}' "
+                f"and value = :p{param_counter})"
+            ), value
         return super().where_clause(table, column, value, param_counter)
 
 

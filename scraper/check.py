@@ -4,6 +4,7 @@ listing request, through the same spider and middlewares as a crawl; nothing is 
 Schedulers and first-time users run it before a first crawl (about 31 hours at fda.gov's 30 s
 delay): it says which way into the listing works and the Crawl-Delay in force.
 """
+
 from __future__ import annotations
 
 import sys
@@ -55,19 +56,33 @@ def run_check(settings) -> int:
         why = fatal.reason if fatal is not None else f"the check ended early ({outcome.get('reason')})"
         where = f" at {fatal.url}" if fatal is not None else ""
         blocked = (fatal is not None and fatal.stage == "blocked") or outcome.get("reason") == "blocked"
-        code = EXIT_CODES["blocked"] if blocked else (
-            EXIT_CODES["layout_changed"] if fatal is not None and fatal.stage == "layout_changed" else EXIT_CODES["failed"])
-        _say(f"fdatrack check: {'blocked' if blocked else 'failed'}{where}: {why} ({requests} requests)"
-             + ("; see the README section 'If fda.gov blocks you'" if blocked else ""))
+        code = (
+            EXIT_CODES["blocked"]
+            if blocked
+            else (
+                EXIT_CODES["layout_changed"]
+                if fatal is not None and fatal.stage == "layout_changed"
+                else EXIT_CODES["failed"]
+            )
+        )
+        _say(
+            f"fdatrack check: {'blocked' if blocked else 'failed'}{where}: {why} ({requests} requests)"
+            + ("; see the README section 'If fda.gov blocks you'" if blocked else "")
+        )
         return code
     way = result["way"]
     total = f" of {result['total']}" if result.get("total") is not None else ""
     _say(f"listing: {WAY_NAMES[way]} works ({result['rows']} rows{total})")
-    _say(f"crawl delay: {delay:g} s between requests" if delay is not None else
-         "crawl delay: none in force (robots.txt gave none and no floor applies)")
+    _say(
+        f"crawl delay: {delay:g} s between requests"
+        if delay is not None
+        else "crawl delay: none in force (robots.txt gave none and no floor applies)"
+    )
     if way == "static":
-        _say("fdatrack check: partial: only the listing page's own rows can be read; a crawl would see "
-             f"the newest {result['rows']} letters only ({requests} requests)")
+        _say(
+            "fdatrack check: partial: only the listing page's own rows can be read; a crawl would see "
+            f"the newest {result['rows']} letters only ({requests} requests)"
+        )
         return EXIT_CODES["partial"]
     _say(f"fdatrack check: ok ({requests} requests; nothing stored)")
     return EXIT_CODES["ok"]

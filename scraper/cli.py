@@ -4,6 +4,7 @@ Each sub-command is a pair: ``_add_<name>(subparsers)`` declares its arguments a
 ``cmd_<name>(args) -> int`` runs it. Expected mistakes raise ``CliError`` and end as one
 line on stderr with a non-zero exit code, never a traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,13 @@ def _read_text_file(path: str) -> str:
 
 # --- parse-letter -----------------------------------------------------------
 
+
 def _add_parse_letter(sub):
     p = sub.add_parser("parse-letter", help="print what the parser extracts from one saved letter page, as JSON")
     p.add_argument("page", help="a saved FDA warning-letter page (HTML)")
-    p.add_argument("--url", help="the page's address (default: the address in the file's source comment, else file name)")
+    p.add_argument(
+        "--url", help="the page's address (default: the address in the file's source comment, else file name)"
+    )
     p.set_defaults(func=cmd_parse_letter)
 
 
@@ -63,35 +67,57 @@ def _url_from_file(path: str, html: str) -> str:
     return f"https://www.fda.gov{LETTER_PATH}{Path(path).stem}"
 
 
-
 # --- crawl ------------------------------------------------------------------
+
 
 def _add_crawl(sub):
     from scraper import sources as registry
 
-    p = sub.add_parser("crawl", help="collect warning letters, untitled letters and safety notices from fda.gov (or a mirror) into the database")
+    p = sub.add_parser(
+        "crawl",
+        help="collect warning letters, untitled letters and safety notices from fda.gov (or a mirror) into the database",
+    )
     p.add_argument("--base-url", help="site to crawl (default https://www.fda.gov; env FDA_BASE_URL)")
-    p.add_argument("--mirror", action="store_true", help="crawl the bundled sample site, served on a free 127.0.0.1 port")
+    p.add_argument(
+        "--mirror", action="store_true", help="crawl the bundled sample site, served on a free 127.0.0.1 port"
+    )
     p.add_argument("--db", help="database file (default db/fda_letters.db; env FDA_DB_PATH)")
-    p.add_argument("--delay", type=float, help="seconds between requests; overrides robots.txt Crawl-Delay (fda.gov asks 30)")
+    p.add_argument(
+        "--delay", type=float, help="seconds between requests; overrides robots.txt Crawl-Delay (fda.gov asks 30)"
+    )
     p.add_argument("--limit", type=int, default=0, help="fetch at most N letters (0 = all)")
     p.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
     # Incremental by default: page the listing newest-first, stop at a page of letters already
     # stored unchanged, fetch only new letters and rows whose cells changed (scraper/incremental.py).
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--full", action="store_true",
-                      help="re-check everything: page the whole listing and fetch every letter page again")
-    mode.add_argument("--full-listing", action="store_true",
-                      help="page the whole listing but fetch only new or changed letters; marks letters gone from it as delisted")
-    p.add_argument("--since", type=_iso_date, metavar="YYYY-MM-DD",
-                   help="only letters posted on or after this date (pages the listing back to it)")
-    p.add_argument("--source", metavar="SOURCES",
-                   help=registry.help_text())
-    p.add_argument("--rss-check", action="store_true",
-                   help="read FDA's RSS feeds first, list what the database lacks, and crawl only if there is something")
-    p.add_argument("--contact", metavar="EMAIL_OR_URL",
-                   help="your e-mail address or URL, added to the User-Agent so FDA can reach whoever runs the crawl "
-                        "(env FDA_USER_AGENT replaces the whole User-Agent; see README: If fda.gov blocks you)")
+    mode.add_argument(
+        "--full",
+        action="store_true",
+        help="re-check everything: page the whole listing and fetch every letter page again",
+    )
+    mode.add_argument(
+        "--full-listing",
+        action="store_true",
+        help="page the whole listing but fetch only new or changed letters; marks letters gone from it as delisted",
+    )
+    p.add_argument(
+        "--since",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="only letters posted on or after this date (pages the listing back to it)",
+    )
+    p.add_argument("--source", metavar="SOURCES", help=registry.help_text())
+    p.add_argument(
+        "--rss-check",
+        action="store_true",
+        help="read FDA's RSS feeds first, list what the database lacks, and crawl only if there is something",
+    )
+    p.add_argument(
+        "--contact",
+        metavar="EMAIL_OR_URL",
+        help="your e-mail address or URL, added to the User-Agent so FDA can reach whoever runs the crawl "
+        "(env FDA_USER_AGENT replaces the whole User-Agent; see README: If fda.gov blocks you)",
+    )
     p.set_defaults(func=cmd_crawl)
 
 
@@ -180,8 +206,17 @@ def _crawl_sources(args, sources: list[str], base_url: str | None, delay: float 
     import os
 
     chosen = bool(args.source or os.environ.get("FDA_SOURCES"))
-    return run_crawl(base_url=base_url, db_path=args.db, delay=delay, limit=args.limit, log_level=args.log_level,
-                     sources=sources, sources_chosen=chosen, user_agent=args.user_agent, **_crawl_plan(args))
+    return run_crawl(
+        base_url=base_url,
+        db_path=args.db,
+        delay=delay,
+        limit=args.limit,
+        log_level=args.log_level,
+        sources=sources,
+        sources_chosen=chosen,
+        user_agent=args.user_agent,
+        **_crawl_plan(args),
+    )
 
 
 def _rss_has_news(base_url: str | None, db_path: str | None, sources: list[str], user_agent: str) -> bool:
@@ -192,8 +227,9 @@ def _rss_has_news(base_url: str | None, db_path: str | None, sources: list[str],
     from scraper.whats_new import new_items, report
 
     feeds = registry.feeds_for(sources)
-    found, problems = new_items(db_path or settings.FDA_DB_PATH, base_url or settings.FDA_BASE_URL,
-                                feeds, settings.RSS_PATH, user_agent)
+    found, problems = new_items(
+        db_path or settings.FDA_DB_PATH, base_url or settings.FDA_BASE_URL, feeds, settings.RSS_PATH, user_agent
+    )
     report(found, problems)
     return bool(found or problems)  # an unreadable feed tells nothing: crawl rather than miss news
 
@@ -205,9 +241,13 @@ def _crawl_plan(args) -> dict:
 
 # --- check ------------------------------------------------------------------
 
+
 def _add_check(sub):
-    p = sub.add_parser("check", help="robots.txt, the listing page and one listing request: which way into "
-                                     "fda.gov's listing works and the Crawl-Delay in force; nothing is stored")
+    p = sub.add_parser(
+        "check",
+        help="robots.txt, the listing page and one listing request: which way into "
+        "fda.gov's listing works and the Crawl-Delay in force; nothing is stored",
+    )
     p.add_argument("--base-url", help="site to check (default https://www.fda.gov; env FDA_BASE_URL)")
     p.add_argument("--mirror", action="store_true", help="check the bundled sample site, served on 127.0.0.1")
     p.add_argument("--delay", type=float, help="seconds between requests; overrides robots.txt Crawl-Delay")
@@ -238,17 +278,27 @@ def cmd_check(args) -> int:
 
 # --- mirror -----------------------------------------------------------------
 
+
 def _add_mirror(sub):
     p = sub.add_parser("mirror", help="serve the bundled sample of the FDA site on 127.0.0.1")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8002)
     from scraper.mirror.server import FAULTS
 
-    p.add_argument("--behave", action="append", default=[], metavar="NAME", choices=sorted(FAULTS),
-                   help="behave like fda.gov does at its worst (repeatable): "
-                        + "; ".join(f"{name}: {what}" for name, what in FAULTS.items()))
-    p.add_argument("--all-rows", action="store_true",
-                   help="list all 3,374 real listing rows (of 23 March 2026), not the default slice of a few dozen")
+    p.add_argument(
+        "--behave",
+        action="append",
+        default=[],
+        metavar="NAME",
+        choices=sorted(FAULTS),
+        help="behave like fda.gov does at its worst (repeatable): "
+        + "; ".join(f"{name}: {what}" for name, what in FAULTS.items()),
+    )
+    p.add_argument(
+        "--all-rows",
+        action="store_true",
+        help="list all 3,374 real listing rows (of 23 March 2026), not the default slice of a few dozen",
+    )
     p.set_defaults(func=cmd_mirror)
 
 
@@ -262,8 +312,10 @@ def cmd_mirror(args) -> int:
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     behaving = f" behaving: {', '.join(args.behave)}" if args.behave else ""
-    print(f"mirror of fda.gov serving at http://{args.host}:{server.server_address[1]}{behaving} (Ctrl-C to stop)",
-          flush=True)
+    print(
+        f"mirror of fda.gov serving at http://{args.host}:{server.server_address[1]}{behaving} (Ctrl-C to stop)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -284,14 +336,19 @@ def _add_serve(sub):
     p.add_argument("--db", default=None, help="database file (default db/fda_letters.db)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8001)
-    p.add_argument("--immutable", action="store_true",
-                   help="no crawl will touch the file while serving (a published copy): open it immutable, fastest")
-    p.add_argument("--live", action="store_true",
-                   help="(the default) open read-only and follow a crawl's writes")
+    p.add_argument(
+        "--immutable",
+        action="store_true",
+        help="no crawl will touch the file while serving (a published copy): open it immutable, fastest",
+    )
+    p.add_argument("--live", action="store_true", help="(the default) open read-only and follow a crawl's writes")
     p.add_argument("--sql-time-limit-ms", type=int, default=3000, help="longest a query may run (default 3000)")
-    p.add_argument("--base-url", default=None,
-                   help="public address feeds link to, e.g. https://fdatrack.example.org (env FDATRACK_BASE_URL; "
-                   "default http://HOST:PORT); never taken from a request's Host header")
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help="public address feeds link to, e.g. https://fdatrack.example.org (env FDATRACK_BASE_URL; "
+        "default http://HOST:PORT); never taken from a request's Host header",
+    )
     p.set_defaults(func=cmd_serve)
 
 
@@ -308,18 +365,44 @@ def cmd_serve(args) -> int:
     # faster but would keep showing stale rows after a scheduled crawl, so it is opt-in.
     immutable = args.immutable and not args.live and not _being_written(db_path)
     # plugins/fdatrack_guard.py reads it (Datasette's process is this one, after execv).
-    os.environ["FDATRACK_BASE_URL"] = _base_url(args.base_url or os.environ.get("FDATRACK_BASE_URL")
-                                                or f"http://{args.host}:{args.port}")
-    argv = [sys.executable, "-m", "datasette", "serve", *_datasette_file_args(db_path, immutable),
-            "--metadata", str(METADATA_PATH), "--plugins-dir", str(DATASETTE_PLUGINS_DIR),
-            "--template-dir", str(DATASETTE_TEMPLATES_DIR), "--host", args.host, "--port", str(args.port),
-            "--setting", "sql_time_limit_ms", str(args.sql_time_limit_ms),
-            "--setting", "truncate_cells_html", "300",
-            # suggesting facets runs a query per column on every table page: seconds at 100,000 letters
-            "--setting", "suggest_facets", "off",
-            # Datasette's defaults, said here because the abuse limits (plugins/fdatrack_guard.py) rely on
-            # them: 3 SQL threads (arbitrary SQL gets one at a time), at most 1,000 rows per query.
-            "--setting", "num_sql_threads", "3", "--setting", "max_returned_rows", "1000"]
+    os.environ["FDATRACK_BASE_URL"] = _base_url(
+        args.base_url or os.environ.get("FDATRACK_BASE_URL") or f"http://{args.host}:{args.port}"
+    )
+    argv = [
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        *_datasette_file_args(db_path, immutable),
+        "--metadata",
+        str(METADATA_PATH),
+        "--plugins-dir",
+        str(DATASETTE_PLUGINS_DIR),
+        "--template-dir",
+        str(DATASETTE_TEMPLATES_DIR),
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--setting",
+        "sql_time_limit_ms",
+        str(args.sql_time_limit_ms),
+        "--setting",
+        "truncate_cells_html",
+        "300",
+        # suggesting facets runs a query per column on every table page: seconds at 100,000 letters
+        "--setting",
+        "suggest_facets",
+        "off",
+        # Datasette's defaults, said here because the abuse limits (plugins/fdatrack_guard.py) rely on
+        # them: 3 SQL threads (arbitrary SQL gets one at a time), at most 1,000 rows per query.
+        "--setting",
+        "num_sql_threads",
+        "3",
+        "--setting",
+        "max_returned_rows",
+        "1000",
+    ]
     _check_port_free(args.host, args.port)
     mode = "immutable" if immutable else "read-only, live"
     print(f"Datasette ({mode}) at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
@@ -340,8 +423,10 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             sock.bind(address)
         except OSError as exc:
-            raise CliError(f"cannot serve on {host}:{port}: {exc.strerror or exc} (is another server using it? "
-                           "pick another with --port)") from None
+            raise CliError(
+                f"cannot serve on {host}:{port}: {exc.strerror or exc} (is another server using it? "
+                "pick another with --port)"
+            ) from None
 
 
 def _base_url(url: str) -> str:
@@ -399,14 +484,21 @@ def _datasette_file_args(db_path: Path, immutable: bool) -> list[str]:
 
 # --- status -----------------------------------------------------------------
 
+
 def _add_status(sub):
     p = sub.add_parser("status", help="print the last runs and the database's counts")
     p.add_argument("--db", default=None)
     p.add_argument("--runs", type=int, default=5, help="how many recent runs to show")
-    p.add_argument("--check", action="store_true",
-                   help="exit with the last crawl's exit code (0 ok, 3 failed, 4 blocked, 5 layout changed, 6 partial)")
-    p.add_argument("--fingerprint", action="store_true",
-                   help="print only a hash of the letters' data (changes when a letter does; for saving a cached database)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit with the last crawl's exit code (0 ok, 3 failed, 4 blocked, 5 layout changed, 6 partial)",
+    )
+    p.add_argument(
+        "--fingerprint",
+        action="store_true",
+        help="print only a hash of the letters' data (changes when a letter does; for saving a cached database)",
+    )
     p.set_defaults(func=cmd_status)
 
 
@@ -427,12 +519,14 @@ def cmd_status(args) -> int:
     print(" | ".join(f"{k}: {v}" for k, v in counts.items()))
     print(_letter_lifecycle_line(db))
     for run in db.query("select * from runs order by id desc limit ?", [args.runs]):
-        print(f"run {run['id']} {run['started_at']} {run['status']}"
-              f"{' [' + run['mode'] + ']' if run.get('mode') else ''}: {run['new'] or 0} new, "
-              f"{run['changed'] or 0} changed, {run['unchanged'] or 0} unchanged, {run.get('delisted') or 0} delisted, "
-              f"{run['errors'] or 0} errors, "
-              f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})"
-              + _ledger_part(run))
+        print(
+            f"run {run['id']} {run['started_at']} {run['status']}"
+            f"{' [' + run['mode'] + ']' if run.get('mode') else ''}: {run['new'] or 0} new, "
+            f"{run['changed'] or 0} changed, {run['unchanged'] or 0} unchanged, {run.get('delisted') or 0} delisted, "
+            f"{run['errors'] or 0} errors, "
+            f"{run['requests'] or 0} requests, {run['duration_s'] or 0:.1f} s ({run['close_reason'] or ''})"
+            + _ledger_part(run)
+        )
     print(_sources_line(db))  # after the runs: scripts read the runs from the third line
     if args.check:
         return _last_crawl_exit_code(db)
@@ -446,8 +540,9 @@ def _sources_line(db) -> str:
 
     parts = []
     for source in registry.registry().values():
-        last = db.execute("select max(started_at) from runs where spider = ? and status = 'ok'",
-                          [source.spider]).fetchone()[0]
+        last = db.execute(
+            "select max(started_at) from runs where spider = ? and status = 'ok'", [source.spider]
+        ).fetchone()[0]
         parts.append(f"{source.name} ({source.schedule}) {'ok ' + last[:10] if last else 'never'}")
     return "sources: " + ", ".join(parts)
 
@@ -458,9 +553,15 @@ def _ledger_part(run: dict) -> str:
         return ""
     sign = "=" if not run.get("unaccounted") else "≠"
     part = f"; ledger {run['listed']} listed {sign} {run['accounted']} accounted"
-    extras = [f"{run[k]} {label}" for k, label in (("skipped", "skipped"), ("unaccounted", "unaccounted"),
-                                                    ("missing_from_listing", "missing from the listing"))
-              if run.get(k)]
+    extras = [
+        f"{run[k]} {label}"
+        for k, label in (
+            ("skipped", "skipped"),
+            ("unaccounted", "unaccounted"),
+            ("missing_from_listing", "missing from the listing"),
+        )
+        if run.get(k)
+    ]
     if extras:
         part += f" ({', '.join(extras)})"
     if run.get("listing_way"):
@@ -475,8 +576,10 @@ def _letter_lifecycle_line(db) -> str:
         "count(closeout_letter_date) from letters"
     ).fetchone()
     last = db.execute("select max(seen_at) from letter_versions").fetchone()[0]
-    return (f"listed: {row[0]} | delisted: {row[1]} | with response letter: {row[2]} | "
-            f"with close-out letter: {row[3]} | last change seen: {last or 'never'}")
+    return (
+        f"listed: {row[0]} | delisted: {row[1]} | with response letter: {row[2]} | "
+        f"with close-out letter: {row[3]} | last change seen: {last or 'never'}"
+    )
 
 
 def _last_crawl_exit_code(db) -> int:
@@ -488,8 +591,11 @@ def _last_crawl_exit_code(db) -> int:
     run = next(db.query("select * from runs where spider != 'reparse' order by id desc limit 1"), None)
     last = get_state(db, "last_crawl")
     # a crawl that ended before writing its run row (unreachable, blocked at robots.txt) left only this note
-    if isinstance(last, dict) and isinstance(last.get("exit_code"), int) and (
-            run is None or (last.get("finished_at") or "") >= (run["finished_at"] or run["started_at"] or "")):
+    if (
+        isinstance(last, dict)
+        and isinstance(last.get("exit_code"), int)
+        and (run is None or (last.get("finished_at") or "") >= (run["finished_at"] or run["started_at"] or ""))
+    ):
         return last["exit_code"]
     if run is None:
         raise CliError("no crawl recorded yet")
@@ -500,8 +606,11 @@ def _last_crawl_exit_code(db) -> int:
 
 # --- reparse ------------------------------------------------------------------
 
+
 def _add_reparse(sub):
-    p = sub.add_parser("reparse", help="rebuild every letter's parsed fields and tags from the archived pages (no network)")
+    p = sub.add_parser(
+        "reparse", help="rebuild every letter's parsed fields and tags from the archived pages (no network)"
+    )
     p.add_argument("--db", default=None, help="database file (default db/fda_letters.db)")
     p.add_argument("slugs", nargs="*", help="only these letters (default: all)")
     p.set_defaults(func=cmd_reparse)
@@ -521,17 +630,24 @@ def cmd_reparse(args) -> int:
         if missing:
             raise CliError(f"no such letter: {', '.join(missing)}")
     result = reparse_archive(db, args.slugs or None, progress=lambda line: print(line, file=sys.stderr))
-    print(f"run {result['run_id']} reparse: {result['letters']} letters, {result['changed']} changed, "
-          f"{result['unchanged']} unchanged, {result['no_archive']} without an archived page, "
-          f"{result['failed']} failed, {result['skipped']} of other kinds", file=sys.stderr)
+    print(
+        f"run {result['run_id']} reparse: {result['letters']} letters, {result['changed']} changed, "
+        f"{result['unchanged']} unchanged, {result['no_archive']} without an archived page, "
+        f"{result['failed']} failed, {result['skipped']} of other kinds",
+        file=sys.stderr,
+    )
     return 0 if not result["failed"] else 6
 
 
 # --- classify-text ------------------------------------------------------------
 
+
 def _add_classify_text(sub):
-    p = sub.add_parser("classify-text", help='classify JSON lines {"id", "text", "title"?, "subject"?} from stdin; '
-                                             "one JSON result line per input (exit 1 if any line was bad)")
+    p = sub.add_parser(
+        "classify-text",
+        help='classify JSON lines {"id", "text", "title"?, "subject"?} from stdin; '
+        "one JSON result line per input (exit 1 if any line was bad)",
+    )
     p.set_defaults(func=cmd_classify_text)
 
 
@@ -547,7 +663,7 @@ def cmd_classify_text(args) -> int:
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         sys.stdout.flush()
     if bad:
-        print(f"fdatrack: {bad} input line(s) could not be classified (see their \"error\")", file=sys.stderr)
+        print(f'fdatrack: {bad} input line(s) could not be classified (see their "error")', file=sys.stderr)
     return 1 if bad else 0
 
 
@@ -588,21 +704,39 @@ def _classify_line(line: str, classify) -> dict:
 _DEV_SET = resource("tests/files/classifier/documents.jsonl")
 _SILVER_SET = resource("tests/files/classifier/silver.jsonl.gz")
 # Hand-labelled real documents kept apart from the dev set (the rules were not written on them).
-_SECOND_SET = (resource("tests/files/classifier/real_letters.jsonl"), resource("tests/files/classifier/extra_real.jsonl"))
+_SECOND_SET = (
+    resource("tests/files/classifier/real_letters.jsonl"),
+    resource("tests/files/classifier/extra_real.jsonl"),
+)
 
 
 def _add_eval(sub):
-    p = sub.add_parser("eval", help="score the classifier on a labelled JSON-lines file "
-                                    "(default: the dev set, the second hand-labelled set and the silver set)")
-    p.add_argument("file", nargs="?", default=None,
-                   help="labelled documents (default: tests/files/classifier/documents.jsonl, then "
-                        "real_letters.jsonl + extra_real.jsonl, then silver.jsonl.gz)")
+    p = sub.add_parser(
+        "eval",
+        help="score the classifier on a labelled JSON-lines file "
+        "(default: the dev set, the second hand-labelled set and the silver set)",
+    )
+    p.add_argument(
+        "file",
+        nargs="?",
+        default=None,
+        help="labelled documents (default: tests/files/classifier/documents.jsonl, then "
+        "real_letters.jsonl + extra_real.jsonl, then silver.jsonl.gz)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--silver", action="store_true",
-                   help="score against FDA's subject lines instead: FILE is a silver set (default: "
-                        "tests/files/classifier/silver.jsonl.gz)")
-    p.add_argument("--min-support", type=int, default=1, metavar="N",
-                   help="with --silver: score only labels whose subject support is at least N (default 1)")
+    p.add_argument(
+        "--silver",
+        action="store_true",
+        help="score against FDA's subject lines instead: FILE is a silver set (default: "
+        "tests/files/classifier/silver.jsonl.gz)",
+    )
+    p.add_argument(
+        "--min-support",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --silver: score only labels whose subject support is at least N (default 1)",
+    )
     p.set_defaults(func=cmd_eval)
 
 
@@ -665,6 +799,7 @@ def _eval_silver(args) -> int:
 
 # --- classify ---------------------------------------------------------------
 
+
 def _add_classify(sub):
     p = sub.add_parser("classify", help="re-classify every stored document with the current classifier")
     p.add_argument("--db", default=None, help="database file (default db/fda_letters.db)")
@@ -686,8 +821,11 @@ def cmd_classify(args) -> int:
     columns = db["letters"].columns_dict
     regulator = "regulator" if "regulator" in columns else "null as regulator"
     title = "title" if "title" in columns else "null as title"
-    rows = list(db.query(f"select slug, company, {title}, subject, {regulator}, body_text from letters "
-                         "where body_text is not null"))
+    rows = list(
+        db.query(
+            f"select slug, company, {title}, subject, {regulator}, body_text from letters where body_text is not null"
+        )
+    )
     labels = Counter()
     for i, row in enumerate(rows, 1):
         # as the crawl does (scraper/pipelines.py): FDA documents by their company, others by their title
@@ -707,10 +845,22 @@ def cmd_classify(args) -> int:
 
 # --- main -------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fdatrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_crawl, _add_check, _add_mirror, _add_parse_letter, _add_serve, _add_status, _add_reparse, _add_classify_text, _add_eval, _add_classify):
+    for add in (
+        _add_crawl,
+        _add_check,
+        _add_mirror,
+        _add_parse_letter,
+        _add_serve,
+        _add_status,
+        _add_reparse,
+        _add_classify_text,
+        _add_eval,
+        _add_classify,
+    ):
         add(sub)
     return parser
 

@@ -1,4 +1,5 @@
 """Run a crawl through Scrapy's engine, in this process, and turn its run row into an exit code."""
+
 from __future__ import annotations
 
 import fcntl
@@ -31,7 +32,9 @@ def check_reachable(base_url: str, timeout: float = 5.0) -> None:
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except OSError as exc:
-        raise Unreachable(f"cannot reach {base_url} ({exc.strerror or exc}); check the network. Nothing was written.") from None
+        raise Unreachable(
+            f"cannot reach {base_url} ({exc.strerror or exc}); check the network. Nothing was written."
+        ) from None
 
 
 class CrawlLocked(Exception):
@@ -54,8 +57,10 @@ def lock_database(db_path: str | Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise store.StorageError(f"cannot open database {path}: cannot create its lock file {lock_path} "
-                                 f"({exc.strerror})", "failed" if path.exists() else "usage") from None
+        raise store.StorageError(
+            f"cannot open database {path}: cannot create its lock file {lock_path} ({exc.strerror})",
+            "failed" if path.exists() else "usage",
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -71,14 +76,27 @@ def lock_database(db_path: str | Path):
     return fd  # kept open (and locked) until the process exits
 
 
-def crawl_settings(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WARNING",
-                   full=False, full_listing=False, since=None, user_agent=None) -> Settings:
+def crawl_settings(
+    *,
+    base_url=None,
+    db_path=None,
+    delay=None,
+    limit=0,
+    log_level="WARNING",
+    full=False,
+    full_listing=False,
+    since=None,
+    user_agent=None,
+) -> Settings:
     """Project settings with the command line's overrides applied."""
     settings = Settings()
     settings.setmodule("scraper.settings", priority="project")
     if base_url:
         settings.set("FDA_BASE_URL", base_url.rstrip("/"), priority="cmdline")
-        if not os.environ.get("HC_BASE_URL") and (urlsplit(base_url).hostname or "").lower() not in ("www.fda.gov", "fda.gov"):
+        if not os.environ.get("HC_BASE_URL") and (urlsplit(base_url).hostname or "").lower() not in (
+            "www.fda.gov",
+            "fda.gov",
+        ):
             # a mirror serves Health Canada's site too (under its prefix)
             settings.set("HC_BASE_URL", base_url.rstrip("/") + settings.get("HC_MIRROR_PREFIX"), priority="cmdline")
     if db_path:
@@ -101,8 +119,18 @@ def crawl_settings(*, base_url=None, db_path=None, delay=None, limit=0, log_leve
     return settings
 
 
-def run_crawl(*, base_url=None, db_path=None, delay=None, limit=0, log_level="WARNING", spider="warning_letters",
-              sources: list[str] | None = None, sources_chosen: bool = True, **plan) -> int:
+def run_crawl(
+    *,
+    base_url=None,
+    db_path=None,
+    delay=None,
+    limit=0,
+    log_level="WARNING",
+    spider="warning_letters",
+    sources: list[str] | None = None,
+    sources_chosen: bool = True,
+    **plan,
+) -> int:
     """Crawl, print progress and the one-line summary, return the exit code.
 
     ``sources`` (names in the registry, scraper/sources.py) picks what to collect; each spider gets its own runs row and the exit
@@ -156,8 +184,10 @@ def resolve_sources(value: str | None) -> list[str]:
     names = list(known) if value == "all" else [v.strip() for v in value.split(",") if v.strip()]
     unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise CliError(f"unknown source {', '.join(unknown) or repr(value)}; choose from all, {', '.join(known)}",
-                       EXIT_CODES["usage"])
+        raise CliError(
+            f"unknown source {', '.join(unknown) or repr(value)}; choose from all, {', '.join(known)}",
+            EXIT_CODES["usage"],
+        )
     return names
 
 
@@ -176,10 +206,14 @@ def due_sources(settings, sources: list[str]) -> list[str]:
     try:
         due = []
         for name in sources:
-            last = db.execute("select max(started_at) from runs where spider = ? and status = 'ok'", [name]).fetchone()[0]
+            last = db.execute("select max(started_at) from runs where spider = ? and status = 'ok'", [name]).fetchone()[
+                0
+            ]
             if name in slow and last and datetime.now(timezone.utc) - datetime.fromisoformat(last) < every:
-                print(f"{name}: checked {last[:10]}; next check after {every.days} days (--source all checks now)",
-                      file=sys.stderr)
+                print(
+                    f"{name}: checked {last[:10]}; next check after {every.days} days (--source all checks now)",
+                    file=sys.stderr,
+                )
                 continue
             due.append(name)
         return due
@@ -283,5 +317,7 @@ def sources_summary(runs: list[dict]) -> str:
     """One line over all the runs of a multi-source crawl."""
     total = {k: sum(run.get(k) or 0 for run in runs) for k in ("new", "changed", "unchanged", "errors", "requests")}
     statuses = ", ".join(f"{run['spider']} {run['status']}" for run in runs)
-    return (f"all sources: {total['new']} new, {total['changed']} changed, {total['unchanged']} unchanged documents, "
-            f"{total['errors']} errors, {total['requests']} requests ({statuses})")
+    return (
+        f"all sources: {total['new']} new, {total['changed']} changed, {total['unchanged']} unchanged documents, "
+        f"{total['errors']} errors, {total['requests']} requests ({statuses})"
+    )

@@ -1,4 +1,5 @@
 """Turning a fetched letter (a PDF at /media/<id>/download, or an HTML page) into a DocumentItem."""
+
 from __future__ import annotations
 
 
@@ -10,8 +11,6 @@ from scraper.parsing.safety_notice import NoticePageError, parse_safety_notice
 from scraper.parsing.untitled_letter import LetterPdfError, parse_letter_pdf
 
 KIND_TITLES = kinds.TITLES
-
-
 
 
 def is_pdf(response) -> bool:
@@ -29,12 +28,18 @@ def letter_document(response, entry: dict):
             raw_html = None
         else:
             page = parse_safety_notice(response.text, response.url)
-            parsed = {"title": page["title"], "letter_issue_date": page["document_date"],
-                      "body_text": page["body_text"], "company": None, "reference": None}
+            parsed = {
+                "title": page["title"],
+                "letter_issue_date": page["document_date"],
+                "body_text": page["body_text"],
+                "company": None,
+                "reference": None,
+            }
             raw_html = response.text
     except (LetterPdfError, NoticePageError, AttributeError) as exc:
-        return CrawlErrorItem(url=response.url, stage="parse_document", reason=str(exc) or type(exc).__name__,
-                              key=entry.get("slug"))
+        return CrawlErrorItem(
+            url=response.url, stage="parse_document", reason=str(exc) or type(exc).__name__, key=entry.get("slug")
+        )
     kind = entry["kind"]
     company = entry.get("company") or parsed.get("company")
     date = entry.get("document_date") or entry.get("letter_issue_date") or parsed.get("letter_issue_date")
@@ -52,8 +57,11 @@ def letter_document(response, entry: dict):
         parent_slug=entry.get("parent_slug"),
         reference=parsed.get("reference"),
         # the listing page's office, else the one the reference number's prefix names (CBER-23-…)
-        issuing_office=(normalize_issuing_office(entry.get("issuing_office")) if entry.get("issuing_office")
-                        else office_from_reference(parsed.get("reference"))),
+        issuing_office=(
+            normalize_issuing_office(entry.get("issuing_office"))
+            if entry.get("issuing_office")
+            else office_from_reference(parsed.get("reference"))
+        ),
         subject=entry.get("subject"),
         attachments=entry.get("attachments") or None,
         body_text=parsed["body_text"],

@@ -4,6 +4,7 @@ fda.gov's Akamai front blocks some User-Agents (fda_site.md §10); what the tool
 is a clear diagnosis and a way to name themselves (``--contact``, ``FDA_USER_AGENT``), not a
 disguise. Every User-Agent, default or the operator's, is checked here before a crawl starts.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,11 @@ from importlib import metadata
 from db.site import PROJECT_URL  # noqa: F401 (declared below scraper/: db/ never imports scraper/)
 
 # Product tokens of browsers' User-Agent strings: a UA carrying one of them pretends to be a browser.
-BROWSER_TOKENS = re.compile(r"mozilla/|chrome/|chromium/|safari/|applewebkit/|gecko/|like gecko|firefox/|"
-                            r"edg/|edge/|msie |trident/|opera/|opr/", re.I)
+BROWSER_TOKENS = re.compile(
+    r"mozilla/|chrome/|chromium/|safari/|applewebkit/|gecko/|like gecko|firefox/|"
+    r"edg/|edge/|msie |trident/|opera/|opr/",
+    re.I,
+)
 # Printable ASCII only: a header value with a newline or control character could inject headers.
 PRINTABLE = re.compile(r"^[\x20-\x7e]+$")
 EMAIL = re.compile(r"^[^@\s()]+@[^@\s()]+\.[^@\s()]+$")
@@ -37,7 +41,9 @@ def check_contact(contact: str) -> str:
     """The operator's e-mail address or URL, as given; ValueError when it is neither."""
     contact = contact.strip()
     if not PRINTABLE.match(contact) or len(contact) > 200:
-        raise ValueError("--contact must be one line of printable ASCII (an e-mail address or URL, at most 200 characters)")
+        raise ValueError(
+            "--contact must be one line of printable ASCII (an e-mail address or URL, at most 200 characters)"
+        )
     if not (EMAIL.match(contact) or URL.match(contact)):
         raise ValueError(f"--contact must be an e-mail address or an http(s) URL, not {contact!r}")
     return contact
@@ -48,8 +54,10 @@ def check_user_agent(user_agent: str) -> str:
     if not user_agent or not PRINTABLE.match(user_agent):
         raise ValueError("the User-Agent (FDA_USER_AGENT) must be one line of printable ASCII")
     if BROWSER_TOKENS.search(user_agent):
-        raise ValueError(f"the User-Agent must name this tool, not impersonate a browser: {user_agent!r} "
-                         "(see README: If fda.gov blocks you)")
+        raise ValueError(
+            f"the User-Agent must name this tool, not impersonate a browser: {user_agent!r} "
+            "(see README: If fda.gov blocks you)"
+        )
     return user_agent
 
 

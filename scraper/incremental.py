@@ -12,6 +12,7 @@ Modes: incremental (default) · ``full_listing`` (page the whole listing; also h
 left the listing are found) · ``full`` (page everything and fetch every letter page again) ·
 ``since`` (only rows posted on or after a date).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -167,8 +168,10 @@ class ListingTracker:
         absent = history.letters_absent(db, self.kind, set(self.listed))
         live = sum(1 for k in self.known.values() if not k["delisted_at"])
         if len(absent) > max(MAX_DELIST_FLOOR, MAX_DELIST_SHARE * live):
-            return [], (f"listing shrank: {len(absent)} of {live} stored letters are missing from it; "
-                        f"not checking or delisting them (a site fault is likelier than a mass removal)")
+            return [], (
+                f"listing shrank: {len(absent)} of {live} stored letters are missing from it; "
+                f"not checking or delisting them (a site fault is likelier than a mass removal)"
+            )
         return absent, None
 
     def after_run(self, db, status: str) -> None:

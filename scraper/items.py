@@ -3,12 +3,12 @@
 LetterItem and DocumentItem are built from the registry's declarations (name, type, description,
 required), which also give `letters` its columns' descriptions in datasette_metadata.yml.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, make_dataclass
 
 from db.columns import DOCUMENT, LETTER, item_fields
-
 
 
 def _f(description: str, default=None, required: bool = False):
@@ -18,15 +18,20 @@ def _f(description: str, default=None, required: bool = False):
 
 def _item(name: str, kind: str, doc: str):
     """A dataclass item whose fields are the column registry's for that item (db/columns.py)."""
-    cls = make_dataclass(name, [(n, t, _f(text, default, required)) for n, t, text, required, default in item_fields(kind)])
+    cls = make_dataclass(
+        name, [(n, t, _f(text, default, required)) for n, t, text, required, default in item_fields(kind)]
+    )
     cls.__doc__ = doc
     cls.__module__ = __name__
     return cls
 
 
 LetterItem = _item("LetterItem", LETTER, "One FDA warning letter: listing row + parsed letter page.")
-DocumentItem = _item("DocumentItem", DOCUMENT, "Any other FDA document: safety notice, untitled letter, response or "
-                     "close-out letter, press release.")
+DocumentItem = _item(
+    "DocumentItem",
+    DOCUMENT,
+    "Any other FDA document: safety notice, untitled letter, response or close-out letter, press release.",
+)
 
 
 @dataclass

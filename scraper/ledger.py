@@ -6,6 +6,7 @@ failed (an errors row). At the end the run compares the two: anything listed and
 (a request a Scrapy filter dropped, a callback that raised, a run cut short) makes the run
 partial, never ``ok``. This is the general rule that keeps "ok" true whatever the site sends.
 """
+
 from __future__ import annotations
 
 import time

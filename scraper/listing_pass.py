@@ -12,6 +12,7 @@ assumed away.
 
 Pure bookkeeping: no Scrapy, no database.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,8 +58,9 @@ class ListingPass:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def add(self, start: int, rows: list[dict | None], total: int | None, *, regular: bool = True,
-            asked: int | None = None) -> list[dict]:
+    def add(
+        self, start: int, rows: list[dict | None], total: int | None, *, regular: bool = True, asked: int | None = None
+    ) -> list[dict]:
         """Record one response (rows in position order from ``start``; None for a row that could
         not be read) to a request for ``asked`` rows. Returns the rows not seen before in this pass.
         ``regular`` is false for a re-request of a tie group."""
@@ -141,8 +143,10 @@ class ListingPass:
         if self.total is not None and self.next_start >= self.total and self._short:
             self.ended = True  # a full page at the reported end is checked with one more request
         elif self.repeats >= MAX_REPEATED_PAGES:
-            self.stopped = (f"the listing repeats itself: the same {len(rows)} rows on {self.repeats + 1} pages "
-                            f"in a row (at row {start}); stopped paging")
+            self.stopped = (
+                f"the listing repeats itself: the same {len(rows)} rows on {self.repeats + 1} pages "
+                f"in a row (at row {start}); stopped paging"
+            )
         elif self.next_start >= MAX_LISTING_ROWS:
             self.stopped = f"the listing did not end after {MAX_LISTING_ROWS} rows; stopped paging"
 
@@ -256,16 +260,22 @@ class ListingPass:
         if self.total_doubt:
             return self.total_doubt
         if self.gaps:
-            return (f"the listing answered an empty page at row {self.gaps[0][0]} and rows again at "
-                    f"row {self.gaps[0][1]}: rows in between were never shown")
+            return (
+                f"the listing answered an empty page at row {self.gaps[0][0]} and rows again at "
+                f"row {self.gaps[0][1]}: rows in between were never shown"
+            )
         if self.unordered:
-            return (f"the listing is not in posted-date order; {len(self.rows)} distinct letters seen "
-                    f"of {self.total if self.total is not None else 'an unknown number'}")
+            return (
+                f"the listing is not in posted-date order; {len(self.rows)} distinct letters seen "
+                f"of {self.total if self.total is not None else 'an unknown number'}"
+            )
         missing = sum(self.missing(d) for d in self.incomplete_groups())
         if missing:
             dates = self.incomplete_groups()
-            return (f"{missing} listed letters never came back (rows sharing a posted date reorder between "
-                    f"requests; {len(dates)} dates incomplete, newest {dates[0]}) after {self.requests} listing requests")
+            return (
+                f"{missing} listed letters never came back (rows sharing a posted date reorder between "
+                f"requests; {len(dates)} dates incomplete, newest {dates[0]}) after {self.requests} listing requests"
+            )
         if self.total is not None and self.next_start < self.total:
             return f"read {self.next_start} of {self.total} listing rows"
         return "the listing was not read to its end"

@@ -1,5 +1,6 @@
 """Politeness machinery: robots.txt's Crawl-Delay with fda.gov's 30 s floor, and Akamai block
 detection with backoff. robots.txt's own answer is checked in scraper/robots.py."""
+
 from __future__ import annotations
 
 import asyncio
@@ -74,8 +75,9 @@ class BlockDetectionMiddleware:
         wait = self._wait_seconds(response, attempt)
         if attempt >= self.retries or self.waited + wait > self.max_wait:
             logger.warning("Blocked at %s (%s); giving up after %d tries", request.url, reason, attempt + 1)
-            request.meta["fda_blocked"] = diagnosis(f"{reason} after {attempt + 1} tries",
-                                                    self.crawler.settings.get("USER_AGENT"))
+            request.meta["fda_blocked"] = diagnosis(
+                f"{reason} after {attempt + 1} tries", self.crawler.settings.get("USER_AGENT")
+            )
             request.meta["dont_redirect"] = True  # hand the spider the block itself, not the apology page
             return response
         logger.warning("Blocked at %s (%s); pausing %.1fs before retry %d", request.url, reason, wait, attempt + 1)
@@ -155,6 +157,12 @@ class CallbackErrorMiddleware:
         key = (kwargs.get("row") or kwargs.get("entry") or {}).get("slug") or kwargs.get("slug")
         stage = kwargs.get("stage", "parse")
         logger.warning("Error reading %s: %s: %s", response.url, type(exception).__name__, exception)
-        return [CrawlErrorItem(url=response.url, stage=stage, key=key,
-                               reason=f"{type(exception).__name__}: {str(exception)[:500]}",
-                               fatal=stage == "listing")]
+        return [
+            CrawlErrorItem(
+                url=response.url,
+                stage=stage,
+                key=key,
+                reason=f"{type(exception).__name__}: {str(exception)[:500]}",
+                fatal=stage == "listing",
+            )
+        ]

@@ -1,4 +1,5 @@
 """Item pipelines: validate → classify → store. Every stored letter is classified on the way in."""
+
 from __future__ import annotations
 
 import sys
@@ -27,12 +28,14 @@ class ValidatePipeline:
             return item
         missing = [f for f in required_fields(type(item)) if not ItemAdapter(item).get(f)]
         if missing:
-            return CrawlErrorItem(url=item.url or "?", stage="validate", reason=f"letter page lacks {', '.join(missing)}",
-                                  key=item.slug)
+            return CrawlErrorItem(
+                url=item.url or "?", stage="validate", reason=f"letter page lacks {', '.join(missing)}", key=item.slug
+            )
         if isinstance(item, LetterItem) and _is_truncated(item.raw_html):
             # a page cut short (origin or network) would store half a letter as a new version
-            return CrawlErrorItem(url=item.url or "?", stage="validate", reason="truncated page: no closing </html> tag",
-                                  key=item.slug)
+            return CrawlErrorItem(
+                url=item.url or "?", stage="validate", reason="truncated page: no closing </html> tag", key=item.slug
+            )
         return item
 
 
@@ -55,8 +58,9 @@ class ClassifyPipeline:
         if isinstance(item, LetterItem) and item.body_text:
             item.classification = self.classify(item.body_text, title=item.company, subject=item.subject)
         elif isinstance(item, DocumentItem) and item.body_text:
-            item.classification = self.classify_for_regulator(item.body_text, item.regulator, title=item.title,
-                                                              subject=item.subject)
+            item.classification = self.classify_for_regulator(
+                item.body_text, item.regulator, title=item.title, subject=item.subject
+            )
         return item
 
 
@@ -103,7 +107,9 @@ class StorePipeline:
                 if not store.is_storage_failure(exc):
                     raise
                 self.unsaved += 1  # neither the letter nor its errors row could be stored
-                self.storage_failure = self.storage_failure or str(store.storage_error(exc, self.db_path, at_start=False))
+                self.storage_failure = self.storage_failure or str(
+                    store.storage_error(exc, self.db_path, at_start=False)
+                )
             if item.fatal and not self.fatal:
                 self.fatal = item.stage
             if ledger is not None:
@@ -124,7 +130,9 @@ class StorePipeline:
                 # the database refused the write (full disk, lock held past busy_timeout, ...): this
                 # letter is counted, the run ends failed (spider_closed), the next run fetches it again
                 self.unsaved += 1
-                self.storage_failure = self.storage_failure or str(store.storage_error(exc, self.db_path, at_start=False))
+                self.storage_failure = self.storage_failure or str(
+                    store.storage_error(exc, self.db_path, at_start=False)
+                )
             try:
                 store.record_error(self.db, self.run_id, record.get("url"), "store", f"{type(exc).__name__}: {exc}")
             except Exception as again:  # noqa: BLE001 - the errors row cannot be written either: counted above
@@ -183,15 +191,26 @@ class StorePipeline:
         )
         history_counts = {}
         if tracker is not None:
-            history_counts = {"mode": tracker.plan.name, "listing_rows": tracker.rows_listed,
-                              "delisted": tracker.delisted, "relisted": tracker.relisted}
+            history_counts = {
+                "mode": tracker.plan.name,
+                "listing_rows": tracker.rows_listed,
+                "delisted": tracker.delisted,
+                "relisted": tracker.relisted,
+            }
         if ledger is not None:
             counts = ledger.counts()
-            history_counts.update({"listed": counts["listed"], "accounted": counts["accounted"],
-                                   "skipped": counts["skipped"], "unaccounted": counts["unaccounted"]})
+            history_counts.update(
+                {
+                    "listed": counts["listed"],
+                    "accounted": counts["accounted"],
+                    "skipped": counts["skipped"],
+                    "unaccounted": counts["unaccounted"],
+                }
+            )
         if hasattr(spider, "way"):
-            history_counts.update({"listing_way": spider.way,
-                                   "missing_from_listing": getattr(spider, "missing_from_listing", 0)})
+            history_counts.update(
+                {"listing_way": spider.way, "missing_from_listing": getattr(spider, "missing_from_listing", 0)}
+            )
         run = store.finish_run(
             self.db,
             self.run_id,
@@ -222,16 +241,20 @@ class StorePipeline:
         missing = ledger.unaccounted()
         if not missing:
             return
-        why = ("the run ended before it was fetched" if reason != "finished"
-               else "listed but never stored, skipped or failed (its request was dropped)")
+        why = (
+            "the run ended before it was fetched"
+            if reason != "finished"
+            else "listed but never stored, skipped or failed (its request was dropped)"
+        )
         if len(missing) <= self.UNACCOUNTED_ROWS:
             for key, url in missing:
                 store.record_error(self.db, self.run_id, url, "unaccounted", why)
                 ledger.settle(key, "error", why)
         else:
             sample = ", ".join(url or key for key, url in missing[:20])
-            store.record_error(self.db, self.run_id, None, "unaccounted",
-                               f"{len(missing)} listed documents: {why} (first: {sample})")
+            store.record_error(
+                self.db, self.run_id, None, "unaccounted", f"{len(missing)} listed documents: {why} (first: {sample})"
+            )
 
 
 def _canonical_urls(record: dict, base_url: str) -> dict:

@@ -3,6 +3,7 @@
 One function, used by the spider when it fetches a page and by `fdatrack reparse` when it
 re-reads the archive, so the two cannot disagree.
 """
+
 from __future__ import annotations
 
 from scraper.parsing.offices import normalize_issuing_office

@@ -5,6 +5,7 @@ same parser and merge as in a crawl (scraper.records.merge_letter), then the cla
 changed field is recorded as a 'reparsed' event in letter_versions; lifecycle columns
 (first_seen, last_seen, delisted_at) and the archive itself are left alone.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -45,13 +46,29 @@ def reparse_archive(db, slugs: list[str] | None = None, progress=None) -> dict:
         # every parser field is rebuilt: one the new parser no longer finds becomes null
         listing = history.listing_row_of(db, row["slug"])
         record = {**{k: None for k in parsed}, **merge_letter(listing, parsed), "slug": row["slug"], "url": row["url"]}
-        classification = classify_document(record.get("body_text") or "", title=record.get("company"),
-                                           subject=record.get("subject")) if record.get("body_text") else None
+        classification = (
+            classify_document(record.get("body_text") or "", title=record.get("company"), subject=record.get("subject"))
+            if record.get("body_text")
+            else None
+        )
         changed = history.apply_reparse(db, record, run_id, classification)
         tally["changed" if changed else "unchanged"] += 1
         if progress and (tally["changed"] + tally["unchanged"]) % 100 == 0:
             progress(f"reparse: {tally['changed'] + tally['unchanged']} of {len(rows)} letters")
-    run = store.finish_run(db, run_id, status="ok" if not tally["failed"] else "partial",
-                           close_reason="reparse", requests=0, letters_seen=tally["changed"] + tally["unchanged"],
-                           new=0, changed=tally["changed"], unchanged=tally["unchanged"], mode="reparse")
-    return {"run_id": run["id"], "letters": len(rows), **{k: tally[k] for k in ("changed", "unchanged", "no_archive", "failed", "skipped")}}
+    run = store.finish_run(
+        db,
+        run_id,
+        status="ok" if not tally["failed"] else "partial",
+        close_reason="reparse",
+        requests=0,
+        letters_seen=tally["changed"] + tally["unchanged"],
+        new=0,
+        changed=tally["changed"],
+        unchanged=tally["unchanged"],
+        mode="reparse",
+    )
+    return {
+        "run_id": run["id"],
+        "letters": len(rows),
+        **{k: tally[k] for k in ("changed", "unchanged", "no_archive", "failed", "skipped")},
+    }

@@ -5,6 +5,7 @@ A wheel ships copies of them inside the package (``scraper/_data/``, written by 
 step from the top-level files, which stay the only copies in git); a checkout or an editable install
 reads the top-level files themselves.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

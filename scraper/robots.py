@@ -4,6 +4,7 @@ Scrapy's RobotsTxtMiddleware fetches and obeys robots.txt; RobotsGuardMiddleware
 obeys is robots.txt and not Akamai's apology page, and keeps the Crawl-Delay between the crawlers
 of one `fdatrack crawl`.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Run outcomes and the exit codes a scheduler can act on."""
+
 from __future__ import annotations
 
 EXIT_CODES = {
@@ -25,14 +26,26 @@ TRIPWIRE_MIN_PAGES = 2
 def layout_tripwire(letter_pages: int, pages_incomplete: int) -> str | None:
     """A one-line reason when too many fetched letter pages lack a company or date, else None."""
     if letter_pages and pages_incomplete >= TRIPWIRE_MIN_PAGES and pages_incomplete / letter_pages > TRIPWIRE_SHARE:
-        return (f"{pages_incomplete} of {letter_pages} letter pages ({pages_incomplete / letter_pages:.0%}) "
-                f"had no company or no issue date: the page layout changed")
+        return (
+            f"{pages_incomplete} of {letter_pages} letter pages ({pages_incomplete / letter_pages:.0%}) "
+            f"had no company or no issue date: the page layout changed"
+        )
     return None
 
 
-def run_status(*, reason: str, fatal: str | None, errors: int, letters_seen: int, listed: int | None,
-               listing_rows: int | None = None, known_letters: int = 0,
-               letter_pages: int = 0, pages_incomplete: int = 0, static_only: bool = False) -> tuple[str, str]:
+def run_status(
+    *,
+    reason: str,
+    fatal: str | None,
+    errors: int,
+    letters_seen: int,
+    listed: int | None,
+    listing_rows: int | None = None,
+    known_letters: int = 0,
+    letter_pages: int = 0,
+    pages_incomplete: int = 0,
+    static_only: bool = False,
+) -> tuple[str, str]:
     """(status, close_reason) of a finished crawl.
 
     A run that stored nothing from a listing that should have letters is a failure, never

@@ -3,6 +3,7 @@
 Every FDA_* value can be overridden from the environment (``FDA_BASE_URL=… scrapy crawl
 warning_letters``) or from ``fdatrack crawl`` options.
 """
+
 import os
 
 from scrapy.settings import default_settings
@@ -16,6 +17,7 @@ NEWSPIDER_MODULE = "scraper.spiders"
 # --- the site ----------------------------------------------------------------
 FDA_BASE_URL = os.environ.get("FDA_BASE_URL", "https://www.fda.gov")
 from db.site import LISTING_PATH  # noqa: E402,F401 (re-exported; declared below scraper/: db/ never imports scraper/)
+
 LETTER_PATH = "/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/"
 DATATABLES_PATH = "/datatables/views/ajax"
 VIEWS_AJAX_PATH = "/views/ajax"

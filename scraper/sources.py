@@ -8,6 +8,7 @@ runs and with which arguments (:func:`spiders_for`), which sources are checked o
 line and the sources table in docs/sources.md (tests/test_sources.py checks the table equals
 :func:`markdown_table`).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -37,6 +38,7 @@ class Source:
     spider_args: the spider arguments set when this source is chosen (each defaults to False otherwise).
     order: the position in ``--source all``, the help text and the docs table.
     """
+
     name: str
     spider: str
     kinds: tuple[str, ...]
@@ -114,8 +116,9 @@ def feeds_for(sources: list[str]) -> dict[str, str]:
 
 def help_text() -> str:
     """The ``--source`` help: 'all' and every source with its one-line label."""
-    return ("what to collect: all (default; env FDA_SOURCES) or a comma-separated list of "
-            + ", ".join(f"{s.name} ({', '.join(s.kinds)})" for s in registry().values()))
+    return "what to collect: all (default; env FDA_SOURCES) or a comma-separated list of " + ", ".join(
+        f"{s.name} ({', '.join(s.kinds)})" for s in registry().values()
+    )
 
 
 def markdown_table() -> str:
@@ -124,6 +127,7 @@ def markdown_table() -> str:
     for s in registry().values():
         args = ", ".join(f"argument `{k}`" for k in s.spider_args)
         spider = f"`{s.spider}`" + (f" ({args})" if args else "")
-        rows.append(f"| `{s.name}` | {spider} | {s.schedule} | {s.description} | "
-                    + ", ".join(f"`{k}`" for k in s.kinds) + " |")
+        rows.append(
+            f"| `{s.name}` | {spider} | {s.schedule} | {s.description} | " + ", ".join(f"`{k}`" for k in s.kinds) + " |"
+        )
     return "\n".join(rows)

@@ -6,6 +6,7 @@ unwritable as the letters table. It goes into the final line and, when the datab
 one small write, into the run row's close_reason. The run is not marked complete, so the next
 run pages the whole listing and fetches what this one lost.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,11 +20,20 @@ def close_after_storage_failure(pipeline, spider, reason: str) -> dict:
     counts = dict(pipeline.counts)
     stored = sum(counts.values())
     if pipeline.run_id is None:  # the run row itself could not be written: nothing was crawled
-        print(f"fdatrack: error: {spider.name}: {pipeline.storage_failure}; nothing was crawled",
-              file=sys.stderr, flush=True)
+        print(
+            f"fdatrack: error: {spider.name}: {pipeline.storage_failure}; nothing was crawled",
+            file=sys.stderr,
+            flush=True,
+        )
         _close(pipeline)
-        return {"id": None, "spider": spider.name, "status": "failed", "close_reason": pipeline.storage_failure,
-                "storage_failure": pipeline.storage_failure, **counts}
+        return {
+            "id": None,
+            "spider": spider.name,
+            "status": "failed",
+            "close_reason": pipeline.storage_failure,
+            "storage_failure": pipeline.storage_failure,
+            **counts,
+        }
     lost = f"{pipeline.unsaved} letters not stored"
     ledger = getattr(spider, "ledger", None)  # the run ledger (scraper/ledger.py): listed = accounted
     ledger_counts = {}
@@ -33,8 +43,14 @@ def close_after_storage_failure(pipeline, spider, reason: str) -> dict:
         if c["unaccounted"]:
             lost += f", {c['unaccounted']} of {c['listed']} listed never reached storage"
     close_reason = f"storage failed: {pipeline.storage_failure}; {lost}"
-    fields = {"status": "failed", "close_reason": close_reason[:2000], "letters_seen": stored,
-              "requests": stats.get_value("downloader/request_count", 0), **ledger_counts, **counts}
+    fields = {
+        "status": "failed",
+        "close_reason": close_reason[:2000],
+        "letters_seen": stored,
+        "requests": stats.get_value("downloader/request_count", 0),
+        **ledger_counts,
+        **counts,
+    }
     try:
         run = store.finish_run(pipeline.db, pipeline.run_id, **fields)
         recorded = "recorded in run row"
@@ -44,9 +60,13 @@ def close_after_storage_failure(pipeline, spider, reason: str) -> dict:
         run = {"id": pipeline.run_id, "errors": None, "duration_s": None, **fields}
         recorded = "run row left 'running' (the next run marks it interrupted)"
     run["storage_failure"] = pipeline.storage_failure
-    print(f"fdatrack: error: run {run['id']} failed: {pipeline.storage_failure}; {stored} letters stored "
-          f"({counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged), {lost}; "
-          f"{recorded}; the next run fetches them again", file=sys.stderr, flush=True)
+    print(
+        f"fdatrack: error: run {run['id']} failed: {pipeline.storage_failure}; {stored} letters stored "
+        f"({counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged), {lost}; "
+        f"{recorded}; the next run fetches them again",
+        file=sys.stderr,
+        flush=True,
+    )
     _close(pipeline)
     return run
 

@@ -3,6 +3,7 @@
 Two or three requests instead of a crawl; `fdatrack crawl --rss-check` crawls only when this finds
 something new.
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,7 +21,9 @@ class FeedUnavailable(Exception):
 
 
 def fetch_feed(url: str, user_agent: str, timeout: float = 30.0) -> bytes:
-    request = urllib.request.Request(url, headers={"User-Agent": user_agent, "Accept": "application/rss+xml, application/xml;q=0.9, */*;q=0.1"})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": user_agent, "Accept": "application/rss+xml, application/xml;q=0.9, */*;q=0.1"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.read()
@@ -33,7 +36,9 @@ def item_slug(link: str, kind: str) -> str:
     return slug_from_url(link) if kind == kinds.WARNING_LETTER else slug_for_url(link)
 
 
-def new_items(db_path: str, base_url: str, feeds: dict[str, str], rss_path: str, user_agent: str) -> tuple[list[dict], list[str]]:
+def new_items(
+    db_path: str, base_url: str, feeds: dict[str, str], rss_path: str, user_agent: str
+) -> tuple[list[dict], list[str]]:
     """(items not in the database, problems): each item {feed, kind, slug, title, link, published}."""
     known: set[str] = set()
     try:

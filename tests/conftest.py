@@ -1,4 +1,5 @@
 """Shared fixtures: the loopback mirror and a way to run `fdatrack` as users do."""
+
 from __future__ import annotations
 
 import contextlib
@@ -25,8 +26,11 @@ _netguard.install()
 
 FILES_DIR = ROOT / "tests" / "files"
 # Fixture pages the packaged mirror sample also serves are kept once, in the sample.
-FROM_SAMPLE = {name: SAMPLE_DIR / path for name, path in
-               json.loads((FILES_DIR / "from_sample.json").read_text()).items() if not name.startswith("_")}
+FROM_SAMPLE = {
+    name: SAMPLE_DIR / path
+    for name, path in json.loads((FILES_DIR / "from_sample.json").read_text()).items()
+    if not name.startswith("_")
+}
 
 
 class Fixtures:
@@ -46,7 +50,12 @@ def run_fdatrack(*args: str, env: dict | None = None, timeout: float = 300, inpu
     full_env = {**os.environ, "PYTHONPATH": TEST_PYTHONPATH, "FDA_SOURCES": "warning_letters", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "scraper.cli", *args],
-        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, input=input,
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
     )
 
 
@@ -120,7 +129,10 @@ def serving(db_path: Path):
     log = db_path.with_suffix(".serve.log").open("w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "scraper.cli", "serve", "--db", str(db_path), "--port", str(port)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH}, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -153,21 +165,33 @@ def datasette_url(mirror_db):
 
 # A letter FDA changed between two crawls: the second (--full) crawl sees its new page.
 CHANGED_SLUG = "kimera-labs-inc-649343-09012023"
-CHANGED_PAGE = [("VIA UNITED PARCEL SERVICE", "VIA ELECTRONIC MAIL"),  # a header field
-                ("<p>Dear Dr. Ross:</p>", "<p>Dear Dr. Ross:</p><p>This letter was revised by FDA after it was first posted.</p>")]
+CHANGED_PAGE = [
+    ("VIA UNITED PARCEL SERVICE", "VIA ELECTRONIC MAIL"),  # a header field
+    ("<p>Dear Dr. Ross:</p>", "<p>Dear Dr. Ross:</p><p>This letter was revised by FDA after it was first posted.</p>"),
+]
 # A slug with characters a URL must encode, its firm that of two real letters (Invitrx).
 # (No space: repeat_recipients lists a firm's slugs space-separated; fda.gov's slugs never hold one.)
-ODD_SLUG = "odd/slug?with#%&\"<é>-000001-01012026"
+ODD_SLUG = 'odd/slug?with#%&"<é>-000001-01012026'
 
 
 def _odd_letter() -> dict:
-    body = ("WARNING LETTER\n\nYour firm markets exosome products. Your exosome products are biological products "
-            "that are not the subject of an approved biologics license application, in violation of section 351(a) "
-            "of the PHS Act.")
-    return {"slug": ODD_SLUG, "url": "https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/"
-            "warning-letters/odd-slug", "company": "INVITRX THERAPEUTICS INC.", "letter_issue_date": "2026-01-01",
-            "posted_date": "2026-01-06", "issuing_office": "Center for Biologics Evaluation and Research (CBER)",
-            "subject": "Unapproved exosome products", "body_text": body, "raw_html": f"<html><body><p>{body}</p></body></html>"}
+    body = (
+        "WARNING LETTER\n\nYour firm markets exosome products. Your exosome products are biological products "
+        "that are not the subject of an approved biologics license application, in violation of section 351(a) "
+        "of the PHS Act."
+    )
+    return {
+        "slug": ODD_SLUG,
+        "url": "https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/"
+        "warning-letters/odd-slug",
+        "company": "INVITRX THERAPEUTICS INC.",
+        "letter_issue_date": "2026-01-01",
+        "posted_date": "2026-01-06",
+        "issuing_office": "Center for Biologics Evaluation and Research (CBER)",
+        "subject": "Unapproved exosome products",
+        "body_text": body,
+        "raw_html": f"<html><body><p>{body}</p></body></html>",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -188,8 +212,18 @@ def reader_db(mirror_db, tmp_path_factory) -> Path:
             assert old in page
             page = page.replace(old, new, 1)
         site.pages[CHANGED_SLUG] = page
-        done = run_fdatrack("crawl", "--base-url", base_url, "--db", str(path), "--delay", "0", "--full",
-                            "--source", "warning_letters,related_letters")
+        done = run_fdatrack(
+            "crawl",
+            "--base-url",
+            base_url,
+            "--db",
+            str(path),
+            "--delay",
+            "0",
+            "--full",
+            "--source",
+            "warning_letters,related_letters",
+        )
         assert done.returncode == 0, done.stderr
     letter = _odd_letter()
     db = store.open_db(path, create=False)
@@ -206,6 +240,7 @@ def reader_url(reader_db):
 
 
 # --- reading a crawled database (tests/test_real_site.py, tests/test_redteam.py) ----------------
+
 
 def query(db: Path, sql: str, params=()):
     """Rows of one query on a database file, as dicts."""

@@ -1,4 +1,5 @@
 """The benchmarks' synthetic letters (bench/synth.py) are real-shaped: each parses back to its listing row."""
+
 from __future__ import annotations
 
 from bench.synth import SyntheticSite, synthetic_records, templates, variant
@@ -16,7 +17,10 @@ def test_every_template_yields_pages_that_parse_to_their_row():
         used.add(variant["template"])
         parsed = parse_letter(site.letter_page(row["slug"]), "https://www.fda.gov" + LETTER_PATH + row["slug"])
         assert (parsed["company"], parsed["marcs_cms"], parsed["letter_issue_date"]) == (
-            row["company"], variant["marcs_cms"], row["letter_issue_date"])
+            row["company"],
+            variant["marcs_cms"],
+            row["letter_issue_date"],
+        )
         assert parsed["slug"] == row["slug"]
         assert row["posted_date"] > row["letter_issue_date"]
     assert used == set(range(len(templates())))

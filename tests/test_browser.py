@@ -4,6 +4,7 @@ Never downloads a browser: `make test` installs the `chromium` Debian package wh
 (as root). Without it these tests skip on a developer's machine and FAIL in CI (CI=true).
 Screenshots go to test-output/.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,14 @@ from tests.conftest import HOSTILE_MARKUP, HOSTILE_SLUG, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # FDATRACK_SCREENSHOTS=docs/img writes the screenshots docs/datasette.md shows (relative to the project).
 SCREENSHOTS = ROOT / (os.environ.get("FDATRACK_SCREENSHOTS") or "test-output")
@@ -48,7 +55,9 @@ def browser(tmp_path_factory):
         context = p.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),
             executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000},
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000},
         )
         # Tests never touch the internet: anything not on the loopback is refused.
         context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
@@ -89,8 +98,12 @@ def test_first_visit_search_facet_row_and_dashboard(page, datasette_url):
     assert {"slug", "company", "kind", "date", "issuing_office", "violation_types", "subject"} <= shown
     assert len(shown) <= 13
     assert page.locator("th.col-body_text").count() == 0 and page.locator("th.col-raw_html").count() == 0
-    heights = [r["height"] for r in page.locator("table.rows-and-columns tbody tr").evaluate_all(
-        "rows => rows.map(r => r.getBoundingClientRect())")]
+    heights = [
+        r["height"]
+        for r in page.locator("table.rows-and-columns tbody tr").evaluate_all(
+            "rows => rows.map(r => r.getBoundingClientRect())"
+        )
+    ]
     assert heights and max(heights) < 2.5 * min(heights) and max(heights) < 60  # one line per row
     page.screenshot(path=SCREENSHOTS / "10-letters-table.png", full_page=True)
     page.get_by_role("link", name="all columns").click()
@@ -137,10 +150,17 @@ def test_first_visit_search_facet_row_and_dashboard(page, datasette_url):
 
     # The trends dashboard draws its three charts (vega-lite, served by the plugin, no CDN).
     page.goto(f"{datasette_url}/-/dashboards/trends")
-    page.wait_for_function("document.querySelectorAll('.vega-embed canvas, .vega-embed svg.marks').length >= 6",
-                           timeout=30000)
-    for title in ("Letters per month", "Letters per year by violation type", "Exosome-related letters per year",
-                  "Issuing offices", "Recipients by U.S. state", "Time from warning letter to close-out"):
+    page.wait_for_function(
+        "document.querySelectorAll('.vega-embed canvas, .vega-embed svg.marks').length >= 6", timeout=30000
+    )
+    for title in (
+        "Letters per month",
+        "Letters per year by violation type",
+        "Exosome-related letters per year",
+        "Issuing offices",
+        "Recipients by U.S. state",
+        "Time from warning letter to close-out",
+    ):
         assert page.get_by_text(title, exact=True).count() >= 1
     page.wait_for_timeout(500)  # let the last chart finish drawing before the screenshot
     page.screenshot(path=SCREENSHOTS / "05-dashboard-trends.png", full_page=True)
@@ -178,6 +198,7 @@ def test_letter_quoting_script_and_onerror_markup_is_shown_as_text(page, dataset
 
 # --- the letter page (plugins/fdatrack_letter.py) ----------------------------------------------
 
+
 def test_letter_page_highlights_chips_timeline_and_links_from_canned_queries(page, reader_url):
     from tests.conftest import CHANGED_SLUG
 
@@ -195,7 +216,9 @@ def test_letter_page_highlights_chips_timeline_and_links_from_canned_queries(pag
     shown = " ".join(marks.all_inner_texts())
     for t in tags:
         assert t["quote"] in shown, t["tag"]
-    assert page.locator("div.chip-group[data-kind=violation] a.chip").count() == sum(t["tag_kind"] == "violation" for t in tags)
+    assert page.locator("div.chip-group[data-kind=violation] a.chip").count() == sum(
+        t["tag_kind"] == "violation" for t in tags
+    )
     highlight = page.evaluate("getComputedStyle(document.querySelector('mark.evidence')).backgroundColor")
     assert highlight not in ("rgba(0, 0, 0, 0)", "transparent")
     # a chip leads to its evidence in the text (a violation chip where the letter has one: Kimera's excerpt

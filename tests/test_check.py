@@ -1,4 +1,5 @@
 """`fdatrack check`: which way into the listing works, through the real engine; nothing stored."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,12 +19,15 @@ LISTED = len(MirrorSite().rows)  # the default mirror's letters (all on one list
 STATIC = MirrorSite().static_rows
 
 
-@pytest.mark.parametrize("behaviour, code, works", [
-    (None, 0, f"GET /datatables/views/ajax works ({LISTED} rows of {LISTED})"),
-    ("datatables_apology", 0, f"POST /views/ajax works ({LISTED} rows)"),
-    ("datatables_not_json", 0, f"POST /views/ajax works ({LISTED} rows)"),
-    ("ajax_refused", 6, f"the listing page's own rows works ({STATIC} rows)"),
-])
+@pytest.mark.parametrize(
+    "behaviour, code, works",
+    [
+        (None, 0, f"GET /datatables/views/ajax works ({LISTED} rows of {LISTED})"),
+        ("datatables_apology", 0, f"POST /views/ajax works ({LISTED} rows)"),
+        ("datatables_not_json", 0, f"POST /views/ajax works ({LISTED} rows)"),
+        ("ajax_refused", 6, f"the listing page's own rows works ({STATIC} rows)"),
+    ],
+)
 def test_check_says_which_way_into_the_listing_works_and_stores_nothing(tmp_path, behaviour, code, works):
     site = MirrorSite()
     if behaviour:

@@ -1,4 +1,5 @@
 """The classifier: dev-set regression, each labelling trap, verbatim evidence, citations, CLI."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,17 @@ FILES = ROOT / "tests" / "files" / "classifier"
 DEV = load_labelled(FILES / "documents.jsonl")
 REAL = load_labelled(FILES / "real_letters.jsonl")
 BY_ID = {d["id"]: d for d in DEV + REAL}
-RESULT_KEYS = {"exosome_related", "exosome_score", "regen_medicine_related", "product_categories", "violation_types",
-               "evidence", "citations", "websites", "classifier_version"}
+RESULT_KEYS = {
+    "exosome_related",
+    "exosome_score",
+    "regen_medicine_related",
+    "product_categories",
+    "violation_types",
+    "evidence",
+    "citations",
+    "websites",
+    "classifier_version",
+}
 
 
 def classify(doc_id: str) -> dict:
@@ -31,6 +41,7 @@ def classify(doc_id: str) -> dict:
 # exosome positives in the dev set a single miss or false alarm already drops F1 below 0.97, so
 # the exosome threshold means "no mistakes"; the 0.9 violation floor allows at most one slip
 # on labels with five or more positives.
+
 
 @pytest.mark.parametrize("name,docs", [("dev", DEV), ("real", REAL)])
 def test_labelled_set_meets_issue_targets(name, docs):
@@ -58,6 +69,7 @@ def test_undefined_labels_are_not_counted_as_perfect():
 
 # --- traps named in the notes ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("doc_id", ["wl-cellebration-2025", "wl-biolab-sciences-2022", "wl-invitrx-2020"])
 def test_cord_blood_and_amniotic_letters_without_exosomes_are_hard_negatives(doc_id):
     r = classify(doc_id)
@@ -78,17 +90,22 @@ def test_cgmp_reminder_in_a_device_letter_is_not_a_cgmp_charge():
     assert set(r["violation_types"]) == {"adulteration", "misbranding"}
 
 
-@pytest.mark.parametrize("text", [
-    "We also remind you that on February 4, 2020, a Warning Letter was issued to you for significant quality system violations.",
-    "FDA may withhold approval of new applications listing your firm until we confirm your compliance with CGMP.",
-    "Articles that appear to be adulterated may be detained or refused admission, in that the methods used in their "
-    "manufacture do not appear to conform to CGMP within the meaning of section 501(a)(2)(B) of the FD&C Act.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We also remind you that on February 4, 2020, a Warning Letter was issued to you for significant quality system violations.",
+        "FDA may withhold approval of new applications listing your firm until we confirm your compliance with CGMP.",
+        "Articles that appear to be adulterated may be detained or refused admission, in that the methods used in their "
+        "manufacture do not appear to conform to CGMP within the meaning of section 501(a)(2)(B) of the FD&C Act.",
+    ],
+)
 def test_cgmp_boilerplate_sentences_charge_nothing(text):
     assert classify_document(text)["violation_types"] == []
 
 
-@pytest.mark.parametrize("doc_id", ["wl-seafood-suppliers-2001", "wl-hs-seafood-2004", "wl-flax-more-supplement-cgmp-2026"])
+@pytest.mark.parametrize(
+    "doc_id", ["wl-seafood-suppliers-2001", "wl-hs-seafood-2004", "wl-flax-more-supplement-cgmp-2026"]
+)
 def test_food_and_supplement_adulteration_is_not_exosome_related(doc_id):
     r = classify(doc_id)
     assert "adulteration" in r["violation_types"]
@@ -125,39 +142,48 @@ def test_a_cord_blood_letter_saying_no_exosome_product_is_approved_is_not_about_
 
 
 def test_extracellular_vesicle_wording_counts_as_exosome():
-    text = ("During the inspection FDA documented that you manufacture a product you describe as “purified "
-            "extracellular vesicles derived from mesenchymal stem cells,” distributed to clinics for injection.")
+    text = (
+        "During the inspection FDA documented that you manufacture a product you describe as “purified "
+        "extracellular vesicles derived from mesenchymal stem cells,” distributed to clinics for injection."
+    )
     r = classify_document(text)
     assert r["exosome_related"] is True
     assert {"exosome", "stem_cell"} <= set(r["product_categories"])
 
 
 def test_a_link_to_fdas_exosome_consumer_alert_is_not_an_exosome_concern():
-    text = ("Your firm failed to establish written procedures for production and process control [21 CFR 211.100(a)].\n"
-            "For more information, see FDA’s Consumer Alert on Regenerative Medicine Products Including Stem Cells "
-            "and Exosomes at https://www.fda.gov/vaccines-blood-biologics/consumers-biologics/consumer-alert.\n")
+    text = (
+        "Your firm failed to establish written procedures for production and process control [21 CFR 211.100(a)].\n"
+        "For more information, see FDA’s Consumer Alert on Regenerative Medicine Products Including Stem Cells "
+        "and Exosomes at https://www.fda.gov/vaccines-blood-biologics/consumers-biologics/consumer-alert.\n"
+    )
     r = classify_document(text)
     assert r["exosome_related"] is False
     assert r["exosome_score"] < 0.5
     assert r["violation_types"] == ["cgmp"]
 
 
-@pytest.mark.parametrize("text", [
-    "Your website includes the disclaimer “These statements have not been evaluated by the Food and Drug "
-    "Administration. This product is not intended to diagnose, treat, cure, or prevent any disease.”",
-    "Posting of this letter does not constitute a finding regarding adulteration, misbranding, or FDA approval of "
-    "any product.",
-    "Listing of a product in this directory does not denote approval by FDA.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your website includes the disclaimer “These statements have not been evaluated by the Food and Drug "
+        "Administration. This product is not intended to diagnose, treat, cure, or prevent any disease.”",
+        "Posting of this letter does not constitute a finding regarding adulteration, misbranding, or FDA approval of "
+        "any product.",
+        "Listing of a product in this directory does not denote approval by FDA.",
+    ],
+)
 def test_disclaimers_charge_nothing(text):
     r = classify_document(text)
     assert r["violation_types"] == []
 
 
 def test_a_faulted_claim_of_fda_registration_is_a_false_approval_claim():
-    text = ("Your website states that your stem cell therapy is “FDA registered and approved.” FDA has not approved "
-            "your product. Registration of an establishment does not in any way denote approval of the "
-            "establishment or its products by FDA.")
+    text = (
+        "Your website states that your stem cell therapy is “FDA registered and approved.” FDA has not approved "
+        "your product. Registration of an establishment does not in any way denote approval of the "
+        "establishment or its products by FDA."
+    )
     r = classify_document(text)
     assert "false_fda_approval_claim" in r["violation_types"]
 
@@ -198,8 +224,10 @@ def test_hctp_criteria_failure_and_donor_eligibility_are_hctp_1271():
 
 
 def test_statement_of_hctp_law_alone_charges_nothing():
-    text = ("HCT/Ps that do not meet all the criteria in 21 CFR 1271.10(a) are not regulated solely under section 361 "
-            "of the PHS Act.")
+    text = (
+        "HCT/Ps that do not meet all the criteria in 21 CFR 1271.10(a) are not regulated solely under section 361 "
+        "of the PHS Act."
+    )
     assert classify_document(text)["violation_types"] == []
 
 
@@ -209,10 +237,11 @@ def test_title_and_subject_raise_the_score_but_evidence_stays_in_the_text():
     titled = classify_document(text, title="Exosome serum", subject="Unapproved biologic / exosome")
     assert titled["exosome_score"] > plain["exosome_score"]
     for e in titled["evidence"]:
-        assert text[e["start"]:e["end"]] == e["quote"]
+        assert text[e["start"] : e["end"]] == e["quote"]
 
 
 # --- evidence, result shape -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("doc_id", sorted(BY_ID))
 def test_every_tag_has_verbatim_evidence_with_correct_offsets(doc_id):
@@ -230,7 +259,7 @@ def test_every_tag_has_verbatim_evidence_with_correct_offsets(doc_id):
     assert {(e["tag"], e["tag_kind"]) for e in r["evidence"]} == expected
     for e in r["evidence"]:
         assert 0 <= e["start"] < e["end"] <= len(text)
-        assert text[e["start"]:e["end"]] == e["quote"]
+        assert text[e["start"] : e["end"]] == e["quote"]
         assert e["quote"] == e["quote"].strip()
 
 
@@ -273,6 +302,7 @@ def test_non_string_text_is_rejected():
 
 # --- citations, websites, sentences ----------------------------------------------------------
 
+
 def _citations(doc_id):
     return {c["citation"]: c["count"] for c in classify(doc_id)["citations"]}
 
@@ -287,8 +317,16 @@ def test_statute_citations_are_normalised():
 
 def test_regulation_citations_are_normalised_and_lists_expanded():
     c = _citations("akan-biosciences-inc-654674-04302024")
-    for cite in ("21 CFR 1271.10(a)(1)", "21 CFR 1271.10(a)(2)", "21 CFR 211.100(a)", "21 CFR 1271.60(b)",
-                 "21 CFR 1271.60(c)", "21 CFR 211.42(c)(10)(iv)", "PHS Act 361", "21 CFR 1271.3(d)"):
+    for cite in (
+        "21 CFR 1271.10(a)(1)",
+        "21 CFR 1271.10(a)(2)",
+        "21 CFR 211.100(a)",
+        "21 CFR 1271.60(b)",
+        "21 CFR 1271.60(c)",
+        "21 CFR 211.42(c)(10)(iv)",
+        "PHS Act 361",
+        "21 CFR 1271.3(d)",
+    ):
         assert cite in c, cite
     bimo = _citations("wl-stephen-fallon-bimo-2026")
     assert {"21 CFR 812", "21 CFR 50", "21 CFR 50.27(a)", "21 CFR 812.100"} <= set(bimo)
@@ -296,11 +334,20 @@ def test_regulation_citations_are_normalised_and_lists_expanded():
 
 
 def test_section_lists_and_title_21_forms():
-    r = classify_document("…violates sections 301(d) and 505(a) of the FD&C Act, 21 U.S.C. 331(d) and 355(a). "
-                          "See Title 21, Code of Federal Regulations (CFR), Parts 210 and 211. Section 5 of the FTC Act.")
+    r = classify_document(
+        "…violates sections 301(d) and 505(a) of the FD&C Act, 21 U.S.C. 331(d) and 355(a). "
+        "See Title 21, Code of Federal Regulations (CFR), Parts 210 and 211. Section 5 of the FTC Act."
+    )
     got = [c["citation"] for c in r["citations"]]
-    assert got == ["FD&C Act 301(d)", "FD&C Act 505(a)", "21 U.S.C. 331(d)", "21 U.S.C. 355(a)",
-                   "21 CFR 210", "21 CFR 211", "FTC Act 5"]
+    assert got == [
+        "FD&C Act 301(d)",
+        "FD&C Act 505(a)",
+        "21 U.S.C. 331(d)",
+        "21 U.S.C. 355(a)",
+        "21 CFR 210",
+        "21 CFR 211",
+        "FTC Act 5",
+    ]
 
 
 def test_websites_reviewed_exclude_emails_and_fda_pages():
@@ -308,14 +355,18 @@ def test_websites_reviewed_exclude_emails_and_fda_pages():
     assert r["websites"] == ["www.supremerejuvenation.com", "www.instagram.com/supremeexosomes"]
     unetixs = classify("wl-unetixs-vascular-2026")
     assert unetixs["websites"] == []  # only an fda.gov link
-    assert classify("wl-vital-silver-covid-2020")["websites"] == ["www.purevitalsilver.com",
-                                                                   "www.facebook.com/purevitalsilver"]
+    assert classify("wl-vital-silver-covid-2020")["websites"] == [
+        "www.purevitalsilver.com",
+        "www.facebook.com/purevitalsilver",
+    ]
 
 
 def test_sentences_keep_citations_abbreviations_and_list_numbers_whole():
-    text = ("Your product is an unapproved new drug under 21 U.S.C. § 355(a). It is sold by Acme Inc. to clinics.\n"
-            "1. Your firm failed to test each batch [21 CFR 211.165(a)].\n"
-            "the investigator wrote this line\nacross two lines.")
+    text = (
+        "Your product is an unapproved new drug under 21 U.S.C. § 355(a). It is sold by Acme Inc. to clinics.\n"
+        "1. Your firm failed to test each batch [21 CFR 211.165(a)].\n"
+        "the investigator wrote this line\nacross two lines."
+    )
     sentences = [s.text for s in split_sentences(text)]
     assert sentences == [
         "Your product is an unapproved new drug under 21 U.S.C. § 355(a).",
@@ -324,42 +375,65 @@ def test_sentences_keep_citations_abbreviations_and_list_numbers_whole():
         "the investigator wrote this line\nacross two lines.",
     ]
     for s in split_sentences(text):
-        assert text[s.start:s.end] == s.text
+        assert text[s.start : s.end] == s.text
 
 
 def test_hard_wrapped_pdf_text_is_rejoined_into_sentences():
-    body = ("Your products are adulterated within the meaning of\n"
-            "section 501(a)(2)(B) of the Federal Food, Drug, and Cosmetic Act because your methods do\n"
-            "not conform to CGMP, and they are unlicensed biological products in violation of\n"
-            "section 351(a) of the Public Health Service Act. During the inspection FDA documented\n")
+    body = (
+        "Your products are adulterated within the meaning of\n"
+        "section 501(a)(2)(B) of the Federal Food, Drug, and Cosmetic Act because your methods do\n"
+        "not conform to CGMP, and they are unlicensed biological products in violation of\n"
+        "section 351(a) of the Public Health Service Act. During the inspection FDA documented\n"
+    )
     text = "WARNING LETTER\n\nDear Dr. Doe:\n\n" + body * 4 + "that you manufacture exosome products.\n"
     sentences = [s.text for s in split_sentences(text)]
-    assert any(s.startswith("Your products are adulterated within the meaning of\nsection 501(a)(2)(B)") for s in sentences)
+    assert any(
+        s.startswith("Your products are adulterated within the meaning of\nsection 501(a)(2)(B)") for s in sentences
+    )
     r = classify_document(text)
     assert {"adulteration", "cgmp", "unapproved_biologic"} <= set(r["violation_types"])
     assert {"FD&C Act 501(a)(2)(B)", "PHS Act 351(a)"} <= {c["citation"] for c in r["citations"]}
 
 
-@pytest.mark.parametrize("text,label", [
-    ("This letter is to advise you that your misbranding of your umbilical cord-derived product while held for sale "
-     "violates section 301(k) of the FD&C Act.", "misbranding"),
-    ("Because it is not generally recognized as safe and effective, your product is a new drug under section 201(p) "
-     "of the FD&C Act.", "unapproved_new_drug"),
-    ("Your refusal to permit access to records required by section 704(a) violates section 301(e) of the FD&C Act.",
-     "other"),
-    ("Your firm failed to properly list a drug, which is prohibited under section 301(p) of the FD&C Act.", "other"),
-    ("Under section 501(a)(2)(B) of the Act, your drug products are adulterated because your methods do not conform "
-     "to CGMP.", "adulteration"),
-])
+@pytest.mark.parametrize(
+    "text,label",
+    [
+        (
+            "This letter is to advise you that your misbranding of your umbilical cord-derived product while held for sale "
+            "violates section 301(k) of the FD&C Act.",
+            "misbranding",
+        ),
+        (
+            "Because it is not generally recognized as safe and effective, your product is a new drug under section 201(p) "
+            "of the FD&C Act.",
+            "unapproved_new_drug",
+        ),
+        (
+            "Your refusal to permit access to records required by section 704(a) violates section 301(e) of the FD&C Act.",
+            "other",
+        ),
+        (
+            "Your firm failed to properly list a drug, which is prohibited under section 301(p) of the FD&C Act.",
+            "other",
+        ),
+        (
+            "Under section 501(a)(2)(B) of the Act, your drug products are adulterated because your methods do not conform "
+            "to CGMP.",
+            "adulteration",
+        ),
+    ],
+)
 def test_general_charge_forms(text, label):
     assert label in classify_document(text)["violation_types"]
 
 
 # --- CLI through a subprocess -----------------------------------------------------------------
 
+
 def _cli(*args, stdin: str | None = None):
-    return subprocess.run([sys.executable, "-m", "scraper.cli", *args], input=stdin, capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "scraper.cli", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_classify_text_cli_classifies_and_reports_bad_lines_without_stopping():
@@ -383,8 +457,9 @@ def test_classify_text_cli_classifies_and_reports_bad_lines_without_stopping():
 
 def test_classify_text_cli_survives_a_line_that_is_not_utf8():
     data = b'\xef\xbb\xbf{"id": 1, "text": "ok"}\n\xff\xfe not text\n{"id": 2, "text": "Your products are unapproved new drugs."}\n'
-    proc = subprocess.run([sys.executable, "-m", "scraper.cli", "classify-text"], input=data, capture_output=True,
-                          cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scraper.cli", "classify-text"], input=data, capture_output=True, cwd=ROOT, timeout=120
+    )
     out = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
     assert proc.returncode == 1 and b"Traceback" not in proc.stderr
     assert [o["id"] for o in out] == [1, None, 2]

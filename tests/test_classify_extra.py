@@ -7,6 +7,7 @@ one letter (see the file's README section). The thresholds below are therefore r
 floors, set under today's scores so that one slip per label is tolerated on labels with five or
 more positives, while the traps each round exposed are pinned one by one underneath.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,6 +32,7 @@ def evidence_for(result: dict, tag: str) -> list[str]:
 
 # --- regression floors ----------------------------------------------------------------------
 
+
 def test_extra_set_has_positives_for_every_label():
     report = evaluate(EXTRA)
     for label in ("exosome_related", "regen_medicine_related") + VIOLATION_LABELS:
@@ -53,10 +55,11 @@ def test_extra_set_scores_stay_above_floors():
 def test_extra_evidence_is_verbatim(doc_id):
     text = BY_ID[doc_id]["text"]
     for e in classify_document(text)["evidence"]:
-        assert text[e["start"]:e["end"]] == e["quote"]
+        assert text[e["start"] : e["end"]] == e["quote"]
 
 
 # --- traps found by the rounds ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("doc_id", ["wl-neobiosis-2024", "wl-dynamic-stem-cell-therapy-2026"])
 def test_a_violation_heading_names_the_charge(doc_id):
@@ -79,8 +82,10 @@ def test_subject_lines_charge_nothing(doc_id):
 
 
 def test_a_subject_line_does_not_charge_but_the_body_still_does():
-    text = ("RE: Unapproved and Misbranded Products Related to Coronavirus Disease 2019 (COVID-19)\n\n"
-            "FDA reviewed your website. These products are misbranded drugs under section 502 of the FD&C Act.")
+    text = (
+        "RE: Unapproved and Misbranded Products Related to Coronavirus Disease 2019 (COVID-19)\n\n"
+        "FDA reviewed your website. These products are misbranded drugs under section 502 of the FD&C Act."
+    )
     assert classify_document(text)["violation_types"] == ["misbranding"]
     assert classify_document(text.split("\n\n")[0] + "\n\nFDA reviewed your website.")["violation_types"] == []
 
@@ -96,9 +101,16 @@ def test_statement_of_the_hctp_criteria_is_not_a_finding():
 
 
 def test_charges_without_section_numbers_or_with_old_parts():
-    assert set(classify("wl-evolutionary-biologics-2024")["violation_types"]) == {"unapproved_new_drug", "unapproved_biologic"}
-    assert "adulteration" in classify("wl-inland-seafood-2002")["violation_types"]  # 'in violation of section 402(a)(4)'
-    assert "other" in classify("wl-harbor-marine-product-2025")["violation_types"]  # 'violations of the … HACCP regulation'
+    assert set(classify("wl-evolutionary-biologics-2024")["violation_types"]) == {
+        "unapproved_new_drug",
+        "unapproved_biologic",
+    }
+    assert (
+        "adulteration" in classify("wl-inland-seafood-2002")["violation_types"]
+    )  # 'in violation of section 402(a)(4)'
+    assert (
+        "other" in classify("wl-harbor-marine-product-2025")["violation_types"]
+    )  # 'violations of the … HACCP regulation'
     allo = classify("wl-allosource-2002")
     assert "other" in allo["violation_types"] and "hctp_1271" not in allo["violation_types"]  # 21 CFR 1270, pre-1271
 
@@ -118,8 +130,9 @@ def test_notices_fault_registration_claims_and_false_marketing_claims():
     r = classify("sn-regen-medicine-consumer-information-2021")
     assert {"false_fda_approval_claim", "unapproved_biologic"} <= set(r["violation_types"]) and r["exosome_related"]
     assert "misbranding" in classify("pr-liveyon-2019")["violation_types"]
-    assert {"misbranding", "false_fda_approval_claim"} <= set(classify("pr-covid-antibody-test-warning-letters-2020")
-                                                              ["violation_types"])
+    assert {"misbranding", "false_fda_approval_claim"} <= set(
+        classify("pr-covid-antibody-test-warning-letters-2020")["violation_types"]
+    )
     assert classify("pr-e-liquid-pmta-warning-letters-2021")["violation_types"] == ["other"]
 
 

@@ -1,9 +1,12 @@
 """SentenceIndex.containing: the one-pass keyword scan finds what a str.find per keyword finds."""
+
 from scraper.classify.sentences import SentenceIndex, split_sentences
 
-TEXT = ("“Notice” — İstanbul clinic: your unlicensed biological products are not licensed.\n\n"
-        "The quality system of your firm failed. Stem cell products require a license!\n"
-        "Record keeping (21 C.F.R. 1271.290) was inadequate; see www.example.com. UNLICENSED again.")
+TEXT = (
+    "“Notice” — İstanbul clinic: your unlicensed biological products are not licensed.\n\n"
+    "The quality system of your firm failed. Stem cell products require a license!\n"
+    "Record keeping (21 C.F.R. 1271.290) was inadequate; see www.example.com. UNLICENSED again."
+)
 KEYS = ("licens", "unlicensed", "stem", "cord", "c.f.r", "1271", ".com", "absent keyword", "İ".lower())
 
 
@@ -34,4 +37,5 @@ def test_a_keyword_first_asked_for_later_is_found_then_and_on_the_next_texts():
 def test_union_of_keys_is_sorted_and_without_duplicates():
     index = SentenceIndex(TEXT)
     assert index.containing(("unlicensed", "licens", "stem")) == sorted(
-        set(_by_find(TEXT, "unlicensed")) | set(_by_find(TEXT, "licens")) | set(_by_find(TEXT, "stem")))
+        set(_by_find(TEXT, "unlicensed")) | set(_by_find(TEXT, "licens")) | set(_by_find(TEXT, "stem"))
+    )

@@ -4,6 +4,7 @@ The mapping is tested on subject lines taken verbatim from the real listing CSV 
 checks the line is there), the bundled set against the listing and the parser, and
 `fdatrack eval --silver` through the command line.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -15,8 +16,15 @@ from pathlib import Path
 import pytest
 
 from scraper.classify import VIOLATION_LABELS
-from scraper.classify.silver import (MAPPED_LABELS, UNMAPPED, build_silver, evaluate_silver, load_silver,
-                                     read_listing, subject_labels)
+from scraper.classify.silver import (
+    MAPPED_LABELS,
+    UNMAPPED,
+    build_silver,
+    evaluate_silver,
+    load_silver,
+    read_listing,
+    subject_labels,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LISTING_CSV = ROOT / "scraper" / "mirror" / "sample" / "listing_rows_2026-03-23.csv"
@@ -28,25 +36,33 @@ SUBJECTS = {row["subject"] for row in LISTING.values()}
 REAL_SUBJECTS = [
     ("CGMP/Finished Pharmaceuticals/Adulterated", {"cgmp", "adulteration"}),
     ("Unapproved New Drugs/Misbranded", {"unapproved_new_drug", "misbranding"}),
-    ("Unapproved New Drug/Unlicensed Biological Product/Biologics License Application (BLA)",
-     {"unapproved_new_drug", "unapproved_biologic"}),
+    (
+        "Unapproved New Drug/Unlicensed Biological Product/Biologics License Application (BLA)",
+        {"unapproved_new_drug", "unapproved_biologic"},
+    ),
     ("Unapproved New Drugs/Unlicensed Biological Product Violations", {"unapproved_new_drug", "unapproved_biologic"}),
     ("CGMP/Deviations/Biologics License Application (BLA)", {"cgmp", "unapproved_biologic"}),
     ("Deviations/CFR/Regulations for Human Cells, Tissues & Cellular Products (HCT/Ps)", {"hctp_1271"}),
     ("CGMP/Regulations for Human Cells, Tissues & Cellular Products (HCT/Ps)", {"cgmp", "hctp_1271"}),
     ("CGMP/QSR/Medical Devices/Adulterated", {"cgmp", "adulteration"}),
     ("Medical Devices/Adulterated/Quality System Regulation (QSR)", {"cgmp", "adulteration"}),
-    ("CGMP/Manufacturing, Packaging, Labeling, or Holding Operations for Dietary Supplements/Adulterated",
-     {"cgmp", "adulteration"}),
+    (
+        "CGMP/Manufacturing, Packaging, Labeling, or Holding Operations for Dietary Supplements/Adulterated",
+        {"cgmp", "adulteration"},
+    ),
     ("New Drug/Misbranded", {"unapproved_new_drug", "misbranding"}),
     ("Dietary Supplement/New Drug/Misbranded", {"unapproved_new_drug", "misbranding"}),
     ("Unapproved New Animal Drug/Adulterated", {"unapproved_new_drug", "adulteration"}),
-    ("Unlawful Sale of Unapproved and Misbranded Drugs to United States Consumers Over the Internet",
-     {"unapproved_new_drug", "misbranding"}),
+    (
+        "Unlawful Sale of Unapproved and Misbranded Drugs to United States Consumers Over the Internet",
+        {"unapproved_new_drug", "misbranding"},
+    ),
     ("Misbranded and Unapproved New Drugs", {"unapproved_new_drug", "misbranding"}),
     ("Unapproved New Drug/Compounding/Misbranding", {"unapproved_new_drug", "misbranding"}),
-    ("Investigational Device Exemptions (IDE)/Premarket Approval Application (PMA) Adulterated Device",
-     {"adulteration"}),
+    (
+        "Investigational Device Exemptions (IDE)/Premarket Approval Application (PMA) Adulterated Device",
+        {"adulteration"},
+    ),
     # terms that look like a label and are not one
     ("PHS Act/Shell Egg Regulation/Adulterated", {"adulteration"}),  # PHS Act 361 egg rules, not a biologic
     ("Unapproved and Misbranded Products Related to Coronavirus Disease 2019 (COVID-19)", {"misbranding"}),
@@ -71,8 +87,10 @@ def test_mapping_covers_every_violation_label_once():
 
 
 def test_every_real_subject_maps_and_the_big_terms_are_counted():
-    counts = {label: sum(label in subject_labels(s) for s in (r["subject"] for r in LISTING.values()))
-              for label in MAPPED_LABELS}
+    counts = {
+        label: sum(label in subject_labels(s) for s in (r["subject"] for r in LISTING.values()))
+        for label in MAPPED_LABELS
+    }
     # the listing's own vocabulary: thousands of Adulterated/Misbranded, hundreds of CGMP and new drugs
     assert counts["adulteration"] > 2000 and counts["misbranding"] > 1500 and counts["cgmp"] > 700
     assert counts["unapproved_new_drug"] > 400 and counts["unapproved_biologic"] >= 10 and counts["hctp_1271"] >= 40
@@ -112,13 +130,15 @@ def test_builder_keeps_a_page_note_and_parses_a_letter_region(tmp_path):
     slug = "buzzagogo-llc-639545-01182023"
     page = tmp_path / f"{slug}.html"
     page.write_text(
-        "<!-- page_note: letter region copied for a test -->\n<main><article id=\"main-content\"><header>"
-        "<h1 class=\"content-title\">Buzzagogo, LLC<span> MARCS-CMS 639545 — <time datetime=\"2023-01-18T00:00:00Z\">"
-        "January 18, 2023</time></span></h1></header><div class=\"col-md-8\" role=\"main\"><hr>"
+        '<!-- page_note: letter region copied for a test -->\n<main><article id="main-content"><header>'
+        '<h1 class="content-title">Buzzagogo, LLC<span> MARCS-CMS 639545 — <time datetime="2023-01-18T00:00:00Z">'
+        'January 18, 2023</time></span></h1></header><div class="col-md-8" role="main"><hr>'
         + "<p>The claims on your labeling establish that the product is an unapproved new drug under section 505 of "
-          "the FD&amp;C Act, 21 U.S.C. 355. This drug product is adulterated within the meaning of section 501(a)(1) "
-          "of the FD&amp;C Act, 21 U.S.C. 351(a)(1), in that it consists in whole or in part of any filthy, putrid, "
-          "or decomposed substance.</p>" * 2 + "</div></article></main>", encoding="utf-8")
+        "the FD&amp;C Act, 21 U.S.C. 355. This drug product is adulterated within the meaning of section 501(a)(1) "
+        "of the FD&amp;C Act, 21 U.S.C. 351(a)(1), in that it consists in whole or in part of any filthy, putrid, "
+        "or decomposed substance.</p>" * 2 + "</div></article></main>",
+        encoding="utf-8",
+    )
     [record], skipped = build_silver([page], LISTING)
     assert not skipped and record["page_note"] == "letter region copied for a test"
     assert record["subject"] == LISTING[slug]["subject"] and "&amp;" not in record["text"]
@@ -147,9 +167,11 @@ def test_evaluation_never_shows_the_subject_to_the_classifier():
 
 # --- the command line ---------------------------------------------------------------------------
 
+
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "scraper.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "scraper.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_eval_silver_cli_prints_every_mapped_label_with_support():
@@ -158,8 +180,11 @@ def test_eval_silver_cli_prints_every_mapped_label_with_support():
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert f"on {len(SILVER_DOCS)} letters of the silver set" in out and "time per letter" in out
-    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()
-            if line.split() and line.split()[0] in MAPPED_LABELS}
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in out.splitlines()
+        if line.split() and line.split()[0] in MAPPED_LABELS
+    }
     for label in MAPPED_LABELS:
         support = sum(label in subject_labels(d["subject"]) for d in SILVER_DOCS)
         if support >= threshold:
@@ -171,9 +196,17 @@ def test_eval_silver_cli_prints_every_mapped_label_with_support():
 
 def test_eval_silver_cli_json_and_a_given_file(tmp_path):
     one = tmp_path / "one.jsonl"
-    one.write_text(json.dumps({"id": "a", "subject": "Unapproved New Drugs/Misbranded",
-                               "text": "Your product is an unapproved new drug in violation of section 505(a) of the "
-                                       "FD&C Act, 21 U.S.C. 355(a)."}) + "\n")
+    one.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "subject": "Unapproved New Drugs/Misbranded",
+                "text": "Your product is an unapproved new drug in violation of section 505(a) of the "
+                "FD&C Act, 21 U.S.C. 355(a).",
+            }
+        )
+        + "\n"
+    )
     proc = _cli("eval", "--silver", str(one), "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
@@ -189,7 +222,7 @@ def test_eval_silver_cli_bad_files_are_one_error_line(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x", "text": "t"}\n')
     proc = _cli("eval", "--silver", str(bad))
-    assert proc.returncode != 0 and "needs \"text\" and \"subject\"" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode != 0 and 'needs "text" and "subject"' in proc.stderr and "Traceback" not in proc.stderr
     broken = tmp_path / "broken.jsonl.gz"
     broken.write_bytes(b"not gzip")
     proc = _cli("eval", "--silver", str(broken))

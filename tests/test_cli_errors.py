@@ -4,6 +4,7 @@ Commands that only read files run in-process through ``scraper.cli.main`` (fast)
 that would start a reactor, a server or exec Datasette if the check were missing run as
 subprocesses, so a missing check fails the test instead of taking over the test process.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,11 +20,18 @@ from db.schema import migrations
 from scraper.cli import main
 from tests.conftest import run_fdatrack
 
-SAMPLE_LETTER = Path(__file__).resolve().parent.parent / "scraper" / "mirror" / "sample" / "letters" / (
-    "kimera-labs-inc-649343-09012023.html")
+SAMPLE_LETTER = (
+    Path(__file__).resolve().parent.parent
+    / "scraper"
+    / "mirror"
+    / "sample"
+    / "letters"
+    / ("kimera-labs-inc-649343-09012023.html")
+)
 
 
 # --------------------------------------------------------------------------- bad files
+
 
 @pytest.fixture
 def files(tmp_path) -> dict[str, Path]:
@@ -76,13 +84,17 @@ def assert_one_line_error(code: int, stderr: str, *patterns: str):
 
 # --------------------------------------------------------------------------- parse-letter
 
-@pytest.mark.parametrize("name,says", [
-    ("missing", "no such file"),
-    ("empty", "empty"),
-    ("not_html", "picture.png"),
-    ("text", "notes.txt"),
-    ("directory", "a-directory"),
-])
+
+@pytest.mark.parametrize(
+    "name,says",
+    [
+        ("missing", "no such file"),
+        ("empty", "empty"),
+        ("not_html", "picture.png"),
+        ("text", "notes.txt"),
+        ("directory", "a-directory"),
+    ],
+)
 def test_parse_letter_bad_file(files, capsys, monkeypatch, name, says):
     code, out, err = in_process(capsys, monkeypatch, "parse-letter", str(files[name]))
     assert out == ""
@@ -102,13 +114,16 @@ DB_COMMANDS = [("status",), ("reparse",), ("classify",)]
 
 
 @pytest.mark.parametrize("command", DB_COMMANDS, ids=lambda c: c[0])
-@pytest.mark.parametrize("name,says", [
-    ("missing", "no database"),
-    ("empty", "empty file"),
-    ("text", "not a database"),
-    ("foreign_db", "letters"),
-    ("directory", "a-directory"),
-])
+@pytest.mark.parametrize(
+    "name,says",
+    [
+        ("missing", "no database"),
+        ("empty", "empty file"),
+        ("text", "not a database"),
+        ("foreign_db", "letters"),
+        ("directory", "a-directory"),
+    ],
+)
 def test_database_command_bad_db(files, capsys, monkeypatch, command, name, says):
     code, out, err = in_process(capsys, monkeypatch, *command, "--db", str(files[name]))
     assert_one_line_error(code, err, says)
@@ -137,6 +152,7 @@ def test_reparse_of_an_unknown_letter(files, capsys, monkeypatch):
 
 # --------------------------------------------------------------------------- classify-text, eval
 
+
 def test_classify_text_bad_json_line(files, capsys, monkeypatch):
     code, out, err = in_process(capsys, monkeypatch, "classify-text", stdin=files["bad_json"].read_text())
     assert code == 1
@@ -153,19 +169,23 @@ def test_classify_text_line_that_is_not_an_object(capsys, monkeypatch):
     assert_one_line_error(code, err)
 
 
-@pytest.mark.parametrize("name,says", [
-    ("missing", "no such file"),
-    ("empty", "empty.html"),
-    ("bad_json", "bad.jsonl"),
-    ("text", "notes.txt"),
-    ("not_html", "picture.png"),
-])
+@pytest.mark.parametrize(
+    "name,says",
+    [
+        ("missing", "no such file"),
+        ("empty", "empty.html"),
+        ("bad_json", "bad.jsonl"),
+        ("text", "notes.txt"),
+        ("not_html", "picture.png"),
+    ],
+)
 def test_eval_bad_file(files, capsys, monkeypatch, name, says):
     code, out, err = in_process(capsys, monkeypatch, "eval", str(files[name]))
     assert_one_line_error(code, err, says)
 
 
 # --------------------------------------------------------------------------- crawl, serve, mirror (subprocesses)
+
 
 def test_crawl_unwritable_db_path(files, mirror):
     base_url, site = mirror
@@ -175,7 +195,9 @@ def test_crawl_unwritable_db_path(files, mirror):
     assert site.requests == [], "the crawl must not start when its database cannot be written"
 
 
-@pytest.mark.parametrize("name,says", [("text", "not a database"), ("foreign_db", "letters"), ("directory", "a-directory")])
+@pytest.mark.parametrize(
+    "name,says", [("text", "not a database"), ("foreign_db", "letters"), ("directory", "a-directory")]
+)
 def test_crawl_into_a_file_that_is_not_its_database(files, mirror, name, says):
     base_url, site = mirror
     before = files[name].read_bytes() if files[name].is_file() else None

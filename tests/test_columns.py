@@ -1,4 +1,5 @@
 """The column registry (db/columns.py) and what derives from it; imports of db/ in one direction."""
+
 from __future__ import annotations
 
 import ast
@@ -45,22 +46,44 @@ def test_every_item_field_is_stored_or_explicitly_excluded():
 
 
 def test_letter_row_drops_unknown_keys_and_splits_the_address():
-    row = store.letter_row({"slug": "a", "url": "u", "page_title": "T", "nonsense": 1,
-                            "recipient_address": {"city": "Miami", "country": "United States"}})
+    row = store.letter_row(
+        {
+            "slug": "a",
+            "url": "u",
+            "page_title": "T",
+            "nonsense": 1,
+            "recipient_address": {"city": "Miami", "country": "United States"},
+        }
+    )
     assert "page_title" not in row and "nonsense" not in row
-    assert (row["recipient_city"], row["recipient_country"], row["recipient_street"]) == ("Miami", "United States", None)
+    assert (row["recipient_city"], row["recipient_country"], row["recipient_street"]) == (
+        "Miami",
+        "United States",
+        None,
+    )
 
 
 def test_hashes_are_one_function_over_registry_fields():
-    row = {"slug": "a", "url": "https://www.fda.gov/x/a", "company": "Acme", "subject": "S", "excerpt": "E",
-           "closeout_letter_url": "https://www.fda.gov/media/1/download", "body_text": "text"}
+    row = {
+        "slug": "a",
+        "url": "https://www.fda.gov/x/a",
+        "company": "Acme",
+        "subject": "S",
+        "excerpt": "E",
+        "closeout_letter_url": "https://www.fda.gov/media/1/download",
+        "body_text": "text",
+    }
     assert listing_hash(row) == columns.hash_fields(row, columns.LISTING_HASH_FIELDS)
     moved = {**row, "url": "http://127.0.0.1:9/x/a", "closeout_letter_url": "http://127.0.0.1:9/media/1/download"}
     assert listing_hash(moved) == listing_hash(row)  # a mirror is the same site
-    assert columns.hash_fields(moved, columns.content_hash_fields(moved)) == columns.hash_fields(row, columns.content_hash_fields(row))
+    assert columns.hash_fields(moved, columns.content_hash_fields(moved)) == columns.hash_fields(
+        row, columns.content_hash_fields(row)
+    )
     assert listing_hash({**row, "excerpt": "other"}) == listing_hash(row)
     assert listing_hash({**row, "company": "Other"}) != listing_hash(row)
-    assert "title" not in columns.content_hash_fields(row) and "title" in columns.content_hash_fields({**row, "title": "T"})
+    assert "title" not in columns.content_hash_fields(row) and "title" in columns.content_hash_fields(
+        {**row, "title": "T"}
+    )
 
 
 def test_datasette_descriptions_are_the_registry():

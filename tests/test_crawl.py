@@ -1,4 +1,5 @@
 """End to end: the real spider through Scrapy's engine against the loopback mirror, into SQLite."""
+
 from __future__ import annotations
 
 import json
@@ -64,6 +65,7 @@ def test_fields_of_a_cber_letter(crawled):
     assert json.loads(row["recipient_emails"])
     # the page as fetched is kept once, in the versions archive, not in the letters row (issue 12)
     from db.history import archived_page
+
     assert row["raw_html"] is None
     assert "MARCS-CMS 708912" in archived_page(db, row["slug"])
     assert row["body_text"].count("\n\n") > 5
@@ -99,9 +101,13 @@ def test_run_row_records_the_crawl(crawled):
 
 def test_full_text_search_finds_exosome_letters(crawled):
     db = crawled[1]
-    hits = [r["slug"] for r in db.query(
-        "select letters.slug from letters join letters_fts on letters.rowid = letters_fts.rowid "
-        "where letters_fts match 'exosome' order by letters.slug")]
+    hits = [
+        r["slug"]
+        for r in db.query(
+            "select letters.slug from letters join letters_fts on letters.rowid = letters_fts.rowid "
+            "where letters_fts match 'exosome' order by letters.slug"
+        )
+    ]
     assert "supreme-rejuvenation-llc-700749-05052025" in hits
     assert "amman-pharmaceutical-industries-668867-02142024" not in hits
 
@@ -113,7 +119,7 @@ def test_letters_are_classified_on_the_way_in(crawled):
     assert "unapproved_biologic" in json.loads(row["violation_types"])
     tags = {r["tag"]: r for r in db["letter_tags"].rows_where("slug = ?", [row["slug"]])}
     quote = tags["unapproved_biologic"]["quote"]
-    assert row["body_text"][tags["unapproved_biologic"]["start"]:tags["unapproved_biologic"]["end"]] == quote
+    assert row["body_text"][tags["unapproved_biologic"]["start"] : tags["unapproved_biologic"]["end"]] == quote
 
 
 def test_second_run_adds_no_duplicates_and_changes_nothing(mirror, tmp_path):
@@ -190,8 +196,14 @@ def test_scrapy_crawl_from_the_repository_root(mirror, tmp_path):
     base_url, site = mirror
     db_path = tmp_path / "s.db"
     env = {"FDA_BASE_URL": base_url, "FDA_DB_PATH": str(db_path), "FDA_DELAY": "0", "FDA_LIMIT": "2"}
-    result = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "warning_letters"], cwd=ROOT,
-                            env={**__import__("os").environ, **env}, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "warning_letters"],
+        cwd=ROOT,
+        env={**__import__("os").environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert sqlite_utils.Database(db_path)["letters"].count == 2
 
@@ -201,9 +213,12 @@ def test_datasette_serves_the_letters_with_the_metadata(crawled):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "scraper.cli", "serve", "--db", str(db_path), "--port", str(port),
-                             "--immutable"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scraper.cli", "serve", "--db", str(db_path), "--port", str(port), "--immutable"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):

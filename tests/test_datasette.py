@@ -4,6 +4,7 @@ Every expectation is computed from the database itself or from facts of the real
 (Invitrx received two letters; Adamson's letter was closed out; Kimera Labs makes exosome
 products), never copied from Datasette's own output.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,6 +43,7 @@ def sql(mirror_db):
 @pytest.fixture(scope="module")
 def get(datasette_url):
     with httpx.Client(base_url=datasette_url, timeout=30) as client:
+
         def fetch(path, **params):
             response = client.get(path, params=params)
             assert response.status_code == 200, f"{path} {params}: {response.status_code} {response.text[:500]}"
@@ -56,9 +58,11 @@ def query_rows(get, name, **params):
 
 # --- metadata ----------------------------------------------------------------------------
 
+
 def test_committed_metadata_is_what_db_metadata_generates():
-    assert metadata.METADATA_PATH.read_text(encoding="utf-8") == metadata.render_yaml(), \
+    assert metadata.METADATA_PATH.read_text(encoding="utf-8") == metadata.render_yaml(), (
         "datasette_metadata.yml is stale: run python3 -m db.metadata"
+    )
     assert metadata.main(["--check"]) == 0
 
 
@@ -108,6 +112,7 @@ def test_datasette_serves_the_metadata(get):
 
 # --- serving -------------------------------------------------------------------------------
 
+
 def test_serve_is_read_only_live_and_names_any_file_fda_letters(get, mirror_db):
     databases = get("/-/databases.json").json()
     assert [(d["name"], d["is_mutable"]) for d in databases] == [(DB, True)]  # follows a crawl's writes
@@ -115,8 +120,13 @@ def test_serve_is_read_only_live_and_names_any_file_fda_letters(get, mirror_db):
     settings = get("/-/settings.json").json()
     assert settings["sql_time_limit_ms"] == 3000
     plugins = {p["name"] for p in get("/-/plugins.json").json()}
-    assert {"datasette-atom", "datasette-search-all", "datasette-dashboards", "datasette-block-robots",
-            "fdatrack_render.py"} <= plugins
+    assert {
+        "datasette-atom",
+        "datasette-search-all",
+        "datasette-dashboards",
+        "datasette-block-robots",
+        "fdatrack_render.py",
+    } <= plugins
 
 
 def test_writes_are_refused(datasette_url):
@@ -150,13 +160,14 @@ def test_robots_are_blocked(get):
 
 # --- the letters table ----------------------------------------------------------------------------
 
+
 def test_letters_table_newest_first_with_every_row(get, sql):
     data = get(f"/{DB}/letters.json", _shape="objects", _size="max", _nocol=["raw_html", "body_text"]).json()
     rows = data["rows"]
     assert len(rows) == data["filtered_table_rows_count"] == sql("select count(*) n from letters")[0]["n"] > 28
     dates = [r["date"] for r in rows if r["date"]]
     assert dates == sorted(dates, reverse=True)
-    assert all(not r["date"] for r in rows[len(dates):])  # undated documents last
+    assert all(not r["date"] for r in rows[len(dates) :])  # undated documents last
     for r in rows:  # letters by their issue date, other documents by their own date
         assert r["date"] == (r["letter_issue_date"] or r["document_date"] or r["posted_date"])
     assert {r["slug"] for r in rows} >= {"kimera-labs-inc-649343-09012023", HOSTILE_SLUG}
@@ -164,8 +175,15 @@ def test_letters_table_newest_first_with_every_row(get, sql):
 
 def test_default_facets_match_the_data(get, sql):
     facets = get(f"/{DB}/letters.json", _size="0").json()["facet_results"]
-    assert list(facets) == ["issuing_office", "year", "kind", "exosome_related", "regulator", "violation_types",
-                            "product_categories"]
+    assert list(facets) == [
+        "issuing_office",
+        "year",
+        "kind",
+        "exosome_related",
+        "regulator",
+        "violation_types",
+        "product_categories",
+    ]
     regulators = {f["value"]: f["count"] for f in facets["regulator"]["results"]}
     assert regulators == {r["regulator"]: r["n"] for r in sql("select regulator, count(*) n from letters group by 1")}
     assert regulators["FDA"] >= 50  # the served file holds warning letters only (FDA_SOURCES pinned by the tests)
@@ -179,16 +197,24 @@ def test_default_facets_match_the_data(get, sql):
             expected_years[int(date[:4])] = expected_years.get(int(date[:4]), 0) + 1
     assert years == expected_years
     violations = {f["value"]: f["count"] for f in facets["violation_types"]["results"]}
-    assert violations == {r["value"]: r["n"] for r in sql(
-        "select value, count(*) n from letters, json_each(violation_types) group by value")}
+    assert violations == {
+        r["value"]: r["n"]
+        for r in sql("select value, count(*) n from letters, json_each(violation_types) group by value")
+    }
     assert facets["violation_types"]["type"] == "array"
 
 
 def test_array_facet_filters_by_violation_type(get, sql):
-    rows = get(f"/{DB}/letters.json", _shape="objects", violation_types__arraycontains="unapproved_biologic",
-               _col="violation_types").json()["rows"]
-    expected = sql("select slug from letters where exists "
-                   "(select 1 from json_each(violation_types) where value = 'unapproved_biologic')")
+    rows = get(
+        f"/{DB}/letters.json",
+        _shape="objects",
+        violation_types__arraycontains="unapproved_biologic",
+        _col="violation_types",
+    ).json()["rows"]
+    expected = sql(
+        "select slug from letters where exists "
+        "(select 1 from json_each(violation_types) where value = 'unapproved_biologic')"
+    )
     assert sorted(r["slug"] for r in rows) == sorted(r["slug"] for r in expected)
     assert all("unapproved_biologic" in json.loads(r["violation_types"]) for r in rows)
 
@@ -197,8 +223,13 @@ def test_table_search_uses_the_fts_index(get):
     rows = get(f"/{DB}/letters.json", _shape="objects", _search="exosome", _col="company").json()["rows"]
     slugs = {r["slug"] for r in rows}
     assert {"kimera-labs-inc-649343-09012023", "supreme-rejuvenation-llc-700749-05052025"} <= slugs
-    raw = get(f"/{DB}/letters.json", _shape="objects", _search='"exosome products" NOT kimera',
-              _searchmode="raw", _col="company").json()["rows"]
+    raw = get(
+        f"/{DB}/letters.json",
+        _shape="objects",
+        _search='"exosome products" NOT kimera',
+        _searchmode="raw",
+        _col="company",
+    ).json()["rows"]
     assert raw and "kimera-labs-inc-649343-09012023" not in {r["slug"] for r in raw}
 
 
@@ -214,13 +245,16 @@ def test_raw_page_archive_is_hidden_in_html_and_kept_in_json(get):
     assert f"/{DB}/citations?slug=kimera-labs-inc-649343-09012023" in row
     full = get(f"/{DB}/letters/kimera-labs-inc-649343-09012023.json", _shape="objects").json()["rows"][0]
     assert full["raw_html"] is None  # stored once, in the archive (issue 12)
-    archive = get(f"/{DB}/letter_versions.json", slug="kimera-labs-inc-649343-09012023", _shape="objects").json()["rows"]
+    archive = get(f"/{DB}/letter_versions.json", slug="kimera-labs-inc-649343-09012023", _shape="objects").json()[
+        "rows"
+    ]
     assert any(v["raw_html_zlib"] for v in archive)
     versions = get(f"/{DB}/letter_versions").text
     assert "col-raw_html_zlib" not in versions and "col-change" in versions
 
 
 # --- canned queries ---------------------------------------------------------------------------------
+
 
 def test_every_canned_query_runs_and_returns_rows(get):
     probes = {"violation_type": "unapproved_biologic", "q": "exosome", "section": "1271"}
@@ -252,8 +286,10 @@ def test_repeat_recipients_groups_firm_names_without_punctuation(get):
     rows = query_rows(get, "repeat_recipients")
     invitrx = [r for r in rows if r["company"].startswith("Invitrx")]
     assert len(invitrx) == 1 and invitrx[0]["letters"] == 2
-    assert set(invitrx[0]["slugs"].split()) == {"invitrx-therapeutics-inc-581182-03162020",
-                                               "invitrx-therapeutics-inc-630712-11092022"}
+    assert set(invitrx[0]["slugs"].split()) == {
+        "invitrx-therapeutics-inc-581182-03162020",
+        "invitrx-therapeutics-inc-630712-11092022",
+    }
     assert all(r["letters"] >= 2 for r in rows)
     assert query_rows(get, "repeat_recipients", min_letters="3") == []
 
@@ -273,7 +309,11 @@ def test_letters_awaiting_closeout(get, sql):
 
 def test_recent_changes_come_from_letter_versions(get, sql):
     rows = query_rows(get, "recent_changes", days="7")
-    assert len(rows) == sql("select count(*) n from letter_versions")[0]["n"] == sql("select count(*) n from letters")[0]["n"]
+    assert (
+        len(rows)
+        == sql("select count(*) n from letter_versions")[0]["n"]
+        == sql("select count(*) n from letters")[0]["n"]
+    )
     assert {r["change"] for r in rows} == {"new"}
     cutoff = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat()
     assert all(r["seen_at"] >= cutoff[:19] for r in rows)
@@ -288,7 +328,8 @@ def test_full_text_search_with_highlighted_snippets(get):
         assert "<mark>" in r["snippet"] and "</mark>" in r["snippet"]
     # stemming: the plural finds the singular
     assert {r["slug"] for r in query_rows(get, "search", q="exosomes")} == set(slugs) | {
-        r["slug"] for r in query_rows(get, "search", q="exosome")}
+        r["slug"] for r in query_rows(get, "search", q="exosome")
+    }
     assert query_rows(get, "search", q='"unbalanced quote') == []  # no FTS5 syntax error
     html = get(f"/{DB}/search", q="exosome").text
     assert "<mark>exosome</mark>" in html.lower()
@@ -296,8 +337,10 @@ def test_full_text_search_with_highlighted_snippets(get):
 
 def test_letters_citing_a_cfr_section(get, sql):
     rows = query_rows(get, "citing_cfr", section="21 CFR 1271")
-    expected = sql("select distinct slug from citations where citation = '21 CFR 1271' or citation like '21 CFR 1271.%' "
-                   "or citation like '21 CFR 1271(%'")
+    expected = sql(
+        "select distinct slug from citations where citation = '21 CFR 1271' or citation like '21 CFR 1271.%' "
+        "or citation like '21 CFR 1271(%'"
+    )
     assert sorted(r["slug"] for r in rows) == sorted(r["slug"] for r in expected) and rows
     assert all("1271" in r["citations"] for r in rows)
     # the forms people type name the same section
@@ -309,6 +352,7 @@ def test_letters_citing_a_cfr_section(get, sql):
 
 
 # --- Atom feeds ----------------------------------------------------------------------------------------
+
 
 def _feed(get, name, **params):
     root = ET.fromstring(get(f"/{DB}/{name}.atom", **params).content)
@@ -354,7 +398,9 @@ def test_feed_of_new_exosome_documents(get, sql, datasette_url):
 def test_feed_of_a_chosen_violation_type(get, sql, datasette_url):
     _, entries = _feed(get, "new_by_violation_type", violation_type="hctp_1271")
     rows = query_rows(get, "new_by_violation_type", violation_type="hctp_1271")
-    expected = sql("select slug from letters where exists (select 1 from json_each(violation_types) where value = 'hctp_1271')")
+    expected = sql(
+        "select slug from letters where exists (select 1 from json_each(violation_types) where value = 'hctp_1271')"
+    )
     assert {r["slug"] for r in rows} == {r["slug"] for r in expected} and len(rows) >= 2
     _check_entries(get, datasette_url, entries, rows)
     assert all("hctp_1271" in e.findtext(f"{ATOM}title") for e in entries)
@@ -363,8 +409,10 @@ def test_feed_of_a_chosen_violation_type(get, sql, datasette_url):
 def test_feed_of_closeouts(get, sql, datasette_url):
     _, entries = _feed(get, "closeouts")
     rows = query_rows(get, "closeouts")
-    closed = sql("select slug, closeout_letter_url from letters where closeout_letter_date is not null "
-                 "and kind = 'warning_letter' order by closeout_letter_date desc")
+    closed = sql(
+        "select slug, closeout_letter_url from letters where closeout_letter_date is not null "
+        "and kind = 'warning_letter' order by closeout_letter_date desc"
+    )
     assert [r["slug"] for r in rows] == [r["slug"] for r in closed]
     assert rows[0]["slug"] == "adamson-analytical-laboratories-inc-614644-08172021"
     # the stored close-out document of the same case is not a second entry
@@ -394,6 +442,7 @@ def test_feeds_carry_hostile_markup_as_text(get):
 
 # --- dashboard and search-all ---------------------------------------------------------------------------
 
+
 def test_dashboard_page_and_every_chart_query(get, sql):
     page = get("/-/dashboards/trends").text
     charts = metadata.build_metadata()["plugins"]["datasette-dashboards"]["trends"]["charts"]
@@ -402,10 +451,17 @@ def test_dashboard_page_and_every_chart_query(get, sql):
         query = chart["query"].replace("[[", "").replace("]]", "")  # the optional filter, applied
         rows = get(f"/{DB}.json", sql=query, since="2000-01-01", _shape="objects").json()["rows"]
         assert rows, slug
-    per_year = get(f"/{DB}.json", sql=charts["exosome-per-year"]["query"].split("[[")[0]
-                   + charts["exosome-per-year"]["query"].split("]]")[1], _shape="objects").json()["rows"]
-    assert sum(r["letters"] for r in per_year) == sql(
-        "select count(*) n from letters where exosome_related = 1 and kind in ('warning_letter', 'untitled_letter')")[0]["n"]
+    per_year = get(
+        f"/{DB}.json",
+        sql=charts["exosome-per-year"]["query"].split("[[")[0] + charts["exosome-per-year"]["query"].split("]]")[1],
+        _shape="objects",
+    ).json()["rows"]
+    assert (
+        sum(r["letters"] for r in per_year)
+        == sql(
+            "select count(*) n from letters where exosome_related = 1 and kind in ('warning_letter', 'untitled_letter')"
+        )[0]["n"]
+    )
 
 
 def _chart_rows(get, chart):
@@ -418,21 +474,34 @@ def test_dashboard_counts_letters_not_tags_on_integer_axes(get, sql):
     letters = "kind in ('warning_letter', 'untitled_letter')"
     # per month: every letter once, whatever its number of violation types
     per_month = _chart_rows(get, charts["letters-per-month"])
-    assert sum(r["letters"] for r in per_month) == sql(f"select count(*) n from letters where {letters} and date is not null")[0]["n"]
+    assert (
+        sum(r["letters"] for r in per_month)
+        == sql(f"select count(*) n from letters where {letters} and date is not null")[0]["n"]
+    )
     # per year and type: the letters charging that type that year (bars side by side, not stacked)
-    by_type = {(r["year"], r["violation_type"]): r["letters"] for r in _chart_rows(get, charts["per-year-by-violation"])}
-    expected = {(str(r["year"]), r["v"]): r["n"] for r in sql(
-        f"select year, j.value v, count(distinct slug) n from letters, json_each(violation_types) j where {letters} "
-        "and year is not null group by 1, 2")}
+    by_type = {
+        (r["year"], r["violation_type"]): r["letters"] for r in _chart_rows(get, charts["per-year-by-violation"])
+    }
+    expected = {
+        (str(r["year"]), r["v"]): r["n"]
+        for r in sql(
+            f"select year, j.value v, count(distinct slug) n from letters, json_each(violation_types) j where {letters} "
+            "and year is not null group by 1, 2"
+        )
+    }
     assert by_type == expected and by_type
     assert "stack" not in json.dumps(charts["per-year-by-violation"]["display"])
     assert charts["per-year-by-violation"]["display"]["encoding"]["xOffset"]["field"] == "violation_type"
     # recipients by U.S. state, from the address
     states = {r["state"]: r["letters"] for r in _chart_rows(get, charts["recipients-by-state"])}
-    assert states == {r["s"]: r["n"] for r in sql(
-        f"select upper(trim(recipient_state)) s, count(*) n from letters where {letters} and "
-        "coalesce(recipient_country, 'United States') in ('United States', 'USA', 'US') "
-        "and trim(coalesce(recipient_state, '')) != '' group by 1")}
+    assert states == {
+        r["s"]: r["n"]
+        for r in sql(
+            f"select upper(trim(recipient_state)) s, count(*) n from letters where {letters} and "
+            "coalesce(recipient_country, 'United States') in ('United States', 'USA', 'US') "
+            "and trim(coalesce(recipient_state, '')) != '' group by 1"
+        )
+    }
     # time to close-out: Adamson's letter was closed out (sample fact)
     closed = _chart_rows(get, charts["time-to-closeout"])
     assert sum(r["letters"] for r in closed) >= 1 and all(r["time_to_closeout"].endswith(" months") for r in closed)

@@ -5,6 +5,7 @@ while a prober fetches normal pages; each test asserts the abuse is refused or c
 the normal pages answered fast. The server's peak memory and the slowest normal page are written
 to test-output/datasette_abuse.json (and printed) for the record.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,13 @@ BASE_URL = "https://fdatrack.example.org"  # what the operator configured; the t
 NORMAL_PAGE_S = 1.0
 NORMAL_PAGE_LIMIT_S = 2.5
 NORMAL_PAGES = [f"/{DB}/letters?_size=20", "/", f"/{DB}/letters/kimera-labs-inc-649343-09012023"]
-FIGURES = {"slowest_normal_page_s": 0.0, "normal_pages": 0, "peak_rss_mb": 0.0, "start_rss_mb": 0.0,
-           "slowest_normal_page_s_by_test": {}}
+FIGURES = {
+    "slowest_normal_page_s": 0.0,
+    "normal_pages": 0,
+    "peak_rss_mb": 0.0,
+    "start_rss_mb": 0.0,
+    "slowest_normal_page_s_by_test": {},
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +48,22 @@ def server(mirror_db):
     log = mirror_db.with_name("abuse.serve.log").open("w+")
     # execv: the Popen pid is Datasette's own process, whose memory is measured.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scraper.cli", "serve", "--db", str(mirror_db), "--port", str(port),
-         "--base-url", BASE_URL],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH}, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "scraper.cli",
+            "serve",
+            "--db",
+            str(mirror_db),
+            "--port",
+            str(port),
+            "--base-url",
+            BASE_URL,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -141,7 +160,9 @@ def refused(response) -> bool:
     """Datasette's own error (status 400, ok false) or the guard's (400/429, plain text)."""
     if response.status_code in (400, 429):
         return True
-    return response.headers.get("content-type", "").startswith("application/json") and response.json().get("ok") is False
+    return (
+        response.headers.get("content-type", "").startswith("application/json") and response.json().get("ok") is False
+    )
 
 
 def error_of(response) -> str:
@@ -152,6 +173,7 @@ def error_of(response) -> str:
 
 
 # --- search -------------------------------------------------------------------------------------
+
 
 def search(url, q, **params):
     started = time.perf_counter()
@@ -190,8 +212,12 @@ def test_search_keeps_the_first_sixteen_distinct_words(url, mirror_db):
 def test_table_search_over_the_limits_is_refused(url):
     ok = httpx.get(f"{url}/{DB}/letters.json", params={"_search": "exosome " * 16, "_col": "company"})
     assert ok.status_code == 200 and ok.json()["rows"]
-    for params in ({"_search": "exosome " * 17}, {"_search": "exosome OR " * 40, "_searchmode": "raw"},
-                   {"_search_body_text": "x" * 300}, {"_search": "exosome" * 40}):
+    for params in (
+        {"_search": "exosome " * 17},
+        {"_search": "exosome OR " * 40, "_searchmode": "raw"},
+        {"_search_body_text": "x" * 300},
+        {"_search": "exosome" * 40},
+    ):
         response = httpx.get(f"{url}/{DB}/letters.json", params=params)
         assert response.status_code == 400 and "search too long" in response.text, params
 
@@ -201,16 +227,20 @@ def test_arbitrary_sql_cannot_reach_the_full_text_index(url):
     # at run time (rank MATCH 'snip' || 'pet(...)') 300 terms for 40 s, beyond any time limit.
     terms = " OR ".join(["the"] * 600)
     rank = "rank match 'snip' || 'pet(-1, ''['', '']'', ''x'', 24)'"
-    for sql in (f"select snippet(letters_fts, -1, '[', ']', '…', 24) from letters_fts where letters_fts match '{terms}'",
-                f"select rank from letters_fts where letters_fts match '{terms}' and {rank} order by rank limit 3",
-                f"select rank from [LETTERS_FTS]('{terms}') where {rank}",
-                'select "SNIPPET"(x, -1, 1, 2, 3, 4) from (select 1 x)',
-                "select highlight(1, 3, '[', ']')"):
+    for sql in (
+        f"select snippet(letters_fts, -1, '[', ']', '…', 24) from letters_fts where letters_fts match '{terms}'",
+        f"select rank from letters_fts where letters_fts match '{terms}' and {rank} order by rank limit 3",
+        f"select rank from [LETTERS_FTS]('{terms}') where {rank}",
+        'select "SNIPPET"(x, -1, 1, 2, 3, 4) from (select 1 x)',
+        "select highlight(1, 3, '[', ']')",
+    ):
         response, seconds = run_sql(url, sql)
         assert response.status_code == 400 and "cannot use the full-text index" in response.text, sql
         assert seconds < 1
-    table = httpx.get(f"{url}/{DB}/letters.json", params={
-        "_where": f"rowid in (select rowid from letters_fts where letters_fts match '{terms}' and {rank})"})
+    table = httpx.get(
+        f"{url}/{DB}/letters.json",
+        params={"_where": f"rowid in (select rowid from letters_fts where letters_fts match '{terms}' and {rank})"},
+    )
     assert table.status_code == 400 and "cannot use the full-text index" in table.text
     # a control: the same page with another _where answers
     assert httpx.get(f"{url}/{DB}/letters.json", params={"_where": "exosome_related = 1"}).json()["rows"]
@@ -249,7 +279,9 @@ def test_value_bombs_are_refused_quickly_and_memory_stays_bounded(server):
         results += in_parallel([lambda sql=sql: run_sql(url, sql) for sql in BOMBS.values()] * 2, for_at_least_s=1)[0]
     for response, _ in results:
         assert refused(response)
-        assert any(e in error_of(response) for e in ("too big", "too large", "not authorized", "busy")), error_of(response)
+        assert any(e in error_of(response) for e in ("too big", "too large", "not authorized", "busy")), error_of(
+            response
+        )
     assert _rss_mb(pid, "VmHWM") - before < 600, "the server's memory grew by more than 600 MB"
 
 
@@ -300,6 +332,7 @@ def test_the_dashboard_charts_loading_together_all_answer(url):
 
 # --- what a visitor can see ------------------------------------------------------------------------
 
+
 def test_no_page_shows_a_file_path(url, mirror_db):
     for path in ("/-/threads", "/-/threads.json"):
         assert httpx.get(url + path).status_code == 404
@@ -309,16 +342,29 @@ def test_no_page_shows_a_file_path(url, mirror_db):
     listed = run_sql(url, "select * from pragma_database_list", _shape="array")[0].json()
     assert listed == [{"seq": 0, "name": "main", "file": None}]
     secrets = [str(mirror_db.parent), "fdatrack-serve-", str(ROOT)]
-    for path in ("/-/databases", "/-/databases.json", "/-/versions.json", "/-/plugins.json", "/-/settings.json",
-                 "/-/metadata.json", "/", f"/{DB}", f"/{DB}.json", f"/{DB}/letters"):
+    for path in (
+        "/-/databases",
+        "/-/databases.json",
+        "/-/versions.json",
+        "/-/plugins.json",
+        "/-/settings.json",
+        "/-/metadata.json",
+        "/",
+        f"/{DB}",
+        f"/{DB}.json",
+        f"/{DB}/letters",
+    ):
         response = httpx.get(url + path)
         assert response.status_code == 200, path
         assert not [s for s in secrets if s in response.text], path
 
 
 def test_fts3_tokenizer_is_not_callable(url):
-    for sql in ("select fts3_tokenizer('simple')", "select hex(fts3_tokenizer('porter'))",
-                "select fts3_tokenizer('simple', x'0000000000000000')"):
+    for sql in (
+        "select fts3_tokenizer('simple')",
+        "select hex(fts3_tokenizer('porter'))",
+        "select fts3_tokenizer('simple', x'0000000000000000')",
+    ):
         response, _ = run_sql(url, sql)
         assert refused(response) and "not authorized to use function: fts3_tokenizer" in error_of(response)
     # a control: the authorizer refuses that function, not every function
@@ -327,8 +373,7 @@ def test_fts3_tokenizer_is_not_callable(url):
 
 def test_feed_links_come_from_the_base_url_never_the_host_header(url):
     for name in ("new_exosome_documents", "closeouts"):
-        response = httpx.get(f"{url}/{DB}/{name}.atom",
-                             headers={"Host": "evil.example", "X-Forwarded-Proto": "gopher"})
+        response = httpx.get(f"{url}/{DB}/{name}.atom", headers={"Host": "evil.example", "X-Forwarded-Proto": "gopher"})
         assert response.status_code == 200
         assert "evil.example" not in response.text and "gopher" not in response.text
         root = ET.fromstring(response.content)

@@ -1,4 +1,5 @@
 """The README and CI entry point say what the project really does."""
+
 import re
 
 from scraper.cli import build_parser
@@ -35,8 +36,9 @@ def test_makefile_targets_named_in_the_readme_exist():
 
 def _anchors(text):
     """GitHub's heading anchors of a markdown text."""
-    return {re.sub(r"[^\w\- ]", "", m.strip().lower()).replace(" ", "-")
-            for m in re.findall(r"^#{1,6} (.*)$", text, re.M)}
+    return {
+        re.sub(r"[^\w\- ]", "", m.strip().lower()).replace(" ", "-") for m in re.findall(r"^#{1,6} (.*)$", text, re.M)
+    }
 
 
 def test_every_link_between_the_readme_and_docs_resolves():

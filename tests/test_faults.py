@@ -10,6 +10,7 @@ together on first use (a crawl mostly waits on imports and sockets), so the modu
 well under a minute. Block backoff and the download timeout are set small through the
 environment so no scenario waits for long.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -45,6 +46,7 @@ ROBOTS_DISALLOWING_LETTERS = f"User-agent: *\nDisallow: {LETTER_PATH}\n"
 
 # --------------------------------------------------------------------------- helpers
 
+
 class Scenario:
     """One mirror + one database; `crawl()` runs `fdatrack crawl` against them."""
 
@@ -53,8 +55,9 @@ class Scenario:
         self.listed = [row["slug"] for row in site.sorted_rows()]
 
     def crawl(self, *args: str) -> dict:
-        proc = run_fdatrack("crawl", "--base-url", self.base_url, "--db", str(self.db), "--delay", "0", *args,
-                            env=FAST, timeout=120)
+        proc = run_fdatrack(
+            "crawl", "--base-url", self.base_url, "--db", str(self.db), "--delay", "0", *args, env=FAST, timeout=120
+        )
         return {"code": proc.returncode, "stderr": proc.stderr, **db_state(self.db)}
 
     def page(self, slug: str) -> str:
@@ -64,7 +67,9 @@ class Scenario:
         self.site.extra[LETTER_PATH + slug] = (status, ctype, body)
 
     def requests_for(self, slug: str) -> list[float]:
-        return [t for (m, target), t in zip(self.site.requests, self.site.request_times) if target == LETTER_PATH + slug]
+        return [
+            t for (m, target), t in zip(self.site.requests, self.site.request_times) if target == LETTER_PATH + slug
+        ]
 
 
 def db_state(db: Path) -> dict:
@@ -72,9 +77,13 @@ def db_state(db: Path) -> dict:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:
-        run = dict(conn.execute("select * from runs where spider = 'warning_letters' order by id desc limit 1")
-                   .fetchone() or {})
-        errors = [dict(r) for r in conn.execute("select url, stage, reason from errors where run_id = ?", [run.get("id")])]
+        run = dict(
+            conn.execute("select * from runs where spider = 'warning_letters' order by id desc limit 1").fetchone()
+            or {}
+        )
+        errors = [
+            dict(r) for r in conn.execute("select url, stage, reason from errors where run_id = ?", [run.get("id")])
+        ]
         return {
             "run": run,
             "errors": errors,
@@ -133,6 +142,7 @@ def without_header(html: str) -> str:
 
 # --------------------------------------------------------------------------- scenarios
 # Each takes a fresh Scenario, injects its fault, crawls, and returns what the tests check.
+
 
 def sc_clean(s: Scenario) -> dict:
     return {"first": s.crawl()}
@@ -211,9 +221,11 @@ def sc_delisted(s: Scenario) -> dict:
     s.site.inject(victim, "not_found")
     second = s.crawl()  # an incremental run re-fetches it too: its listing cells changed
     conn = sqlite3.connect(s.db)
-    kept = conn.execute("select body_text is not null and exists (select 1 from letter_versions v where v.slug = letters.slug "
-                        "and length(v.raw_html_zlib) > 0), delisted_at from letters where slug = ?",
-                        [victim]).fetchone()
+    kept = conn.execute(
+        "select body_text is not null and exists (select 1 from letter_versions v where v.slug = letters.slug "
+        "and length(v.raw_html_zlib) > 0), delisted_at from letters where slug = ?",
+        [victim],
+    ).fetchone()
     conn.close()
     return {"victim": victim, "first": first, "second": second, "kept": kept}
 
@@ -292,6 +304,7 @@ def outcome(request, tmp_path_factory):
 
 # --------------------------------------------------------------------------- tests
 
+
 def test_clean_run_stores_every_letter_once(outcome):
     r = outcome("clean")
     first = r["first"]
@@ -307,8 +320,12 @@ def test_block_on_a_letter_ends_blocked_and_the_next_run_completes(outcome, name
     first, second = r["first"], r["second"]
     assert first["code"] == EXIT["blocked"], first["stderr"]
     assert first["run"]["status"] == "blocked"
-    assert any(e["stage"] == "blocked" and slug_of(e["url"]) in (r["victim"], "abuse-detection-apology.html")
-               and str(status_code) in e["reason"] for e in first["errors"]), first["errors"]
+    assert any(
+        e["stage"] == "blocked"
+        and slug_of(e["url"]) in (r["victim"], "abuse-detection-apology.html")
+        and str(status_code) in e["reason"]
+        for e in first["errors"]
+    ), first["errors"]
     assert r["victim"] not in first["letters"]
     assert first["letters"], "letters fetched before the block are kept"
     assert_sound(first, r["listed"], complete=False)
@@ -429,6 +446,7 @@ def test_robots_txt_disallowing_letters_is_obeyed(outcome):
 
 # --------------------------------------------------------------------------- interruptions
 
+
 def _count_letters(db: Path) -> int:
     try:
         conn = sqlite3.connect(db, timeout=1)
@@ -446,8 +464,10 @@ def test_kill_9_mid_run_then_a_normal_run_completes(tmp_path):
         listed = [row["slug"] for row in site.sorted_rows()]
         proc = subprocess.Popen(
             [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0.15"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **FAST},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **FAST},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 60
@@ -475,13 +495,20 @@ def test_datasette_reader_open_during_a_crawl_does_not_block_it(tmp_path):
     db = tmp_path / "fda_letters.db"
     with serve_in_thread(MirrorSite()) as (base_url, site):
         listed = [row["slug"] for row in site.sorted_rows()]
-        assert run_fdatrack("crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", "--limit", "5",
-                            env=FAST).returncode == 0
+        assert (
+            run_fdatrack(
+                "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", "--limit", "5", env=FAST
+            ).returncode
+            == 0
+        )
         port = _free_port()
         # `fdatrack serve --live`: read-only but not immutable, the documented way to serve while crawling
         datasette = subprocess.Popen(
             [sys.executable, "-m", "scraper.cli", "serve", "--db", str(db), "--port", str(port), "--live"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         reader = sqlite3.connect(db)
         try:

@@ -1,5 +1,6 @@
 """Health Canada (source health_canada): the open-data file's parser, both page layouts, the filter, the
 classifier's per-regulator labels, and the crawl end to end through the real engine on the loopback mirror."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,15 @@ import sqlite_utils
 
 from scraper.classify.regulators import classify_for_regulator
 from scraper.mirror.server import MirrorSite, serve_in_thread
-from scraper.parsing.health_canada import (OpenDataError, clean, is_health_product, parse_notice_page, parse_open_data,
-                                           parse_table, regen_match)
+from scraper.parsing.health_canada import (
+    OpenDataError,
+    clean,
+    is_health_product,
+    parse_notice_page,
+    parse_open_data,
+    parse_table,
+    regen_match,
+)
 from scraper.spiders.health_canada import HealthCanadaSpider
 from tests.conftest import run_fdatrack
 
@@ -22,11 +30,16 @@ FILE_PATH = "/recalls-rappels/sites/default/files/opendata-donneesouvertes/HCRSA
 
 def derived_records(group_prefix: str) -> list[dict]:
     data = json.loads((FILES / "opendata_records_derived.json").read_text())
-    return [{k: v for k, v in r.items() if not k.startswith("_")}
-            for name, rows in data.items() if name.startswith(group_prefix) for r in rows]
+    return [
+        {k: v for k, v in r.items() if not k.startswith("_")}
+        for name, rows in data.items()
+        if name.startswith(group_prefix)
+        for r in rows
+    ]
 
 
 # --- the open-data file -------------------------------------------------------------------------
+
 
 def test_open_data_quirks_are_cleaned():
     body = b"\xef\xbb\xbf" + json.dumps(derived_records("en_records")).encode()  # with a BOM
@@ -53,13 +66,21 @@ def test_french_keys_and_a_bare_node_url():
 
 def test_bad_records_are_problems_and_the_rest_go_on():
     good = derived_records("en_records")[0]
-    rows = [good, "a string", {"NID": None, "Title": "x"}, {**good, "NID": "1", "Title": ["a", "list"]},
-            {**good, "NID": "2", "Last updated": "2025-02-30"}]
+    rows = [
+        good,
+        "a string",
+        {"NID": None, "Title": "x"},
+        {**good, "NID": "1", "Title": ["a", "list"]},
+        {**good, "NID": "2", "Last updated": "2025-02-30"},
+    ]
     records, problems = parse_open_data(json.dumps(rows))
     assert [r["nid"] for r in records] == ["82628"]
     assert [(p.index, str(p)) for p in problems] == [
-        (1, "record is a str, not an object"), (2, "record has no numeric NID (None)"),
-        (3, "field 'Title': a list where text belongs"), (4, "Last updated '2025-02-30' is not a real date")]
+        (1, "record is a str, not an object"),
+        (2, "record has no numeric NID (None)"),
+        (3, "field 'Title': a list where text belongs"),
+        (4, "Last updated '2025-02-30' is not a real date"),
+    ]
     with pytest.raises(OpenDataError):
         parse_open_data(b"<html>maintenance</html>")
     with pytest.raises(OpenDataError):
@@ -90,20 +111,38 @@ def test_bundled_file_keeps_five_notices():
     assert problems == [] and len(records) == 15
     chosen = HealthCanadaSpider.choose(records)
     assert [(r["nid"], r["page_check"]) for r in chosen] == [
-        ("69974", False), ("70559", False), ("74073", True), ("74243", True), ("76437", False)]
+        ("69974", False),
+        ("70559", False),
+        ("74073", True),
+        ("74243", True),
+        ("76437", False),
+    ]
 
 
 # --- notice pages -------------------------------------------------------------------------------
+
 
 def test_current_layout_page():
     page = parse_notice_page((FILES / "current_layout_nid82667.html").read_text(), "https://x/en/node/82667")
     assert page["layout"] == "current"
     assert page["identification_number"] == "RA-82667"
-    assert (page["document_date"], page["last_updated"], page["recall_date"]) == ("2026-09-25", "2026-09-24", "2026-09-22")
+    assert (page["document_date"], page["last_updated"], page["recall_date"]) == (
+        "2026-09-25",
+        "2026-09-24",
+        "2026-09-22",
+    )
     assert page["issue_types"] == ["Food - Allergen - Milk"] and page["recall_class"] == "Class 3"
-    assert page["organization"] == "Canadian Food Inspection Agency" and page["distribution"] == ["New Brunswick", "Ontario"]
-    assert page["affected_products"] == [{"Brand": "Go! Beanz", "Product": "Roasted Broadbeans Ketchup",
-                                          "UPC": "Best before: JUN/14/2028; LOT: JSCA26005"}]
+    assert page["organization"] == "Canadian Food Inspection Agency" and page["distribution"] == [
+        "New Brunswick",
+        "Ontario",
+    ]
+    assert page["affected_products"] == [
+        {
+            "Brand": "Go! Beanz",
+            "Product": "Roasted Broadbeans Ketchup",
+            "UPC": "Best before: JUN/14/2028; LOT: JSCA26005",
+        }
+    ]
     assert "Recalled due to undeclared milk." in page["body_text"]
 
 
@@ -120,10 +159,22 @@ def test_both_affected_products_table_vintages():
     from bs4 import BeautifulSoup
 
     tables = BeautifulSoup((FILES / "affected_products_tables.html").read_text(), "html.parser").find_all("table")
-    assert parse_table(tables[0]) == [{"Product": "Novo-Gesic Forte 500 mg (acetaminophen)", "DIN": "00482323",
-                                       "Lot": "100083040", "Expiry": "January 31, 2029"}]
-    assert parse_table(tables[1]) == [{"Brand": "Platinum Naturals Ltd.", "Product Name": "Easymulti Stress (Men)",
-                                       "Manufacturer": "Platinum Naturals Inc.", "Lot Number": "737, 737A, 737B, 737C"}]
+    assert parse_table(tables[0]) == [
+        {
+            "Product": "Novo-Gesic Forte 500 mg (acetaminophen)",
+            "DIN": "00482323",
+            "Lot": "100083040",
+            "Expiry": "January 31, 2029",
+        }
+    ]
+    assert parse_table(tables[1]) == [
+        {
+            "Brand": "Platinum Naturals Ltd.",
+            "Product Name": "Easymulti Stress (Men)",
+            "Manufacturer": "Platinum Naturals Inc.",
+            "Lot Number": "737, 737A, 737B, 737C",
+        }
+    ]
 
 
 def test_built_legacy_page_header():
@@ -136,27 +187,37 @@ def test_built_legacy_page_header():
 
 # --- classification ---------------------------------------------------------------------------------
 
+
 def test_canadian_notice_gets_no_us_statute_labels():
-    text = ("OTTAWA – Health Canada is recalling an unauthorized biologic eye drop. The product is adulterated and "
-            "misbranded under section 501 of the FD&C Act.\n\nIssue: This unauthorized product claims to contain human "
-            "placenta materials.")
+    text = (
+        "OTTAWA – Health Canada is recalling an unauthorized biologic eye drop. The product is adulterated and "
+        "misbranded under section 501 of the FD&C Act.\n\nIssue: This unauthorized product claims to contain human "
+        "placenta materials."
+    )
     fda = classify_for_regulator(text, "FDA")
     ca = classify_for_regulator(text, "Health Canada")
     assert "adulteration" in fda["violation_types"] and "unauthorized_health_product" not in fda["violation_types"]
     assert ca["violation_types"] == ["unauthorized_health_product"]
-    assert ca["product_categories"] == fda["product_categories"] and ca["regen_medicine_related"] == fda["regen_medicine_related"]
+    assert (
+        ca["product_categories"] == fda["product_categories"]
+        and ca["regen_medicine_related"] == fda["regen_medicine_related"]
+    )
     quotes = [e["quote"] for e in ca["evidence"] if e["tag_kind"] == "violation"]
-    assert quotes == ["OTTAWA – Health Canada is recalling an unauthorized biologic eye drop.",
-                      "Issue: This unauthorized product claims to contain human placenta materials."]
-    assert all(text[e["start"]:e["end"]] == e["quote"] for e in ca["evidence"])
+    assert quotes == [
+        "OTTAWA – Health Canada is recalling an unauthorized biologic eye drop.",
+        "Issue: This unauthorized product claims to contain human placenta materials.",
+    ]
+    assert all(text[e["start"] : e["end"]] == e["quote"] for e in ca["evidence"])
     assert classify_for_regulator("Health Canada authorized Kymriah.", "Health Canada")["violation_types"] == []
 
 
 # --- end to end on the mirror -----------------------------------------------------------------------
 
+
 def crawl(base_url, db_path, *extra):
-    return run_fdatrack("crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0",
-                        "--source", "health_canada", *extra)
+    return run_fdatrack(
+        "crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0", "--source", "health_canada", *extra
+    )
 
 
 @pytest.fixture(scope="module")
@@ -177,16 +238,26 @@ def test_crawl_stores_the_five_notices(crawled):
         assert (row["kind"], row["regulator"], row["country"]) == ("hc_advisory", "Health Canada", "CA")
         assert row["identification_number"] == "RA-" + slug.rsplit("-", 1)[1]
         assert row["url"].startswith("https://recalls-rappels.canada.ca/en/alert-recall/")  # never the mirror's
-        assert row["regen_medicine_related"] == 1 and json.loads(row["violation_types"]) == ["unauthorized_health_product"]
+        assert row["regen_medicine_related"] == 1 and json.loads(row["violation_types"]) == [
+            "unauthorized_health_product"
+        ]
     assert rows["hc-ra-70559"]["document_date"] == "2019-07-26" and rows["hc-ra-70559"]["last_updated"] == "2019-08-26"
-    assert json.loads(rows["hc-ra-76437"]["issue_types"]) == ["Health products - Product safety",
-                                                              "Health products - Unauthorized product"]
+    assert json.loads(rows["hc-ra-76437"]["issue_types"]) == [
+        "Health products - Product safety",
+        "Health products - Unauthorized product",
+    ]
     tags = list(db.query("select slug, tag, quote from letter_tags where tag_kind = 'violation'"))
     assert {t["tag"] for t in tags} == {"unauthorized_health_product"}
     for t in tags:
         assert t["quote"] in rows[t["slug"]]["body_text"]
     run = db["runs"].get(1)
-    assert (run["spider"], run["status"], run["listed"], run["accounted"], run["new"]) == ("health_canada", "ok", 5, 5, 5)
+    assert (run["spider"], run["status"], run["listed"], run["accounted"], run["new"]) == (
+        "health_canada",
+        "ok",
+        5,
+        5,
+        5,
+    )
 
 
 def test_nothing_new_costs_one_304(crawled):
@@ -211,7 +282,9 @@ def test_a_changed_file_refetches_only_the_updated_notice(crawled):
     again = crawl(base_url, db_path)
     assert again.returncode == 0, again.stderr
     assert [t for _, t in site.requests][1:] == [
-        FILE_PATH, "/recalls-rappels/en/alert-recall/health-canada-clarifies-position-platelet-rich-plasma-treatments"]
+        FILE_PATH,
+        "/recalls-rappels/en/alert-recall/health-canada-clarifies-position-platelet-rich-plasma-treatments",
+    ]
 
 
 def test_bad_records_and_pages_are_errors_and_the_run_goes_on(tmp_path):
@@ -252,19 +325,53 @@ def test_both_regulators_query_matches_normalised_names(tmp_path):
 
     db = store.open_db(tmp_path / "both.db")
     base = {"body_text": "Text.", "kind": "warning_letter", "letter_issue_date": "2021-01-05"}
-    store.save_letter(db, {**base, "slug": "regener-eyes-llc-1", "url": "https://www.fda.gov/x/regener-eyes-llc-1",
-                           "company": "Regener-Eyes, LLC"}, None)
-    store.save_letter(db, {**base, "slug": "eyes-inc-2", "url": "https://www.fda.gov/x/eyes-inc-2", "company": "Eyes Inc."},
-                      None)
-    store.save_letter(db, {**base, "slug": "medskin-3", "url": "https://www.fda.gov/x/medskin-3",
-                           "company": "MEDSKIN LASER CENTER INC"}, None)
-    hc = {"kind": "hc_advisory", "regulator": "Health Canada", "country": "CA", "body_text": "Text.",
-          "document_date": "2020-10-04"}
-    store.save_letter(db, {**hc, "slug": "hc-ra-74073", "url": "https://recalls-rappels.canada.ca/en/a",
-                           "title": "An unauthorized biologic eye drop recalled",
-                           "subject": "Regener-Eyes Ophthalmic Solution (biologic eye drop)"}, None)
-    store.save_letter(db, {**hc, "slug": "hc-ra-76437", "url": "https://recalls-rappels.canada.ca/en/b",
-                           "title": "Unauthorized treatments at a clinic", "company": "MedSkin Laser Center"}, None)
+    store.save_letter(
+        db,
+        {
+            **base,
+            "slug": "regener-eyes-llc-1",
+            "url": "https://www.fda.gov/x/regener-eyes-llc-1",
+            "company": "Regener-Eyes, LLC",
+        },
+        None,
+    )
+    store.save_letter(
+        db, {**base, "slug": "eyes-inc-2", "url": "https://www.fda.gov/x/eyes-inc-2", "company": "Eyes Inc."}, None
+    )
+    store.save_letter(
+        db,
+        {**base, "slug": "medskin-3", "url": "https://www.fda.gov/x/medskin-3", "company": "MEDSKIN LASER CENTER INC"},
+        None,
+    )
+    hc = {
+        "kind": "hc_advisory",
+        "regulator": "Health Canada",
+        "country": "CA",
+        "body_text": "Text.",
+        "document_date": "2020-10-04",
+    }
+    store.save_letter(
+        db,
+        {
+            **hc,
+            "slug": "hc-ra-74073",
+            "url": "https://recalls-rappels.canada.ca/en/a",
+            "title": "An unauthorized biologic eye drop recalled",
+            "subject": "Regener-Eyes Ophthalmic Solution (biologic eye drop)",
+        },
+        None,
+    )
+    store.save_letter(
+        db,
+        {
+            **hc,
+            "slug": "hc-ra-76437",
+            "url": "https://recalls-rappels.canada.ca/en/b",
+            "title": "Unauthorized treatments at a clinic",
+            "company": "MedSkin Laser Center",
+        },
+        None,
+    )
     db.close()
     conn = sqlite3.connect(tmp_path / "both.db")
     rows = conn.execute(BOTH_REGULATORS).fetchall()
@@ -283,8 +390,17 @@ def test_m020_backfills_existing_rows_as_fda(tmp_path):
 
     path = tmp_path / "old.db"
     db = store.open_db(path)
-    store.save_letter(db, {"slug": "a-1", "url": "https://www.fda.gov/x/a-1", "company": "A", "body_text": "Text.",
-                           "letter_issue_date": "2020-01-01"}, None)
+    store.save_letter(
+        db,
+        {
+            "slug": "a-1",
+            "url": "https://www.fda.gov/x/a-1",
+            "company": "A",
+            "body_text": "Text.",
+            "letter_issue_date": "2020-01-01",
+        },
+        None,
+    )
     before = db["letters"].get("a-1")["content_hash"]
     db.execute("update letters set regulator = null, country = null")
     db.execute("delete from _sqlite_migrations where name = 'm020_regulators'")
@@ -297,8 +413,20 @@ def test_m020_backfills_existing_rows_as_fda(tmp_path):
     assert "regulator" in {c for c in db["documents"].columns_dict}
     db.close()
     db = store.open_db(path)
-    assert store.save_letter(db, {"slug": "a-1", "url": "https://www.fda.gov/x/a-1", "company": "A",
-                                  "body_text": "Text.", "letter_issue_date": "2020-01-01"}, None) == "unchanged"
+    assert (
+        store.save_letter(
+            db,
+            {
+                "slug": "a-1",
+                "url": "https://www.fda.gov/x/a-1",
+                "company": "A",
+                "body_text": "Text.",
+                "letter_issue_date": "2020-01-01",
+            },
+            None,
+        )
+        == "unchanged"
+    )
     assert db["letters"].get("a-1")["content_hash"] == before
 
 
@@ -325,17 +453,41 @@ def test_exosome_views_include_both_regulators(tmp_path):
     from db.queries import DASHBOARD_CHARTS, EXOSOME_COUNTS, EXOSOME_LETTERS
 
     db = store.open_db(tmp_path / "exo.db")
-    fda_text = ("Your firm markets exosome products. These exosome products are unapproved biological products "
-                "in violation of section 351(a) of the PHS Act.")
-    hc_text = ("OTTAWA – Health Canada is warning Canadians that a clinic is selling unauthorized exosome injections. "
-               "The clinic was offering exosome products derived from human cells for hair restoration.")
-    store.save_letter(db, {"slug": "exo-fda-1", "url": "https://www.fda.gov/x/exo-fda-1", "company": "Exo Labs LLC",
-                           "body_text": fda_text, "letter_issue_date": "2025-03-01"}, None,
-                      classify_for_regulator(fda_text, "FDA", title="Exo Labs LLC"))
-    store.save_letter(db, {"slug": "hc-ra-1", "url": "https://recalls-rappels.canada.ca/en/x", "kind": "hc_advisory",
-                           "regulator": "Health Canada", "country": "CA", "title": "Unauthorized exosome injections",
-                           "body_text": hc_text, "document_date": "2025-06-01"}, None,
-                      classify_for_regulator(hc_text, "Health Canada", title="Unauthorized exosome injections"))
+    fda_text = (
+        "Your firm markets exosome products. These exosome products are unapproved biological products "
+        "in violation of section 351(a) of the PHS Act."
+    )
+    hc_text = (
+        "OTTAWA – Health Canada is warning Canadians that a clinic is selling unauthorized exosome injections. "
+        "The clinic was offering exosome products derived from human cells for hair restoration."
+    )
+    store.save_letter(
+        db,
+        {
+            "slug": "exo-fda-1",
+            "url": "https://www.fda.gov/x/exo-fda-1",
+            "company": "Exo Labs LLC",
+            "body_text": fda_text,
+            "letter_issue_date": "2025-03-01",
+        },
+        None,
+        classify_for_regulator(fda_text, "FDA", title="Exo Labs LLC"),
+    )
+    store.save_letter(
+        db,
+        {
+            "slug": "hc-ra-1",
+            "url": "https://recalls-rappels.canada.ca/en/x",
+            "kind": "hc_advisory",
+            "regulator": "Health Canada",
+            "country": "CA",
+            "title": "Unauthorized exosome injections",
+            "body_text": hc_text,
+            "document_date": "2025-06-01",
+        },
+        None,
+        classify_for_regulator(hc_text, "Health Canada", title="Unauthorized exosome injections"),
+    )
     db.close()
     conn = sqlite3.connect(tmp_path / "exo.db")
     conn.row_factory = sqlite3.Row

@@ -1,5 +1,6 @@
 """Red-team tests for the Health Canada source: hostile open-data files and pages, the filter's false positives and
 negatives, and the classifier on Canadian notices, through the real parser, spider, engine and mirror."""
+
 from __future__ import annotations
 
 import json
@@ -15,15 +16,26 @@ FILE_PATH = "/recalls-rappels/sites/default/files/opendata-donneesouvertes/HCRSA
 
 
 def record(**kw) -> dict:
-    base = {"NID": "90001", "Title": "A notice", "URL": "https://recalls-rappels.canada.ca/en/alert-recall/a-notice",
-            "Organization": "Drugs and health products", "Product": None, "Issue": None, "What you should do": None,
-            "Category": "Health products - Drugs", "Recall class": "--", "Last updated": "2024-01-05", "Archived": "0"}
+    base = {
+        "NID": "90001",
+        "Title": "A notice",
+        "URL": "https://recalls-rappels.canada.ca/en/alert-recall/a-notice",
+        "Organization": "Drugs and health products",
+        "Product": None,
+        "Issue": None,
+        "What you should do": None,
+        "Category": "Health products - Drugs",
+        "Recall class": "--",
+        "Last updated": "2024-01-05",
+        "Archived": "0",
+    }
     return {**base, **kw}
 
 
 def crawl(base_url, db_path, *extra):
-    return run_fdatrack("crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0",
-                        "--source", "health_canada", *extra)
+    return run_fdatrack(
+        "crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0", "--source", "health_canada", *extra
+    )
 
 
 def last_run(db_path) -> dict:
@@ -31,6 +43,7 @@ def last_run(db_path) -> dict:
 
 
 # --- the open-data file --------------------------------------------------------------------------
+
 
 def test_utf16_file_is_read():
     body = json.dumps([record()]).encode("utf-16")  # with its BOM
@@ -62,8 +75,14 @@ def test_protocol_relative_and_script_urls_are_not_paths_of_the_site():
 
 
 def test_a_20_mb_file_parses_in_reasonable_time():
-    rows = [record(NID=str(100000 + i), Title=f"  Product {i} recalled\u200b ",
-                   **{"What you should do": "Stop&nbsp;using <a href='x'>the product</a> ." * 5}) for i in range(40000)]
+    rows = [
+        record(
+            NID=str(100000 + i),
+            Title=f"  Product {i} recalled\u200b ",
+            **{"What you should do": "Stop&nbsp;using <a href='x'>the product</a> ." * 5},
+        )
+        for i in range(40000)
+    ]
     body = json.dumps(rows).encode()
     assert len(body) > 20_000_000
     t0 = time.process_time()
@@ -74,23 +93,35 @@ def test_a_20_mb_file_parses_in_reasonable_time():
 
 # --- the filter -------------------------------------------------------------------------------------
 
+
 def test_filter_false_positives():
-    for title in ("PRP-2 firmware update for infusion pump", "Placental alpha microglobulin-1 (PAMG-1) test kit",
-                  "Amniotic fluid detection test strips recalled", "Placental lactogen assay",
-                  "Unauthorized cell phone radiation shields sold online", "Unauthorized solar cells chargers",
-                  "Unauthorized medical device with lithium battery cells",
-                  "Dispositifs non autorisés pour téléphones cellulaires"):
+    for title in (
+        "PRP-2 firmware update for infusion pump",
+        "Placental alpha microglobulin-1 (PAMG-1) test kit",
+        "Amniotic fluid detection test strips recalled",
+        "Placental lactogen assay",
+        "Unauthorized cell phone radiation shields sold online",
+        "Unauthorized solar cells chargers",
+        "Unauthorized medical device with lithium battery cells",
+        "Dispositifs non autorisés pour téléphones cellulaires",
+    ):
         assert regen_match({"title": title, "organization": "Medical devices"}) is None, title
 
 
 def test_filter_french_only_records():
-    for title in ("Cellules souches non autorisées vendues par une clinique", "Sérums aux exosomes non autorisés",
-                  "Injections de plasma riche en plaquettes", "Produits de sécrétome",
-                  "Injections de cellules non autorisées", "Produits non autorisés contenant des cellules humaines"):
+    for title in (
+        "Cellules souches non autorisées vendues par une clinique",
+        "Sérums aux exosomes non autorisés",
+        "Injections de plasma riche en plaquettes",
+        "Produits de sécrétome",
+        "Injections de cellules non autorisées",
+        "Produits non autorisés contenant des cellules humaines",
+    ):
         assert regen_match({"title": title}), title
 
 
 # --- end to end ------------------------------------------------------------------------------------
+
 
 def test_a_truncated_file_fails_the_run_with_one_error_and_stores_nothing(tmp_path):
     site = MirrorSite()
@@ -102,9 +133,9 @@ def test_a_truncated_file_fails_the_run_with_one_error_and_stores_nothing(tmp_pa
     errors = list(db["errors"].rows)
     assert len(errors) == 1 and "not JSON" in errors[0]["reason"] and db["letters"].count == 0
     assert last_run(tmp_path / "t.db")["status"] != "ok"
-    assert (sqlite_utils.Database(tmp_path / "t.db")["site_state"].count
-            if "site_state" in db.table_names() else 0) == 0 or not list(
-        db.query("select * from site_state where key = 'health_canada/open_data'"))
+    assert (
+        sqlite_utils.Database(tmp_path / "t.db")["site_state"].count if "site_state" in db.table_names() else 0
+    ) == 0 or not list(db.query("select * from site_state where key = 'health_canada/open_data'"))
 
 
 def test_a_304_that_was_not_asked_for_is_not_ok(tmp_path):
@@ -136,14 +167,23 @@ def test_duplicate_nids_and_a_french_only_record(tmp_path):
     records = json.loads(site.health_canada.open_data.decode("utf-8-sig"))
     first = next(r for r in records if r["NID"] == "69974")
     records.append({**first, "URL": "/en/node/69974"})  # the same notice twice
-    records.append({"NID": "90002", "Titre": "Produits de cellules souches non autorisés",
-                    "URL": "/fr/avis-rappel/cellules-souches", "Organization": "Médicaments et produits de santé",
-                    "Catégorie": "Produits de santé", "Dernière mise à jour": "2024-01-05", "Archivé": "0"})
+    records.append(
+        {
+            "NID": "90002",
+            "Titre": "Produits de cellules souches non autorisés",
+            "URL": "/fr/avis-rappel/cellules-souches",
+            "Organization": "Médicaments et produits de santé",
+            "Catégorie": "Produits de santé",
+            "Dernière mise à jour": "2024-01-05",
+            "Archivé": "0",
+        }
+    )
     site.health_canada.open_data = json.dumps(records).encode()
     site.health_canada.pages["/fr/avis-rappel/cellules-souches"] = (
         "<html><body><main><h1 id='wb-cont'>Produits de cellules souches non autorisés</h1>"
         "<section class='ar-issue-long'><p>Santé Canada avise que des produits de cellules souches non autorisés "
-        "sont vendus.</p></section></main></body></html>")
+        "sont vendus.</p></section></main></body></html>"
+    )
     with serve_in_thread(site) as (base_url, _):
         result = crawl(base_url, tmp_path / "d.db")
     assert result.returncode == 0, result.stderr
@@ -186,12 +226,22 @@ def test_reclassify_applies_no_us_statute_label_to_a_canadian_notice(tmp_path):
     site = MirrorSite()
     stem = "/en/alert-recall/health-canada-advising-canadians-about-potential-health-risks-associated-unauthorized"
     site.health_canada.pages[stem] = site.health_canada.pages[stem].replace(
-        "OTTAWA", "The product is adulterated and misbranded under section 501 of the FD&amp;C Act and 21 CFR "
-                  "Part 1271. OTTAWA", 1)
+        "OTTAWA",
+        "The product is adulterated and misbranded under section 501 of the FD&amp;C Act and 21 CFR Part 1271. OTTAWA",
+        1,
+    )
     with serve_in_thread(site) as (base_url, _):
         assert crawl(base_url, tmp_path / "c.db").returncode == 0
-    us = {"adulteration", "misbranding", "unapproved_new_drug", "unapproved_biologic", "cgmp", "hctp_1271",
-          "false_fda_approval_claim", "other"}
+    us = {
+        "adulteration",
+        "misbranding",
+        "unapproved_new_drug",
+        "unapproved_biologic",
+        "cgmp",
+        "hctp_1271",
+        "false_fda_approval_claim",
+        "other",
+    }
     before = sqlite_utils.Database(tmp_path / "c.db")["letters"].get("hc-ra-69974")
     assert not us & set(json.loads(before["violation_types"]))
     result = run_fdatrack("classify", "--db", str(tmp_path / "c.db"))
@@ -204,8 +254,15 @@ def test_reclassify_applies_no_us_statute_label_to_a_canadian_notice(tmp_path):
 
 
 def test_keys_in_another_case_are_read():
-    rec = parse_record({"nid": "90003", "TITLE": "Unauthorized stem cell products", "url": "/en/alert-recall/x",
-                        "organization": "Drugs and health products", "last updated": "2024-01-05"})
+    rec = parse_record(
+        {
+            "nid": "90003",
+            "TITLE": "Unauthorized stem cell products",
+            "url": "/en/alert-recall/x",
+            "organization": "Drugs and health products",
+            "last updated": "2024-01-05",
+        }
+    )
     assert (rec["nid"], rec["title"], rec["last_updated"]) == ("90003", "Unauthorized stem cell products", "2024-01-05")
 
 
@@ -240,8 +297,10 @@ def test_an_empty_file_is_not_ok(tmp_path):
 def test_a_200_error_page_for_a_notice_is_not_stored(tmp_path):
     site = MirrorSite()
     stem = "/en/alert-recall/health-canada-advising-canadians-about-potential-health-risks-associated-unauthorized"
-    site.health_canada.pages[stem] = ("<html><body><main><h1 id='wb-cont'>We couldn't find that Web page (Error 404)"
-                                      "</h1><p>We're having trouble finding that page.</p></main></body></html>")
+    site.health_canada.pages[stem] = (
+        "<html><body><main><h1 id='wb-cont'>We couldn't find that Web page (Error 404)"
+        "</h1><p>We're having trouble finding that page.</p></main></body></html>"
+    )
     with serve_in_thread(site) as (base_url, _):
         result = crawl(base_url, tmp_path / "s.db")
     assert result.returncode != 0
@@ -269,7 +328,11 @@ def test_hostile_markup_in_a_notice_is_stored_as_text_and_escaped_in_datasette(t
     assert row["title"].startswith('<img src=x onerror="window.__xss=1">')  # the text, as the page showed it
     assert '<img src=x onerror="window.__xss=1">' in row["body_text"]
     with serving(tmp_path / "x.db") as base, httpx.Client(base_url=base, timeout=30) as client:
-        for path in ("/letter/hc-ra-69974", "/fda_letters/letters/hc-ra-69974", "/fda_letters/letters?regulator=Health+Canada"):
+        for path in (
+            "/letter/hc-ra-69974",
+            "/fda_letters/letters/hc-ra-69974",
+            "/fda_letters/letters?regulator=Health+Canada",
+        ):
             html = client.get(path).text
             assert "<img src=x" not in html and "&lt;img src=x" in html, path
 
@@ -277,33 +340,54 @@ def test_hostile_markup_in_a_notice_is_stored_as_text_and_escaped_in_datasette(t
 def test_unauthorized_label_is_not_given_for_a_cell_phone():
     from scraper.classify.regulators import classify_for_regulator
 
-    assert classify_for_regulator("Health Canada seized unauthorized cell phone chargers.",
-                                  "Health Canada")["violation_types"] == []
-    assert classify_for_regulator("Health Canada seized unauthorized cell products at a clinic.",
-                                  "Health Canada")["violation_types"] == ["unauthorized_health_product"]
+    assert (
+        classify_for_regulator("Health Canada seized unauthorized cell phone chargers.", "Health Canada")[
+            "violation_types"
+        ]
+        == []
+    )
+    assert classify_for_regulator("Health Canada seized unauthorized cell products at a clinic.", "Health Canada")[
+        "violation_types"
+    ] == ["unauthorized_health_product"]
 
 
 def test_filter_plant_stem_cells_are_not_human_cells_and_more_french_terms():
-    for title in ("Apple stem cell anti-aging cream", "Plant stem cell serum", "Sérum aux cellules souches de pomme",
-                  "Crème aux cellules souches végétales"):
+    for title in (
+        "Apple stem cell anti-aging cream",
+        "Plant stem cell serum",
+        "Sérum aux cellules souches de pomme",
+        "Crème aux cellules souches végétales",
+    ):
         assert regen_match({"title": title}) is None, title
     assert regen_match({"title": "Human stem cell injections"}) == "stem cell"
-    for title in ("Cellules mésenchymateuses non autorisées", "Milieu conditionné de cellules humaines",
-                  "Lysat plaquettaire injectable", "Fibrine riche en plaquettes", "Gelée de Wharton",
-                  "Tissu de cordon ombilical", "Produits de médecine régénérative"):
+    for title in (
+        "Cellules mésenchymateuses non autorisées",
+        "Milieu conditionné de cellules humaines",
+        "Lysat plaquettaire injectable",
+        "Fibrine riche en plaquettes",
+        "Gelée de Wharton",
+        "Tissu de cordon ombilical",
+        "Produits de médecine régénérative",
+    ):
         assert regen_match({"title": title}), title
 
 
 def test_every_kept_notice_is_in_the_ledger_on_later_runs_and_with_a_limit(tmp_path):
     site = MirrorSite()
     records = json.loads(site.health_canada.open_data.decode("utf-8-sig"))
-    records.append(record(NID="90004", Title="Unauthorized injection treatments offered at a Calgary clinic",
-                          URL="/en/alert-recall/unauthorized-injections-calgary"))
+    records.append(
+        record(
+            NID="90004",
+            Title="Unauthorized injection treatments offered at a Calgary clinic",
+            URL="/en/alert-recall/unauthorized-injections-calgary",
+        )
+    )
     site.health_canada.open_data = json.dumps(records).encode()
     site.health_canada.pages["/en/alert-recall/unauthorized-injections-calgary"] = (
         "<html><body><main><h1 id='wb-cont'>Unauthorized injection treatments offered at a Calgary clinic</h1>"
         "<section class='ar-issue-long'><p>Botulinum toxin injections given by an unlicensed person.</p></section>"
-        "</main></body></html>")
+        "</main></body></html>"
+    )
     with serve_in_thread(site) as (base_url, _):
         assert crawl(base_url, tmp_path / "l.db").returncode == 0
         first = last_run(tmp_path / "l.db")

@@ -3,6 +3,7 @@
 Every crawl is the real `fdatrack crawl` in a subprocess; the mirror's rows, pages and faults are
 changed between runs the way fda.gov changes between two days.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,19 @@ SMALL_PAGES = {"FDA_PAGE_SIZE": "5"}
 
 def crawl(base_url, db_path, *extra, env=None):
     """`fdatrack crawl` of the warning-letter listing (the source these runs are about) into db_path."""
-    return run_fdatrack("crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0",
-                        "--source", "warning_letters", *extra, env=env)
+    return run_fdatrack(
+        "crawl",
+        "--base-url",
+        base_url,
+        "--db",
+        str(db_path),
+        "--delay",
+        "0",
+        "--source",
+        "warning_letters",
+        *extra,
+        env=env,
+    )
 
 
 def paths(site) -> list[str]:
@@ -41,7 +53,7 @@ def paths(site) -> list[str]:
 
 
 def letter_fetches(site) -> list[str]:
-    return sorted(p[len(LETTER_PATH):] for p in paths(site) if p.startswith(LETTER_PATH))
+    return sorted(p[len(LETTER_PATH) :] for p in paths(site) if p.startswith(LETTER_PATH))
 
 
 def warning_letters(db_path) -> dict[str, dict]:
@@ -56,7 +68,9 @@ def last_run(db_path) -> dict:
 def versions(db_path, slug=None) -> list[dict]:
     db = sqlite_utils.Database(db_path)
     where, params = ("where slug = ?", [slug]) if slug else ("", [])
-    return list(db.query(f"select slug, run_id, change, changed_fields, note from letter_versions {where} order by id", params))
+    return list(
+        db.query(f"select slug, run_id, change, changed_fields, note from letter_versions {where} order by id", params)
+    )
 
 
 def post_new_letters(site, n: int, posted: str = "2026-11-20") -> list[str]:
@@ -93,6 +107,7 @@ def crawled_once(baseline, mirror, tmp_path):
 
 # --- incremental runs --------------------------------------------------------------------
 
+
 def test_nothing_new_rerun_makes_exactly_two_requests(crawled_once):
     base_url, site, db_path = crawled_once
     result = crawl(base_url, db_path)
@@ -119,10 +134,16 @@ def test_new_letters_and_a_close_out_are_fetched_alone_and_recorded(crawled_once
     assert letter["closeout_letter_date"] == "2026-11-01"
     assert letter["closeout_letter_url"].endswith("/media/999999/download")
     # "what changed when" is one query
-    history = list(sqlite_utils.Database(db_path).query(
-        "select r.started_at, v.slug, v.change, v.changed_fields from letter_versions v join runs r on r.id = v.run_id "
-        "where r.id = ? order by v.id", [run["id"]]))
-    assert sorted((h["slug"], h["change"]) for h in history) == sorted([(s, "new") for s in new] + [(row["slug"], "changed")])
+    history = list(
+        sqlite_utils.Database(db_path).query(
+            "select r.started_at, v.slug, v.change, v.changed_fields from letter_versions v join runs r on r.id = v.run_id "
+            "where r.id = ? order by v.id",
+            [run["id"]],
+        )
+    )
+    assert sorted((h["slug"], h["change"]) for h in history) == sorted(
+        [(s, "new") for s in new] + [(row["slug"], "changed")]
+    )
     changed = next(h for h in history if h["change"] == "changed")
     assert {"closeout_letter_date", "closeout_letter_url"} <= set(json.loads(changed["changed_fields"]))
 
@@ -160,12 +181,15 @@ def test_since_limits_the_crawl_by_posted_date(mirror, tmp_path):
 
 
 def test_since_rejects_a_bad_date_in_one_line(tmp_path):
-    result = run_fdatrack("crawl", "--base-url", "http://127.0.0.1:9", "--db", str(tmp_path / "x.db"), "--since", "yesterday")
+    result = run_fdatrack(
+        "crawl", "--base-url", "http://127.0.0.1:9", "--db", str(tmp_path / "x.db"), "--since", "yesterday"
+    )
     assert result.returncode == 2 and "not a date" in result.stderr
     assert not (tmp_path / "x.db").exists()
 
 
 # --- lifecycle -----------------------------------------------------------------------------
+
 
 def test_letter_removed_from_the_listing_is_delisted_only_by_a_complete_pass_and_relisted_on_return(crawled_once):
     base_url, site, db_path = crawled_once
@@ -179,7 +203,9 @@ def test_letter_removed_from_the_listing_is_delisted_only_by_a_complete_pass_and
     assert result.returncode == 0, result.stderr
     assert warning_letters(db_path)[gone["slug"]]["delisted_at"] is None
     assert last_run(db_path)["missing_from_listing"] == 1 and last_run(db_path)["delisted"] == 0
-    assert last_run(db_path)["listed"] == last_run(db_path)["accounted"] == len(site.rows) + 1  # the listed rows and the missing one
+    assert (
+        last_run(db_path)["listed"] == last_run(db_path)["accounted"] == len(site.rows) + 1
+    )  # the listed rows and the missing one
 
     site.inject(gone["slug"], "not_found")  # now its page is gone too: delisted
     result = crawl(base_url, db_path, "--full-listing")
@@ -213,7 +239,13 @@ def test_full_run_refetches_every_page_records_changed_text_and_delists_a_404(cr
     assert result.returncode == 0, result.stderr
     assert len(letter_fetches(site)) == len(site.rows) + 1  # every listed page, and the absent one's check
     run = last_run(db_path)
-    assert (run["changed"], run["unchanged"], run["delisted"], run["mode"], run["errors"]) == (1, len(site.rows) - 1, 1, "full", 0)
+    assert (run["changed"], run["unchanged"], run["delisted"], run["mode"], run["errors"]) == (
+        1,
+        len(site.rows) - 1,
+        1,
+        "full",
+        0,
+    )
     text_change, delisting = sorted(versions(db_path)[before:], key=lambda v: v["change"])
     assert text_change["slug"] == changed and "body_text" in json.loads(text_change["changed_fields"])
     assert delisting["slug"] == gone and delisting["change"] == "delisted" and "404" in delisting["note"]
@@ -223,8 +255,13 @@ def test_full_run_refetches_every_page_records_changed_text_and_delists_a_404(cr
     site.path_faults.clear()
     # the archive holds both versions of the changed letter, compressed
     db = sqlite_utils.Database(db_path)
-    pages = [zlib.decompress(r[0]).decode() for r in db.execute(
-        "select raw_html_zlib from letter_versions where slug = ? and raw_html_zlib is not null order by id", [changed])]
+    pages = [
+        zlib.decompress(r[0]).decode()
+        for r in db.execute(
+            "select raw_html_zlib from letter_versions where slug = ? and raw_html_zlib is not null order by id",
+            [changed],
+        )
+    ]
     assert len(pages) == 2 and "EXOSOME" not in pages[0] and "EXOSOME" in pages[1]
     assert archived_page(db, changed) == pages[1]
 
@@ -247,6 +284,7 @@ def test_database_from_before_incremental_crawling_is_not_fetched_again(crawled_
 
 
 # --- the archive ------------------------------------------------------------------------------
+
 
 def test_reparse_rebuilds_fields_and_tags_from_the_archive_without_network(crawled_once):
     base_url, site, db_path = crawled_once
@@ -277,6 +315,7 @@ def test_reparse_rebuilds_fields_and_tags_from_the_archive_without_network(crawl
 
 # --- run health -------------------------------------------------------------------------------
 
+
 def test_empty_listing_after_letters_fails_and_delists_nothing(crawled_once):
     base_url, site, db_path = crawled_once
     site.rows = []
@@ -303,7 +342,11 @@ def test_letter_pages_losing_their_dates_trip_the_layout_tripwire(crawled_once):
     assert result.returncode == EXIT_CODES["layout_changed"], result.stderr
     run = last_run(db_path)
     assert (run["status"], run["close_reason"], run["letter_pages"], run["pages_incomplete"]) == (
-        "failed", "layout_changed", 4, 2)
+        "failed",
+        "layout_changed",
+        4,
+        2,
+    )
     errors = list(sqlite_utils.Database(db_path)["errors"].rows_where("run_id = ?", [run["id"]]))
     assert [e["stage"] for e in errors] == ["layout_changed"] and "2 of 4 letter pages" in errors[0]["reason"]
 
@@ -358,8 +401,20 @@ class SlowLetters(MirrorSite):
         return super().handle(method, target, body, log=log)
 
 
-COMPARED = ["slug", "company", "letter_issue_date", "posted_date", "subject", "body_text", "content_hash",
-            "listing_hash", "closeout_letter_date", "exosome_related", "violation_types", "delisted_at"]
+COMPARED = [
+    "slug",
+    "company",
+    "letter_issue_date",
+    "posted_date",
+    "subject",
+    "body_text",
+    "content_hash",
+    "listing_hash",
+    "closeout_letter_date",
+    "exosome_related",
+    "violation_types",
+    "delisted_at",
+]
 
 
 def _letters(db_path) -> dict:
@@ -372,10 +427,24 @@ def test_interrupted_run_then_a_normal_run_gives_the_same_letters_as_an_uninterr
         interrupted = tmp_path / "interrupted.db"
         site.letter_delay = 0.1
         proc = subprocess.Popen(
-            [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(interrupted),
-             "--delay", "0", "--source", "warning_letters"],
-            cwd=ROOT, env={**os.environ, **SMALL_PAGES, "PYTHONPATH": TEST_PYTHONPATH},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "scraper.cli",
+                "crawl",
+                "--base-url",
+                base_url,
+                "--db",
+                str(interrupted),
+                "--delay",
+                "0",
+                "--source",
+                "warning_letters",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **SMALL_PAGES, "PYTHONPATH": TEST_PYTHONPATH},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 60
@@ -414,20 +483,24 @@ def _count(db_path) -> int:
 
 # --- pure logic ---------------------------------------------------------------------------------
 
+
 def _row(slug, posted="2026-01-01", **cells):
     return {"slug": slug, "url": f"https://www.fda.gov{LETTER_PATH}{slug}", "posted_date": posted, **cells}
 
 
 def _tracker(known_rows, complete=True, **plan):
     known = {r["slug"]: {"listing_hash": listing_hash(r), "delisted_at": None} for r in known_rows}
-    return ListingTracker(spider="warning_letters", kind="warning_letter", plan=CrawlPlan(**plan),
-                          known=known, db_was_complete=complete)
+    return ListingTracker(
+        spider="warning_letters", kind="warning_letter", plan=CrawlPlan(**plan), known=known, db_was_complete=complete
+    )
 
 
 def test_triage_fetches_new_and_changed_rows_and_says_whether_all_were_known():
     a, b = _row("a", subject="X"), _row("b", subject="Y")
     tracker = _tracker([a, b])
-    fetch, older, all_known = tracker.triage([_row("new"), _row("a", subject="X"), _row("b", subject="Y", closeout_letter_date="2026-02-01")])
+    fetch, older, all_known = tracker.triage(
+        [_row("new"), _row("a", subject="X"), _row("b", subject="Y", closeout_letter_date="2026-02-01")]
+    )
     assert [r["slug"] for r in fetch] == ["new", "b"] and not all_known and older == []
     fetch, older, all_known = tracker.triage([_row("a", subject="X"), _row("b", subject="Y")])
     assert fetch == [] and all_known
@@ -463,9 +536,19 @@ def test_run_status_nothing_new_is_ok_but_an_empty_listing_is_not():
     assert run_status(**{**base, "listed": 0}, listing_rows=0, known_letters=0) == ("ok", "finished")
 
 
-@pytest.mark.parametrize("pages,incomplete,trips", [(10, 2, False), (10, 3, True), (1, 1, False), (2, 2, True), (0, 0, False)])
+@pytest.mark.parametrize(
+    "pages,incomplete,trips", [(10, 2, False), (10, 3, True), (1, 1, False), (2, 2, True), (0, 0, False)]
+)
 def test_layout_tripwire_threshold(pages, incomplete, trips):
     assert bool(layout_tripwire(pages, incomplete)) is trips
-    status = run_status(reason="finished", fatal=None, errors=0, letters_seen=pages, listed=pages,
-                        listing_rows=pages, letter_pages=pages, pages_incomplete=incomplete)
+    status = run_status(
+        reason="finished",
+        fatal=None,
+        errors=0,
+        letters_seen=pages,
+        listed=pages,
+        listing_rows=pages,
+        letter_pages=pages,
+        pages_incomplete=incomplete,
+    )
     assert (status == ("failed", "layout_changed")) is trips

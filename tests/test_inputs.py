@@ -1,4 +1,5 @@
 """The input rules (scraper/parsing/inputs.py) with the hostile inputs of issue 11."""
+
 import random
 import re
 from datetime import date
@@ -30,22 +31,26 @@ WL = "/inspections-compliance-enforcement-and-criminal-investigations/warning-le
 
 # --- links ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("href, reason", [
-    ("javascript:alert(1)", "is javascript:, not http(s)"),
-    ("JavaScript:void(0)", "is javascript:, not http(s)"),
-    ("mailto:someone@example.com", "is mailto:, not http(s)"),
-    ("ftp://127.0.0.1:8000/x", "is ftp:, not http(s)"),
-    ("data:text/html,<b>x</b>", "is data:, not http(s)"),
-    ("https://evil.example/warning-letters/acme-1", "points to evil.example, not the crawled site 127.0.0.1"),
-    ("//evil.example/x", "points to evil.example"),
-    ("http://127.0.0.1:9999/x", "points to 127.0.0.1, not the crawled site"),
-    ("http://127.0.0.1:8000@evil.example/x", "carries a user name"),
-    ("http://user@127.0.0.1:8000/x", "carries a user name"),
-    ("http://127.0.0.1:notaport/x", "not a valid URL"),
-    ("", "is empty"),
-    ("   \n", "is empty"),
-    ("/x/" + "a" * URL_MAX, f"characters long (limit {URL_MAX})"),
-])
+
+@pytest.mark.parametrize(
+    "href, reason",
+    [
+        ("javascript:alert(1)", "is javascript:, not http(s)"),
+        ("JavaScript:void(0)", "is javascript:, not http(s)"),
+        ("mailto:someone@example.com", "is mailto:, not http(s)"),
+        ("ftp://127.0.0.1:8000/x", "is ftp:, not http(s)"),
+        ("data:text/html,<b>x</b>", "is data:, not http(s)"),
+        ("https://evil.example/warning-letters/acme-1", "points to evil.example, not the crawled site 127.0.0.1"),
+        ("//evil.example/x", "points to evil.example"),
+        ("http://127.0.0.1:9999/x", "points to 127.0.0.1, not the crawled site"),
+        ("http://127.0.0.1:8000@evil.example/x", "carries a user name"),
+        ("http://user@127.0.0.1:8000/x", "carries a user name"),
+        ("http://127.0.0.1:notaport/x", "not a valid URL"),
+        ("", "is empty"),
+        ("   \n", "is empty"),
+        ("/x/" + "a" * URL_MAX, f"characters long (limit {URL_MAX})"),
+    ],
+)
 def test_links_off_the_site_or_not_http_are_refused(href, reason):
     with pytest.raises(RowError, match=re.escape(reason)):
         check_link(href, BASE, "company link")
@@ -89,36 +94,43 @@ def test_request_url_encodes_what_the_wire_needs():
 
 # --- slugs ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url, slug", [
-    (f"{BASE}{WL}acme-labs-123456", "acme-labs-123456"),
-    (f"{BASE}{WL}acme%20labs-123456", "acme labs-123456"),
-    (f"{BASE}{WL}acme labs-123456", "acme labs-123456"),
-    (f"{BASE}{WL}caf%C3%A9-654321", "café-654321"),
-    (f"{BASE}{WL}cafe%CC%81-654321", "café-654321"),  # the decomposed é: NFC makes it the same letter
-    (f"{BASE}{WL}café-654321", "café-654321"),
-    (f"{BASE}/ICECI/EnforcementActions/WarningLetters/ucm999999.htm", "ucm999999"),
-    (f"{BASE}{WL}ucm999999.HTML", "ucm999999"),
-    (f"{BASE}{WL}Acme-Labs-123456/", "Acme-Labs-123456"),
-    (f"{BASE}{WL}acme-123456?page=2#x", "acme-123456"),
-    (f"{BASE}{WL}acme+labs-1", "acme+labs-1"),
-    (f"{BASE}{WL}acme-labs-0", "acme-labs-0"),
-])
+
+@pytest.mark.parametrize(
+    "url, slug",
+    [
+        (f"{BASE}{WL}acme-labs-123456", "acme-labs-123456"),
+        (f"{BASE}{WL}acme%20labs-123456", "acme labs-123456"),
+        (f"{BASE}{WL}acme labs-123456", "acme labs-123456"),
+        (f"{BASE}{WL}caf%C3%A9-654321", "café-654321"),
+        (f"{BASE}{WL}cafe%CC%81-654321", "café-654321"),  # the decomposed é: NFC makes it the same letter
+        (f"{BASE}{WL}café-654321", "café-654321"),
+        (f"{BASE}/ICECI/EnforcementActions/WarningLetters/ucm999999.htm", "ucm999999"),
+        (f"{BASE}{WL}ucm999999.HTML", "ucm999999"),
+        (f"{BASE}{WL}Acme-Labs-123456/", "Acme-Labs-123456"),
+        (f"{BASE}{WL}acme-123456?page=2#x", "acme-123456"),
+        (f"{BASE}{WL}acme+labs-1", "acme+labs-1"),
+        (f"{BASE}{WL}acme-labs-0", "acme-labs-0"),
+    ],
+)
 def test_canonical_slug(url, slug):
     assert slug_from_url(url) == slug
 
 
-@pytest.mark.parametrize("url, reason", [
-    (f"{BASE}{WL}" + "a" * (SLUG_MAX + 1), f"{SLUG_MAX + 1} characters long \\(limit {SLUG_MAX}\\)"),
-    (f"{BASE}{WL}" + "%41" * (SLUG_MAX + 1), "characters long"),
-    (f"{BASE}{WL}acme%FF-1", "not UTF-8"),
-    (f"{BASE}{WL}a%2Fb", "holds a '/'"),
-    (f"{BASE}{WL}a%00b", "control character"),
-    (f"{BASE}/", "has no slug"),
-    (f"{BASE}{WL}..", "has no slug"),
-    (f"{BASE}{WL}.htm", "has no slug"),
-    (f"{BASE}{WL}%20", "has no slug"),
-    ("http://[::1/x/acme-1", "not a valid URL"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        (f"{BASE}{WL}" + "a" * (SLUG_MAX + 1), f"{SLUG_MAX + 1} characters long \\(limit {SLUG_MAX}\\)"),
+        (f"{BASE}{WL}" + "%41" * (SLUG_MAX + 1), "characters long"),
+        (f"{BASE}{WL}acme%FF-1", "not UTF-8"),
+        (f"{BASE}{WL}a%2Fb", "holds a '/'"),
+        (f"{BASE}{WL}a%00b", "control character"),
+        (f"{BASE}/", "has no slug"),
+        (f"{BASE}{WL}..", "has no slug"),
+        (f"{BASE}{WL}.htm", "has no slug"),
+        (f"{BASE}{WL}%20", "has no slug"),
+        ("http://[::1/x/acme-1", "not a valid URL"),
+    ],
+)
 def test_unusable_slugs_are_row_errors(url, reason):
     with pytest.raises(RowError, match=reason):
         slug_from_url(url)
@@ -147,6 +159,7 @@ def test_listing_and_letter_page_agree_on_the_slug(href):
 
 # --- cells and dates --------------------------------------------------------------------
 
+
 def test_cells_that_are_not_text():
     assert cell_text(None, "subject") == ""
     assert cell_text(12345, "subject") == "12345"
@@ -156,17 +169,38 @@ def test_cells_that_are_not_text():
             cell_text(value, "company")
 
 
-@pytest.mark.parametrize("text, iso", [
-    ("05/06/2025", "2025-05-06"), ("2025-05-06", "2025-05-06"), ("2025-05-06T23:59:00-04:00", "2025-05-06"),
-    ("May 6, 2025", "2025-05-06"), ("Sept. 6, 2025", "2025-09-06"), ("02/29/2024", "2024-02-29"),
-    ("", None), (None, None), ("Response Letter", None), ("n/a", None),
-])
+@pytest.mark.parametrize(
+    "text, iso",
+    [
+        ("05/06/2025", "2025-05-06"),
+        ("2025-05-06", "2025-05-06"),
+        ("2025-05-06T23:59:00-04:00", "2025-05-06"),
+        ("May 6, 2025", "2025-05-06"),
+        ("Sept. 6, 2025", "2025-09-06"),
+        ("02/29/2024", "2024-02-29"),
+        ("", None),
+        (None, None),
+        ("Response Letter", None),
+        ("n/a", None),
+    ],
+)
 def test_parse_date(text, iso):
     assert parse_date(text) == iso
 
 
-@pytest.mark.parametrize("text", ["02/30/2025", "2025-02-30", "2025-13-01", "02/29/2025", "13/01/2025",
-                                  "2025-02-30T00:00:00Z", "Febtember 3, 2025", "May 32, 2025"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "02/30/2025",
+        "2025-02-30",
+        "2025-13-01",
+        "02/29/2025",
+        "13/01/2025",
+        "2025-02-30T00:00:00Z",
+        "Febtember 3, 2025",
+        "May 32, 2025",
+    ],
+)
 def test_impossible_dates(text):
     with pytest.raises(DateError, match="is not a real date"):
         parse_date(text)
@@ -175,37 +209,45 @@ def test_impossible_dates(text):
 
 # --- responses --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("ctype, body", [
-    ("text/html; charset=utf-8", b"<!DOCTYPE html><html>"),
-    (b"text/html", b"\xef\xbb\xbf  <html>"),
-    ("application/xhtml+xml", b"<?xml version='1.0'?><html>"),
-    (None, b"\n<html><body>"),
-    ("application/octet-stream", b"<!doctype html>"),
-    ("TEXT/HTML", b""),
-])
+
+@pytest.mark.parametrize(
+    "ctype, body",
+    [
+        ("text/html; charset=utf-8", b"<!DOCTYPE html><html>"),
+        (b"text/html", b"\xef\xbb\xbf  <html>"),
+        ("application/xhtml+xml", b"<?xml version='1.0'?><html>"),
+        (None, b"\n<html><body>"),
+        ("application/octet-stream", b"<!doctype html>"),
+        ("TEXT/HTML", b""),
+    ],
+)
 def test_html_responses(ctype, body):
     assert html_problem(ctype, body) is None and is_html_response(ctype, body)
 
 
-@pytest.mark.parametrize("ctype, body, reason", [
-    ("application/pdf", b"%PDF-1.7", "response is application/pdf, not an HTML page"),
-    ("image/png", b"\x89PNG\r\n", "response is image/png"),
-    ("application/json", b'{"a": 1}', "response is application/json"),
-    ("text/html", b"%PDF-1.4 mislabelled", "binary file"),
-    ("text/html", b"\x89PNG\r\n\x1a\n", "binary file"),
-    ("text/html", b"GIF89a", "binary file"),
-    ("text/html", b"ab\x00cd", "binary file"),
-    ("text/html", b'  [{"command": "insert"}]', "JSON"),
-    (None, b"%PDF-1.7", "binary file"),
-    (None, b"plain words", "does not start like HTML"),
-    ("", b"", "does not start like HTML"),
-])
+@pytest.mark.parametrize(
+    "ctype, body, reason",
+    [
+        ("application/pdf", b"%PDF-1.7", "response is application/pdf, not an HTML page"),
+        ("image/png", b"\x89PNG\r\n", "response is image/png"),
+        ("application/json", b'{"a": 1}', "response is application/json"),
+        ("text/html", b"%PDF-1.4 mislabelled", "binary file"),
+        ("text/html", b"\x89PNG\r\n\x1a\n", "binary file"),
+        ("text/html", b"GIF89a", "binary file"),
+        ("text/html", b"ab\x00cd", "binary file"),
+        ("text/html", b'  [{"command": "insert"}]', "JSON"),
+        (None, b"%PDF-1.7", "binary file"),
+        (None, b"plain words", "does not start like HTML"),
+        ("", b"", "does not start like HTML"),
+    ],
+)
 def test_non_html_responses(ctype, body, reason):
     assert reason in html_problem(ctype, body)
     assert not is_html_response(ctype, body)
 
 
 # --- duplicate rows ---------------------------------------------------------------------
+
 
 def _row(slug, posted, **extra):
     return {"slug": slug, "posted_date": posted, "company": "Acme", **extra}
@@ -242,6 +284,7 @@ def test_deduper_across_pages():
 
 # --- property-style: junk never raises anything but the two documented errors ------------
 
+
 def _junk(rng: random.Random):
     """A random cell value: JSON types, hostile hrefs, dates that are not dates, markup fragments."""
     pick = rng.randrange(12)
@@ -249,10 +292,35 @@ def _junk(rng: random.Random):
         return None
     if pick == 1:
         return rng.choice([{"a": [1]}, [1, "x"], True, False, 3, -2.5, float("nan"), 10**30])
-    hrefs = ["javascript:x()", "mailto:a@b", "//evil.example/x", "http://[::1", "http://h:99999/",
-             "/x/%FF", "/x/" + "b" * 300, "/x/a%2Fb", "", "/x/ok-1", "?q=1", "#", "/x/caf%C3%A9", "http:", "\x00"]
-    dates = ["02/30/2025", "2025-02-30", "9999-12-31", "0000-00-00", "13/13/13", "2099-01-01",
-             "05/06/2025", "Sept. 31, 2025", "<time datetime='2025-02-30'>x</time>", "99/99/9999"]
+    hrefs = [
+        "javascript:x()",
+        "mailto:a@b",
+        "//evil.example/x",
+        "http://[::1",
+        "http://h:99999/",
+        "/x/%FF",
+        "/x/" + "b" * 300,
+        "/x/a%2Fb",
+        "",
+        "/x/ok-1",
+        "?q=1",
+        "#",
+        "/x/caf%C3%A9",
+        "http:",
+        "\x00",
+    ]
+    dates = [
+        "02/30/2025",
+        "2025-02-30",
+        "9999-12-31",
+        "0000-00-00",
+        "13/13/13",
+        "2099-01-01",
+        "05/06/2025",
+        "Sept. 31, 2025",
+        "<time datetime='2025-02-30'>x</time>",
+        "99/99/9999",
+    ]
     if pick < 6:
         return f"<a href='{rng.choice(hrefs)}'>{rng.choice(dates)}</a>"
     if pick < 9:
@@ -288,18 +356,26 @@ def test_random_junk_rows_raise_only_row_or_layout_errors():
 
 # --- storage: a parse that loses the body is an error, not a new version -----------------
 
+
 def test_a_page_that_lost_its_body_is_refused_and_the_stored_letter_stands(tmp_path):
     from db import store
 
     db = store.open_db(tmp_path / "t.db")
-    letter = {"slug": "acme-1", "url": f"{BASE}{WL}acme-1", "company": "Acme", "posted_date": "2025-05-06",
-              "body_text": "We inspected your facility.", "raw_html": "<html>v1</html>"}
+    letter = {
+        "slug": "acme-1",
+        "url": f"{BASE}{WL}acme-1",
+        "company": "Acme",
+        "posted_date": "2025-05-06",
+        "body_text": "We inspected your facility.",
+        "raw_html": "<html>v1</html>",
+    }
     assert store.save_letter(db, letter, None) == "new"
     for body in (None, "", "  \n"):
         with pytest.raises(store.LostBodyError, match="parsed without the body"):
             store.save_letter(db, {**letter, "body_text": body, "raw_html": "<html>deep</html>"}, None)
     stored = db["letters"].get("acme-1")
     from db.history import archived_page
+
     assert stored["body_text"] == "We inspected your facility." and archived_page(db, "acme-1") == "<html>v1</html>"
     assert db.execute("select count(*) from letter_versions where slug = 'acme-1'").fetchone()[0] == 1
     # a real change of the text is still a version, and a letter that never had a body may lack one
@@ -316,7 +392,9 @@ def _random_text(rng: random.Random, n: int) -> str:
 def test_random_urls_raise_only_row_errors():
     rng = random.Random(7)
     for _ in range(5000):
-        text = rng.choice(["", "http://127.0.0.1:8000/", "https://", "//", "javascript:", "/x/"]) + _random_text(rng, 40)
+        text = rng.choice(["", "http://127.0.0.1:8000/", "https://", "//", "javascript:", "/x/"]) + _random_text(
+            rng, 40
+        )
         for call in (lambda: check_link(text, BASE), lambda: slug_from_url(text), lambda: canonical_url(text, BASE)):
             try:
                 call()
@@ -344,7 +422,8 @@ def test_an_absolute_fda_gov_link_on_a_mirror_is_fetched_from_the_mirror():
 
     href = "https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/acme-123456-01012026"
     assert check_link(href, "http://127.0.0.1:8002") == (
-        "http://127.0.0.1:8002/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/acme-123456-01012026")
+        "http://127.0.0.1:8002/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/acme-123456-01012026"
+    )
     assert check_link(href, "https://www.fda.gov") == href
     with pytest.raises(RowError):
         check_link("https://evil.example.org/warning-letters/x", "http://127.0.0.1:8002")

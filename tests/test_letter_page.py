@@ -4,6 +4,7 @@ The database is the crawled mirror after a second crawl in which FDA changed one
 letter whose slug needs URL-encoding (tests/conftest.py reader_db). Every expectation is computed
 from the database: the tags and their offsets, citations, versions, related documents.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,13 +60,13 @@ def text_of(el) -> str:
 
 # --- content ---------------------------------------------------------------------------------------
 
+
 def test_header_links_and_sections_come_from_the_database(client, sql):
     letter = sql("select * from letters where slug = ?", [EXOSOME_SLUG])[0]
     html, doc = page(client, EXOSOME_SLUG)
     assert doc.findtext(".//h1").strip() == letter["company"]
     assert letter["company"] in doc.findtext(".//title")
-    header = {dt.text_content().strip(): dt.getnext().text_content().strip()
-              for dt in doc.cssselect("dl.header dt")}
+    header = {dt.text_content().strip(): dt.getnext().text_content().strip() for dt in doc.cssselect("dl.header dt")}
     assert header["Issued"] == letter["letter_issue_date"]
     assert header["Posted by FDA"] == letter["posted_date"]
     assert header["Issuing office"] == letter["issuing_office"]
@@ -113,15 +114,15 @@ def test_every_evidence_quote_is_highlighted_in_place_with_its_anchor(client, sq
         _, doc = page(client, slug)
         text = doc.cssselect("div.letter-text")[0]
         for t in tags:
-            if letter["body_text"][t["start"]:t["end"]] == t["quote"]:
+            if letter["body_text"][t["start"] : t["end"]] == t["quote"]:
                 offsets_checked += 1
             label = doc.get_element_by_id(anchor(t["tag_kind"], t["tag"]))
             assert label.tag == "a" and "ev-tag" in label.get("class")
-            assert label.text_content() == f'{t["tag_kind"]}: {t["tag"].replace("_", " ")}'
+            assert label.text_content() == f"{t['tag_kind']}: {t['tag'].replace('_', ' ')}"
             mark = label.getparent().getnext()
             assert mark.tag == "mark" and "evidence" in mark.get("class"), slug
             assert t["quote"] in mark.text_content(), (slug, t["tag"])
-            assert f'{t["tag_kind"]}:{t["tag"]}' in mark.get("data-tags").split()
+            assert f"{t['tag_kind']}:{t['tag']}" in mark.get("data-tags").split()
         for labels in text.cssselect("span.ev-tags"):
             labels.drop_tree()
         assert text.text_content() == letter["body_text"], slug
@@ -141,8 +142,10 @@ def test_documents_answering_a_letter_are_linked_both_ways(client, sql):
 def test_other_letters_to_the_same_firm_names_matched_without_case_or_punctuation(client):
     _, doc = page(client, ODD_SLUG)  # "INVITRX THERAPEUTICS INC." beside "Invitrx Therapeutics, Inc."
     links = [a.get("href") for a in doc.cssselect("a.other-letter")]
-    assert links == ["/letter/invitrx-therapeutics-inc-630712-11092022",
-                     "/letter/invitrx-therapeutics-inc-581182-03162020"]  # newest first
+    assert links == [
+        "/letter/invitrx-therapeutics-inc-630712-11092022",
+        "/letter/invitrx-therapeutics-inc-581182-03162020",
+    ]  # newest first
     _, doc = page(client, "invitrx-therapeutics-inc-630712-11092022")
     assert "/letter/" + quote(ODD_SLUG, safe="") in [a.get("href") for a in doc.cssselect("a.other-letter")]
 
@@ -155,6 +158,7 @@ def test_websites_reviewed_are_listed(client, sql):
 
 # --- versions --------------------------------------------------------------------------------------
 
+
 def test_timeline_of_versions_with_fields_and_text_changed(client, sql):
     versions = sql("select id, change, changed_fields from letter_versions where slug = ? order by id", [EXOSOME_SLUG])
     assert [v["change"] for v in versions] == ["new", "changed"]
@@ -164,7 +168,9 @@ def test_timeline_of_versions_with_fields_and_text_changed(client, sql):
     assert set(json.loads(versions[1]["changed_fields"])) == {"delivery_method", "body_text"}
     assert "delivery_method" in rows[1].text_content()
     # the latest change is shown by default: the field, before and after, and the added paragraph
-    field_rows = [[td.text_content() for td in tr.cssselect("td")] for tr in doc.cssselect("table.field-changes tbody tr")]
+    field_rows = [
+        [td.text_content() for td in tr.cssselect("td")] for tr in doc.cssselect("table.field-changes tbody tr")
+    ]
     assert field_rows == [["delivery_method", "VIA UNITED PARCEL SERVICE", "VIA ELECTRONIC MAIL"]]
     added = [d.text_content() for d in doc.cssselect("div.diff div.ins")]
     assert added == ["+ This letter was revised by FDA after it was first posted."]
@@ -184,6 +190,7 @@ def test_a_letter_seen_once_has_one_version_and_no_comparison(client, sql):
 
 
 # --- escaping, odd slugs, 404 ---------------------------------------------------------------------
+
 
 def test_hostile_letter_is_shown_as_literal_text(client, sql):
     html, doc = page(client, HOSTILE_SLUG)
@@ -229,6 +236,7 @@ def test_unknown_slug_is_a_404_page_with_the_slug_as_text(client):
 
 # --- links to the page ------------------------------------------------------------------------------
 
+
 def test_canned_queries_and_the_documents_view_link_slugs_to_letter_pages(client):
     probes = {"violation_type": "unapproved_biologic", "q": "exosome", "section": "1271"}
     linked = []
@@ -244,11 +252,21 @@ def test_canned_queries_and_the_documents_view_link_slugs_to_letter_pages(client
         cells = doc.cssselect(f"td.col-{slug_column}")
         expected = [r[slug_column] for r in rows if r[slug_column]]
         hrefs = [[a.get("href") for a in td.cssselect("a")] for td in cells if td.text_content().strip()]
-        assert hrefs == [["/letter/" + quote(s, safe="") for s in v.split(" ")] if slug_column == "slugs"
-                         else ["/letter/" + quote(v, safe="")] for v in expected], name
+        assert hrefs == [
+            ["/letter/" + quote(s, safe="") for s in v.split(" ")]
+            if slug_column == "slugs"
+            else ["/letter/" + quote(v, safe="")]
+            for v in expected
+        ], name
         linked.append(name)
-    assert {"exosome_letters", "search", "citing_cfr", "awaiting_closeout", "recent_changes",
-            "repeat_recipients"} <= set(linked)
+    assert {
+        "exosome_letters",
+        "search",
+        "citing_cfr",
+        "awaiting_closeout",
+        "recent_changes",
+        "repeat_recipients",
+    } <= set(linked)
     doc = lxml.html.fromstring(client.get(f"/{DB}/documents", params={"_size": 5}).text)
     assert all(td.cssselect("a")[0].get("href").startswith("/letter/") for td in doc.cssselect("td.col-slug"))
 
@@ -274,6 +292,7 @@ def test_the_page_answers_fast(client):
 
 # --- the plugin's own functions -------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def plugin():
     import importlib.util
@@ -292,12 +311,15 @@ def _tag(kind, tag, quote_, start=None, end=None):
 
 def test_overlapping_stale_and_missing_quotes(plugin):
     body = "One <b>two</b> three. Four five six. Seven eight."
-    tags = plugin.place_evidence(body, [
-        _tag("violation", "a", "One <b>two</b> three.", 0, 21),        # offsets right
-        _tag("product", "b", "three. Four five", 99, 120),             # stale offsets: found by text; overlaps a
-        _tag("violation", "c", "Seven", 37, 42),                       # right, alone
-        _tag("exosome", "d", "not in the text", 0, 15),                # nowhere
-    ])
+    tags = plugin.place_evidence(
+        body,
+        [
+            _tag("violation", "a", "One <b>two</b> three.", 0, 21),  # offsets right
+            _tag("product", "b", "three. Four five", 99, 120),  # stale offsets: found by text; overlaps a
+            _tag("violation", "c", "Seven", 37, 42),  # right, alone
+            _tag("exosome", "d", "not in the text", 0, 15),  # nowhere
+        ],
+    )
     assert [t["found"] for t in tags] == [(0, 21), (15, 31), (37, 42), None]
     doc = lxml.html.fromstring(f"<div>{plugin.highlight_body(body, tags)}</div>")
     marks = doc.cssselect("mark.evidence")
@@ -320,7 +342,12 @@ def test_anchor_ids_and_links_are_safe(plugin):
 def test_text_diff_is_by_sentence_and_bounded(plugin):
     old = "Dear Dr. Ross: hello.\nThe U.S. FDA wrote. It ended."
     new = "Dear Dr. Ross: hello.\nThe U.S. FDA wrote. It changed."
-    assert plugin.text_diff(old, new) == [("@", "…"), (" ", "The U.S. FDA wrote."), ("-", "It ended."), ("+", "It changed.")]
+    assert plugin.text_diff(old, new) == [
+        ("@", "…"),
+        (" ", "The U.S. FDA wrote."),
+        ("-", "It ended."),
+        ("+", "It changed."),
+    ]
     many_old = "\n".join(f"Line {i}." for i in range(2000))
     many_new = "\n".join(f"Line {i} changed." for i in range(2000))
     lines = plugin.text_diff(many_old, many_new)

@@ -1,4 +1,5 @@
 """The listing parsers against the mirror's real-shaped listing responses."""
+
 import json
 
 import pytest
@@ -50,7 +51,10 @@ def test_datatables_page_rows(site):
     assert first["posted_date"] == newest["posted_date"]
     assert first["letter_issue_date"] == newest["letter_issue_date"]
     assert first["company"] == newest["company"]
-    assert first["url"] == f"{BASE}/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/{newest['slug']}"
+    assert (
+        first["url"]
+        == f"{BASE}/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/{newest['slug']}"
+    )
 
 
 def test_paging_covers_every_row_once(site):
@@ -78,9 +82,16 @@ def test_response_and_closeout_cells(site):
 
 
 def test_entities_and_multi_part_subjects():
-    cells = ["<time datetime='2025-05-06T12:00:00Z'>05/06/2025</time>", "05/05/2025",
-             "<a href='/x/warning-letters/a-b-c-123456'>A &amp; B Labs</a>", "CDER",
-             "CGMP/Finished Pharmaceuticals<br>Adulterated", "", "", ""]
+    cells = [
+        "<time datetime='2025-05-06T12:00:00Z'>05/06/2025</time>",
+        "05/05/2025",
+        "<a href='/x/warning-letters/a-b-c-123456'>A &amp; B Labs</a>",
+        "CDER",
+        "CGMP/Finished Pharmaceuticals<br>Adulterated",
+        "",
+        "",
+        "",
+    ]
     row = parse_listing_row(cells, BASE)
     assert row["company"] == "A & B Labs"
     assert row["subject"] == "CGMP/Finished Pharmaceuticals | Adulterated"
@@ -92,7 +103,9 @@ def test_views_ajax_table_gives_the_same_rows(site):
     assert status == 200
     rows = parse_views_ajax(text)
     _, dt = _get(site, f"/datatables/views/ajax?{VIEW}&start=0&length=7")
-    assert [parse_listing_row(r, BASE) for r in rows] == [parse_listing_row(r, BASE) for r in parse_datatables_json(dt)[1]]
+    assert [parse_listing_row(r, BASE) for r in rows] == [
+        parse_listing_row(r, BASE) for r in parse_datatables_json(dt)[1]
+    ]
 
 
 def test_changed_columns_fail_loudly(site):
@@ -127,28 +140,38 @@ WL = "/inspections-compliance-enforcement-and-criminal-investigations/warning-le
 TODAY = date(2025, 6, 1)
 
 
-def _cells(posted="05/06/2025", issued="05/05/2025", company=f"<a href='{WL}acme-123456'>Acme</a>",
-           response="", closeout=""):
+def _cells(
+    posted="05/06/2025", issued="05/05/2025", company=f"<a href='{WL}acme-123456'>Acme</a>", response="", closeout=""
+):
     return [posted, issued, company, "CDER", "CGMP", response, closeout, ""]
 
 
-@pytest.mark.parametrize("cells, reason", [
-    (_cells(company="<a href='javascript:void(0)'>Acme</a>"), "company link is javascript:, not http(s)"),
-    (_cells(company="<a href='mailto:x@acme.example'>Acme</a>"), "company link is mailto:, not http(s)"),
-    (_cells(company="<a href='https://evil.example/x/acme-1'>Acme</a>"), "company link points to evil.example"),
-    (_cells(company="Acme, no link"), "company cell has no link"),
-    (_cells(company={"href": "/x"}), "company cell holds a JSON object, not text"),
-    (_cells(posted=["05/06/2025"]), "posted date cell holds a JSON list, not text"),
-    (_cells(posted="02/30/2025"), "posted date 02/30/2025 is not a real date"),
-    (_cells(posted="<time datetime='2025-02-30T12:00:00Z'>02/30/2025</time>"), "posted date 2025-02-30T12:00:00Z is not a real date"),
-    (_cells(issued="02/30/2025"), "letter issue date 02/30/2025 is not a real date"),
-    (_cells(issued="2025-02-30"), "letter issue date 2025-02-30 is not a real date"),
-    (_cells(response="<a href='/r'>02/30/2025</a>"), "response letter date 02/30/2025 is not a real date"),
-    (_cells(posted=""), "posted date '(blank)' is not a date"),
-    (_cells(posted="soon"), "posted date 'soon' is not a date"),
-    (_cells(company=f"<a href='{WL}{'x' * 300}'>Acme</a>"), "slug is 300 characters long (limit 200)"),
-    (_cells(company=f"<a href='{WL}{'x' * 3000}'>Acme</a>"), f"company link is {len(WL) + 3000} characters long (limit 2000)"),
-])
+@pytest.mark.parametrize(
+    "cells, reason",
+    [
+        (_cells(company="<a href='javascript:void(0)'>Acme</a>"), "company link is javascript:, not http(s)"),
+        (_cells(company="<a href='mailto:x@acme.example'>Acme</a>"), "company link is mailto:, not http(s)"),
+        (_cells(company="<a href='https://evil.example/x/acme-1'>Acme</a>"), "company link points to evil.example"),
+        (_cells(company="Acme, no link"), "company cell has no link"),
+        (_cells(company={"href": "/x"}), "company cell holds a JSON object, not text"),
+        (_cells(posted=["05/06/2025"]), "posted date cell holds a JSON list, not text"),
+        (_cells(posted="02/30/2025"), "posted date 02/30/2025 is not a real date"),
+        (
+            _cells(posted="<time datetime='2025-02-30T12:00:00Z'>02/30/2025</time>"),
+            "posted date 2025-02-30T12:00:00Z is not a real date",
+        ),
+        (_cells(issued="02/30/2025"), "letter issue date 02/30/2025 is not a real date"),
+        (_cells(issued="2025-02-30"), "letter issue date 2025-02-30 is not a real date"),
+        (_cells(response="<a href='/r'>02/30/2025</a>"), "response letter date 02/30/2025 is not a real date"),
+        (_cells(posted=""), "posted date '(blank)' is not a date"),
+        (_cells(posted="soon"), "posted date 'soon' is not a date"),
+        (_cells(company=f"<a href='{WL}{'x' * 300}'>Acme</a>"), "slug is 300 characters long (limit 200)"),
+        (
+            _cells(company=f"<a href='{WL}{'x' * 3000}'>Acme</a>"),
+            f"company link is {len(WL) + 3000} characters long (limit 2000)",
+        ),
+    ],
+)
 def test_one_bad_row_is_a_row_error_with_a_readable_reason(cells, reason):
     with pytest.raises(RowError) as err:
         parse_listing_row(cells, BASE, today=TODAY)
@@ -188,8 +211,10 @@ def test_a_bad_response_link_is_dropped_not_the_letter():
     row = parse_listing_row(cells, BASE, today=TODAY)
     assert row["response_letter_url"] is None and row["response_letter_date"] == "2025-05-20"
     assert row["closeout_letter_url"] is None
-    assert row["warnings"] == ["response letter link is javascript:, not http(s); link dropped",
-                               "closeout letter link points to evil.example, not the crawled site 127.0.0.1; link dropped"]
+    assert row["warnings"] == [
+        "response letter link is javascript:, not http(s); link dropped",
+        "closeout letter link points to evil.example, not the crawled site 127.0.0.1; link dropped",
+    ]
 
 
 def test_row_slugs_are_canonical():

@@ -3,6 +3,7 @@ generated pages are marked and carry real letter text, and the site files let a 
 
 Pages are read with lxml directly so these tests do not depend on the project's own parser.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,21 +40,25 @@ def _page(slug: str) -> dict:
     root = lxml_html.parse(str(SAMPLE / "letters" / f"{slug}.html")).getroot()
     h1 = root.cssselect("h1.content-title")[0]
     main = root.xpath('//div[@role="main"]')[0]
-    office = next(dt.getnext().text_content().strip() for dt in main.iter("dt")
-                  if dt.text_content().strip() == "Issuing Office:")
+    office = next(
+        dt.getnext().text_content().strip() for dt in main.iter("dt") if dt.text_content().strip() == "Issuing Office:"
+    )
     recipient_dl = next(dt.getparent() for dt in main.iter("dt") if dt.text_content().strip() == "Recipient:")
     return {
         "company": (h1.text or "").strip(),
         "marcs_cms": re.search(r"MARCS-CMS\s+(\d+)", h1.text_content()).group(1),
         "issue_date": h1.cssselect("time")[0].get("datetime")[:10],
         "office": office,
-        "recipient_values": [_norm(el.text_content()) for el in recipient_dl.cssselect(
-            ".field--item, p.address span, a[href^='mailto:']")],
+        "recipient_values": [
+            _norm(el.text_content())
+            for el in recipient_dl.cssselect(".field--item, p.address span, a[href^='mailto:']")
+        ],
         "paragraphs": [_norm(p.text_content()) for p in main.xpath("./hr[last()]/following-sibling::p")],
     }
 
 
 # ---------------------------------------------------------------- listing.jsonl <-> pages
+
 
 @pytest.mark.parametrize("row", ROWS, ids=[row["slug"] for row in ROWS])
 def test_listing_row_matches_its_page_header(row):
@@ -100,6 +105,7 @@ def test_response_and_closeout_entries_are_dated_media_links_after_the_letter():
 
 # ---------------------------------------------------------------- real vs generated pages
 
+
 def test_real_pages_are_the_indexed_ones_and_generated_pages_are_marked():
     generated_files = {entry["file"] for entry in GENERATED}
     assert not generated_files & set(REAL_FILES)
@@ -143,12 +149,17 @@ def test_generated_index_numbers_and_urls_agree_with_the_pages(entry):
 
 # ---------------------------------------------------------------- site files
 
+
 def test_robots_txt_allows_letters_and_listing_and_asks_for_30_seconds():
     robots = urllib.robotparser.RobotFileParser()
     robots.parse((SAMPLE / "robots.txt").read_text(encoding="utf-8").splitlines())
     assert robots.crawl_delay("fdatrack") == 30
     for path in [build_sample.LETTER_PATH + row["slug"] for row in ROWS] + [
-            build_sample.LISTING_PATH, "/datatables/views/ajax", "/views/ajax", "/robots.txt"]:
+        build_sample.LISTING_PATH,
+        "/datatables/views/ajax",
+        "/views/ajax",
+        "/robots.txt",
+    ]:
         assert robots.can_fetch("fdatrack", "https://www.fda.gov" + path), path
     assert not robots.can_fetch("fdatrack", "https://www.fda.gov/apology_objects/abuse-detection-apology.html")
 
@@ -167,11 +178,18 @@ def test_listing_page_holds_the_datatables_settings_and_its_first_page_of_rows()
     assert [c["orderable"] for c in table_settings["columns"]] == [True] * 7 + [False]
     table = root.cssselect("table.lcds-datatable.cols-8")[0]
     assert [_norm(th.text_content()) for th in table.cssselect("thead th")] == [
-        "Posted Date", "Letter Issue Date", "Company Name", "Issuing Office", "Subject",
-        "Response Letter", "Closeout Letter", "Excerpt"]
+        "Posted Date",
+        "Letter Issue Date",
+        "Company Name",
+        "Issuing Office",
+        "Subject",
+        "Response Letter",
+        "Closeout Letter",
+        "Excerpt",
+    ]
     # The first page of rows is server-rendered, in the live page's cell markup.
     trs = table.cssselect("tbody tr")
-    newest = site.sorted_rows()[:table_settings["pageLength"]]
+    newest = site.sorted_rows()[: table_settings["pageLength"]]
     assert len(trs) == len(newest) == table_settings["pageLength"]
     for tr, row in zip(trs, newest):
         link = tr.cssselect("td.views-field-company-name a")[0]
@@ -202,6 +220,7 @@ def test_build_reproduces_the_committed_sample(tmp_path):
 
 
 # ---------------------------------------------------------------- the real listing rows
+
 
 def test_all_rows_lists_every_real_row_once_beside_the_curated_letters():
     from scraper.mirror.real_rows import REAL_ROWS_FILE, load_real_rows
@@ -260,8 +279,12 @@ def test_every_fixture_page_exists_once():
         return found
 
     sample, files = digests(SAMPLE), digests(FILES_DIR)
-    duplicates = {str(p.relative_to(FILES_DIR)): [str(s.relative_to(SAMPLE)) for s in sample[d]]
-                  for d, paths in files.items() if d in sample for p in paths}
+    duplicates = {
+        str(p.relative_to(FILES_DIR)): [str(s.relative_to(SAMPLE)) for s in sample[d]]
+        for d, paths in files.items()
+        if d in sample
+        for p in paths
+    }
     assert duplicates == {}
     for name, target in FROM_SAMPLE.items():
         assert target.is_file(), name

@@ -6,6 +6,7 @@ request, with one line that says what happened and where to read on. The delay n
 fda.gov's documented 30 s (FDA_MIN_DELAY, set small here) unless --delay says so. The User-Agent
 names the tool, its version and a contact, never a browser.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,9 +33,17 @@ def crawl(site: MirrorSite, tmp_path, *args: str, env: dict | None = None, delay
     """`fdatrack crawl` of a mirror serving `site`; what it printed, returned and left in `runs`."""
     db = tmp_path / "fda.db"
     with serve_in_thread(site) as (base_url, _):
-        proc = run_fdatrack("crawl", "--base-url", base_url, "--db", str(db),
-                            *(["--delay", delay] if delay is not None else []), *args,
-                            env={**FAST, **(env or {})}, timeout=120)
+        proc = run_fdatrack(
+            "crawl",
+            "--base-url",
+            base_url,
+            "--db",
+            str(db),
+            *(["--delay", delay] if delay is not None else []),
+            *args,
+            env={**FAST, **(env or {})},
+            timeout=120,
+        )
     run, errors = None, []
     if db.exists():
         conn = sqlite3.connect(db)
@@ -43,9 +52,15 @@ def crawl(site: MirrorSite, tmp_path, *args: str, env: dict | None = None, delay
         run = dict(row) if row else None
         errors = [dict(r) for r in conn.execute("select url, stage, reason from errors")]
         conn.close()
-    return {"code": proc.returncode, "stderr": proc.stderr, "lines": proc.stderr.splitlines(),
-            "run": run, "errors": errors, "paths": [target.split("?")[0] for _, target in site.requests],
-            "base_url": base_url}
+    return {
+        "code": proc.returncode,
+        "stderr": proc.stderr,
+        "lines": proc.stderr.splitlines(),
+        "run": run,
+        "errors": errors,
+        "paths": [target.split("?")[0] for _, target in site.requests],
+        "base_url": base_url,
+    }
 
 
 def assert_blocked_at_robots(r: dict, *how: str):
@@ -63,6 +78,7 @@ def assert_blocked_at_robots(r: dict, *how: str):
 
 
 # --- robots.txt ---------------------------------------------------------------------------------
+
 
 def test_robots_txt_redirected_to_the_apology_page_ends_the_run_blocked_after_one_request(tmp_path):
     site = MirrorSite()
@@ -104,13 +120,16 @@ def _no_answer(site):
     site.inject("/robots.txt", "timeout")
 
 
-@pytest.mark.parametrize("fault,how", [
-    (_forbidden, "HTTP 403"),
-    (_unavailable, "HTTP 503"),
-    (_server_error, "HTTP 500"),
-    (_web_page, "web page"),
-    (_no_answer, "could not be read"),
-])
+@pytest.mark.parametrize(
+    "fault,how",
+    [
+        (_forbidden, "HTTP 403"),
+        (_unavailable, "HTTP 503"),
+        (_server_error, "HTTP 500"),
+        (_web_page, "web page"),
+        (_no_answer, "could not be read"),
+    ],
+)
 def test_robots_txt_that_cannot_be_read_ends_the_run_blocked_after_one_request(tmp_path, fault, how):
     site = MirrorSite()
     fault(site)
@@ -146,14 +165,21 @@ def test_the_delay_holds_between_sources_too(tmp_path):
     # would otherwise follow the previous source's last request at once.
     site = MirrorSite()
     site.robots_txt = "User-agent: *\nDisallow: /core/\n"
-    r = crawl(site, tmp_path, "--limit", "1", delay=None,
-              env={"FDA_MIN_DELAY": "0.8", "FDA_SOURCES": "warning_letters,untitled_letters"})
+    r = crawl(
+        site,
+        tmp_path,
+        "--limit",
+        "1",
+        delay=None,
+        env={"FDA_MIN_DELAY": "0.8", "FDA_SOURCES": "warning_letters,untitled_letters"},
+    )
     assert r["code"] == 0, r["stderr"]
     assert r["paths"].count("/robots.txt") == 2 and r["paths"][0] == "/robots.txt", r["paths"]
     assert min(_gaps(site)) >= 0.8 - 0.15, list(zip(r["paths"][1:], _gaps(site)))
 
 
 # --- identification ---------------------------------------------------------------------------
+
 
 def test_the_default_user_agent_names_the_tool_and_a_contact_and_passes_a_user_agent_block(tmp_path):
     site = MirrorSite()
@@ -183,21 +209,27 @@ def test_a_block_on_a_letter_page_points_to_the_readme_and_names_the_user_agent(
     assert len(said) == 1 and victim in said[0] and "HTTP 403" in said[0] and DEFAULT_UA in said[0], r["stderr"]
 
 
-@pytest.mark.parametrize("args,env,complaint", [
-    (["--contact", "ops@example.org\r\nX-Injected: 1"], {}, "printable"),
-    (["--contact", "not a contact"], {}, "e-mail address or an http(s) URL"),
-    ([], {"FDA_USER_AGENT": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36"}, "browser"),
-    ([], {"FDA_USER_AGENT": "fdatrack/1\nX-Injected: 1"}, "printable"),
-])
+@pytest.mark.parametrize(
+    "args,env,complaint",
+    [
+        (["--contact", "ops@example.org\r\nX-Injected: 1"], {}, "printable"),
+        (["--contact", "not a contact"], {}, "e-mail address or an http(s) URL"),
+        ([], {"FDA_USER_AGENT": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36"}, "browser"),
+        ([], {"FDA_USER_AGENT": "fdatrack/1\nX-Injected: 1"}, "printable"),
+    ],
+)
 def test_a_bad_contact_or_a_browser_user_agent_is_refused_before_any_request(tmp_path, args, env, complaint):
     site = MirrorSite()
     r = crawl(site, tmp_path, *args, env=env)
     assert r["code"] == 2, r["stderr"]
     assert r["paths"] == []
-    assert len(r["lines"]) == 1 and r["lines"][0].startswith("fdatrack: error: ") and complaint in r["lines"][0], r["lines"]
+    assert len(r["lines"]) == 1 and r["lines"][0].startswith("fdatrack: error: ") and complaint in r["lines"][0], r[
+        "lines"
+    ]
 
 
 # --- the mirror's switches --------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -221,9 +253,24 @@ def _get(url: str, user_agent: str) -> tuple[int, str]:
 
 def test_fdatrack_mirror_behave_switches_robots_blocked_and_ua_block():
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "scraper.cli", "mirror", "--port", str(port),
-                             "--behave", "robots_blocked", "--behave", "ua_block"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scraper.cli",
+            "mirror",
+            "--port",
+            str(port),
+            "--behave",
+            "robots_blocked",
+            "--behave",
+            "ua_block",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         assert "behaving: robots_blocked, ua_block" in proc.stdout.readline()

@@ -1,4 +1,5 @@
 """Issue 12 (the letter reader): the raw page stored once, fast facets and filters on the array columns."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,22 @@ from db.history import archived_page
 
 def test_each_raw_page_is_stored_once_in_the_archive(tmp_path):
     db = store.open_db(tmp_path / "t.db")
-    letter = {"slug": "acme-1", "url": "https://www.fda.gov/x/acme-1", "company": "Acme", "posted_date": "2025-05-06",
-              "body_text": "We inspected your facility.", "raw_html": "<html><p>We inspected your facility.</p></html>"}
+    letter = {
+        "slug": "acme-1",
+        "url": "https://www.fda.gov/x/acme-1",
+        "company": "Acme",
+        "posted_date": "2025-05-06",
+        "body_text": "We inspected your facility.",
+        "raw_html": "<html><p>We inspected your facility.</p></html>",
+    }
     assert store.save_letter(db, letter, None) == "new"
     assert db.execute("select raw_html from letters").fetchone()[0] is None
     assert archived_page(db, "acme-1") == letter["raw_html"]
-    changed = {**letter, "body_text": "We inspected it again.", "raw_html": "<html><p>We inspected it again.</p></html>"}
+    changed = {
+        **letter,
+        "body_text": "We inspected it again.",
+        "raw_html": "<html><p>We inspected it again.</p></html>",
+    }
     assert store.save_letter(db, changed, None) == "changed"
     assert archived_page(db, "acme-1") == changed["raw_html"]
     assert db.execute("select count(*) from letter_versions where length(raw_html_zlib) > 0").fetchone()[0] == 2
@@ -24,12 +35,19 @@ def test_migration_moves_pages_from_the_letters_row_into_the_archive(tmp_path):
     path = tmp_path / "old.db"
     db = store.open_db(path)
     # a file written before m011: the page in letters.raw_html, one version without it
-    db.execute("insert into letters (slug, url, body_text, raw_html, content_hash) values "
-               "('old-1', 'https://www.fda.gov/x/old-1', 'Text.', '<html>old page</html>', 'h')")
-    db.execute("insert into letters (slug, url, body_text, raw_html, content_hash) values "
-               "('old-2', 'https://www.fda.gov/x/old-2', 'Text.', '<html>second</html>', 'h2')")
-    store.save_letter(db, {"slug": "new-1", "url": "https://www.fda.gov/x/new-1", "body_text": "T.",
-                           "raw_html": "<html>new</html>"}, None)
+    db.execute(
+        "insert into letters (slug, url, body_text, raw_html, content_hash) values "
+        "('old-1', 'https://www.fda.gov/x/old-1', 'Text.', '<html>old page</html>', 'h')"
+    )
+    db.execute(
+        "insert into letters (slug, url, body_text, raw_html, content_hash) values "
+        "('old-2', 'https://www.fda.gov/x/old-2', 'Text.', '<html>second</html>', 'h2')"
+    )
+    store.save_letter(
+        db,
+        {"slug": "new-1", "url": "https://www.fda.gov/x/new-1", "body_text": "T.", "raw_html": "<html>new</html>"},
+        None,
+    )
     db.execute("update letters set raw_html = '<html>new</html>' where slug = 'new-1'")
     db.execute("delete from _sqlite_migrations where name = 'm011_raw_page_once'")
     db.conn.commit()
@@ -46,23 +64,38 @@ def test_migration_moves_pages_from_the_letters_row_into_the_archive(tmp_path):
 
 def test_array_values_follow_every_write(tmp_path):
     db = store.open_db(tmp_path / "t.db")
-    db.execute("insert into letters (slug, url, violation_types, product_categories) values "
-               "('a', 'u', '[\"unapproved_biologic\", \"cgmp\", \"cgmp\"]', '[\"exosome\"]'), ('b', 'u', 'not json', null)")
-    values = lambda: sorted(db.execute("select l.slug, v.col, v.value from letter_array_values v "
-                                       "join letters l on l.rowid = v.letter_rowid").fetchall())
-    assert values() == [("a", "product_categories", "exosome"), ("a", "violation_types", "cgmp"),
-                        ("a", "violation_types", "unapproved_biologic")]
+    db.execute(
+        "insert into letters (slug, url, violation_types, product_categories) values "
+        "('a', 'u', '[\"unapproved_biologic\", \"cgmp\", \"cgmp\"]', '[\"exosome\"]'), ('b', 'u', 'not json', null)"
+    )
+    values = lambda: sorted(
+        db.execute(
+            "select l.slug, v.col, v.value from letter_array_values v join letters l on l.rowid = v.letter_rowid"
+        ).fetchall()
+    )
+    assert values() == [
+        ("a", "product_categories", "exosome"),
+        ("a", "violation_types", "cgmp"),
+        ("a", "violation_types", "unapproved_biologic"),
+    ]
     db.execute("update letters set violation_types = '[\"misbranding\"]' where slug = 'b'")
     db.execute("update letters set product_categories = '[]' where slug = 'a'")
-    assert values() == [("a", "violation_types", "cgmp"), ("a", "violation_types", "unapproved_biologic"),
-                        ("b", "violation_types", "misbranding")]
+    assert values() == [
+        ("a", "violation_types", "cgmp"),
+        ("a", "violation_types", "unapproved_biologic"),
+        ("b", "violation_types", "misbranding"),
+    ]
     db.execute("delete from letters where slug = 'a'")
     assert values() == [("b", "violation_types", "misbranding")]
     # the store's upsert (insert … on conflict do update), new and then changed
     letter = {"slug": "c", "url": "u", "body_text": "v1"}
     store.save_letter(db, letter, None, {"exosome_related": 0, "violation_types": ["cgmp"], "classifier_version": "t"})
-    store.save_letter(db, {**letter, "body_text": "v2"}, None,
-                      {"exosome_related": 0, "violation_types": ["adulteration"], "classifier_version": "t2"})
+    store.save_letter(
+        db,
+        {**letter, "body_text": "v2"},
+        None,
+        {"exosome_related": 0, "violation_types": ["adulteration"], "classifier_version": "t2"},
+    )
     assert values() == [("b", "violation_types", "misbranding"), ("c", "violation_types", "adulteration")]
     assert db.execute("pragma quick_check").fetchall() == [("ok",)]
 
@@ -72,13 +105,21 @@ def _cli(*args, stdin: str | None = None):
     import sys
     from pathlib import Path
 
-    return subprocess.run([sys.executable, "-m", "scraper.cli", *args], input=stdin, capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "scraper.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=120,
+    )
 
 
 def test_classify_text_line_without_id_is_an_error_line():
-    lines = [json.dumps({"text": "Your products are unapproved new drugs."}),
-             json.dumps({"id": "b", "text": "Your products are unapproved new drugs."})]
+    lines = [
+        json.dumps({"text": "Your products are unapproved new drugs."}),
+        json.dumps({"id": "b", "text": "Your products are unapproved new drugs."}),
+    ]
     proc = _cli("classify-text", stdin="\n".join(lines) + "\n")
     out = [json.loads(line) for line in proc.stdout.splitlines()]
     assert proc.returncode == 1 and "1 input line(s)" in proc.stderr
@@ -98,7 +139,11 @@ def test_serve_on_a_busy_port_is_one_error_line(tmp_path):
         proc = _cli("serve", "--db", str(tmp_path / "fda_letters.db"), "--port", str(port))
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fdatrack: error: cannot serve on 127.0.0.1:") and "Traceback" not in proc.stderr
+    assert (
+        len(lines) == 1
+        and lines[0].startswith("fdatrack: error: cannot serve on 127.0.0.1:")
+        and "Traceback" not in proc.stderr
+    )
 
 
 def test_undated_documents_do_not_top_the_feeds(tmp_path):
@@ -106,10 +151,20 @@ def test_undated_documents_do_not_top_the_feeds(tmp_path):
 
     db = store.open_db(tmp_path / "t.db")
     for slug, date in (("old-letter", "2020-03-04"), ("undated-notice", None), ("new-letter", "2024-05-06")):
-        store.save_letter(db, {"slug": slug, "url": f"https://www.fda.gov/x/{slug}", "company": slug, "body_text": "x",
-                               "letter_issue_date": date, "posted_date": date,
-                               "kind": "safety_notice" if date is None else "warning_letter"}, None,
-                          {"exosome_related": True, "violation_types": [], "classifier_version": "t"})
+        store.save_letter(
+            db,
+            {
+                "slug": slug,
+                "url": f"https://www.fda.gov/x/{slug}",
+                "company": slug,
+                "body_text": "x",
+                "letter_issue_date": date,
+                "posted_date": date,
+                "kind": "safety_notice" if date is None else "warning_letter",
+            },
+            None,
+            {"exosome_related": True, "violation_types": [], "classifier_version": "t"},
+        )
     db.conn.create_function("fdatrack_base_url", 0, lambda: "http://x")
     rows = [dict(zip([d[0] for d in c.description], r)) for c in [db.conn.execute(NEW_EXOSOME_FEED)] for r in c]
     assert [r["slug"] for r in rows] == ["new-letter", "old-letter", "undated-notice"]

@@ -5,6 +5,7 @@ it with `fdatrack crawl`, and checks what the run says against what the site lis
 listed letter stored or accounted for, no letter delisted while its page is still there, and a
 status that tells the truth.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,15 +16,22 @@ from scraper.mirror.server import MirrorSite, serve_in_thread
 from scraper.settings import DATATABLES_PATH, LETTER_PATH, VIEWS_AJAX_PATH
 from tests.conftest import delisted, last_run, query, run_errors, run_fdatrack, stored
 
-FAST = {"FDA_BLOCK_BACKOFF": "0.1", "FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_MAX_WAIT": "5",
-        "FDA_DOWNLOAD_TIMEOUT": "2"}
+FAST = {"FDA_BLOCK_BACKOFF": "0.1", "FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_MAX_WAIT": "5", "FDA_DOWNLOAD_TIMEOUT": "2"}
 
 
 def crawl(base_url: str, db: Path, *args: str, env: dict | None = None):
-    return run_fdatrack("crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", *args,
-                        env={**FAST, **(env or {})}, timeout=240)
-
-
+    return run_fdatrack(
+        "crawl",
+        "--base-url",
+        base_url,
+        "--db",
+        str(db),
+        "--delay",
+        "0",
+        *args,
+        env={**FAST, **(env or {})},
+        timeout=240,
+    )
 
 
 def listing_requests(site: MirrorSite, since: int = 0) -> list[tuple[str, str]]:
@@ -36,7 +44,7 @@ def with_ties(site: MirrorSite, sizes=(10, 8, 6, 4)) -> MirrorSite:
     dates = ["2026-03-17", "2026-03-10", "2026-03-03", "2026-02-24"]
     i = 0
     for size, date in zip(sizes, dates):
-        for row in rows[i:i + size]:
+        for row in rows[i : i + size]:
             row["posted_date"] = date
         i += size
     return site
@@ -50,9 +58,15 @@ def assert_ledger_balanced(db: Path):
 
 # --- refused endpoints --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("behaviour, how", [("datatables_apology", "/apology_objects/abuse-detection-apology.html"),
-                                            ("datatables_not_json", "not JSON"),
-                                            ("block_datatables", "HTTP 403")])
+
+@pytest.mark.parametrize(
+    "behaviour, how",
+    [
+        ("datatables_apology", "/apology_objects/abuse-detection-apology.html"),
+        ("datatables_not_json", "not JSON"),
+        ("block_datatables", "HTTP 403"),
+    ],
+)
 def test_refused_datatables_endpoint_falls_back_to_views_ajax_and_remembers_it(tmp_path, behaviour, how):
     site = MirrorSite()
     site.faults.add(behaviour)
@@ -109,6 +123,7 @@ def test_first_run_with_only_the_static_rows_stores_them_and_says_so(tmp_path):
 
 
 # --- unstable paging ------------------------------------------------------------------------------
+
 
 def test_capped_pages_and_reordered_ties_still_store_every_letter_and_delist_none(tmp_path):
     site = with_ties(MirrorSite())
@@ -173,6 +188,7 @@ def test_a_listing_that_never_ends_is_stopped_with_a_reason(tmp_path):
 
 # --- hostile rows -----------------------------------------------------------------------------------
 
+
 def hostile_row(site: MirrorSite, slug: str, company_cell) -> dict:
     """A listing row whose company cell is anything at all."""
     cells = site.cells(site.sorted_rows()[0])
@@ -180,12 +196,15 @@ def hostile_row(site: MirrorSite, slug: str, company_cell) -> dict:
     return {"slug": slug, "posted_date": "2026-10-01", "cells": cells}
 
 
-@pytest.mark.parametrize("cell", [
-    '<a href="javascript:alert(1)">Evil Exosomes</a>',
-    '<a href="mailto:x@example.com">Mail Exosomes</a>',
-    {"href": "/x", "company": "an object, not a string"},
-    '<a href="https://evil.example.org/warning-letters/acme-123456-01012026">Elsewhere</a>',
-])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '<a href="javascript:alert(1)">Evil Exosomes</a>',
+        '<a href="mailto:x@example.com">Mail Exosomes</a>',
+        {"href": "/x", "company": "an object, not a string"},
+        '<a href="https://evil.example.org/warning-letters/acme-123456-01012026">Elsewhere</a>',
+    ],
+)
 def test_one_hostile_listing_row_is_an_error_and_the_rest_are_stored(tmp_path, cell):
     site = MirrorSite()
     good = {r["slug"] for r in site.rows}
@@ -234,6 +253,7 @@ def test_a_letter_dropped_by_a_scrapy_filter_makes_the_run_partial(tmp_path):
 
 # --- addresses ------------------------------------------------------------------------------------------
 
+
 def test_documents_keep_fda_gov_addresses_and_the_run_the_mirrors(tmp_path):
     site = MirrorSite()
     with serve_in_thread(site) as (base_url, _):
@@ -245,6 +265,7 @@ def test_documents_keep_fda_gov_addresses_and_the_run_the_mirrors(tmp_path):
 
 
 # --- more hostile input: each one an errors row (or a flag), never a silent loss ------------------
+
 
 def test_a_letter_url_answering_an_image_or_a_redirect_loop_is_an_error_row(tmp_path):
     site = MirrorSite()
@@ -265,9 +286,16 @@ def test_an_impossible_date_is_that_rows_error_and_a_future_date_is_flagged_not_
     site = MirrorSite()
     bad, future = site.sorted_rows()[1], site.sorted_rows()[2]
     cells = site.cells(bad)
-    bad_cells = [cells[0], cells[1].replace(cells[1][cells[1].index(">") + 1:cells[1].index("</time>")], "02/30/2025")
-                 .replace(cells[1][cells[1].index('datetime="') + 10:cells[1].index('"', cells[1].index('datetime="') + 10)], "2025-02-30T12:00:00Z"),
-                 *cells[2:]]
+    bad_cells = [
+        cells[0],
+        cells[1]
+        .replace(cells[1][cells[1].index(">") + 1 : cells[1].index("</time>")], "02/30/2025")
+        .replace(
+            cells[1][cells[1].index('datetime="') + 10 : cells[1].index('"', cells[1].index('datetime="') + 10)],
+            "2025-02-30T12:00:00Z",
+        ),
+        *cells[2:],
+    ]
     bad["cells"] = bad_cells
     future["posted_date"] = "2099-01-01"
     with serve_in_thread(site) as (base_url, _):
@@ -275,8 +303,10 @@ def test_an_impossible_date_is_that_rows_error_and_a_future_date_is_flagged_not_
         result = crawl(base_url, db)
         assert result.returncode == 6, result.stderr
         errors = run_errors(db)
-        assert any(e["stage"] == "listing_row" and "2025-02-30" in e["reason"] and "not a real date" in e["reason"]
-                   for e in errors), errors
+        assert any(
+            e["stage"] == "listing_row" and "2025-02-30" in e["reason"] and "not a real date" in e["reason"]
+            for e in errors
+        ), errors
         assert any(e["stage"] == "warning" and "2099" in e["reason"] for e in errors), errors
         assert bad["slug"] not in stored(db) and future["slug"] in stored(db)
         posted = query(db, "select posted_date from letters where slug = ?", [future["slug"]])[0]["posted_date"]
@@ -286,7 +316,9 @@ def test_an_impossible_date_is_that_rows_error_and_a_future_date_is_flagged_not_
         assert_ledger_balanced(db)
 
 
-@pytest.mark.parametrize("listed_slug", ["ucm999999.htm", "caf%C3%A9-labs-123456-01012026", "acme%20labs-123457-01022026"])
+@pytest.mark.parametrize(
+    "listed_slug", ["ucm999999.htm", "caf%C3%A9-labs-123456-01012026", "acme%20labs-123457-01022026"]
+)
 def test_odd_slugs_are_stored_under_the_listings_name_and_not_fetched_again(tmp_path, listed_slug):
     site = MirrorSite()
     template = site.letter_page(site.sorted_rows()[0]["slug"])
@@ -305,7 +337,9 @@ def test_odd_slugs_are_stored_under_the_listings_name_and_not_fetched_again(tmp_
         again = crawl(base_url, db, "--full-listing")
         assert again.returncode == 0, again.stderr
         assert delisted(db) == set()
-        assert not any(t.startswith(LETTER_PATH) for _, t in site.requests[before:]), "a stored letter was fetched again"
+        assert not any(t.startswith(LETTER_PATH) for _, t in site.requests[before:]), (
+            "a stored letter was fetched again"
+        )
 
 
 def test_the_same_slug_listed_twice_with_different_dates_adds_no_version_run_after_run(tmp_path):
@@ -330,7 +364,9 @@ def test_a_page_nested_300_levels_deep_never_replaces_a_stored_letter_with_an_em
         assert crawl(base_url, db).returncode == 0
         body = query(db, "select body_text from letters where slug = ?", [victim])[0]["body_text"]
         page = site.letter_page(victim)
-        site.pages[victim] = page.replace("<main", "<div>" * 300 + "<main", 1).replace("</main>", "</main>" + "</div>" * 300, 1)
+        site.pages[victim] = page.replace("<main", "<div>" * 300 + "<main", 1).replace(
+            "</main>", "</main>" + "</div>" * 300, 1
+        )
         result = crawl(base_url, db, "--full")
         assert result.returncode in (0, 6), result.stderr
         after = query(db, "select body_text from letters where slug = ?", [victim])[0]["body_text"]

@@ -11,6 +11,7 @@ with the real `fdatrack crawl`, and checks the truth rules:
 
 These tests are attacks: some are expected to FAIL (that is the finding).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,11 @@ from scraper.mirror.server import MirrorSite, serve_in_thread
 from scraper.settings import LETTER_PATH
 from tests.conftest import delisted, last_run, query, run_errors, run_fdatrack, stored
 
-FAST = {"FDA_BLOCK_BACKOFF": "0.1", "FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_MAX_WAIT": "5",
-        "FDA_DOWNLOAD_TIMEOUT": "2"}
+FAST = {"FDA_BLOCK_BACKOFF": "0.1", "FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_MAX_WAIT": "5", "FDA_DOWNLOAD_TIMEOUT": "2"}
 
 
 # --- a mirror that tests can tamper with ---------------------------------------------------------
+
 
 class TamperSite(MirrorSite):
     """MirrorSite plus hooks: tamper the DataTables payload, the rows of a page, redirects."""
@@ -43,6 +44,7 @@ class TamperSite(MirrorSite):
 
     def handle(self, method, target, body, log=True):
         from urllib.parse import urlsplit
+
         path = urlsplit(target).path
         if path in self.redirects:
             if log:
@@ -69,11 +71,20 @@ class TamperSite(MirrorSite):
 
 # --- helpers --------------------------------------------------------------------------------------
 
+
 def crawl(base_url: str, db: Path, *args: str, env: dict | None = None):
-    return run_fdatrack("crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", *args,
-                        env={**FAST, **(env or {})}, timeout=120)
-
-
+    return run_fdatrack(
+        "crawl",
+        "--base-url",
+        base_url,
+        "--db",
+        str(db),
+        "--delay",
+        "0",
+        *args,
+        env={**FAST, **(env or {})},
+        timeout=120,
+    )
 
 
 def listed_slugs(site: MirrorSite) -> set[str]:
@@ -90,7 +101,7 @@ def with_ties(site: MirrorSite, sizes=(10, 8, 6, 4)) -> MirrorSite:
     dates = ["2026-03-17", "2026-03-10", "2026-03-03", "2026-02-24"]
     i = 0
     for size, d in zip(sizes, dates):
-        for row in rows[i:i + size]:
+        for row in rows[i : i + size]:
             row["posted_date"] = d
         i += size
     return site
@@ -100,7 +111,7 @@ def truth_problems(result, db: Path, expected: set[str], live: set[str] | None =
     """Everything that breaks the truth rules, as readable lines (empty: the run told the truth)."""
     problems = []
     if "Traceback" in result.stderr:
-        problems.append("traceback on stderr: " + result.stderr[result.stderr.index("Traceback"):][:600])
+        problems.append("traceback on stderr: " + result.stderr[result.stderr.index("Traceback") :][:600])
     if not db.exists():
         return problems + [f"no database (exit {result.returncode})"]
     try:
@@ -108,8 +119,9 @@ def truth_problems(result, db: Path, expected: set[str], live: set[str] | None =
     except IndexError:
         return problems + [f"no runs row (exit {result.returncode})"]
     if run["listed"] is not None and (run["listed"] != run["accounted"] or run["unaccounted"]):
-        problems.append(f"ledger unbalanced: listed={run['listed']} accounted={run['accounted']} "
-                        f"unaccounted={run['unaccounted']}")
+        problems.append(
+            f"ledger unbalanced: listed={run['listed']} accounted={run['accounted']} unaccounted={run['unaccounted']}"
+        )
     if query(db, "pragma integrity_check")[0]["integrity_check"] != "ok":
         problems.append("integrity_check not ok")
     dup = query(db, "select url, count(*) n from letters where kind='warning_letter' group by lower(url) having n > 1")
@@ -118,8 +130,10 @@ def truth_problems(result, db: Path, expected: set[str], live: set[str] | None =
     missing = expected - stored(db)
     errors = run_errors(db)
     if missing and (result.returncode == 0 or run["status"] == "ok"):
-        problems.append(f"exit {result.returncode} status {run['status']} while {len(missing)} listed letters "
-                        f"are not stored: {sorted(missing)[:5]}")
+        problems.append(
+            f"exit {result.returncode} status {run['status']} while {len(missing)} listed letters "
+            f"are not stored: {sorted(missing)[:5]}"
+        )
     if missing and not errors:
         problems.append(f"{len(missing)} letters missing and no errors row at all")
     if (result.returncode == 0) != (run["status"] == "ok"):
@@ -134,15 +148,31 @@ def truth_problems(result, db: Path, expected: set[str], live: set[str] | None =
 def assert_truth(result, db, expected, live=None):
     problems = truth_problems(result, db, expected, live)
     run = last_run(db) if db.exists() and query(db, "select 1 from runs") else {}
-    summary = {k: run.get(k) for k in ("status", "close_reason", "listed", "accounted", "unaccounted",
-                                        "new", "changed", "unchanged", "skipped", "errors", "listing_way")}
+    summary = {
+        k: run.get(k)
+        for k in (
+            "status",
+            "close_reason",
+            "listed",
+            "accounted",
+            "unaccounted",
+            "new",
+            "changed",
+            "unchanged",
+            "skipped",
+            "errors",
+            "listing_way",
+        )
+    }
     assert not problems, f"{problems}\nexit={result.returncode} run={summary}\nstderr tail:\n{result.stderr[-1500:]}"
 
 
 # --- 1. recordsTotal lying --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("lie", ["smaller", "negative", "zero", "bool_true", "string", "null", "float",
-                                 "bigger", "changes"])
+
+@pytest.mark.parametrize(
+    "lie", ["smaller", "negative", "zero", "bool_true", "string", "null", "float", "bigger", "changes"]
+)
 def test_records_total_lies(tmp_path, lie):
     site = TamperSite()
     seen = {"n": 0}
@@ -150,8 +180,17 @@ def test_records_total_lies(tmp_path, lie):
     def hook(params, payload):
         seen["n"] += 1
         real = payload["recordsTotal"]
-        value = {"smaller": 5, "negative": -1, "zero": 0, "bool_true": True, "string": str(real), "null": None,
-                 "float": float(real), "bigger": 1000, "changes": real if seen["n"] == 1 else 6}[lie]
+        value = {
+            "smaller": 5,
+            "negative": -1,
+            "zero": 0,
+            "bool_true": True,
+            "string": str(real),
+            "null": None,
+            "float": float(real),
+            "bigger": 1000,
+            "changes": real if seen["n"] == 1 else 6,
+        }[lie]
         payload["recordsTotal"] = payload["recordsFiltered"] = value
         return payload
 
@@ -183,9 +222,10 @@ def test_records_total_smaller_on_second_run_hides_new_letters(tmp_path):
 
 # --- 2. pages that misbehave --------------------------------------------------------------------------
 
+
 def test_page_returns_more_rows_than_asked(tmp_path):
     site = TamperSite()
-    site.page_hook = lambda start, length, rows, total: (total, site.sorted_rows()[start:start + length + 3])
+    site.page_hook = lambda start, length, rows, total: (total, site.sorted_rows()[start : start + length + 3])
     with serve_in_thread(site) as (base_url, _):
         db = tmp_path / "t.db"
         result = crawl(base_url, db, env={"FDA_PAGE_SIZE": "5"})
@@ -197,7 +237,7 @@ def test_rows_in_ascending_date_order(tmp_path):
 
     def hook(start, length, rows, total):
         asc = list(reversed(site.sorted_rows()))
-        return total, asc[start:start + length]
+        return total, asc[start : start + length]
 
     site.page_hook = hook
     with serve_in_thread(site) as (base_url, _):
@@ -215,7 +255,10 @@ def test_rows_ascending_second_run_incremental(tmp_path):
         newest = dict(site.sorted_rows()[0], slug="brand-new-clinic-999200-11302026", posted_date="2026-12-01")
         site.rows.append(newest)
         copy_page(site, newest["slug"])
-        site.page_hook = lambda start, length, rows, total: (total, list(reversed(site.sorted_rows()))[start:start + length])
+        site.page_hook = lambda start, length, rows, total: (
+            total,
+            list(reversed(site.sorted_rows()))[start : start + length],
+        )
         result = crawl(base_url, db, env={"FDA_PAGE_SIZE": "5"})
         assert_truth(result, db, listed_slugs(site), live=listed_slugs(site))
 
@@ -275,7 +318,7 @@ def test_same_slug_different_dates_across_pages(tmp_path):
         # position 7 (second page) shows the first row's slug again with an older date, hiding row 7
         dup = dict(srt[0], posted_date=srt[7]["posted_date"])
         fake[7] = dup
-        return total, fake[start:start + length]
+        return total, fake[start : start + length]
 
     site.page_hook = hook
     orig_cells = site.cells
@@ -287,7 +330,9 @@ def test_same_slug_different_dates_across_pages(tmp_path):
         # From outside, a slug shown at two positions is a letter listed twice, not a letter hidden:
         # the run stores it once and says so (a warning row naming it), or the run is not ok.
         conn = sqlite3.connect(db)
-        warned = conn.execute("select count(*) from errors where stage = 'warning' and reason like 'listed more than once%'").fetchone()[0]
+        warned = conn.execute(
+            "select count(*) from errors where stage = 'warning' and reason like 'listed more than once%'"
+        ).fetchone()[0]
         conn.close()
         assert hidden in stored(db) or result.returncode != 0 or warned == 1
         assert_truth(result, db, listed_slugs(site) - {hidden} if warned else listed_slugs(site))
@@ -331,6 +376,7 @@ def test_duplicate_slug_hides_a_letter_in_tie_group(tmp_path):
 
 # --- 3. hostile cells -----------------------------------------------------------------------------
 
+
 def _row_with_cells(site, slug, cells):
     base = dict(site.sorted_rows()[0], slug=slug)
     base["cells"] = cells
@@ -338,8 +384,9 @@ def _row_with_cells(site, slug, cells):
     return base
 
 
-@pytest.mark.parametrize("kind", ["numbers", "nulls", "nested", "huge", "short", "dict", "not_a_list",
-                                  "bool", "huge_row_count"])
+@pytest.mark.parametrize(
+    "kind", ["numbers", "nulls", "nested", "huge", "short", "dict", "not_a_list", "bool", "huge_row_count"]
+)
 def test_hostile_cells(tmp_path, kind):
     site = TamperSite()
     good = site.sorted_rows()[1]
@@ -368,12 +415,26 @@ def test_hostile_cells(tmp_path, kind):
 
 # --- 4. letter pages -------------------------------------------------------------------------------
 
+
 def _victim(site):
     return site.sorted_rows()[2]["slug"]
 
 
-@pytest.mark.parametrize("kind", ["empty", "json", "apology", "not_found_page_200", "nested_300", "huge_20mb",
-                                  "no_closing_html", "binary_as_html", "nul_bytes", "xml_bomb"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "empty",
+        "json",
+        "apology",
+        "not_found_page_200",
+        "nested_300",
+        "huge_20mb",
+        "no_closing_html",
+        "binary_as_html",
+        "nul_bytes",
+        "xml_bomb",
+    ],
+)
 def test_letter_page_200_with_bad_body(tmp_path, kind):
     site = TamperSite()
     victim = _victim(site)
@@ -383,14 +444,19 @@ def test_letter_page_200_with_bad_body(tmp_path, kind):
         "json": json.dumps({"error": "maintenance", "html": "</html>"}).encode(),
         "apology": site.apology_page.encode(),
         "not_found_page_200": b"<html><head><title>Page Not Found | FDA</title></head><body><h1>Page Not Found</h1></body></html>",
-        "nested_300": real.replace("<body", "<body><div>" + "<div>" * 300 + "<span>deep</span>" + "</div>" * 300 + "</div", 1).encode()
-        if "<body" in real else ("<div>" * 300 + real + "</div>" * 300).encode(),
+        "nested_300": real.replace(
+            "<body", "<body><div>" + "<div>" * 300 + "<span>deep</span>" + "</div>" * 300 + "</div", 1
+        ).encode()
+        if "<body" in real
+        else ("<div>" * 300 + real + "</div>" * 300).encode(),
         "huge_20mb": (real[:-7] + "<p>" + "x" * (20 * 1024 * 1024) + "</p></html>").encode(),
         "no_closing_html": real.replace("</html>", "").encode(),
         "binary_as_html": bytes(range(256)) * 100 + b"</html>",
         "nul_bytes": real.replace("<p>", "<p>\x00", 3).encode(),
-        "xml_bomb": ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-                     '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><html><body>&lol3;</body></html>').encode(),
+        "xml_bomb": (
+            '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+            '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><html><body>&lol3;</body></html>'
+        ).encode(),
     }[kind]
     site.extra[LETTER_PATH + victim] = (200, "text/html; charset=utf-8", body)
     with serve_in_thread(site) as (base_url, _):
@@ -417,7 +483,9 @@ def test_letter_redirects_to_another_host(tmp_path):
         assert_truth(result, db, listed_slugs(site))
         off = [m for m, t in site.requests if t.startswith("/evil/")]
         body = query(db, "select body_text from letters where slug = ?", [victim])
-        pages = query(db, "select raw_html_zlib from letter_versions where slug = ? and raw_html_zlib is not null", [victim])
+        pages = query(
+            db, "select raw_html_zlib from letter_versions where slug = ? and raw_html_zlib is not null", [victim]
+        )
         assert not (body and "EVIL-MARKER" in (body[0]["body_text"] or "")), "another host's page stored as the letter"
         assert not any(b"EVIL-MARKER" in zlib.decompress(p["raw_html_zlib"]) for p in pages if p["raw_html_zlib"])
         assert not off, "the crawler followed a redirect to another host"
@@ -461,8 +529,16 @@ def test_odd_slugs(tmp_path, slug):
         assert slug in stored(db) or result.returncode != 0
 
 
-@pytest.mark.parametrize("href", ["javascript:alert(1)", "https://evil.example.com/response.pdf",
-                                  "//evil.example.com/x", "data:text/html,hi", "http://user:pw@127.0.0.1/x"])
+@pytest.mark.parametrize(
+    "href",
+    [
+        "javascript:alert(1)",
+        "https://evil.example.com/response.pdf",
+        "//evil.example.com/x",
+        "data:text/html,hi",
+        "http://user:pw@127.0.0.1/x",
+    ],
+)
 def test_response_closeout_links_elsewhere(tmp_path, href):
     site = TamperSite()
     victim = site.sorted_rows()[1]
@@ -486,6 +562,7 @@ def test_response_closeout_links_elsewhere(tmp_path, href):
 
 
 # --- 5. fallbacks -------------------------------------------------------------------------------
+
 
 def test_views_ajax_shuffled_and_capped(tmp_path):
     site = with_ties(TamperSite())
@@ -512,18 +589,23 @@ def test_static_rows_odd_markup(tmp_path):
     site.faults.add("ajax_refused")
     rows = site.sorted_rows()[:3]
     from scraper.mirror.server import STATIC_CELL_CLASSES
+
     trs = []
     for r in rows:
-        tds = "".join(f'<td class="views-field views-field-{c} extra">{v}</td>'
-                      for c, v in zip(STATIC_CELL_CLASSES, site.cells(r)))
+        tds = "".join(
+            f'<td class="views-field views-field-{c} extra">{v}</td>'
+            for c, v in zip(STATIC_CELL_CLASSES, site.cells(r))
+        )
         trs.append(f"<tr>{tds}</tr>")
     odd = (
         '<tr><td colspan="8">No results found</td></tr>'
-        '<tr><th>Posted</th><th>Issue</th></tr>'
+        "<tr><th>Posted</th><th>Issue</th></tr>"
         f'<tr><td class="views-field views-field-company-name">{site.cells(rows[0])[2]}</td></tr>'
-        f'<tr><td class="views-field views-field-search-api-excerpt"><table><tr>' + "<td>x</td>" * 8 + '</tr></table></td></tr>'
+        f'<tr><td class="views-field views-field-search-api-excerpt"><table><tr>'
+        + "<td>x</td>" * 8
+        + "</tr></table></td></tr>"
     )
-    page = ("<html><body><table class=\"cols-8\"><tbody>" + "".join(trs) + odd + "</tbody></table></body></html>")
+    page = '<html><body><table class="cols-8"><tbody>' + "".join(trs) + odd + "</tbody></table></body></html>"
     site.listing_page_html = lambda: page
     with serve_in_thread(site) as (base_url, _):
         db = tmp_path / "t.db"
@@ -536,6 +618,7 @@ def test_static_rows_odd_markup(tmp_path):
 
 
 # --- 6. options combined with ties and caps ---------------------------------------------------------
+
 
 def test_limit_with_ties_and_cap(tmp_path):
     site = with_ties(TamperSite())
@@ -601,6 +684,7 @@ def test_limit_plus_full_listing(tmp_path):
 
 # --- 7. second run after a partial run ---------------------------------------------------------------
 
+
 def test_second_run_after_partial_fetches_the_failed_letter(tmp_path):
     site = TamperSite()
     victim = site.sorted_rows()[-1]["slug"]  # on the last page
@@ -645,6 +729,7 @@ def test_second_run_after_validate_error_retries_letter(tmp_path):
 
 
 # --- 8. the delist check -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("how", ["500", "301", "302_to_404", "timeout", "reset", "503", "200_apology"])
 def test_delist_check_misbehaves(tmp_path, how):
@@ -709,6 +794,7 @@ def test_listing_shrinks_then_pages_404_in_bulk_guard(tmp_path):
 
 # --- 9. the listing changes while it is paged; rows that point at non-letters -----------------------
 
+
 def test_letter_removed_mid_pass_shifts_rows(tmp_path):
     """FDA removes one letter between page 1 and page 2 (Solr): every later row moves up one place,
     so the first row of page 2 was never shown. It is still listed, and must not be lost silently."""
@@ -721,7 +807,7 @@ def test_letter_removed_mid_pass_shifts_rows(tmp_path):
             state["done"] = True
             site.rows.remove(removed)
             srt = site.sorted_rows()
-            return len(srt), srt[start:start + length]
+            return len(srt), srt[start : start + length]
         return total, rows
 
     site.page_hook = hook
@@ -743,7 +829,7 @@ def test_letter_posted_mid_pass_shifts_rows(tmp_path):
             state["done"] = True
             site.rows.append(newest)
             srt = site.sorted_rows()
-            return len(srt), srt[start:start + length]
+            return len(srt), srt[start : start + length]
         return total, rows
 
     site.page_hook = hook
@@ -753,8 +839,15 @@ def test_letter_posted_mid_pass_shifts_rows(tmp_path):
         assert_truth(result, db, before)
 
 
-@pytest.mark.parametrize("href", ["/robots.txt", "/inspections-compliance-enforcement-and-criminal-investigations/warning-letters",
-                                  "/apology_objects/abuse-detection-apology.html", "/some/other/page"])
+@pytest.mark.parametrize(
+    "href",
+    [
+        "/robots.txt",
+        "/inspections-compliance-enforcement-and-criminal-investigations/warning-letters",
+        "/apology_objects/abuse-detection-apology.html",
+        "/some/other/page",
+    ],
+)
 def test_company_link_to_a_non_letter_page(tmp_path, href):
     site = TamperSite()
     good = site.sorted_rows()[1]
@@ -762,7 +855,11 @@ def test_company_link_to_a_non_letter_page(tmp_path, href):
     cells = list(cells)
     cells[2] = f'<a href="{href}">Not A Letter Inc</a>'
     _row_with_cells(site, "not-a-letter", cells)
-    site.extra["/some/other/page"] = (200, "text/html", b"<html><head><title>About FDA</title></head><body><p>About us</p></body></html>")
+    site.extra["/some/other/page"] = (
+        200,
+        "text/html",
+        b"<html><head><title>About FDA</title></head><body><p>About us</p></body></html>",
+    )
     with serve_in_thread(site) as (base_url, _):
         db = tmp_path / "t.db"
         result = crawl(base_url, db)
@@ -804,6 +901,7 @@ def test_lossy_ok_run_then_incremental_never_recovers(tmp_path):
 
 def test_listing_page_stalls_mid_pass(tmp_path):
     import time as _t
+
     site = TamperSite()
 
     def hook(start, length, rows, total):
@@ -825,8 +923,9 @@ def test_ajax_url_userinfo_trick_sends_listing_to_another_host(tmp_path):
     site = TamperSite()
     with serve_in_thread(site) as (base_url, _):
         port = base_url.rsplit(":", 1)[1]
-        site.listing_page = site.listing_page.replace('"url":"/datatables/views/ajax"',
-                                                      f'"url":"@localhost:{port}/datatables/views/ajax"', 1)
+        site.listing_page = site.listing_page.replace(
+            '"url":"/datatables/views/ajax"', f'"url":"@localhost:{port}/datatables/views/ajax"', 1
+        )
         hosts = []
         orig = site.handle
 
@@ -838,8 +937,9 @@ def test_ajax_url_userinfo_trick_sends_listing_to_another_host(tmp_path):
         result = crawl(base_url, db)
         assert "Traceback" not in result.stderr
         log = result.stderr
-        assert "@localhost" not in log or result.returncode != 0, \
+        assert "@localhost" not in log or result.returncode != 0, (
             f"listing read through another host (exit {result.returncode}): " + log[-600:]
+        )
         run = last_run(db)
         assert run["status"] != "ok" or "localhost" not in (run.get("close_reason") or ""), run
         assert result.returncode != 0, f"run ok while its listing came from http://localhost:{port} (exit 0)"

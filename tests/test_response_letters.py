@@ -2,6 +2,7 @@
 following the listing's Response Letter / Close-out Letter cells into documents linked to their
 warning letter (parent_slug), with the listing's dates.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,9 @@ FAST = {"FDA_BLOCK_BACKOFF": "0.1", "FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_MAX_WAI
 
 
 def crawl(base_url, db_path, sources):
-    return run_fdatrack("crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0", "--source", sources,
-                        env=FAST)
+    return run_fdatrack(
+        "crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0", "--source", sources, env=FAST
+    )
 
 
 def media_requests(site) -> list[str]:
@@ -88,17 +90,32 @@ def test_a_response_published_as_a_page_and_a_missing_pdf(mirror, tmp_path):
     base_url, site = mirror
     rows = {r["slug"]: r for r in site.rows}
     page_path = LETTER_PATH + "brigham-response-05252022"
-    rows["brigham-and-womens-hospital-inc-623476-04112022"]["response_letter"] = {"date": "2022-05-25", "url": page_path}
-    site.extra[page_path] = (200, "text/html; charset=utf-8", (
-        "<html><head><title>Brigham response | FDA</title></head><body><main><h1>Response to Warning Letter 320-22-55</h1>"
-        "<p>We have revised our aseptic processing procedures.</p></main></body></html>").encode())
-    site.extra["/media/162904/download"] = (404, "text/html", b"<html><head><title>Page Not Found | FDA</title></head></html>")
+    rows["brigham-and-womens-hospital-inc-623476-04112022"]["response_letter"] = {
+        "date": "2022-05-25",
+        "url": page_path,
+    }
+    site.extra[page_path] = (
+        200,
+        "text/html; charset=utf-8",
+        (
+            "<html><head><title>Brigham response | FDA</title></head><body><main><h1>Response to Warning Letter 320-22-55</h1>"
+            "<p>We have revised our aseptic processing procedures.</p></main></body></html>"
+        ).encode(),
+    )
+    site.extra["/media/162904/download"] = (
+        404,
+        "text/html",
+        b"<html><head><title>Page Not Found | FDA</title></head></html>",
+    )
     result = crawl(base_url, tmp_path / "r.db", "warning_letters,related_letters")
     assert result.returncode == 6, result.stderr  # partial: one attachment missing
     db = sqlite_utils.Database(tmp_path / "r.db")
     page_doc = db["letters"].get("brigham-response-05252022")
     assert (page_doc["kind"], page_doc["parent_slug"], page_doc["document_date"]) == (
-        "response_letter", "brigham-and-womens-hospital-inc-623476-04112022", "2022-05-25")
+        "response_letter",
+        "brigham-and-womens-hospital-inc-623476-04112022",
+        "2022-05-25",
+    )
     assert page_doc["title"] == "Response to Warning Letter 320-22-55"
     assert page_doc["body_text"] == "We have revised our aseptic processing procedures."
     assert [(e["stage"], e["reason"]) for e in db["errors"].rows] == [("related_letter", "HTTP 404")]

@@ -9,6 +9,7 @@ entries, the MedWatch index as its static HTML comes (an empty Date / Safety Ale
 and a CBER hub that links child pages which are not notices. expected.json holds the values read off
 each page by hand.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,16 @@ import json
 import pytest
 import sqlite_utils
 
-from scraper.parsing.safety_notice import (NoticePageError, is_hub_page_type, is_site_banner, kind_for_url,
-                                           parse_notice_links, parse_page_type, parse_safety_notice, slug_for_url)
+from scraper.parsing.safety_notice import (
+    NoticePageError,
+    is_hub_page_type,
+    is_site_banner,
+    kind_for_url,
+    parse_notice_links,
+    parse_page_type,
+    parse_safety_notice,
+    slug_for_url,
+)
 from tests.conftest import Fixtures, run_fdatrack
 
 FILES = Fixtures("safety_notices")
@@ -48,21 +57,28 @@ def test_reorganisation_banner_is_never_the_date():
     """The consumer alert carries the Oct. 2024 reorganisation banner; its date is the 'Date:' line."""
     html = (FILES / "consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes.html").read_text()
     assert "On Oct. 1, 2024, the FDA began implementing a reorganization" in html
-    assert parsed("consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes")["document_date"] == "2020-07-22"
+    assert (
+        parsed("consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes")["document_date"]
+        == "2020-07-22"
+    )
     # with the dateline gone, the banner still does not become the date
     undated = html.replace("<p><strong>Date:</strong> July 22, 2020</p>", "")
     assert parse_safety_notice(undated, EXPECTED["ucm199585"]["url"])["document_date"] is None
 
 
 def test_site_banners_are_recognised():
-    assert is_site_banner("On Oct. 1, 2024, the FDA began implementing a reorganization impacting many parts of the agency.")
+    assert is_site_banner(
+        "On Oct. 1, 2024, the FDA began implementing a reorganization impacting many parts of the agency."
+    )
     assert not is_site_banner("December 6, 2019")
 
 
 def test_slug_and_kind_from_url():
     assert slug_for_url("http://www.fda.gov/ForConsumers/ConsumerUpdates/ucm199585.htm") == "ucm199585"
     assert slug_for_url("https://www.fda.gov/safety/medical-product-safety-information/some-alert/") == "some-alert"
-    assert kind_for_url("https://www.fda.gov/news-events/press-announcements/fda-warns-about-exosomes") == "press_release"
+    assert (
+        kind_for_url("https://www.fda.gov/news-events/press-announcements/fda-warns-about-exosomes") == "press_release"
+    )
     assert kind_for_url("https://www.fda.gov/safety/medical-product-safety-information/x") == "safety_notice"
 
 
@@ -86,13 +102,23 @@ def test_medwatch_static_index_has_an_empty_alert_table_and_no_links():
 def test_rows_of_the_safety_alert_table_are_notices_whatever_their_slug():
     """When the table has rows (as the script fills it in), each alert row is a notice link."""
     base = "https://www.fda.gov/safety/medical-product-safety-information"
-    html = (FILES / "medwatch_index_static_2026.html").read_text().replace("<tbody></tbody>", (
-        '<tbody><tr><td>01/18/2010</td><td><a href="/safety/medical-product-safety-information/alli-60-mg-capsules">'
-        'Alli 60 mg capsules</a></td><td>Drugs</td></tr>'
-        '<tr><td>03/02/2026</td><td><a href="/drugs/drug-safety-and-availability/some-drug-label-change">Some drug: '
-        'label change</a></td><td>Drugs</td></tr></tbody>'))
-    assert parse_notice_links(html, base) == [base + "/alli-60-mg-capsules",
-                                              "https://www.fda.gov/drugs/drug-safety-and-availability/some-drug-label-change"]
+    html = (
+        (FILES / "medwatch_index_static_2026.html")
+        .read_text()
+        .replace(
+            "<tbody></tbody>",
+            (
+                '<tbody><tr><td>01/18/2010</td><td><a href="/safety/medical-product-safety-information/alli-60-mg-capsules">'
+                "Alli 60 mg capsules</a></td><td>Drugs</td></tr>"
+                '<tr><td>03/02/2026</td><td><a href="/drugs/drug-safety-and-availability/some-drug-label-change">Some drug: '
+                "label change</a></td><td>Drugs</td></tr></tbody>"
+            ),
+        )
+    )
+    assert parse_notice_links(html, base) == [
+        base + "/alli-60-mg-capsules",
+        "https://www.fda.gov/drugs/drug-safety-and-availability/some-drug-label-change",
+    ]
 
 
 def test_a_hubs_other_child_pages_are_not_notices():
@@ -102,17 +128,32 @@ def test_a_hubs_other_child_pages_are_not_notices():
     assert parse_notice_links(html, base) == [base + "/public-safety-notification-exosome-products"]
 
 
-@pytest.mark.parametrize("path,text,is_notice", [
-    ("/vaccines-blood-biologics/safety-availability-biologics/public-safety-notification-exosome-products", "x", True),
-    ("/safety/medical-product-safety-information/some-alert", "FDA Safety Alert: Some product", True),
-    ("/drugs/drug-safety-and-availability/fda-drug-safety-communication-new-warning", "New warning", True),
-    ("/vaccines-blood-biologics/consumers-biologics/consumer-update-on-flu", "Flu", True),
-    ("/vaccines-blood-biologics/consumers-biologics/important-patient-and-consumer-information-about-regenerative-medicine-therapies", "x", True),
-    ("/ForConsumers/ConsumerUpdates/ucm199585.htm", "Warning", True),
-    ("/vaccines-blood-biologics/vaccines/vaccines-licensed-use-united-states", "Vaccines Licensed for Use", False),
-    ("/vaccines-blood-biologics/safety-availability-biologics/blood-donor-information", "Blood Donor Information", False),
-    ("/media/12345/download", "Safety alert (PDF)", False),
-])
+@pytest.mark.parametrize(
+    "path,text,is_notice",
+    [
+        (
+            "/vaccines-blood-biologics/safety-availability-biologics/public-safety-notification-exosome-products",
+            "x",
+            True,
+        ),
+        ("/safety/medical-product-safety-information/some-alert", "FDA Safety Alert: Some product", True),
+        ("/drugs/drug-safety-and-availability/fda-drug-safety-communication-new-warning", "New warning", True),
+        ("/vaccines-blood-biologics/consumers-biologics/consumer-update-on-flu", "Flu", True),
+        (
+            "/vaccines-blood-biologics/consumers-biologics/important-patient-and-consumer-information-about-regenerative-medicine-therapies",
+            "x",
+            True,
+        ),
+        ("/ForConsumers/ConsumerUpdates/ucm199585.htm", "Warning", True),
+        ("/vaccines-blood-biologics/vaccines/vaccines-licensed-use-united-states", "Vaccines Licensed for Use", False),
+        (
+            "/vaccines-blood-biologics/safety-availability-biologics/blood-donor-information",
+            "Blood Donor Information",
+            False,
+        ),
+        ("/media/12345/download", "Safety alert (PDF)", False),
+    ],
+)
 def test_notice_links_by_address_and_text(path, text, is_notice):
     base = "https://www.fda.gov/vaccines-blood-biologics"
     html = f'<main><ul><li><a href="{path}">{text}</a></li></ul></main>'
@@ -126,11 +167,14 @@ def test_page_type_from_the_body_class():
     assert is_hub_page_type("landing_page") and not is_hub_page_type("article") and not is_hub_page_type(None)
 
 
-@pytest.mark.parametrize("html", [
-    "<html><head><title>FDA Apology</title></head><body><h1>Sorry</h1><p>Access denied</p></body></html>",
-    "<html><head><title>Page Not Found | FDA</title></head><body><main><h1>Page Not Found</h1></main></body></html>",
-    "<html><body><main><p>No heading, no notice.</p></main></body></html>",
-])
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><head><title>FDA Apology</title></head><body><h1>Sorry</h1><p>Access denied</p></body></html>",
+        "<html><head><title>Page Not Found | FDA</title></head><body><main><h1>Page Not Found</h1></main></body></html>",
+        "<html><body><main><p>No heading, no notice.</p></main></body></html>",
+    ],
+)
 def test_non_notice_pages_are_refused(html):
     with pytest.raises(NoticePageError):
         parse_safety_notice(html, "https://www.fda.gov/safety/x")
@@ -138,9 +182,11 @@ def test_non_notice_pages_are_refused(html):
 
 # --- the spider on the mirror ---------------------------------------------------------------
 
+
 def crawl_notices(base_url, db_path, *extra):
-    return run_fdatrack("crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0",
-                        "--source", "safety_notices", *extra)
+    return run_fdatrack(
+        "crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0", "--source", "safety_notices", *extra
+    )
 
 
 def test_spider_stores_every_notice_from_the_indexes_and_seeds(mirror, tmp_path):
@@ -160,8 +206,14 @@ def test_spider_stores_every_notice_from_the_indexes_and_seeds(mirror, tmp_path)
     alert = rows["public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products"]
     assert alert["document_date"] == "2019-12-09"
     assert alert["audience"] == "Health Professional, Patient, Consumer, Risk Manager"
-    assert alert["url"] == "https://www.fda.gov/safety/medical-product-safety-information/public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products"
-    assert rows["consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes"]["document_date"] == "2020-07-22"
+    assert (
+        alert["url"]
+        == "https://www.fda.gov/safety/medical-product-safety-information/public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products"
+    )
+    assert (
+        rows["consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes"]["document_date"]
+        == "2020-07-22"
+    )
     # classified on the way in: the exosome notices are exosome-related, the Alli alert is not
     assert rows["public-safety-notification-exosome-products"]["exosome_related"] == 1
     assert rows["alli-60-mg-capsules-120-count-refill-kit-counterfeit-product"]["exosome_related"] == 0
@@ -172,17 +224,23 @@ def test_spider_stores_every_notice_from_the_indexes_and_seeds(mirror, tmp_path)
 
 MEDWATCH = "/safety/medical-product-safety-information"
 RSS = "/about-fda/contact-fda/stay-informed/rss-feeds/medwatch/rss.xml"
-INDEXES = ["/vaccines-blood-biologics/safety-availability-biologics", "/vaccines-blood-biologics/consumers-biologics", MEDWATCH]
+INDEXES = [
+    "/vaccines-blood-biologics/safety-availability-biologics",
+    "/vaccines-blood-biologics/consumers-biologics",
+    MEDWATCH,
+]
 
 
 def test_hub_children_that_are_not_notices_are_never_fetched(mirror, tmp_path):
     base_url, site = mirror
     assert crawl_notices(base_url, tmp_path / "n.db").returncode == 0
     fetched = {target for _, target in site.requests}
-    hub_children = ["/vaccines-blood-biologics/safety-availability-biologics/blood-donor-information",
-                    "/vaccines-blood-biologics/safety-availability-biologics/biological-product-shortages",
-                    "/vaccines-blood-biologics/consumers-biologics/vaccines-licensed-use-united-states",
-                    "/vaccines-blood-biologics/consumers-biologics/ask-expert-donating-blood"]
+    hub_children = [
+        "/vaccines-blood-biologics/safety-availability-biologics/blood-donor-information",
+        "/vaccines-blood-biologics/safety-availability-biologics/biological-product-shortages",
+        "/vaccines-blood-biologics/consumers-biologics/vaccines-licensed-use-united-states",
+        "/vaccines-blood-biologics/consumers-biologics/ask-expert-donating-blood",
+    ]
     for path in hub_children:  # the mirror serves them: a crawler that followed every child would store them
         assert site.static_pages.get(path) and path not in fetched
     assert set(INDEXES) <= fetched
@@ -194,15 +252,18 @@ def test_empty_medwatch_index_is_a_warning_and_the_feed_and_known_urls_still_run
     result = crawl_notices(base_url, tmp_path / "n.db")
     assert result.returncode == 0, result.stderr
     warning = [ln for ln in result.stderr.splitlines() if "warning" in ln]
-    assert warning == [f"warning {base_url}{MEDWATCH}: index page links no safety notices; the known notice "
-                       f"URLs and RSS feeds still run"]
+    assert warning == [
+        f"warning {base_url}{MEDWATCH}: index page links no safety notices; the known notice "
+        f"URLs and RSS feeds still run"
+    ]
     db = sqlite_utils.Database(tmp_path / "n.db")
     assert [(e["stage"], e["url"]) for e in db["errors"].rows] == [("warning", base_url + MEDWATCH)]
     run = next(db.query("select * from runs"))
     assert (run["status"], run["errors"], run["unaccounted"]) == ("ok", 0, 0)  # a warning is not an error
     # the Alli alert and the 2010 update are linked only from the feed now
     assert {"alli-60-mg-capsules-120-count-refill-kit-counterfeit-product", "ucm199585"} <= {
-        r["slug"] for r in db.query("select slug from letters")}
+        r["slug"] for r in db.query("select slug from letters")
+    }
 
 
 def test_every_index_empty_and_no_feed_still_fetches_the_known_notices(mirror, tmp_path):
@@ -218,7 +279,8 @@ def test_every_index_empty_and_no_feed_still_fetches_the_known_notices(mirror, t
     assert {r["slug"] for r in db.query("select slug from letters")} == {
         "public-safety-notification-exosome-products",
         "public-safety-alert-due-marketing-unapproved-stem-cell-and-exosome-products",
-        "consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes"}
+        "consumer-alert-regenerative-medicine-products-including-stem-cells-and-exosomes",
+    }
     assert {e["stage"] for e in db["errors"].rows} == {"warning"}
     assert next(db.query("select status from runs"))["status"] == "ok"
 
@@ -228,9 +290,19 @@ def test_a_hub_page_whose_address_looks_like_a_notice_is_not_stored(mirror, tmp_
     hub = "/vaccines-blood-biologics/consumers-biologics"
     page = (site.sample_dir / site.static_pages[hub]).read_text(encoding="utf-8")
     alerts_hub = hub + "/consumer-alerts-biologics"
-    site.extra[hub] = (200, "text/html", page.replace(
-        '<ul class="lcds-list">', f'<ul class="lcds-list"><li><a href="{alerts_hub}">Consumer Alerts (Biologics)</a></li>', 1).encode())
-    landing = page.replace("<h1 class=\"content-title text-center\">Consumers (Biologics)", "<h1 class=\"content-title text-center\">Consumer Alerts")
+    site.extra[hub] = (
+        200,
+        "text/html",
+        page.replace(
+            '<ul class="lcds-list">',
+            f'<ul class="lcds-list"><li><a href="{alerts_hub}">Consumer Alerts (Biologics)</a></li>',
+            1,
+        ).encode(),
+    )
+    landing = page.replace(
+        '<h1 class="content-title text-center">Consumers (Biologics)',
+        '<h1 class="content-title text-center">Consumer Alerts',
+    )
     assert "page-node-type-landing_page" in landing
     site.extra[alerts_hub] = (200, "text/html", landing.encode())
     result = crawl_notices(base_url, tmp_path / "n.db")
@@ -252,7 +324,6 @@ def test_second_run_fetches_no_stored_notice(mirror, tmp_path):
     fetched = sorted(target for _, target in site.requests)
     assert fetched == sorted(["/robots.txt", RSS, *INDEXES])
     assert sqlite_utils.Database(tmp_path / "n.db")["letters"].count == 5
-
 
 
 def test_a_notice_reached_two_ways_uses_one_place_of_the_limit():

@@ -1,6 +1,7 @@
 """The scheduling recipes in deploy/ and .github/workflows/: the wrapper script runs for real against
 the mirror (lock, weekly whole-listing pass, graceful time limit then resume); the crontab line,
 systemd units and the GitHub Actions workflow are checked for what they run."""
+
 from __future__ import annotations
 
 import configparser
@@ -30,9 +31,15 @@ WORKFLOW = ROOT / ".github" / "workflows" / "scheduled-crawl.yml"
 def scheduled(base_url, db_path, *args, **env):
     """deploy/scheduled-crawl.sh as a scheduler runs it, pointed at the mirror."""
     full_env = {
-        **os.environ, "PYTHONPATH": TEST_PYTHONPATH, "FDATRACK": f"{shlex.quote(os.sys.executable)} -m scraper.cli",
-        "FDA_DB_PATH": str(db_path), "FDA_BASE_URL": base_url, "FDA_DELAY": "0", "FDA_FULL_LISTING_ON": "",
-        "FDA_SOURCES": "warning_letters", **env,
+        **os.environ,
+        "PYTHONPATH": TEST_PYTHONPATH,
+        "FDATRACK": f"{shlex.quote(os.sys.executable)} -m scraper.cli",
+        "FDA_DB_PATH": str(db_path),
+        "FDA_BASE_URL": base_url,
+        "FDA_DELAY": "0",
+        "FDA_FULL_LISTING_ON": "",
+        "FDA_SOURCES": "warning_letters",
+        **env,
     }
     return subprocess.run([str(SCRIPT), *args], cwd="/", env=full_env, capture_output=True, text=True, timeout=300)
 
@@ -40,10 +47,11 @@ def scheduled(base_url, db_path, *args, **env):
 def crawl_args(command: str) -> list[str]:
     """The `fdatrack crawl` options in a recipe's command line, checked against the real parser."""
     words = shlex.split(command)
-    return words[words.index("crawl") + 1:] if "crawl" in words else []
+    return words[words.index("crawl") + 1 :] if "crawl" in words else []
 
 
 # --- the wrapper script, for real ----------------------------------------------------------
+
 
 def test_script_crawls_then_a_rerun_costs_two_requests(mirror, tmp_path):
     base_url, site = mirror
@@ -87,9 +95,14 @@ def test_time_limit_stops_the_crawl_with_ctrl_c_and_passes_its_exit_code_on(tmp_
     fake.write_text(FAKE_FDATRACK)
     argv_file = tmp_path / "argv"
     started = time.monotonic()
-    result = scheduled("http://127.0.0.1:9", tmp_path / "fda.db", "--limit", "5",
-                       FDATRACK=f"{shlex.quote(os.sys.executable)} {fake} {argv_file}",
-                       FDA_CRAWL_TIME_LIMIT="4s")  # long enough for Python to start on a loaded machine
+    result = scheduled(
+        "http://127.0.0.1:9",
+        tmp_path / "fda.db",
+        "--limit",
+        "5",
+        FDATRACK=f"{shlex.quote(os.sys.executable)} {fake} {argv_file}",
+        FDA_CRAWL_TIME_LIMIT="4s",
+    )  # long enough for Python to start on a loaded machine
     assert result.returncode == EXIT_CODES["partial"], result.stderr
     assert time.monotonic() - started < 30
     assert argv_file.read_text() == f"crawl --db {tmp_path / 'fda.db'} --limit 5"
@@ -116,6 +129,7 @@ def test_fingerprint_changes_only_when_letters_do(mirror, tmp_path):
 
 # --- crontab -------------------------------------------------------------------------------
 
+
 def test_crontab_line_runs_the_script_daily():
     lines = [l for l in (DEPLOY / "crontab").read_text().splitlines() if l.strip() and not l.startswith("#")]
     jobs = [l for l in lines if not re.match(r"^[A-Z_]+=", l)]
@@ -129,6 +143,7 @@ def test_crontab_line_runs_the_script_daily():
 
 
 # --- systemd ---------------------------------------------------------------------------------
+
 
 def _unit(name: str) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
@@ -161,6 +176,7 @@ def test_systemd_timer_is_daily_and_catches_up_missed_runs():
 
 
 # --- GitHub Actions -----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def workflow() -> dict:

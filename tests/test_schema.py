@@ -1,5 +1,6 @@
 """The migrations are frozen: they produce exactly the schema (and upgrade old files exactly as) the
 code of commit 4abfec7 did, whatever today's code says (tests/files/schema/README.md)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The source registry (scraper/sources.py): every declared source is crawlable and documented."""
+
 import re
 import sys
 import textwrap
@@ -30,8 +31,10 @@ def test_every_declared_source_is_crawlable():
         assert [spider for spider, _ in plan] == [source.spider]
         spider_cls = _loader().load(source.spider)
         for arg in plan[0][1]:  # an argument the spider reads (Scrapy sets unknown ones as attributes too)
-            assert arg in spider_cls.__init__.__code__.co_varnames or arg in open(
-                sys.modules[spider_cls.__module__].__file__).read(), f"{source.name}: spider ignores {arg}"
+            assert (
+                arg in spider_cls.__init__.__code__.co_varnames
+                or arg in open(sys.modules[spider_cls.__module__].__file__).read()
+            ), f"{source.name}: spider ignores {arg}"
         for name in source.paths:
             assert hasattr(project_settings, name), f"{source.name}: no setting {name}"
         assert set(source.kinds) <= set(kinds.ALL)
@@ -57,7 +60,8 @@ def test_the_docs_sources_table_is_the_registrys():
     assert table, "docs/sources.md has no sources table"
     assert table.group(0).strip() == sources.markdown_table(), (
         "docs/sources.md's sources table differs from the registry: paste "
-        "`python -c 'from scraper.sources import markdown_table; print(markdown_table())'`")
+        "`python -c 'from scraper.sources import markdown_table; print(markdown_table())'`"
+    )
 
 
 def test_a_new_spider_module_declares_its_source_once(tmp_path, monkeypatch):
@@ -65,21 +69,25 @@ def test_a_new_spider_module_declares_its_source_once(tmp_path, monkeypatch):
     pkg = tmp_path / "fakespiders"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    (pkg / "one.py").write_text(textwrap.dedent("""
+    (pkg / "one.py").write_text(
+        textwrap.dedent("""
         from scraper.sources import Source
         SOURCES = (Source(name="b_source", spider="b", kinds=("safety_notice",), schedule="weekly",
                           description="b", order=2),
                    Source(name="a_source", spider="a", kinds=("warning_letter",), schedule="daily",
                           description="a", order=1, spider_args={"extra": True}),)
-    """))
+    """)
+    )
     (pkg / "two.py").write_text("X = 1\n")  # a module without SOURCES is not a source
     monkeypatch.syspath_prepend(str(tmp_path))
     found = sources.registry("fakespiders")
     assert list(found) == ["a_source", "b_source"]
-    (pkg / "three.py").write_text(textwrap.dedent("""
+    (pkg / "three.py").write_text(
+        textwrap.dedent("""
         from scraper.sources import Source
         SOURCES = (Source(name="a_source", spider="c", kinds=("warning_letter",), schedule="daily", description="c"),)
-    """))
+    """)
+    )
     sources.registry.cache_clear()
     try:
         with pytest.raises(ValueError, match="a_source is declared twice"):
@@ -140,8 +148,9 @@ def test_each_declared_source_crawls_alone_and_stores_its_first_kind(name, mirro
 
     source = sources.registry()[name]
     db_path = tmp_path / "one.db"
-    result = run_fdatrack("crawl", "--base-url", mirror, "--db", str(db_path), "--delay", "0", "--source", name,
-                          env={"FDA_SOURCES": ""})
+    result = run_fdatrack(
+        "crawl", "--base-url", mirror, "--db", str(db_path), "--delay", "0", "--source", name, env={"FDA_SOURCES": ""}
+    )
     assert result.returncode == 0, result.stderr
     db = sqlite_utils.Database(db_path)
     assert [r["spider"] for r in db["runs"].rows] == [source.spider]

@@ -11,6 +11,7 @@ SQLite's ``max_page_count`` stands in (FDA_TEST_MAX_PAGE_COUNT), which fails wri
 same SQLITE_FULL. A read-only file is made with ``chattr +i`` as root (root ignores file modes),
 with chmod otherwise.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,18 @@ ENV = {**FAST, "FDA_BUSY_TIMEOUT": "1"}
 
 def crawl(base_url: str, db: Path, *args: str, env: dict | None = None, timeout: float = 120):
     started = time.monotonic()
-    proc = run_fdatrack("crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", *args,
-                        env={**ENV, **(env or {})}, timeout=timeout)
+    proc = run_fdatrack(
+        "crawl",
+        "--base-url",
+        base_url,
+        "--db",
+        str(db),
+        "--delay",
+        "0",
+        *args,
+        env={**ENV, **(env or {})},
+        timeout=timeout,
+    )
     proc.elapsed = time.monotonic() - started
     return proc
 
@@ -82,6 +93,7 @@ def crawled(tmp_path):
 
 # --------------------------------------------------------------------------- two crawls, one database
 
+
 def _letters(db: Path) -> int:
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
@@ -99,8 +111,11 @@ def test_a_second_crawl_exits_at_once_while_the_first_holds_the_lock(tmp_path):
         site.letter_delay = 0.2
         first = subprocess.Popen(
             [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV}, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             deadline = time.monotonic() + 60
@@ -129,6 +144,7 @@ def test_the_lock_is_released_when_a_crawl_ends(crawled):
 
 # --------------------------------------------------------------------------- SQLite's own write lock
 
+
 def test_database_write_locked_by_another_program_fails_in_bounded_time(crawled):
     base_url, site, db = crawled
     holder = sqlite3.connect(db)
@@ -138,7 +154,9 @@ def test_database_write_locked_by_another_program_fails_in_bounded_time(crawled)
     finally:
         holder.rollback()
         holder.close()
-    assert_one_line(proc, EXIT_CODES["failed"], "write-locked by another program", r"gave up after 1 s", "nothing was written")
+    assert_one_line(
+        proc, EXIT_CODES["failed"], "write-locked by another program", r"gave up after 1 s", "nothing was written"
+    )
     assert proc.elapsed < 20  # busy_timeout 1 s (FDA_BUSY_TIMEOUT) + start-up, not forever
     assert site.requests == []
     assert [r[2] for r in runs(db)] == ["ok"]
@@ -153,8 +171,11 @@ def test_a_short_wait_for_the_write_lock_is_reported_and_the_run_goes_on(crawled
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV, "FDA_BUSY_TIMEOUT": "15"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV, "FDA_BUSY_TIMEOUT": "15"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         # the crawl writes its pid into <db>.lock just before it asks SQLite for the write lock;
         # release ours 2.5 s after that (a loaded machine cannot make the wait look short)
@@ -174,6 +195,7 @@ def test_a_short_wait_for_the_write_lock_is_reported_and_the_run_goes_on(crawled
 
 
 # --------------------------------------------------------------------------- read-only file
+
 
 @contextmanager
 def read_only(path: Path):
@@ -210,11 +232,12 @@ def test_read_only_database(crawled):
 
 # --------------------------------------------------------------------------- corrupt file
 
+
 def test_corrupt_database_is_refused_and_not_written(crawled):
     base_url, site, db = crawled
     data = bytearray(db.read_bytes())
     third = len(data) // 3
-    data[third:2 * third] = bytes(third)  # the middle third zeroed
+    data[third : 2 * third] = bytes(third)  # the middle third zeroed
     db.write_bytes(bytes(data))
     before = sha(db)
     for _ in range(2):  # every attempt refuses; none adds a runs row
@@ -226,12 +249,18 @@ def test_corrupt_database_is_refused_and_not_written(crawled):
 
 # --------------------------------------------------------------------------- a full disk
 
+
 @contextmanager
 def small_disk(where: Path, size_kb: int):
     """A real tmpfs of `size_kb` at `where` (yields True), or nothing mounted (yields False)."""
     where.mkdir()
-    mounted = os.geteuid() == 0 and subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(where)], capture_output=True).returncode == 0
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(where)], capture_output=True
+        ).returncode
+        == 0
+    )
     try:
         yield mounted
     finally:
@@ -266,8 +295,9 @@ def test_full_disk_at_start(crawled, tmp_path):
             env = {"FDA_TEST_MAX_PAGE_COUNT": str(_page_count(db))}  # not one page more: SQLITE_FULL
         proc = crawl(base_url, full, env=env, timeout=60)
         # a real full disk stops the start check; the page cap lets the run row in, then refuses
-        assert_one_line(proc, EXIT_CODES["failed"], "disk is full",
-                        "nothing was written" if mounted else "0 letters stored")
+        assert_one_line(
+            proc, EXIT_CODES["failed"], "disk is full", "nothing was written" if mounted else "0 letters stored"
+        )
         if mounted:
             (tmp_path / "disk" / "filler").unlink()  # room again, to read the file back
         failed = [] if mounted else [(len(before) + 1, "warning_letters", "failed")]
@@ -313,6 +343,7 @@ def test_disk_that_fills_mid_run_fails_the_run_with_every_letter_accounted_then_
 
 # --------------------------------------------------------------------------- SIGTERM / SIGINT
 
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
 def test_signal_mid_crawl_marks_the_run_interrupted_and_starts_no_further_source(tmp_path, sig):
     db = tmp_path / "letters.db"
@@ -320,10 +351,25 @@ def test_signal_mid_crawl_marks_the_run_interrupted_and_starts_no_further_source
         site.letter_delay = 0.2
         listed = [row["slug"] for row in site.sorted_rows()]
         proc = subprocess.Popen(  # every source: the warning letters come first, two more would follow
-            [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0",
-             "--source", "all"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV}, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "scraper.cli",
+                "crawl",
+                "--base-url",
+                base_url,
+                "--db",
+                str(db),
+                "--delay",
+                "0",
+                "--source",
+                "all",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             deadline = time.monotonic() + 60
@@ -353,6 +399,7 @@ def test_signal_mid_crawl_marks_the_run_interrupted_and_starts_no_further_source
 
 # --------------------------------------------------------------------------- the schedulers see a hung run
 
+
 def _hold_lock(db: Path, age_s: float):
     """Hold `<db>.lock` as a running crawl would, taken `age_s` seconds ago."""
     import fcntl
@@ -378,7 +425,9 @@ def test_scheduled_run_skips_a_recent_lock_and_fails_on_a_lock_held_past_the_gra
     with _hold_lock(db, 7200):  # held for 2 h with a 1 h grace: hung, the operator must see it
         hung = scheduled(base_url, db, FDA_LOCK_GRACE="3600")
     assert hung.returncode == EXIT_CODES["locked"], hung.stderr
-    assert re.search(r"held .*fda\.db\.lock for 7\d\d\d s, longer than FDA_LOCK_GRACE=3600 s: is it hung\?", hung.stderr)
+    assert re.search(
+        r"held .*fda\.db\.lock for 7\d\d\d s, longer than FDA_LOCK_GRACE=3600 s: is it hung\?", hung.stderr
+    )
     assert site.requests == [] and not db.exists()
 
 

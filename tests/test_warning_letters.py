@@ -5,6 +5,7 @@ by hand (header h1, the dl rows, the recipient and issuing-office blocks, the as
 checked by its start, its end, passages that exercise list items / <br> lines / redaction marks,
 and text that must not leak into it.
 """
+
 from __future__ import annotations
 
 import json
@@ -103,6 +104,7 @@ def test_header_marcs_cms_not_taken_from_url():
 
 # --- generated mirror pages (tools/build_sample.py) agree with the listing rows -------
 
+
 def _generated_pages():
     index = SAMPLE / "generated_index.jsonl"
     return [json.loads(line) for line in index.read_text().splitlines() if line.strip()] if index.exists() else []
@@ -129,6 +131,7 @@ def test_generated_mirror_page_matches_its_listing_row(entry):
 
 # --- the page as fda.gov serves it: head, banner, nav, breadcrumb, footer, Qualtrics -----------
 
+
 def test_full_page_gives_the_same_fields_as_its_main_region():
     record = parse_letter(FULL_PAGE.read_text(encoding="utf-8"), EXPECTED[ALLOVATE]["url"])
     for field in HEADER_FIELDS:
@@ -141,17 +144,29 @@ def test_full_page_gives_the_same_fields_as_its_main_region():
 def test_full_page_body_has_no_site_chrome_even_without_the_qualtrics_comment():
     html = FULL_PAGE.read_text(encoding="utf-8").replace("<!--BEGIN QUALTRICS WEBSITE FEEDBACK SNIPPET-->", "")
     body = parse_letter(html, EXPECTED[ALLOVATE]["url"])["body_text"]
-    for chrome in ("Was this page helpful", "Skip to main content", "Follow FDA", "FDA Archive", "Breadcrumb",
-                   "Search FDA", "Radiation-Emitting Products", "QSI_S_ZN", "10903 New Hampshire"):
+    for chrome in (
+        "Was this page helpful",
+        "Skip to main content",
+        "Follow FDA",
+        "FDA Archive",
+        "Breadcrumb",
+        "Search FDA",
+        "Radiation-Emitting Products",
+        "QSI_S_ZN",
+        "10903 New Hampshire",
+    ):
         assert chrome not in body
     assert body.endswith("Easily Allergy Toothpaste, an allergenic toothpaste, for sale.")
 
 
 def test_title_gives_marcs_and_date_when_the_h1_span_is_missing():
-    html = "\n".join(line for line in FULL_PAGE.read_text(encoding="utf-8").splitlines()
-                     if "og:title" not in line and "dcterms.title" not in line)
+    html = "\n".join(
+        line
+        for line in FULL_PAGE.read_text(encoding="utf-8").splitlines()
+        if "og:title" not in line and "dcterms.title" not in line
+    )
     start = html.index('<span class="font-family-sans">')
-    html = html[:start] + html[html.index("</span></h1>", start) + len("</span>"):]
+    html = html[:start] + html[html.index("</span></h1>", start) + len("</span>") :]
     record = parse_letter(html, EXPECTED[ALLOVATE]["url"])
     assert record["company"] == "Allovate Therapeutics, LLC"
     assert record["marcs_cms"] == "708912"
@@ -173,16 +188,20 @@ BLOCK_200 = """<html><head><title></title></head><body><p>Please enable JavaScri
 <a href="/apology_objects/excessive-requests-apology.html">Continue</a></p></body></html>"""
 
 
-@pytest.mark.parametrize("html,reason", [
-    ("", "empty"),
-    ("  \n\t ", "empty"),
-    (APOLOGY, "block page"),
-    (ACCESS_DENIED, "block page"),
-    (BLOCK_200, "block page"),
-    (EXPLAINER, "not a warning-letter page"),
-    ('{"draw": 1, "data": []}', "not a warning-letter page"),
-    ("<!-- nothing here -->", "not an HTML page"),
-], ids=["empty", "blank", "apology", "access-denied", "block-200", "explainer", "json", "comment-only"])
+@pytest.mark.parametrize(
+    "html,reason",
+    [
+        ("", "empty"),
+        ("  \n\t ", "empty"),
+        (APOLOGY, "block page"),
+        (ACCESS_DENIED, "block page"),
+        (BLOCK_200, "block page"),
+        (EXPLAINER, "not a warning-letter page"),
+        ('{"draw": 1, "data": []}', "not a warning-letter page"),
+        ("<!-- nothing here -->", "not an HTML page"),
+    ],
+    ids=["empty", "blank", "apology", "access-denied", "block-200", "explainer", "json", "comment-only"],
+)
 def test_non_letter_pages_raise_with_one_line_reason(html, reason):
     with pytest.raises(LetterPageError) as info:
         parse_letter(html, LETTER_URL + "x")
@@ -204,6 +223,7 @@ def test_letter_page_error_is_a_value_error():
 
 # --- address fields: redaction marks, e-mails, phone numbers --------------------------------
 
+
 def _allovate_with(old: str, new: str) -> str:
     html = _page(ALLOVATE)
     assert old in html
@@ -215,20 +235,26 @@ def test_redactions_emails_and_phones_are_stripped_from_address_fields():
         '<span class="address-line1">20 W 125th St #1</span><br>',
         '<span class="address-line1">20 W 125th St #1 (b)(6), (b)(7)(C)</span><br>'
         '<span class="address-line2">Tel: (212) 555-0134, Fax +1 212 555 0199 info@allovate.com</span><br>',
-    ).replace('<div class="field--item">William Reisacher, MD</div>',
-              '<div class="field--item">William Reisacher, MD (b)(6)</div>')
+    ).replace(
+        '<div class="field--item">William Reisacher, MD</div>',
+        '<div class="field--item">William Reisacher, MD (b)(6)</div>',
+    )
     record = parse_letter(html, LETTER_URL + ALLOVATE)
     assert record["recipient_address"] == {
-        "street": "20 W 125th St #1", "city": "New York", "state": "NY",
-        "postal_code": "10027", "country": "United States",
+        "street": "20 W 125th St #1",
+        "city": "New York",
+        "state": "NY",
+        "postal_code": "10027",
+        "country": "United States",
     }
     assert record["recipient_emails"] == ["info@allovate.com", "wir2011@med.cornell.edu"]  # page order
     assert record["recipient_name"] == "William Reisacher, MD"
 
 
 def test_fully_redacted_recipient_name_is_none():
-    html = _allovate_with('<div class="field--item">William Reisacher, MD</div>',
-                          '<div class="field--item">(b)(6), (b)(7)(C)</div>')
+    html = _allovate_with(
+        '<div class="field--item">William Reisacher, MD</div>', '<div class="field--item">(b)(6), (b)(7)(C)</div>'
+    )
     assert parse_letter(html, LETTER_URL + ALLOVATE)["recipient_name"] is None
 
 
@@ -238,11 +264,14 @@ def test_address_without_structured_spans_is_split_into_fields():
         '<span class="locality">New York</span>, <span class="administrative-area">NY</span> '
         '<span class="postal-code">10027</span><br>\n<span class="country">United States</span></p>',
         '<p class="address">19701 Fairchild Road<br>Suite 5 (b)(6)<br>Phone: 949-608-2900<br>'
-        'Irvine, CA 92612-2506<br>United States</p>',
+        "Irvine, CA 92612-2506<br>United States</p>",
     )
     assert parse_letter(html, LETTER_URL + ALLOVATE)["recipient_address"] == {
-        "street": "19701 Fairchild Road, Suite 5", "city": "Irvine", "state": "CA",
-        "postal_code": "92612-2506", "country": "United States",
+        "street": "19701 Fairchild Road, Suite 5",
+        "city": "Irvine",
+        "state": "CA",
+        "postal_code": "92612-2506",
+        "country": "United States",
     }
 
 
@@ -250,56 +279,81 @@ def test_postal_codes_and_street_numbers_are_not_taken_for_phone_numbers():
     record = _parsed("adamson-analytical-laboratories-inc-614644-08172021")
     assert record["recipient_address"]["postal_code"] == "92879-8093"
     assert _parsed("absara-cosmetics-sapi-de-cv-612455-02182021")["recipient_address"]["street"].startswith(
-        "Autopista Mexico – Toluca Km. 53.5")
+        "Autopista Mexico – Toluca Km. 53.5"
+    )
 
 
-@pytest.mark.parametrize("raw,clean", [
-    ("(b)(6), (b)(7)(C)", None),
-    ("123 Main St (b)(6)", "123 Main St"),
-    ("(b) (6) and (b)(7)(c), Suite 4", "Suite 4"),
-    ("Tom & Jerry Inc", "Tom & Jerry Inc"),
-    ("Procter and", "Procter and"),
-])
+@pytest.mark.parametrize(
+    "raw,clean",
+    [
+        ("(b)(6), (b)(7)(C)", None),
+        ("123 Main St (b)(6)", "123 Main St"),
+        ("(b) (6) and (b)(7)(c), Suite 4", "Suite 4"),
+        ("Tom & Jerry Inc", "Tom & Jerry Inc"),
+        ("Procter and", "Procter and"),
+    ],
+)
 def test_strip_redactions(raw, clean):
     assert strip_redactions(raw) == clean
 
 
 # --- issuing office -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw,canonical", [
-    ("Center for Biologics Evaluation and Research (CBER)", "Center for Biologics Evaluation and Research (CBER)"),
-    ("Center for Biologics Evaluation and Research", "Center for Biologics Evaluation and Research (CBER)"),
-    ("Center for Biologics Evaluation and Research | CBER", "Center for Biologics Evaluation and Research (CBER)"),
-    ("Center for Drug Evaluation and Research | CDER", "Center for Drug Evaluation and Research (CDER)"),
-    ("CDER", "Center for Drug Evaluation and Research (CDER)"),
-    ("Center for Devices &amp; Radiological Health", "Center for Devices and Radiological Health (CDRH)"),
-    ("Center for Veterinary Medicine", "Center for Veterinary Medicine (CVM)"),
-    ("Center for Tobacco Products", "Center for Tobacco Products (CTP)"),
-    ("Human Foods Program", "Human Foods Program (HFP)"),
-    ("Office of Pharmaceutical Quality Operations Division I", "Division of Pharmaceutical Quality Operations I"),
-    ("Division of Pharmaceutical Quality Operations I", "Division of Pharmaceutical Quality Operations I"),
-    ("Division  of Pharmaceutical Quality Operations IV ", "Division of Pharmaceutical Quality Operations IV"),
-    ("Office of Biological Products Operations – Division I", "Division of Biological Products Operations I"),
-    ("Office of Biological Products Operations - Division 2", "Division of Biological Products Operations II"),
-    ("Office of Biological Products Operations—Division II", "Division of Biological Products Operations II"),
-    ("Division of Biological Products Operations II", "Division of Biological Products Operations II"),
-    ("Office of Human and Animal Food Operations – West Division 6", "Division of Human and Animal Food Operations West VI"),
-    ("Division of Human and Animal Food Operations East IV", "Division of Human and Animal Food Operations East IV"),
-    ("Office of Biological Products Operations - Division II 19701 Fairchild, Irvine, CA 92612-2506 United States",
-     "Division of Biological Products Operations II"),
-    ("Los Angeles District", "Los Angeles District"),
-    ("Center for Drug Evaluation and Research | CDER; Federal Trade Commission",
-     "Center for Drug Evaluation and Research (CDER); Federal Trade Commission"),
-    ("", None),
-    (None, None),
-])
+
+@pytest.mark.parametrize(
+    "raw,canonical",
+    [
+        ("Center for Biologics Evaluation and Research (CBER)", "Center for Biologics Evaluation and Research (CBER)"),
+        ("Center for Biologics Evaluation and Research", "Center for Biologics Evaluation and Research (CBER)"),
+        ("Center for Biologics Evaluation and Research | CBER", "Center for Biologics Evaluation and Research (CBER)"),
+        ("Center for Drug Evaluation and Research | CDER", "Center for Drug Evaluation and Research (CDER)"),
+        ("CDER", "Center for Drug Evaluation and Research (CDER)"),
+        ("Center for Devices &amp; Radiological Health", "Center for Devices and Radiological Health (CDRH)"),
+        ("Center for Veterinary Medicine", "Center for Veterinary Medicine (CVM)"),
+        ("Center for Tobacco Products", "Center for Tobacco Products (CTP)"),
+        ("Human Foods Program", "Human Foods Program (HFP)"),
+        ("Office of Pharmaceutical Quality Operations Division I", "Division of Pharmaceutical Quality Operations I"),
+        ("Division of Pharmaceutical Quality Operations I", "Division of Pharmaceutical Quality Operations I"),
+        ("Division  of Pharmaceutical Quality Operations IV ", "Division of Pharmaceutical Quality Operations IV"),
+        ("Office of Biological Products Operations – Division I", "Division of Biological Products Operations I"),
+        ("Office of Biological Products Operations - Division 2", "Division of Biological Products Operations II"),
+        ("Office of Biological Products Operations—Division II", "Division of Biological Products Operations II"),
+        ("Division of Biological Products Operations II", "Division of Biological Products Operations II"),
+        (
+            "Office of Human and Animal Food Operations – West Division 6",
+            "Division of Human and Animal Food Operations West VI",
+        ),
+        (
+            "Division of Human and Animal Food Operations East IV",
+            "Division of Human and Animal Food Operations East IV",
+        ),
+        (
+            "Office of Biological Products Operations - Division II 19701 Fairchild, Irvine, CA 92612-2506 United States",
+            "Division of Biological Products Operations II",
+        ),
+        ("Los Angeles District", "Los Angeles District"),
+        (
+            "Center for Drug Evaluation and Research | CDER; Federal Trade Commission",
+            "Center for Drug Evaluation and Research (CDER); Federal Trade Commission",
+        ),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_normalize_issuing_office(raw, canonical):
     assert normalize_issuing_office(raw) == canonical
 
 
-@pytest.mark.parametrize("raw", ["Center for Drug Evaluation and Research | CDER", "CDER",
-                                 "Office of Biological Products Operations - Division 2",
-                                 "Office of Human and Animal Food Operations – West Division 6", "Los Angeles District"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Center for Drug Evaluation and Research | CDER",
+        "CDER",
+        "Office of Biological Products Operations - Division 2",
+        "Office of Human and Animal Food Operations – West Division 6",
+        "Los Angeles District",
+    ],
+)
 def test_normalize_issuing_office_is_idempotent(raw):
     """The spider normalises again what the page parser already normalised."""
     once = normalize_issuing_office(raw)
@@ -309,17 +363,21 @@ def test_normalize_issuing_office_is_idempotent(raw):
 OFFICE_DD = "<dd>Center for Biologics Evaluation and Research (CBER)</dd>"
 
 
-@pytest.mark.parametrize("office_dds", [
-    # 2019 layout: office name, then its street address in the next <dd>
-    '<dd>Office of Biological Products Operations - Division II</dd>\n<dd><p class="address" translate="no">'
-    '<span class="address-line1">19701 Fairchild</span><br><span class="locality">Irvine</span>, '
-    '<span class="administrative-area">CA</span> <span class="postal-code">92612-2506</span><br>'
-    '<span class="country">United States</span></p></dd>',
-    # address lines inside the name's own <dd>
-    "<dd>Office of Biological Products Operations - Division II<br>19701 Fairchild<br>Irvine, CA 92612-2506</dd>",
-    # address run into the name on one line
-    "<dd>Office of Biological Products Operations - Division II 19701 Fairchild, Irvine, CA 92612-2506</dd>",
-], ids=["address-dd", "br-lines", "one-line"])
+@pytest.mark.parametrize(
+    "office_dds",
+    [
+        # 2019 layout: office name, then its street address in the next <dd>
+        '<dd>Office of Biological Products Operations - Division II</dd>\n<dd><p class="address" translate="no">'
+        '<span class="address-line1">19701 Fairchild</span><br><span class="locality">Irvine</span>, '
+        '<span class="administrative-area">CA</span> <span class="postal-code">92612-2506</span><br>'
+        '<span class="country">United States</span></p></dd>',
+        # address lines inside the name's own <dd>
+        "<dd>Office of Biological Products Operations - Division II<br>19701 Fairchild<br>Irvine, CA 92612-2506</dd>",
+        # address run into the name on one line
+        "<dd>Office of Biological Products Operations - Division II 19701 Fairchild, Irvine, CA 92612-2506</dd>",
+    ],
+    ids=["address-dd", "br-lines", "one-line"],
+)
 def test_office_street_address_does_not_leak_into_office_name(office_dds):
     record = parse_letter(_allovate_with(OFFICE_DD, office_dds), LETTER_URL + ALLOVATE)
     assert record["issuing_office_raw"] == "Office of Biological Products Operations - Division II"
@@ -327,6 +385,7 @@ def test_office_street_address_does_not_leak_into_office_name(office_dds):
 
 
 # --- encodings and entities ------------------------------------------------------------------
+
 
 def test_entities_in_header_are_decoded():
     html = _allovate_with('content-title">Allovate Therapeutics, LLC', 'content-title">Tom &amp; Jerry&#8217;s Labs')
@@ -343,9 +402,15 @@ def test_windows_1252_page_mis_decoded_as_latin1_is_repaired():
 
 # --- the command line: fdatrack parse-letter ------------------------------------------------------
 
+
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "scraper.cli", "parse-letter", *map(str, args)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "scraper.cli", "parse-letter", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_prints_the_record_as_json():
@@ -366,15 +431,19 @@ def test_cli_url_option_sets_url_and_slug():
 def test_cli_reads_a_windows_1252_file(tmp_path):
     slug = "brigham-and-womens-hospital-inc-623476-04112022"
     page = tmp_path / f"{slug}.html"
-    page.write_bytes(_page(slug).replace('charset="utf-8"', 'charset="windows-1252"')
-                     .encode("cp1252", errors="xmlcharrefreplace"))
+    page.write_bytes(
+        _page(slug).replace('charset="utf-8"', 'charset="windows-1252"').encode("cp1252", errors="xmlcharrefreplace")
+    )
     result = _cli(page)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["company"] == "Brigham and Women’s Hospital Inc."
 
 
-@pytest.mark.parametrize("content", [None, b"", b"  \n", APOLOGY.encode(), EXPLAINER.encode()],
-                         ids=["missing", "empty", "blank", "apology", "not-a-letter"])
+@pytest.mark.parametrize(
+    "content",
+    [None, b"", b"  \n", APOLOGY.encode(), EXPLAINER.encode()],
+    ids=["missing", "empty", "blank", "apology", "not-a-letter"],
+)
 def test_cli_bad_input_is_one_line_and_nonzero(tmp_path, content):
     page = tmp_path / "page.html"
     if content is not None:
@@ -389,10 +458,13 @@ def test_cli_bad_input_is_one_line_and_nonzero(tmp_path, content):
 
 # --- fallbacks when the aside / h1 carry plain text instead of <time> ---------------------------
 
+
 def test_dates_without_time_elements():
-    html = (_page(ALLOVATE)
-            .replace('<time datetime="2025-09-30T00:00:00Z">September 30, 2025</time>', "September 30, 2025")
-            .replace('<time datetime="2025-10-14T00:00:00Z">10/14/2025</time>', "10/14/2025"))
+    html = (
+        _page(ALLOVATE)
+        .replace('<time datetime="2025-09-30T00:00:00Z">September 30, 2025</time>', "September 30, 2025")
+        .replace('<time datetime="2025-10-14T00:00:00Z">10/14/2025</time>', "10/14/2025")
+    )
     assert "<time" not in html
     record = parse_letter(html, LETTER_URL + ALLOVATE)
     assert record["letter_issue_date"] == "2025-09-30"
@@ -401,7 +473,9 @@ def test_dates_without_time_elements():
 
 
 def test_company_with_inline_markup_in_h1():
-    html = _allovate_with('content-title">Allovate Therapeutics, LLC', 'content-title"><em>Allovate</em> Therapeutics, LLC')
+    html = _allovate_with(
+        'content-title">Allovate Therapeutics, LLC', 'content-title"><em>Allovate</em> Therapeutics, LLC'
+    )
     assert parse_letter(html, LETTER_URL + ALLOVATE)["company"] == "Allovate Therapeutics, LLC"
 
 
@@ -414,18 +488,24 @@ def test_body_renders_ordered_and_nested_lists_tables_and_double_breaks():
     )
     paragraphs = parse_letter(html, LETTER_URL + ALLOVATE)["body_text"].split("\n\n")
     start = paragraphs.index("Dear Dr. Reisacher:")
-    assert paragraphs[start + 1: start + 5] == [
-        "1. First\n2. Second\n  - nested", "Lot | Result\nA1 | Fail", "Line one", "Line two\nLine three",
+    assert paragraphs[start + 1 : start + 5] == [
+        "1. First\n2. Second\n  - nested",
+        "Lot | Result\nA1 | Fail",
+        "Line one",
+        "Line two\nLine three",
     ]
 
 
 def test_recipient_printed_as_bare_dd_lines():
     html = _page(ALLOVATE)
-    start = html.index("<dd>\n  <div class=\"field field--name-field-recipient-name")
+    start = html.index('<dd>\n  <div class="field field--name-field-recipient-name')
     end = html.index("<dd>Allovate Therapeutics, LLC</dd>")
     html = html[:start] + "<dd>William Reisacher, MD</dd>\n<dd>Senior Scientific Advisor (b)(6)</dd>\n" + html[end:]
     record = parse_letter(html, LETTER_URL + ALLOVATE)
-    assert (record["recipient_name"], record["recipient_title"]) == ("William Reisacher, MD", "Senior Scientific Advisor")
+    assert (record["recipient_name"], record["recipient_title"]) == (
+        "William Reisacher, MD",
+        "Senior Scientific Advisor",
+    )
     assert record["recipient_emails"] == ["wir2011@med.cornell.edu"]
     assert record["recipient_address"]["city"] == "New York"
 
@@ -433,29 +513,46 @@ def test_recipient_printed_as_bare_dd_lines():
 def test_og_title_gives_marcs_and_date_when_h1_and_title_do_not():
     html = FULL_PAGE.read_text(encoding="utf-8")
     start = html.index('<span class="font-family-sans">')
-    html = html[:start] + html[html.index("</span></h1>", start) + len("</span>"):]
-    html = html.replace("<title>Allovate Therapeutics, LLC - 708912 - 09/30/2025 | FDA</title>", "<title>Warning Letter | FDA</title>")
+    html = html[:start] + html[html.index("</span></h1>", start) + len("</span>") :]
+    html = html.replace(
+        "<title>Allovate Therapeutics, LLC - 708912 - 09/30/2025 | FDA</title>", "<title>Warning Letter | FDA</title>"
+    )
     record = parse_letter(html, EXPECTED[ALLOVATE]["url"])
     assert (record["marcs_cms"], record["letter_issue_date"]) == ("708912", "2025-09-30")
     assert record["page_title"] == "Warning Letter | FDA"
 
 
 def test_header_row_labels_are_matched_loosely():
-    html = (_page(ALLOVATE).replace("Reference #:</dt>", "Reference Number:</dt>")
-            .replace("Product:</dt>", "Products:</dt>").replace("Delivery Method:</dt>", "DELIVERY METHOD</dt>"))
+    html = (
+        _page(ALLOVATE)
+        .replace("Reference #:</dt>", "Reference Number:</dt>")
+        .replace("Product:</dt>", "Products:</dt>")
+        .replace("Delivery Method:</dt>", "DELIVERY METHOD</dt>")
+    )
     record = parse_letter(html, LETTER_URL + ALLOVATE)
-    assert (record["reference"], record["product"], record["delivery_method"]) == ("CBER 25-708912", "Biologics", "Via UPS and EMAIL")
+    assert (record["reference"], record["product"], record["delivery_method"]) == (
+        "CBER 25-708912",
+        "Biologics",
+        "Via UPS and EMAIL",
+    )
 
 
 def test_redaction_email_and_phone_lines_after_the_address_stay_out_of_recipient_fields():
     """FDA sometimes appends '(b)(6), (b)(7)(C)', a contact e-mail and a phone number after the address."""
     address_end = '<span class="country">United States</span></p></dd>'  # the recipient's comes first
-    html = _page(ALLOVATE).replace(address_end, address_end + "<dd>(b)(6), (b)(7)(C)</dd><dd>Yugandhar@eugiapharma.com</dd>"
-                                   '<dd><span class="fa fa-phone" aria-hidden="true"></span> +91 40 2345 6789</dd>', 1)
+    html = _page(ALLOVATE).replace(
+        address_end,
+        address_end + "<dd>(b)(6), (b)(7)(C)</dd><dd>Yugandhar@eugiapharma.com</dd>"
+        '<dd><span class="fa fa-phone" aria-hidden="true"></span> +91 40 2345 6789</dd>',
+        1,
+    )
     record = parse_letter(html, LETTER_URL + ALLOVATE)
     assert record["recipient_address"] == EXPECTED[ALLOVATE]["recipient_address"]
     assert record["recipient_emails"] == ["Yugandhar@eugiapharma.com", "wir2011@med.cornell.edu"]
-    assert (record["recipient_name"], record["recipient_title"]) == ("William Reisacher, MD", "Senior Scientific Advisor and Co-Founder")
+    assert (record["recipient_name"], record["recipient_title"]) == (
+        "William Reisacher, MD",
+        "Senior Scientific Advisor and Co-Founder",
+    )
     # without a company in the h1, the company comes from the recipient block, not from the junk lines
     html = html.replace('content-title">Allovate Therapeutics, LLC', 'content-title">')
     assert parse_letter(html, LETTER_URL + ALLOVATE)["company"] == "Allovate Therapeutics, LLC"
@@ -505,17 +602,26 @@ def test_head_fills_in_what_the_letter_header_lost():
     page = (WHOLE / "beta-bionics-inc-717927-01282026-0.html").read_text(encoding="utf-8")
     h1_start = page.index('<h1 class="text-center content-title">')
     h1_end = page.index("</h1>", h1_start) + len("</h1>")
-    bare = page[:h1_start] + '<h1 class="text-center content-title"><span class="font-family-sans"></span></h1>' + page[h1_end:]
+    bare = (
+        page[:h1_start]
+        + '<h1 class="text-center content-title"><span class="font-family-sans"></span></h1>'
+        + page[h1_end:]
+    )
     record = parse_letter(bare, LETTER_URL + "beta-bionics-inc-717927-01282026-0")
     assert (record["company"], record["marcs_cms"], record["letter_issue_date"]) == (
-        "Beta Bionics, Inc.", "717927", "2026-01-28")
+        "Beta Bionics, Inc.",
+        "717927",
+        "2026-01-28",
+    )
 
 
 def test_head_without_a_number_gives_no_number():
     page = (WHOLE / "glowface-11032025.html").read_text(encoding="utf-8")
     assert "<title>Glowface - 11/03/2025 | FDA</title>" in page
-    record = parse_letter(page.replace("November 03, 2025", "").replace('datetime="2025-11-03', 'datetime="x'),
-                          LETTER_URL + "glowface-11032025")
+    record = parse_letter(
+        page.replace("November 03, 2025", "").replace('datetime="2025-11-03', 'datetime="x'),
+        LETTER_URL + "glowface-11032025",
+    )
     assert record["marcs_cms"] is None
     assert record["letter_issue_date"] == "2025-11-03"  # from the title
 

@@ -2,6 +2,7 @@
 its dependencies into a fresh venv that borrows this venv's site-packages for them, and run the
 installed `fdatrack` away from the checkout: crawl --mirror, serve (one page and its template and
 plugins answer), eval (the same report as the checkout's). Slow (a build and a whole mirror crawl)."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,20 @@ from scraper.resources import SHIPPED
 from tests.conftest import NETGUARD, ROOT, _free_port, run_fdatrack
 
 # What a build needs of the checkout (a copy, so no build/ or egg-info is left in the tree).
-_SKIP = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", "*.db",
-                               "*.db-*", "test-output", ".pytest_cache", "bench")
+_SKIP = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    "*.pyc",
+    "*.db",
+    "*.db-*",
+    "test-output",
+    ".pytest_cache",
+    "bench",
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,41 +45,74 @@ def installed(tmp_path_factory) -> dict:
     shutil.copytree(ROOT, src, ignore=_SKIP)
     dist = tmp / "dist"
     env = {**os.environ, "PYTHONPATH": str(NETGUARD)}
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(dist), str(src)], env=env, capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(src)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode == 0, build.stderr
     (wheel,) = dist.glob("fdatrack-*.whl")
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     # The dependencies from this venv (after the new venv's own site-packages, so the wheel's code wins).
     Path(purelib, "_project_deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-                              "--no-index", "-q", str(wheel)], env=env, capture_output=True, text=True, timeout=300)
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert install.returncode == 0, install.stderr
     run_dir = tmp / "run"
     run_dir.mkdir()
-    return {"wheel": wheel, "venv": venv, "python": python, "purelib": Path(purelib), "run": run_dir,
-            "env": {**env, "FDA_DB_PATH": str(run_dir / "fda_letters.db")}}
+    return {
+        "wheel": wheel,
+        "venv": venv,
+        "python": python,
+        "purelib": Path(purelib),
+        "run": run_dir,
+        "env": {**env, "FDA_DB_PATH": str(run_dir / "fda_letters.db")},
+    }
 
 
 def _fdatrack(installed, *args, timeout=600):
-    return subprocess.run([str(installed["venv"] / "bin" / "fdatrack"), *args], cwd=installed["run"],
-                          env=installed["env"], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(installed["venv"] / "bin" / "fdatrack"), *args],
+        cwd=installed["run"],
+        env=installed["env"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_the_wheel_holds_the_packages_and_the_shipped_files_not_the_dev_tools(installed):
     names = zipfile.ZipFile(installed["wheel"]).namelist()
-    assert {name.split("/")[0] for name in names} == {"scraper", "db", installed["wheel"].name.split("-py3")[0] + ".dist-info"}
+    assert {name.split("/")[0] for name in names} == {
+        "scraper",
+        "db",
+        installed["wheel"].name.split("-py3")[0] + ".dist-info",
+    }
     assert not [name for name in names if name.startswith("tools/") or "/build_" in name]
     assert "scraper/mirror/server.py" in names and "scraper/mirror/sample/listing.jsonl" in names
     # the shipped copies are the top-level files, byte for byte
     for top, packaged in SHIPPED.items():
         source = ROOT / top
-        files = sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts) \
-            if source.is_dir() else [source]
+        files = (
+            sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            if source.is_dir()
+            else [source]
+        )
         assert files, top
         for path in files:
             inside = "scraper/_data/" + packaged + ("/" + str(path.relative_to(source)) if source.is_dir() else "")
@@ -74,8 +120,14 @@ def test_the_wheel_holds_the_packages_and_the_shipped_files_not_the_dev_tools(in
 
 
 def test_the_installed_code_is_the_wheels(installed):
-    where = subprocess.run([str(installed["python"]), "-c", "import scraper, db; print(scraper.__file__, db.__file__)"],
-                           cwd=installed["run"], env=installed["env"], capture_output=True, text=True, check=True)
+    where = subprocess.run(
+        [str(installed["python"]), "-c", "import scraper, db; print(scraper.__file__, db.__file__)"],
+        cwd=installed["run"],
+        env=installed["env"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     for path in where.stdout.split():
         assert Path(path).is_relative_to(installed["purelib"]), path
 
@@ -93,9 +145,13 @@ def test_installed_crawl_serve_and_eval(installed):
 
     port = _free_port()
     log = (installed["run"] / "serve.log").open("w+")
-    proc = subprocess.Popen([str(installed["venv"] / "bin" / "fdatrack"), "serve", "--db", str(db_path),
-                             "--port", str(port)], cwd=installed["run"], env=installed["env"], stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(installed["venv"] / "bin" / "fdatrack"), "serve", "--db", str(db_path), "--port", str(port)],
+        cwd=installed["run"],
+        env=installed["env"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

@@ -2,6 +2,7 @@
 `MirrorSite(all_rows=True)` (3,374 real rows of fda.gov's listing plus the curated letters) stores
 every listed letter, quirky slugs included. The one slow test of the mirror, kept as fast as the
 mirror allows: no delay, 8 requests in flight, 1,000-row listing pages (a size real scrapers use)."""
+
 from __future__ import annotations
 
 import sqlite_utils
@@ -15,12 +16,23 @@ def test_crawl_of_the_whole_real_listing_stores_every_listed_letter(tmp_path):
     site = MirrorSite(all_rows=True)
     db_path = tmp_path / "all.db"
     with serve_in_thread(site) as (base_url, _):
-        result = run_fdatrack("crawl", "--base-url", base_url, "--db", str(db_path), "--delay", "0",
-                              env={"FDA_CONCURRENCY": "8", "FDA_PAGE_SIZE": "1000"}, timeout=900)
+        result = run_fdatrack(
+            "crawl",
+            "--base-url",
+            base_url,
+            "--db",
+            str(db_path),
+            "--delay",
+            "0",
+            env={"FDA_CONCURRENCY": "8", "FDA_PAGE_SIZE": "1000"},
+            timeout=900,
+        )
     assert result.returncode == 0, result.stderr[-2000:]
     db = sqlite_utils.Database(db_path)
     listed = {r["slug"]: r for r in site.rows}
-    stored = {r["slug"]: r for r in db.query("select slug, marcs_cms, company from letters where kind = 'warning_letter'")}
+    stored = {
+        r["slug"]: r for r in db.query("select slug, marcs_cms, company from letters where kind = 'warning_letter'")
+    }
     assert set(stored) == set(listed)
     assert db["errors"].count == 0
     # Slugs without a MARCS-CMS number store without one; `-0` second pages keep their own row.

@@ -8,6 +8,7 @@ markup the trimmed maplestats pages show (legacy ``dl#awr_details_header_contain
 
     python3 -m tools.build_health_canada [EVIDENCE_DIR]
 """
+
 from __future__ import annotations
 
 import html
@@ -23,29 +24,63 @@ SITE = "https://recalls-rappels.canada.ca"
 # The stored notice excerpts: file, NID, URL (from the evidence README), open-data values. Organization,
 # Category, Archived and MedSkin's NID are ASSUMED (the excerpts do not print them).
 NOTICES = [
-    {"file": "RA-69974_cell_therapy_information_update_2019-05-15.txt", "NID": "69974", "layout": "legacy",
-     "URL": f"{SITE}/en/alert-recall/health-canada-advising-canadians-about-potential-health-risks-associated-unauthorized",
-     "Organization": "Communications and Public Affairs Branch", "Product": None, "Issue": "Important Safety Information",
-     "Category": "Drugs", "Archived": "1"},
-    {"file": "RA-70559_prp_clarification_2019-07-26.txt", "NID": "70559", "layout": "legacy",
-     "URL": f"{SITE}/en/alert-recall/health-canada-clarifies-position-platelet-rich-plasma-treatments",
-     "Organization": "Communications and Public Affairs Branch", "Product": None, "Issue": "New safety information",
-     "Category": "Biologic or vaccine", "Archived": "1"},
-    {"file": "RA-74073_regener-eyes_placenta_advisory_2020-10-04.txt", "NID": "74073", "layout": "legacy",
-     "URL": f"{SITE}/en/alert-recall/unauthorized-biologic-eye-drop-regener-eyes-ophthalmic-solution-recalled-after",
-     "Organization": "Drugs and health products", "Product": "Regener-Eyes Ophthalmic Solution (biologic eye drop)",
-     "Issue": "Unauthorized products, Important Safety Information", "Category": "Drugs", "Archived": "1"},
-    {"file": "RA-74243_regener-eyes_recalls_advisory_2020-10-30.txt", "NID": "74243", "layout": "legacy",
-     "URL": f"{SITE}/en/alert-recall/recalls-regener-eyes-ophthalmic-solution-and-regener-eyes-ophthalmic-solution-lite",
-     "Organization": "Drugs and health products",
-     "Product": "Regener-Eyes Ophthalmic Solution and Regener-Eyes Ophthalmic Solution Lite (biologic eye drops)",
-     "Issue": "Important Safety Information, Unauthorized products", "Category": "Drugs", "Archived": "1"},
-    {"file": "medskin_prp_public_advisory_2024-08-02_recalls-rappels.txt", "NID": "76437", "layout": "current",
-     "URL": f"{SITE}/en/alert-recall/unauthorized-treatments-provided-individual-posing-practitioner-medskin-laser-center",
-     "Organization": "Drugs and health products",
-     "Product": "Unauthorized Platelet Rich Plasma (PRP) treatments, Botox and medical devices",
-     "Issue": "Product safety, Unauthorized product", "Category": "Drugs", "Archived": "0",
-     "Last updated": "2024-08-02", "_assumed": "NID 76437 and Last updated are assumed (the excerpt drops both)"},
+    {
+        "file": "RA-69974_cell_therapy_information_update_2019-05-15.txt",
+        "NID": "69974",
+        "layout": "legacy",
+        "URL": f"{SITE}/en/alert-recall/health-canada-advising-canadians-about-potential-health-risks-associated-unauthorized",
+        "Organization": "Communications and Public Affairs Branch",
+        "Product": None,
+        "Issue": "Important Safety Information",
+        "Category": "Drugs",
+        "Archived": "1",
+    },
+    {
+        "file": "RA-70559_prp_clarification_2019-07-26.txt",
+        "NID": "70559",
+        "layout": "legacy",
+        "URL": f"{SITE}/en/alert-recall/health-canada-clarifies-position-platelet-rich-plasma-treatments",
+        "Organization": "Communications and Public Affairs Branch",
+        "Product": None,
+        "Issue": "New safety information",
+        "Category": "Biologic or vaccine",
+        "Archived": "1",
+    },
+    {
+        "file": "RA-74073_regener-eyes_placenta_advisory_2020-10-04.txt",
+        "NID": "74073",
+        "layout": "legacy",
+        "URL": f"{SITE}/en/alert-recall/unauthorized-biologic-eye-drop-regener-eyes-ophthalmic-solution-recalled-after",
+        "Organization": "Drugs and health products",
+        "Product": "Regener-Eyes Ophthalmic Solution (biologic eye drop)",
+        "Issue": "Unauthorized products, Important Safety Information",
+        "Category": "Drugs",
+        "Archived": "1",
+    },
+    {
+        "file": "RA-74243_regener-eyes_recalls_advisory_2020-10-30.txt",
+        "NID": "74243",
+        "layout": "legacy",
+        "URL": f"{SITE}/en/alert-recall/recalls-regener-eyes-ophthalmic-solution-and-regener-eyes-ophthalmic-solution-lite",
+        "Organization": "Drugs and health products",
+        "Product": "Regener-Eyes Ophthalmic Solution and Regener-Eyes Ophthalmic Solution Lite (biologic eye drops)",
+        "Issue": "Important Safety Information, Unauthorized products",
+        "Category": "Drugs",
+        "Archived": "1",
+    },
+    {
+        "file": "medskin_prp_public_advisory_2024-08-02_recalls-rappels.txt",
+        "NID": "76437",
+        "layout": "current",
+        "URL": f"{SITE}/en/alert-recall/unauthorized-treatments-provided-individual-posing-practitioner-medskin-laser-center",
+        "Organization": "Drugs and health products",
+        "Product": "Unauthorized Platelet Rich Plasma (PRP) treatments, Botox and medical devices",
+        "Issue": "Product safety, Unauthorized product",
+        "Category": "Drugs",
+        "Archived": "0",
+        "Last updated": "2024-08-02",
+        "_assumed": "NID 76437 and Last updated are assumed (the excerpt drops both)",
+    },
 ]
 
 
@@ -94,7 +129,9 @@ def legacy_page(text: str) -> tuple[str, dict]:
     pairs, alert, title, rest = _legacy_header(text)
     # bullets of the Summary written as "• Product:" then the value on the next line: join them
     rest = re.sub(r"•\s*([A-Za-z ]+):\s*\n\s*", r"• \1: ", rest)
-    dl = "".join(f"<dt>{html.escape(k)}:</dt><dd>{html.escape(v)}</dd>" for k, v in pairs.items() if k != "Last updated")
+    dl = "".join(
+        f"<dt>{html.escape(k)}:</dt><dd>{html.escape(v)}</dd>" for k, v in pairs.items() if k != "Last updated"
+    )
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} - Recalls, advisories and safety alerts - Canada.ca</title></head>
 <body><!-- BUILT FROM EVIDENCE (fdatrack mirror): legacy layout of recalls-rappels.canada.ca, text from a stored excerpt -->
@@ -197,10 +234,21 @@ def build(evidence: Path = EVIDENCE, out: Path = OUT) -> list[dict]:
         (pages / name).write_text(page, encoding="utf-8")
         index.append({"path": path, "file": f"pages/{name}", "layout": notice["layout"], "evidence": notice["file"]})
         # padded title, as >22,000 of the dump's titles are
-        records.append({"NID": notice["NID"], "Title": f" {facts['title']} ", "URL": notice["URL"],
-                        "Organization": notice["Organization"], "Product": notice["Product"], "Issue": notice["Issue"],
-                        "What you should do": "", "Category": notice["Category"], "Recall class": "",
-                        "Last updated": facts["last_updated"], "Archived": notice["Archived"]})
+        records.append(
+            {
+                "NID": notice["NID"],
+                "Title": f" {facts['title']} ",
+                "URL": notice["URL"],
+                "Organization": notice["Organization"],
+                "Product": notice["Product"],
+                "Issue": notice["Issue"],
+                "What you should do": "",
+                "Category": notice["Category"],
+                "Recall class": "",
+                "Last updated": facts["last_updated"],
+                "Archived": notice["Archived"],
+            }
+        )
     body = json.dumps(records, ensure_ascii=False, indent=1)
     (out / "HCRSAMOpenData.json").write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))  # a BOM: assumed, tolerated
     (out / "pages.jsonl").write_text("".join(json.dumps(e) + "\n" for e in index))

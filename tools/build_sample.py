@@ -27,6 +27,7 @@ pages or records; posted dates and subjects of the letters the real listing rows
 numbers for records without one (``marcs_cms_invented`` in the index), subjects and posted dates of
 the letters posted after that capture, and the response/close-out media ids (the mirror 404s them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,14 @@ from lxml import html as lxml_html
 
 # LETTER_PATH, LISTING_PATH and MARKER are also what callers and tests use from here.
 from scraper.mirror.real_rows import REAL_ROWS_FILE, load_real_rows
-from scraper.mirror.sample_pages import (APOLOGY_HTML, LETTER_PATH, LISTING_PATH, MARKER, ROBOTS_TXT,  # noqa: F401 (re-exported: tests read them here)
-                                         render_letter_page)
+from scraper.mirror.sample_pages import (
+    APOLOGY_HTML,
+    LETTER_PATH,
+    LISTING_PATH,  # noqa: F401
+    MARKER,  # noqa: F401
+    ROBOTS_TXT,  # noqa: F401 (re-exported: tests read them here)
+    render_letter_page,
+)
 from scraper.mirror.server import SAMPLE_DIR  # the packaged sample this script writes
 
 SOURCE_DOCUMENTS = "source_documents.jsonl"
@@ -53,21 +60,16 @@ EXCERPT_CHARS = 200
 # Listing subjects are not in the pages; these follow FDA's "Topic/Product/Charge" style.
 SUBJECTS = {
     # real pages
-    "3d-imaging-drug-design-and-development-llc-716213-12042025":
-        "CGMP/Positron Emission Tomography (PET) Drugs/Adulterated/Misbranded",
+    "3d-imaging-drug-design-and-development-llc-716213-12042025": "CGMP/Positron Emission Tomography (PET) Drugs/Adulterated/Misbranded",
     "absara-cosmetics-sapi-de-cv-612455-02182021": "CGMP/Finished Pharmaceuticals/Adulterated",
     "adamson-analytical-laboratories-inc-614644-08172021": "CGMP/Finished Pharmaceuticals/Adulterated",
-    "akan-biosciences-inc-654674-04302024":
-        "Current Good Tissue Practice (CGTP)/HCT/P Deviations/Adulterated",
+    "akan-biosciences-inc-654674-04302024": "Current Good Tissue Practice (CGTP)/HCT/P Deviations/Adulterated",
     "allovate-therapeutics-llc-708912-09302025": "Biologics/Unapproved Biological Products",
     "anhui-hanbon-daily-chemical-co-ltd-708903-08112025": "CGMP/Finished Pharmaceuticals/Adulterated",
-    "brigham-and-womens-hospital-inc-623476-04112022":
-        "CGMP/Positron Emission Tomography (PET) Drugs/Adulterated",
-    "cangene-biopharma-llc-dba-emergent-biosolutions-630316-08102022":
-        "CGMP/Finished Pharmaceuticals/Adulterated",
+    "brigham-and-womens-hospital-inc-623476-04112022": "CGMP/Positron Emission Tomography (PET) Drugs/Adulterated",
+    "cangene-biopharma-llc-dba-emergent-biosolutions-630316-08102022": "CGMP/Finished Pharmaceuticals/Adulterated",
     "carsgen-therapeutics-corporation-686504-07262024": "CGMP/Biologics/Adulterated",
-    "henan-lvyuan-pharmaceutical-co-ltd-722497-03262026":
-        "CGMP/Active Pharmaceutical Ingredient (API)/Adulterated",
+    "henan-lvyuan-pharmaceutical-co-ltd-722497-03262026": "CGMP/Active Pharmaceutical Ingredient (API)/Adulterated",
     # generated pages, by record id
     "wl-supreme-rejuvenation-2025": "Biologics/Unapproved Biological Products/Unapproved New Drugs",
     "wl-cellebration-2025": "Biologics/Refusal to Permit Access to Records",
@@ -119,6 +121,7 @@ _WARNING_LETTER_LINE = re.compile(r"^warning letter\b", re.I)
 
 # ---------------------------------------------------------------- small helpers
 
+
 def slugify(company: str) -> str:
     """FDA's slug rule (fda_site.md §2.1): lowercase, punctuation dropped, spaces to '-'."""
     ascii_name = unicodedata.normalize("NFKD", company).encode("ascii", "ignore").decode()
@@ -149,6 +152,7 @@ def excerpt_of(paragraphs: list[str]) -> str:
 
 # ---------------------------------------------------------------- real pages
 
+
 def read_real_page(path: Path) -> dict:
     """Header fields and body paragraphs of a real letter page (just what the listing needs)."""
     root = lxml_html.parse(str(path)).getroot()
@@ -172,6 +176,7 @@ def read_real_page(path: Path) -> dict:
 
 # ---------------------------------------------------------------- records -> page fields
 
+
 def _lines(text: str) -> list[str]:
     """Non-blank lines, stripped, without the '- ' bullets of fda.gov's list rendering."""
     out = []
@@ -191,7 +196,7 @@ def _read_recipient(lines: list[str], company: str) -> dict:
         line = lines[i]
         for label, key in (("Recipient Name", "name"), ("Recipient Title", "title")):
             if line.startswith(label):
-                glued = line[len(label):].strip()
+                glued = line[len(label) :].strip()
                 if glued:
                     recipient[key] = glued
                 elif i + 1 < len(lines):
@@ -237,9 +242,14 @@ def _product(office: str, text: str, notes: str) -> str | None:
     noted = re.search(r"Product:\s*([^;)]+)", notes)
     if noted:
         return noted.group(1).strip()
-    for needle, product in (("Biolog", "Biologics"), ("Drug", "Drugs"), ("Devices", "Medical Devices"),
-                            ("Tobacco", "Tobacco"), ("Foods", "Food & Beverages"),
-                            ("Veterinary", "Animal & Veterinary")):
+    for needle, product in (
+        ("Biolog", "Biologics"),
+        ("Drug", "Drugs"),
+        ("Devices", "Medical Devices"),
+        ("Tobacco", "Tobacco"),
+        ("Foods", "Food & Beverages"),
+        ("Veterinary", "Animal & Veterinary"),
+    ):
         if needle in office:
             return product
     # The agency's and the Act's names mention both food and drugs: look past them.
@@ -286,22 +296,31 @@ def record_to_letter(record: dict) -> dict:
     marcs, invented = _marcs_cms(record)
     lines = _lines(text)
     letter = {
-        "doc_id": record["id"], "company": company, "marcs_cms": marcs, "marcs_cms_invented": invented,
-        "letter_issue_date": record["letter_date"], "delivery_method": None, "reference": None,
-        "product": None, "recipient": {"name": None, "title": None, "emails": [], "address_lines": []},
+        "doc_id": record["id"],
+        "company": company,
+        "marcs_cms": marcs,
+        "marcs_cms_invented": invented,
+        "letter_issue_date": record["letter_date"],
+        "delivery_method": None,
+        "reference": None,
+        "product": None,
+        "recipient": {"name": None, "title": None, "emails": [], "address_lines": []},
         "office": {"name": record["issuing_office"], "address_lines": [], "secondary": []},
     }
     if "Issuing Office:" in lines:
         # Text dump of a modern page: header grid, recipient block, office block, then the letter.
         office_at = lines.index("Issuing Office:")
         body_at = next(i for i in range(office_at + 1, len(lines)) if _WARNING_LETTER_LINE.match(lines[i]))
-        grid = lines[:lines.index("Recipient:")]
-        for label, key in (("Delivery Method:", "delivery_method"), ("Reference #:", "reference"),
-                           ("Product:", "product")):
+        grid = lines[: lines.index("Recipient:")]
+        for label, key in (
+            ("Delivery Method:", "delivery_method"),
+            ("Reference #:", "reference"),
+            ("Product:", "product"),
+        ):
             if label in grid:
                 letter[key] = grid[grid.index(label) + 1]
-        letter["recipient"] = _read_recipient(lines[lines.index("Recipient:") + 1:office_at], company)
-        letter["office"] = _read_office(lines[office_at + 1:body_at])
+        letter["recipient"] = _read_recipient(lines[lines.index("Recipient:") + 1 : office_at], company)
+        letter["office"] = _read_office(lines[office_at + 1 : body_at])
         body = lines[body_at:]
     else:
         # Letter text only (older layouts start with a 'Company M/D/YY' title line, not part of the letter).
@@ -323,6 +342,7 @@ def record_to_letter(record: dict) -> dict:
 
 # ---------------------------------------------------------------- listing
 
+
 def subject_for(key: str, record: dict | None = None) -> str:
     """Listing subject: the hand-written one, else one derived from the record's labels."""
     if key in SUBJECTS:
@@ -334,18 +354,25 @@ def subject_for(key: str, record: dict | None = None) -> str:
     return "Other"
 
 
-def listing_row(slug: str, posted: str, issue: str, company: str, office: str, subject: str,
-                paragraphs: list[str]) -> dict:
+def listing_row(
+    slug: str, posted: str, issue: str, company: str, office: str, subject: str, paragraphs: list[str]
+) -> dict:
     """One row of listing.jsonl (the listing's 8 columns, dates ISO)."""
     return {
-        "slug": slug, "posted_date": posted, "letter_issue_date": issue, "company": company,
-        "issuing_office": office, "subject": subject,
-        "response_letter": RESPONSE_LETTERS.get(slug), "closeout_letter": CLOSEOUT_LETTERS.get(slug),
+        "slug": slug,
+        "posted_date": posted,
+        "letter_issue_date": issue,
+        "company": company,
+        "issuing_office": office,
+        "subject": subject,
+        "response_letter": RESPONSE_LETTERS.get(slug),
+        "closeout_letter": CLOSEOUT_LETTERS.get(slug),
         "excerpt": excerpt_of(paragraphs),
     }
 
 
 # ---------------------------------------------------------------- build
+
 
 def load_records(path: Path) -> list[dict]:
     """The warning-letter records of a documents.jsonl file, in file order."""
@@ -370,15 +397,26 @@ def build(sample_dir: Path = SAMPLE_DIR, out_dir: Path | None = None) -> dict:
     # The real listing rows (../shared/live, 23 March 2026) give posted date and subject of the
     # letters they list; the invented ones are only for letters posted after that capture.
     listed = {r["slug"]: r for r in load_real_rows(sample_dir / REAL_ROWS_FILE)}
-    real_files = [json.loads(line)["file"] for line in
-                  (sample_dir / "letters_index.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    real_files = [
+        json.loads(line)["file"]
+        for line in (sample_dir / "letters_index.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     for name in real_files:
         page = read_real_page(sample_dir / "letters" / name)
         # On fda.gov a letter's 'Content current as of' date is the day it was posted.
         real = listed.get(page["slug"], {})
-        rows.append(listing_row(page["slug"], real.get("posted_date") or page["content_current_as_of"],
-                                page["letter_issue_date"], page["company"], page["issuing_office"],
-                                real.get("subject") or subject_for(page["slug"]), page["paragraphs"]))
+        rows.append(
+            listing_row(
+                page["slug"],
+                real.get("posted_date") or page["content_current_as_of"],
+                page["letter_issue_date"],
+                page["company"],
+                page["issuing_office"],
+                real.get("subject") or subject_for(page["slug"]),
+                page["paragraphs"],
+            )
+        )
     for record in load_records(sample_dir / SOURCE_DOCUMENTS):
         letter = record_to_letter(record)
         if letter["slug"] + ".html" in real_files:
@@ -387,15 +425,28 @@ def build(sample_dir: Path = SAMPLE_DIR, out_dir: Path | None = None) -> dict:
         letter["posted_date"] = real.get("posted_date") or letter["posted_date"]
         (out_dir / "letters" / f"{letter['slug']}.html").write_text(render_letter_page(letter), encoding="utf-8")
         fda_slug = _fda_slug(record.get("source_url"))
-        index.append({"file": f"{letter['slug']}.html", "doc_id": record["id"],
-                      "fda_url": FDA + LETTER_PATH + fda_slug if fda_slug else None,
-                      "source_url": record.get("source_url"), "marcs_cms": letter["marcs_cms"],
-                      "marcs_cms_invented": letter["marcs_cms_invented"],
-                      "text_is_partial": bool(record.get("text_is_partial"))})
-        rows.append(listing_row(letter["slug"], letter["posted_date"], letter["letter_issue_date"],
-                                letter["company"], letter["office"]["name"],
-                                real.get("subject") or subject_for(record["id"], record),
-                                letter["paragraphs"]))
+        index.append(
+            {
+                "file": f"{letter['slug']}.html",
+                "doc_id": record["id"],
+                "fda_url": FDA + LETTER_PATH + fda_slug if fda_slug else None,
+                "source_url": record.get("source_url"),
+                "marcs_cms": letter["marcs_cms"],
+                "marcs_cms_invented": letter["marcs_cms_invented"],
+                "text_is_partial": bool(record.get("text_is_partial")),
+            }
+        )
+        rows.append(
+            listing_row(
+                letter["slug"],
+                letter["posted_date"],
+                letter["letter_issue_date"],
+                letter["company"],
+                letter["office"]["name"],
+                real.get("subject") or subject_for(record["id"], record),
+                letter["paragraphs"],
+            )
+        )
     rows.sort(key=lambda r: (r["posted_date"], r["letter_issue_date"], r["slug"]), reverse=True)
     _write_jsonl(out_dir / "listing.jsonl", rows)
     _write_jsonl(out_dir / "generated_index.jsonl", index)

@@ -2,6 +2,7 @@
 
 Pure: text in, dict out; the only file it reads is its own ``vocabulary.json``.
 """
+
 from .classifier import CLASSIFIER_VERSION, classify_document
 from .products import CATEGORIES as PRODUCT_CATEGORIES
 from .violations import VIOLATION_LABELS

@@ -7,6 +7,7 @@ Service Act" → "PHS Act 351(a)(1)", "21 U.S.C. § 355(a)" → "21 U.S.C. 355(a
 Parts 210 and 211" → "21 CFR 210", "21 CFR 211", "21 CFR 1271.60(b) and (c)" → both.
 A footnote number glued after a citation ("1271.3(d)2") is not part of it.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,16 @@ _NOT_NEW_CITE = r"(?!\d)(?![\w.]*\s*(?:U\.?\s?S\.?\s?C|C\.?\s?F\.?\s?R))"
 # lookbehind ("[Ss](?<=\b.)" = "\b[Ss]"): a pattern that opens with "\b" is tried at every position,
 # one that opens with a character class lets the regex engine skip to the next candidate character.
 _SECTION = re.compile(
-    r"[Ss](?<=\b.)ec(?:tion|tions|s?\.)?\s+(" + _SEC + r"(?:" + _LIST_SEP + r"(?:\d{1,4}[A-Z]?" + _NOT_NEW_CITE + _PAREN + r"*|" + _PAREN + r"))*)"
+    r"[Ss](?<=\b.)ec(?:tion|tions|s?\.)?\s+("
+    + _SEC
+    + r"(?:"
+    + _LIST_SEP
+    + r"(?:\d{1,4}[A-Z]?"
+    + _NOT_NEW_CITE
+    + _PAREN
+    + r"*|"
+    + _PAREN
+    + r"))*)"
     r"(?:\s+of\s+(?:the\s+)?([A-Z][\w&,.\s-]{0,60}?Act\b|Act\b))?"
 )
 _USC = re.compile(
@@ -33,13 +43,24 @@ _USC = re.compile(
 )
 _CFR = re.compile(
     r"(\d(?<=\b.)\d?)\s*C\.?\s?F\.?\s?R\.?,?\s*(?:[Pp]arts?\s+|[Ss]ubparts?\s+[A-Z]\s+of\s+[Pp]art\s+|§+\s*|[Ss]ec(?:tions?|s?\.)\s+)?"
-    r"(\d{1,4}(?:\.\d+[a-z]?)?" + _PAREN + r"*(?:" + _LIST_SEP + r"(?:[Pp]arts?\s+)?(?:\d{1,4}(?:\.\d+[a-z]?)?" + _NOT_NEW_CITE + _PAREN + r"*|" + _PAREN + r"+))*)"
+    r"(\d{1,4}(?:\.\d+[a-z]?)?"
+    + _PAREN
+    + r"*(?:"
+    + _LIST_SEP
+    + r"(?:[Pp]arts?\s+)?(?:\d{1,4}(?:\.\d+[a-z]?)?"
+    + _NOT_NEW_CITE
+    + _PAREN
+    + r"*|"
+    + _PAREN
+    + r"+))*)"
 )
 _TITLE_CFR = re.compile(
     r"\bTitle\s+(\d{1,2}),?\s+(?:of\s+the\s+)?Code\s+of\s+Federal\s+Regulations(?:\s*\(CFR\))?,?\s+(?:[Pp]arts?|[Ss]ections?|§+)\s+"
     r"(\d{1,4}(?:\.\d+)?" + _PAREN + r"*(?:" + _LIST_SEP + r"\d{1,4}(?:\.\d+)?" + _NOT_NEW_CITE + _PAREN + r"*)*)"
 )
-_ITEM = re.compile(r"(\d{1,4}\.\d+[a-z]?|\d{1,5}[a-zA-Z]?(?:-\d+)?)((?:\s?\((?:[a-zA-Z]{1,4}|\d{1,3})\))*)|((?:\((?:[a-zA-Z]{1,4}|\d{1,3})\))+)")
+_ITEM = re.compile(
+    r"(\d{1,4}\.\d+[a-z]?|\d{1,5}[a-zA-Z]?(?:-\d+)?)((?:\s?\((?:[a-zA-Z]{1,4}|\d{1,3})\))*)|((?:\((?:[a-zA-Z]{1,4}|\d{1,3})\))+)"
+)
 _PHS_SECTIONS = {"351", "361", "368"}
 
 

@@ -1,4 +1,5 @@
 """classify_document: one letter's text in, its tags with verbatim evidence out."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +19,10 @@ def _rules_fingerprint() -> str:
     """Short hash of every pattern, keyword, weight and threshold, so the version moves with any rule edit."""
     from . import citations, products, sentences, violations, websites
 
-    parts: list[str] = [json.dumps(products._VOCAB, sort_keys=True),
-                        repr((products.STRONG, products.MEDIUM, products.BARE, products.WEAK, products.THRESHOLD))]
+    parts: list[str] = [
+        json.dumps(products._VOCAB, sort_keys=True),
+        repr((products.STRONG, products.MEDIUM, products.BARE, products.WEAK, products.THRESHOLD)),
+    ]
     for module in (violations, products, citations, websites, sentences):
         for name in sorted(vars(module)):
             value = getattr(module, name)
@@ -30,12 +33,24 @@ def _rules_fingerprint() -> str:
             elif isinstance(value, (tuple, dict)) and not name.startswith("__"):
                 parts.append(f"{module.__name__}.{name}={value!r}")
     for rule in violations.RULES:
-        parts.append(repr((rule.label, rule.keys, rule.pattern.pattern, rule.priority, rule.allow_law, rule.section_map, rule.also)))
+        parts.append(
+            repr(
+                (
+                    rule.label,
+                    rule.keys,
+                    rule.pattern.pattern,
+                    rule.priority,
+                    rule.allow_law,
+                    rule.section_map,
+                    rule.also,
+                )
+            )
+        )
     return hashlib.sha1("\n".join(parts).encode("utf-8")).hexdigest()[:8]
 
 
 CLASSIFIER_VERSION = f"rules-{RULES_RELEASE}+{_rules_fingerprint()}"
-_MAX_QUOTE = 500      # longer sentences are cut to a window around the supporting words
+_MAX_QUOTE = 500  # longer sentences are cut to a window around the supporting words
 _WINDOW = 220
 
 
@@ -54,13 +69,21 @@ def classify_document(text: str, title: str | None = None, subject: str | None =
 
     evidence: list[dict] = []
     if exosome.present:
-        evidence += _evidence(index, "exosome_related", "exosome", _focus(index, exosome.sentences, CATEGORY_PATTERNS["exosome"]))
+        evidence += _evidence(
+            index, "exosome_related", "exosome", _focus(index, exosome.sentences, CATEGORY_PATTERNS["exosome"])
+        )
     if present:
         best = max(present, key=lambda c: categories[c].score)
-        evidence += _evidence(index, "regen_medicine_related", "regen",
-                              _focus(index, categories[best].sentences[:1], CATEGORY_PATTERNS[best]))
+        evidence += _evidence(
+            index,
+            "regen_medicine_related",
+            "regen",
+            _focus(index, categories[best].sentences[:1], CATEGORY_PATTERNS[best]),
+        )
     for cat in present:
-        evidence += _evidence(index, cat, "product", _focus(index, categories[cat].sentences[:1], CATEGORY_PATTERNS[cat]))
+        evidence += _evidence(
+            index, cat, "product", _focus(index, categories[cat].sentences[:1], CATEGORY_PATTERNS[cat])
+        )
     labels = violations.labels()
     for label in labels:
         evidence += _evidence(index, label, "violation", violations.hits_for(label), violations.joined)
@@ -99,8 +122,9 @@ def _focus(index: SentenceIndex, sentences: list[int], pattern: re.Pattern) -> l
     return out
 
 
-def _evidence(index: SentenceIndex, tag: str, kind: str, hits: list[tuple[int, int]],
-              joined: set[int] = frozenset()) -> list[dict]:
+def _evidence(
+    index: SentenceIndex, tag: str, kind: str, hits: list[tuple[int, int]], joined: set[int] = frozenset()
+) -> list[dict]:
     """Evidence rows for ``tag``: each sentence (or a window of a long one around ``offset``) with exact offsets.
 
     A violation heading is quoted with the sentence after it (heading plus sentence)."""

@@ -6,6 +6,7 @@ support (documents whose gold label is positive). Macro F1 averages the labels w
 defined: a label with no gold positives and no predictions has nothing to measure and is
 shown as "n/a" rather than counted as a perfect 1.0.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,18 @@ class Report:
         return {
             "classifier_version": CLASSIFIER_VERSION,
             "documents": self.documents,
-            "labels": {k: {"precision": v.precision, "recall": v.recall, "f1": v.f1, "support": v.support,
-                           "tp": v.tp, "fp": v.fp, "fn": v.fn} for k, v in self.scores.items()},
+            "labels": {
+                k: {
+                    "precision": v.precision,
+                    "recall": v.recall,
+                    "f1": v.f1,
+                    "support": v.support,
+                    "tp": v.tp,
+                    "fp": v.fp,
+                    "fn": v.fn,
+                }
+                for k, v in self.scores.items()
+            },
             "macro_f1": self.macro_f1,
             "exosome_confusion": self.exosome_confusion,
             "errors": self.errors,
@@ -100,9 +111,9 @@ def load_labelled(path: str | Path) -> list[dict]:
         except json.JSONDecodeError as exc:
             raise EvalError(f"{path}:{n}: not JSON ({exc.msg})") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("text"), str) or not isinstance(doc.get("labels"), dict):
-            raise EvalError(f"{path}:{n}: needs a \"text\" string and a \"labels\" object")
+            raise EvalError(f'{path}:{n}: needs a "text" string and a "labels" object')
         if not isinstance(doc["labels"].get("violation_types", []), list):
-            raise EvalError(f"{path}:{n}: \"labels.violation_types\" must be a list")
+            raise EvalError(f'{path}:{n}: "labels.violation_types" must be a list')
         docs.append(doc)
     if not docs:
         raise EvalError(f"{path}: no labelled documents")
@@ -156,10 +167,13 @@ def format_report(report: Report) -> str:
         lines.append(f"{label:<26}{_fmt(s.precision):>10}{_fmt(s.recall):>9}{_fmt(s.f1):>8}{s.support:>9}")
     lines.append(f"{'macro F1 (defined labels)':<26}{'':>10}{'':>9}{report.macro_f1:8.3f}")
     c = report.exosome_confusion
-    lines += ["", "exosome_related confusion matrix (rows = gold, columns = predicted)",
-              f"{'':<14}{'pred yes':>10}{'pred no':>10}",
-              f"{'gold yes':<14}{c['tp']:>10}{c['fn']:>10}",
-              f"{'gold no':<14}{c['fp']:>10}{c['tn']:>10}"]
+    lines += [
+        "",
+        "exosome_related confusion matrix (rows = gold, columns = predicted)",
+        f"{'':<14}{'pred yes':>10}{'pred no':>10}",
+        f"{'gold yes':<14}{c['tp']:>10}{c['fn']:>10}",
+        f"{'gold no':<14}{c['fp']:>10}{c['tn']:>10}",
+    ]
     if report.errors:
         lines += ["", "documents with differences:"]
         for e in report.errors:

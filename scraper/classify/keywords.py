@@ -9,6 +9,7 @@ The automaton holds the keywords the rules have asked for so far: a keyword it d
 yet is looked up with ``str.find`` once and joins the automaton for the next letters, so no
 rule module has to register its keywords (and none can be forgotten).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterable

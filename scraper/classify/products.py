@@ -9,6 +9,7 @@ blood letter that only links to FDA's exosome consumer alert, or says once that 
 product is approved, is not about exosomes. The weights combine as independent evidence:
 score = 1 − Π(1 − w); a category is present at 0.5.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,6 +20,7 @@ from importlib import resources
 from .sentences import SentenceIndex
 
 from db.columns import PRODUCT_CATEGORIES as CATEGORIES  # noqa: E402,F401 (re-exported: the product_categories column's vocabulary)
+
 STRONG, MEDIUM, BARE, WEAK = 0.9, 0.45, 0.3, 0.15
 THRESHOLD = 0.5
 _MAX_EVIDENCE = 2
@@ -44,14 +46,19 @@ _REFERENCE_CUES = re.compile(_VOCAB["reference_cues"], re.IGNORECASE)
 _ABOUT_YOU = re.compile(r"\byour?\b", re.IGNORECASE)
 _ADDITIONAL_CONCERN = re.compile(r"additional\s+concerns?\b")  # searched in the lower-cased text
 # Animal or plant sources: "sheep placenta" in a supplement or "apple stem cells" in a cream is not an HCT/P.
-_NON_HUMAN_SOURCE = re.compile(r"\b(?:sheep|ovine|bovine|porcine|equine|deer|animal|plant|botanical|herbal|apple|grape|fruit|flower|lilac|rose|argan)\W+(?:\w+\W+)?$", re.IGNORECASE)
+_NON_HUMAN_SOURCE = re.compile(
+    r"\b(?:sheep|ovine|bovine|porcine|equine|deer|animal|plant|botanical|herbal|apple|grape|fruit|flower|lilac|rose|argan)\W+(?:\w+\W+)?$",
+    re.IGNORECASE,
+)
 _NON_HUMAN_CATEGORIES = {"amniotic_placental", "umbilical_cord", "cord_blood", "stem_cell"}
 _TITLE_WORD = re.compile(r"\b[A-Za-z][\w/-]{3,}")
 # Press releases, FDA Voices posts and consumer updates: a sentence in which FDA announces an action about the
 # products ("The agency also issued a safety alert about exosome products") is about them, though no firm is named.
 _FDA_ACTION = re.compile(
     r"\b(?:FDA|agency)\b[^.]{0,60}?\b(?:issu(?:ed|es|ing)|announc\w+|(?:is|are)\s+warning|warn(?:ed|s)|alert(?:ed|ing|s)"
-    r"|took\s+action|(?:is|are)\s+taking\s+action|sent)\b", re.IGNORECASE)
+    r"|took\s+action|(?:is|are)\s+taking\s+action|sent)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ the one Canadian label, ``unauthorized_health_product`` (selling or offering a h
 Health Canada has not authorized, Food and Drugs Act), is found by its own rule, with its sentence.
 Exosome/regenerative relevance and product categories are the classifier's, unchanged.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,14 +26,17 @@ UNAUTHORIZED = re.compile(
     r"|\b(?:has|have)\s+not\s+(?:been\s+)?authori[sz]ed\s+(?:by\s+Health\s+Canada\s+)?(?:any\s+)?(?:health\s+)?products?"
     r"|\bnot\s+(?:been\s+)?authori[sz]ed\s+by\s+Health\s+Canada"
     r"|\bproduits?\s+(?:de\s+santé\s+)?non\s+autoris[ée]e?s?",
-    re.I)
+    re.I,
+)
 # Statements about the law or about authorized products are not a finding that a product is unauthorized.
 _NOT_A_FINDING = re.compile(r"\b(?:if|whether|may\s+be\s+administered|authorized\s+clinical\s+trial)\b", re.I)
 _MAX_EVIDENCE = 3
 REGULATOR_VERSION = "ca1+" + hashlib.sha1((UNAUTHORIZED.pattern + _NOT_A_FINDING.pattern).encode()).hexdigest()[:6]
 
 
-def classify_for_regulator(text: str, regulator: str | None, title: str | None = None, subject: str | None = None) -> dict:
+def classify_for_regulator(
+    text: str, regulator: str | None, title: str | None = None, subject: str | None = None
+) -> dict:
     """classify_document for an FDA document; for a Health Canada one, without U.S. statute labels and with
     ``unauthorized_health_product`` where a sentence states it."""
     result = classify_document(text, title=title, subject=subject)

@@ -6,6 +6,7 @@ splitter therefore treats a blank line as a hard break, a single newline as a br
 when the next line starts like a new sentence, and a period as a break only when it does
 not end a known abbreviation or a list number.
 """
+
 from __future__ import annotations
 
 import re
@@ -53,7 +54,7 @@ def split_sentences(text: str) -> list[Sentence]:
     wrap_width = _hard_wrap_width(text)
     for m in _BOUNDARY.finditer(text):
         cut, stop = m.span()
-        nxt = text[stop: stop + 1]
+        nxt = text[stop : stop + 1]
         if text[cut] == "\n":
             if text.find("\n", cut + 1, stop) == -1 and not _is_line_break(text, cut, nxt, wrap_width):
                 continue  # a wrapped line: the sentence goes on
@@ -83,7 +84,7 @@ def _is_line_break(text: str, cut: int, nxt: str, wrap_width: float | None) -> b
     """True when a single newline ends a line rather than wrapping a sentence."""
     if not nxt:
         return True
-    prev = text[cut - 1: cut] if cut else ""
+    prev = text[cut - 1 : cut] if cut else ""
     if not prev or prev in ".:;!?”\"'’)]":
         return True
     if wrap_width is None:
@@ -118,7 +119,7 @@ def _ends_with_abbreviation(text: str, begin: int, cut: int, token: str) -> bool
         return False
     # The last whitespace-free run of up to 40 characters before the period, within the sentence
     # (a line ending right before the period is looked through, as a regex "(\S+)$" would).
-    window = text[max(begin, cut - 40): cut]
+    window = text[max(begin, cut - 40) : cut]
     if window.endswith("\n"):
         window = window[:-1]
     if not window or window[-1].isspace():
@@ -132,7 +133,7 @@ def _ends_with_abbreviation(text: str, begin: int, cut: int, token: str) -> bool
         return True  # an initial: "Michael W. Roosevelt"
     if _LIST_MARKER.match(word):
         line_start = text.rfind("\n", 0, word_start) + 1
-        return not text[line_start: word_start].strip()  # "1." opening an item
+        return not text[line_start:word_start].strip()  # "1." opening an item
     return False
 
 

@@ -18,6 +18,7 @@ the letter is a silver positive for that label. Two caveats make it silver rathe
 
     python3 -m scraper.classify.silver build --pages DIR --listing CSV --out FILE
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,9 @@ SUBJECT_PATTERNS: dict[str, re.Pattern] = {
     # Not "CGMP Food Labeling" (a labelling letter filed under a CGMP heading: no manufacturing practice).
     "cgmp": re.compile(
         r"\bc?GMP\b(?!\s+Food\s+Labeling)|\bQSR\b|\bQuality\s+System\s+Regulation\b"
-        r"|Manufacturing,\s+Packaging,\s+Labeling,\s+or\s+Holding\s+Operations\s+for\s+Dietary\s+Supplements", _I),
+        r"|Manufacturing,\s+Packaging,\s+Labeling,\s+or\s+Holding\s+Operations\s+for\s+Dietary\s+Supplements",
+        _I,
+    ),
     # "Unapproved New Drug(s)", "New Drug/Misbranded" (a 505(a) letter filed as "New Drug"), "Unapproved
     # New Animal Drug" (512: our label counts unapproved new animal drugs too), "Unapproved (and Misbranded)
     # Drugs", "Unapproved Drug Products". Not "Unapproved and Misbranded Products Related to COVID-19"
@@ -58,7 +61,9 @@ SUBJECT_PATTERNS: dict[str, re.Pattern] = {
     "unapproved_new_drug": re.compile(
         r"\bunapproved\s+new\s+(?:animal\s+)?drugs?\b|(?:^|/)\s*new\s+drugs?\s*(?:/|$)"
         r"|\bunapproved\s+(?:and\s+misbranded\s+)?drugs?\b|\bunapproved\s+drug\s+products?\b"
-        r"|\bmisbranded\s+and\s+unapproved\s+new\s+drugs?\b", _I),
+        r"|\bmisbranded\s+and\s+unapproved\s+new\s+drugs?\b",
+        _I,
+    ),
     # "Unlicensed Biological Product", "Biologics License Application (BLA)" (CBER files letters to clinics
     # selling unlicensed products as "CGMP/Deviations/Biologics License Application (BLA)"). Not "PHS Act"
     # alone: the 13 "PHS Act/Shell Egg Regulation" letters are section 361 egg rules, not biologics.
@@ -73,9 +78,9 @@ MAPPED_LABELS = tuple(SUBJECT_PATTERNS)
 UNMAPPED: dict[str, str] = {
     "exosome_related": "no subject names a product category (HCT/P letters may or may not concern exosomes)",
     "regen_medicine_related": "an HCT/P subject covers tissue banks and cord-blood banks as well as clinics; "
-                              "no subject term means regenerative medicine",
-    "false_fda_approval_claim": "no subject term for it; \"False & Misleading Claims\" is misleading health claims "
-                                "(often FTC-joint), not a claim of FDA approval",
+    "no subject term means regenerative medicine",
+    "false_fda_approval_claim": 'no subject term for it; "False & Misleading Claims" is misleading health claims '
+    "(often FTC-joint), not a claim of FDA approval",
     "other": "our catch-all (tobacco, FSVP, HACCP, IRB, registration, …) has no single subject counterpart",
 }
 
@@ -88,6 +93,7 @@ def subject_labels(subject: str | None) -> set[str]:
 
 
 # --- building the set -------------------------------------------------------------------------
+
 
 def slug_of(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
@@ -131,12 +137,19 @@ def build_silver(pages: Iterable[Path], listing: dict[str, dict]) -> tuple[list[
             skipped.append(f"{slug}: body text too short ({len(body)} characters)")
             continue
         note = _PAGE_NOTE.match(html)
-        records.append({
-            **({"page_note": note.group(1).strip()} if note else {}),
-            "id": slug, "source_url": url, "company": row.get("company"), "letter_date": row.get("letter_date"),
-            "issuing_office": row.get("issuing_office"), "subject": row["subject"],
-            "silver_labels": sorted(subject_labels(row["subject"])), "text": body,
-        })
+        records.append(
+            {
+                **({"page_note": note.group(1).strip()} if note else {}),
+                "id": slug,
+                "source_url": url,
+                "company": row.get("company"),
+                "letter_date": row.get("letter_date"),
+                "issuing_office": row.get("issuing_office"),
+                "subject": row["subject"],
+                "silver_labels": sorted(subject_labels(row["subject"])),
+                "text": body,
+            }
+        )
     return records, skipped
 
 
@@ -174,7 +187,7 @@ def load_silver(path: str | Path) -> list[dict]:
         except json.JSONDecodeError as exc:
             raise SilverError(f"{path}:{n}: not JSON ({exc.msg})") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("text"), str) or not isinstance(doc.get("subject"), str):
-            raise SilverError(f"{path}:{n}: needs \"text\" and \"subject\" strings")
+            raise SilverError(f'{path}:{n}: needs "text" and "subject" strings')
         docs.append(doc)
     if not docs:
         raise SilverError(f"{path}: no letters")
@@ -182,6 +195,7 @@ def load_silver(path: str | Path) -> list[dict]:
 
 
 # --- scoring ----------------------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class Agreement:
@@ -229,12 +243,21 @@ class SilverReport:
 
     def as_dict(self) -> dict:
         return {
-            "classifier_version": CLASSIFIER_VERSION, "letters": self.letters,
+            "classifier_version": CLASSIFIER_VERSION,
+            "letters": self.letters,
             "ms_per_letter": 1000 * self.seconds / self.letters if self.letters else None,
-            "labels": {k: {"support": v.support, "classifier_positives": v.predicted, "both": v.both,
-                           "agreement": v.agreement, "recall_vs_subject": v.recall,
-                           "precision_vs_subject": v.precision, "f1": v.f1}
-                       for k, v in self.scores.items()},
+            "labels": {
+                k: {
+                    "support": v.support,
+                    "classifier_positives": v.predicted,
+                    "both": v.both,
+                    "agreement": v.agreement,
+                    "recall_vs_subject": v.recall,
+                    "precision_vs_subject": v.precision,
+                    "f1": v.f1,
+                }
+                for k, v in self.scores.items()
+            },
             "unmapped_labels": UNMAPPED,
             "disagreements": self.disagreements,
         }
@@ -259,8 +282,14 @@ def evaluate_silver(docs: Iterable[dict], classify: Callable[..., dict] = classi
             s.classifier_only += p and not g
             s.neither += not g and not p
         if silver != pred:
-            disagreements.append({"id": doc.get("id"), "subject": doc["subject"],
-                                  "subject_only": sorted(silver - pred), "classifier_only": sorted(pred - silver)})
+            disagreements.append(
+                {
+                    "id": doc.get("id"),
+                    "subject": doc["subject"],
+                    "subject_only": sorted(silver - pred),
+                    "classifier_only": sorted(pred - silver),
+                }
+            )
     return SilverReport(scores, count, seconds, disagreements)
 
 
@@ -270,33 +299,44 @@ def _fmt(value: float | None) -> str:
 
 def format_silver(report: SilverReport, min_support: int = 0) -> str:
     """The per-label agreement table (labels with support below min_support are listed, not scored)."""
-    lines = [f"classifier {CLASSIFIER_VERSION} on {report.letters} letters of the silver set "
-             f"(labels from FDA's subject line; body text only given to the classifier)", "",
-             f"{'label':<22}{'support':>8}{'clf pos':>8}{'agree':>8}{'recall':>8}{'prec':>8}{'f1':>8}"]
+    lines = [
+        f"classifier {CLASSIFIER_VERSION} on {report.letters} letters of the silver set "
+        f"(labels from FDA's subject line; body text only given to the classifier)",
+        "",
+        f"{'label':<22}{'support':>8}{'clf pos':>8}{'agree':>8}{'recall':>8}{'prec':>8}{'f1':>8}",
+    ]
     thin = []
     for label, s in report.scores.items():
         if s.support < min_support:
             thin.append(f"{label} ({s.support})")
             continue
-        lines.append(f"{label:<22}{s.support:>8}{s.predicted:>8}{_fmt(s.agreement):>8}{_fmt(s.recall):>8}"
-                     f"{_fmt(s.precision):>8}{_fmt(s.f1):>8}")
+        lines.append(
+            f"{label:<22}{s.support:>8}{s.predicted:>8}{_fmt(s.agreement):>8}{_fmt(s.recall):>8}"
+            f"{_fmt(s.precision):>8}{_fmt(s.f1):>8}"
+        )
     if thin:
         lines.append(f"support below {min_support}, not scored: {', '.join(thin)}")
-    lines += ["", "support = letters whose subject names the label; clf pos = letters the classifier tags;",
-              "agree = share of letters where both say the same; recall and precision are against the subject,",
-              "which omits charges the letter makes: precision is a lower bound.",
-              "not scored (no subject counterpart): " + ", ".join(UNMAPPED)]
+    lines += [
+        "",
+        "support = letters whose subject names the label; clf pos = letters the classifier tags;",
+        "agree = share of letters where both say the same; recall and precision are against the subject,",
+        "which omits charges the letter makes: precision is a lower bound.",
+        "not scored (no subject counterpart): " + ", ".join(UNMAPPED),
+    ]
     if report.letters:
         lines.append(f"time per letter: {1000 * report.seconds / report.letters:.2f} ms (classifier only)")
     if report.disagreements:
         lines += ["", f"letters with differences ({len(report.disagreements)}):"]
         for d in report.disagreements:
-            lines.append(f"  {d['id']}: subject only {d['subject_only'] or '-'}; classifier only "
-                         f"{d['classifier_only'] or '-'}  [{d['subject']}]")
+            lines.append(
+                f"  {d['id']}: subject only {d['subject_only'] or '-'}; classifier only "
+                f"{d['classifier_only'] or '-'}  [{d['subject']}]"
+            )
     return "\n".join(lines)
 
 
 # --- command line: building the set -------------------------------------------------------------
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m scraper.classify.silver", description=__doc__.splitlines()[0])

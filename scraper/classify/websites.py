@@ -4,14 +4,17 @@ Letters name them in sentences such as "FDA reviewed your website at www.x.com" 
 "information on your website, x.com, reflects …". Addresses in e-mail, FDA's own pages
 (and other .gov pages cited as references) are not the firm's websites.
 """
+
 from __future__ import annotations
 
 import re
 
 from .sentences import SentenceIndex
 
-_TLDS = ("com|net|org|co|io|us|info|biz|health|clinic|care|shop|store|online|site|life|is|me|tv|ca|uk|au|mx|sg|in|de"
-         "|cn|hk|eu|ly|ai|app")
+_TLDS = (
+    "com|net|org|co|io|us|info|biz|health|clinic|care|shop|store|online|site|life|is|me|tv|ca|uk|au|mx|sg|in|de"
+    "|cn|hk|eu|ly|ai|app"
+)
 _ADDRESS = re.compile(
     r"(?<![@\w.-])(?:https?://[^\s<>\"“”‘’'()\[\]]+|www\.[^\s<>\"“”‘’'()\[\]]+"
     r"|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:" + _TLDS + r")\b(?:/[^\s<>\"“”‘’'()\[\]]*)?)(?![@\w])",

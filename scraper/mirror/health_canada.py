@@ -1,6 +1,7 @@
 """The mirror's Health Canada site (recalls-rappels.canada.ca), under HC_MIRROR_PREFIX: the open-data file with
 ETag / Last-Modified and 304 answers to If-None-Match / If-Modified-Since, and the notice pages, from
 sample/health_canada/ (BUILT FROM EVIDENCE by tools/build_health_canada.py, not captured)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +19,11 @@ class HealthCanadaMirror:
 
     def __init__(self, sample_dir: Path):
         folder = Path(sample_dir) / "health_canada"
-        self.open_data: bytes | None = (folder / HC_OPEN_DATA_PATH.rsplit("/", 1)[1]).read_bytes() \
-            if (folder / "HCRSAMOpenData.json").is_file() else None
+        self.open_data: bytes | None = (
+            (folder / HC_OPEN_DATA_PATH.rsplit("/", 1)[1]).read_bytes()
+            if (folder / "HCRSAMOpenData.json").is_file()
+            else None
+        )
         self.pages: dict[str, str] = {}
         index = folder / "pages.jsonl"
         if index.is_file():
@@ -62,5 +66,5 @@ def _not_modified(headers, etag: str, last_modified: int) -> bool:
 def strip_prefix(path: str) -> str | None:
     """The Health Canada path of a mirror path, or None when it is not under the prefix."""
     if path == HC_MIRROR_PREFIX or path.startswith(HC_MIRROR_PREFIX + "/"):
-        return path[len(HC_MIRROR_PREFIX):] or "/"
+        return path[len(HC_MIRROR_PREFIX) :] or "/"
     return None

@@ -2,6 +2,7 @@
 listing pages, letter PDFs at /media/<id>/download and RSS feeds, all served from
 sample/ (built by tools/build_sources.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ from pathlib import Path
 MEDIA_ROUTE = re.compile(r"/media/(\d+)/download/?")
 RSS_ROUTE = re.compile(r"/about-fda/(?:contact-fda/)?stay-informed/rss-feeds/([a-z0-9-]+)/rss\.xml")
 from scraper.settings import RSS_PATH  # noqa: E402,F401 (the path the crawler asks for)
+
 PAGE_INDEXES = ("notices/pages.jsonl", "untitled/pages.jsonl")
 
 
@@ -34,8 +36,11 @@ def other_source(sample_dir: Path, static_pages: dict[str, str], path: str) -> t
         return 200, {"Content-Type": "text/html; charset=utf-8"}, (sample_dir / static_pages[path]).read_bytes()
     media = MEDIA_ROUTE.fullmatch(path)
     if media and (pdf := sample_dir / "media" / f"{media.group(1)}.pdf").is_file():
-        return 200, {"Content-Type": "application/pdf",
-                     "Content-Disposition": f'attachment; filename="{media.group(1)}.pdf"'}, pdf.read_bytes()
+        return (
+            200,
+            {"Content-Type": "application/pdf", "Content-Disposition": f'attachment; filename="{media.group(1)}.pdf"'},
+            pdf.read_bytes(),
+        )
     feed = RSS_ROUTE.fullmatch(path)
     if feed and (xml := sample_dir / "rss" / f"{feed.group(1)}.xml").is_file():
         return 200, {"Content-Type": "application/rss+xml; charset=utf-8"}, xml.read_bytes()

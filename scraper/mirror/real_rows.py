@@ -7,6 +7,7 @@ letter_date, company, issuing_office, subject). Nothing in it is edited; the qui
 to survive (slugs without a MARCS-CMS number, ``-0`` second pages, blank and ``| CDER`` offices,
 up to 79 rows on one posted date) are the site's own.
 """
+
 from __future__ import annotations
 
 import csv
@@ -46,16 +47,20 @@ def _read_rows(path: Path, _mtime_ns: int) -> tuple[dict, ...]:
     rows = []
     with open(path, newline="", encoding="utf-8") as handle:
         for entry in csv.DictReader(handle):
-            rows.append({
-                "slug": entry["url"].rstrip("/").rsplit("/", 1)[-1],
-                "posted_date": _iso(entry["posted_date"]),
-                "letter_issue_date": _iso(entry["letter_date"]),
-                "company": entry["company"],
-                "issuing_office": entry["issuing_office"],
-                "subject": entry["subject"],
-                "response_letter": None, "closeout_letter": None, "excerpt": "",
-                "real_row": True,
-            })
+            rows.append(
+                {
+                    "slug": entry["url"].rstrip("/").rsplit("/", 1)[-1],
+                    "posted_date": _iso(entry["posted_date"]),
+                    "letter_issue_date": _iso(entry["letter_date"]),
+                    "company": entry["company"],
+                    "issuing_office": entry["issuing_office"],
+                    "subject": entry["subject"],
+                    "response_letter": None,
+                    "closeout_letter": None,
+                    "excerpt": "",
+                    "real_row": True,
+                }
+            )
     return tuple(rows)
 
 
@@ -81,8 +86,14 @@ def choose_slice(rows: list[dict], newest: int = 8) -> list[dict]:
     dashed = [r for r in ordered if r["slug"].endswith("-0")][:2]
     take(dashed)
     take(by_slug[r["slug"][:-2]] for r in dashed if r["slug"][:-2] in by_slug)
-    take((r for r in ordered if not _STANDARD_SLUG.search(r["slug"]) and not r["slug"].endswith("-0")
-          and marcs_from_slug(r["slug"])), 2)
+    take(
+        (
+            r
+            for r in ordered
+            if not _STANDARD_SLUG.search(r["slug"]) and not r["slug"].endswith("-0") and marcs_from_slug(r["slug"])
+        ),
+        2,
+    )
     take(r for r in ordered if not r["issuing_office"].strip())
     take((r for r in ordered if r["issuing_office"].endswith("| CDER")), 3)
     return [r for r in ordered if r["slug"] in picked]

@@ -5,6 +5,7 @@ drupal-settings-json, DataTables JSON at /datatables/views/ajax, the Views AJAX 
 array at /views/ajax, letter pages, robots.txt, Akamai's apology page), and it can inject
 the site's failure modes (see ``MirrorSite.faults``) for tests.
 """
+
 from __future__ import annotations
 
 import html
@@ -70,8 +71,9 @@ class MirrorSite:
         scraper.mirror.real_rows.choose_slice (the demo and most tests stay fast)."""
         self.sample_dir = Path(sample_dir)
         self.all_rows = all_rows
-        curated = [json.loads(line) for line in (self.sample_dir / "listing.jsonl").read_text().splitlines()
-                   if line.strip()]
+        curated = [
+            json.loads(line) for line in (self.sample_dir / "listing.jsonl").read_text().splitlines() if line.strip()
+        ]
         real_path = self.sample_dir / REAL_ROWS_FILE
         real = load_real_rows(real_path) if real_path.is_file() else []
         # A curated letter that is also in the CSV is served once, as the curated row: its cells
@@ -218,8 +220,11 @@ class MirrorSite:
                 self.requests.append((method, target))
                 self.request_times.append(time.monotonic())
                 self.user_agents.append(user_agent)
-        if "ua_block" in self.faults and self.ua_block_pattern.search(user_agent) \
-                and not path.startswith("/apology_objects/"):
+        if (
+            "ua_block" in self.faults
+            and self.ua_block_pattern.search(user_agent)
+            and not path.startswith("/apology_objects/")
+        ):
             return _apology_redirect()  # Akamai keys on the User-Agent, robots.txt included
         if path == "/robots.txt":
             # robots.txt takes path faults too (inject("/robots.txt", "unavailable")) and site.extra
@@ -265,14 +270,13 @@ class MirrorSite:
         if path.startswith(LETTER_PATH):
             if "server_error" in self.faults:
                 return _text(503, self.apology_page)
-            page = self.letter_page(path[len(LETTER_PATH):].strip("/"))
+            page = self.letter_page(path[len(LETTER_PATH) :].strip("/"))
             if page is not None:
                 return _text(200, page)
         other = other_source(self.sample_dir, self.static_pages, path)  # notices, PDFs, RSS
         if other is not None:
             return other
         return _text(404, NOT_FOUND_PAGE)
-
 
     def _page(self, params: dict) -> tuple[int, int, list[dict]]:
         start = int((params.get("start") or ["0"])[0])
@@ -287,7 +291,9 @@ class MirrorSite:
         return start, len(rows), rows[start : start + length]
 
     def _view_ok(self, params: dict) -> bool:
-        return (params.get("view_name") or [""])[0] == "warning_letter_solr_index" and bool(params.get("view_display_id"))
+        return (params.get("view_name") or [""])[0] == "warning_letter_solr_index" and bool(
+            params.get("view_display_id")
+        )
 
     def _datatables(self, params: dict) -> tuple[int, dict, bytes]:
         if not self._view_ok(params):
@@ -305,29 +311,54 @@ class MirrorSite:
         if not self._view_ok(params):
             return _text(400, json.dumps({"error": "unknown view"}), "application/json")
         _, _, rows = self._page(params)
-        headers = ["Posted Date", "Letter Issue Date", "Company Name", "Issuing Office", "Subject",
-                   "Response Letter", "Closeout Letter", "Excerpt"]
+        headers = [
+            "Posted Date",
+            "Letter Issue Date",
+            "Company Name",
+            "Issuing Office",
+            "Subject",
+            "Response Letter",
+            "Closeout Letter",
+            "Excerpt",
+        ]
         if "layout_changed" in self.faults:
             headers = ["Company Name", "Issuing Office", "Posted Date", "Subject"]
         thead = "".join(f"<th>{h}</th>" for h in headers)
         tbody = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in self.cells(r)) + "</tr>" for r in rows)
-        table = (f'<div class="view js-view-dom-id-mirror"><table class="lcds-datatable table">'
-                 f"<thead><tr>{thead}</tr></thead><tbody>{tbody}</tbody></table></div>")
+        table = (
+            f'<div class="view js-view-dom-id-mirror"><table class="lcds-datatable table">'
+            f"<thead><tr>{thead}</tr></thead><tbody>{tbody}</tbody></table></div>"
+        )
         commands = [
             {"command": "settings", "settings": {"views": {"ajaxViews": {}}}, "merge": True},
-            {"command": "insert", "method": "replaceWith", "selector": ".js-view-dom-id-mirror", "data": table, "settings": None},
+            {
+                "command": "insert",
+                "method": "replaceWith",
+                "selector": ".js-view-dom-id-mirror",
+                "data": table,
+                "settings": None,
+            },
         ]
         return _text(200, json.dumps(commands), "application/json")
 
 
 # Cell classes of the listing's static table, in column order (the page's own <thead> uses them).
-STATIC_CELL_CLASSES = ["field-change-date-2", "field-letter-issue-datetime", "company-name", "field-building",
-                       "field-detailed-description-2", "field-associated-for-response-le",
-                       "field-associated-for-closeout-le", "search-api-excerpt"]
+STATIC_CELL_CLASSES = [
+    "field-change-date-2",
+    "field-letter-issue-datetime",
+    "company-name",
+    "field-building",
+    "field-detailed-description-2",
+    "field-associated-for-response-le",
+    "field-associated-for-closeout-le",
+    "search-api-excerpt",
+]
 
 # What Akamai sometimes serves the DataTables endpoint instead of JSON: an ordinary page, status 200.
-NOT_JSON_PAGE = ("<!doctype html><html><head><title>U.S. Food and Drug Administration</title></head>"
-                 "<body><main><h1>U.S. Food and Drug Administration</h1></main></body></html>")
+NOT_JSON_PAGE = (
+    "<!doctype html><html><head><title>U.S. Food and Drug Administration</title></head>"
+    "<body><main><h1>U.S. Food and Drug Administration</h1></main></body></html>"
+)
 NOT_FOUND_PAGE = "<html><head><title>Page Not Found | FDA</title></head><body><h1>Page Not Found</h1></body></html>"
 
 

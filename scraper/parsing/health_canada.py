@@ -14,6 +14,7 @@ Two inputs, both pure functions (bytes or text in, dicts out; no Scrapy, no I/O)
 
 What the evidence showed and what is assumed is in docs/sources.md ("Health Canada").
 """
+
 from __future__ import annotations
 
 import html as html_lib
@@ -32,28 +33,52 @@ OPEN_DATA_PATH = "/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.j
 
 # French keys of SCRSAMDonneesOuvertes.json -> the English keys of HCRSAMOpenData.json
 FRENCH_KEYS = {
-    "Titre": "Title", "Produit": "Product", "Problème": "Issue", "Ce que vous devriez faire": "What you should do",
-    "Catégorie": "Category", "Classe de rappel": "Recall class", "Dernière mise à jour": "Last updated",
+    "Titre": "Title",
+    "Produit": "Product",
+    "Problème": "Issue",
+    "Ce que vous devriez faire": "What you should do",
+    "Catégorie": "Category",
+    "Classe de rappel": "Recall class",
+    "Dernière mise à jour": "Last updated",
     "Archivé": "Archived",
 }
 FIELDS = {  # English key -> our field
-    "NID": "nid", "Title": "title", "URL": "url", "Organization": "organization", "Product": "product",
-    "Issue": "issue", "What you should do": "what_to_do", "Category": "category", "Recall class": "recall_class",
-    "Last updated": "last_updated", "Archived": "archived",
+    "NID": "nid",
+    "Title": "title",
+    "URL": "url",
+    "Organization": "organization",
+    "Product": "product",
+    "Issue": "issue",
+    "What you should do": "what_to_do",
+    "Category": "category",
+    "Recall class": "recall_class",
+    "Last updated": "last_updated",
+    "Archived": "archived",
 }
 # The Organization values of Health Canada's health-product branches (English and French). CFIA/ACIA (food),
 # TC (vehicles), consumer product safety and cannabis notices are not health products.
 HEALTH_ORGANIZATIONS = {
-    "drugs and health products", "médicaments et produits de santé", "medical devices", "instruments médicaux",
-    "marketed health products", "produits de santé commercialisés", "communications and public affairs branch",
-    "direction générale des communications et des affaires publiques", "hc/sc", "hc", "sc", "health canada",
+    "drugs and health products",
+    "médicaments et produits de santé",
+    "medical devices",
+    "instruments médicaux",
+    "marketed health products",
+    "produits de santé commercialisés",
+    "communications and public affairs branch",
+    "direction générale des communications et des affaires publiques",
+    "hc/sc",
+    "hc",
+    "sc",
+    "health canada",
     "santé canada",
 }
 # Categories that are health products whoever published the notice.
 HEALTH_CATEGORY = re.compile(
     r"\b(?:drugs?|médicaments?|natural health|produits de santé naturels|biologic|biologique|vaccin|"
     r"medical devices?|instruments? médicaux|health products?|produits? de santé|blood|sang|tissues?|tissus|cells?|"
-    r"cellules?)\b", re.I)
+    r"cellules?)\b",
+    re.I,
+)
 
 _FOLDED = {k.casefold(): v for k, v in FIELDS.items()} | {k.casefold(): FIELDS[v] for k, v in FRENCH_KEYS.items()}
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -120,17 +145,43 @@ def iso_day(value: str | None) -> str | None:
     return None
 
 
-_MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
-           "nov": 11, "dec": 12,
-           "janv": 1, "fév": 2, "fev": 2, "mars": 3, "avr": 4, "mai": 5, "juin": 6, "juil": 7, "aoû": 8, "aou": 8,
-           "sept": 9, "déc": 12}
+_MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+    "janv": 1,
+    "fév": 2,
+    "fev": 2,
+    "mars": 3,
+    "avr": 4,
+    "mai": 5,
+    "juin": 6,
+    "juil": 7,
+    "aoû": 8,
+    "aou": 8,
+    "sept": 9,
+    "déc": 12,
+}
 
 
 def recall_classes(value: str | None) -> list[str]:
     """'Type I - Type II' -> ['Type I', 'Type II']; 'Class 3' -> ['Class 3']; None/'--' -> []."""
     if not value:
         return []
-    return [part.strip() for part in re.split(r"\s+-\s+|\s*/\s*|\s*,\s*", value) if part.strip() and part.strip() not in _EMPTY]
+    return [
+        part.strip()
+        for part in re.split(r"\s+-\s+|\s*/\s*|\s*,\s*", value)
+        if part.strip() and part.strip() not in _EMPTY
+    ]
 
 
 def notice_url(url: str | None, nid: str, language: str = "en") -> str:
@@ -138,7 +189,11 @@ def notice_url(url: str | None, nid: str, language: str = "en") -> str:
     '/fr/node/NID' path made absolute), else the node address, which redirects to the slug page."""
     if url and not url.startswith("//") and not re.match(r"[A-Za-z][\w+.-]*:(?!//)", url):  # not //host, javascript:
         parts = urlsplit(url if "://" in url else HC_SITE + "/" + url.lstrip("/"))
-        if parts.scheme in ("http", "https") and (parts.hostname or "").lower() in (HC_HOST, "www." + HC_HOST) and parts.path:
+        if (
+            parts.scheme in ("http", "https")
+            and (parts.hostname or "").lower() in (HC_HOST, "www." + HC_HOST)
+            and parts.path
+        ):
             return f"{HC_SITE}{parts.path}"
     return f"{HC_SITE}/{language}/node/{nid}"
 
@@ -222,28 +277,53 @@ def is_health_product(record: dict) -> bool:
     org = (record.get("organization") or "").strip().lower()
     if org in HEALTH_ORGANIZATIONS:
         return True
-    if org and any(x in org for x in ("cfia", "acia", "food inspection", "transport", "tc")) and len(org) <= 40 \
-            and org not in HEALTH_ORGANIZATIONS and not org.startswith("health"):
+    if (
+        org
+        and any(x in org for x in ("cfia", "acia", "food inspection", "transport", "tc"))
+        and len(org) <= 40
+        and org not in HEALTH_ORGANIZATIONS
+        and not org.startswith("health")
+    ):
         return False
     return bool(HEALTH_CATEGORY.search(record.get("category") or ""))
 
 
 # Regenerative medicine: the issue's terms, then every product term of the classifier's vocabulary.
 _REGEN_TERMS = [
-    r"stem[\s-]+cells?", r"cellules?[\s-]+souches", r"exosom\w*", r"extracellular[\s-]+vesicles?",
-    r"v[ée]sicules?[\s-]+extracellulaires", r"secretome\w*", r"s[ée]cr[ée]tome\w*", r"placenta\w*", r"placentaire\w*",
-    r"cord[\s-]+blood", r"sang[\s-]+de[\s-]+cordon", r"amnio\w*", r"amniotique\w*", r"\bPRP\b",
-    r"platelet[\s-]+rich[\s-]+(?:plasma|fibrin)", r"plasma[\s-]+riche[\s-]+en[\s-]+plaquettes",
-    r"cell(?:ular)?[\s-]+therap(?:y|ies)", r"th[ée]rapies?[\s-]+cellulaires?",
+    r"stem[\s-]+cells?",
+    r"cellules?[\s-]+souches",
+    r"exosom\w*",
+    r"extracellular[\s-]+vesicles?",
+    r"v[ée]sicules?[\s-]+extracellulaires",
+    r"secretome\w*",
+    r"s[ée]cr[ée]tome\w*",
+    r"placenta\w*",
+    r"placentaire\w*",
+    r"cord[\s-]+blood",
+    r"sang[\s-]+de[\s-]+cordon",
+    r"amnio\w*",
+    r"amniotique\w*",
+    r"\bPRP\b",
+    r"platelet[\s-]+rich[\s-]+(?:plasma|fibrin)",
+    r"plasma[\s-]+riche[\s-]+en[\s-]+plaquettes",
+    r"cell(?:ular)?[\s-]+therap(?:y|ies)",
+    r"th[ée]rapies?[\s-]+cellulaires?",
     # French forms of the classifier's vocabulary (vocabulary.json is English only)
-    r"cellules?[\s-]+m[ée]senchymateuses?", r"cellules?[\s-]+stromales?", r"milieux?[\s-]+conditionn[ée]s?",
-    r"lysats?[\s-]+plaquettaires?", r"fibrine[\s-]+riche[\s-]+en[\s-]+plaquettes", r"gel[ée]e[\s-]+de[\s-]+wharton",
-    r"cordons?[\s-]+ombilica(?:l|ux)", r"m[ée]decine[\s-]+r[ée]g[ée]n[ée]ratrice", r"m[ée]decine[\s-]+r[ée]g[ée]n[ée]rative",
+    r"cellules?[\s-]+m[ée]senchymateuses?",
+    r"cellules?[\s-]+stromales?",
+    r"milieux?[\s-]+conditionn[ée]s?",
+    r"lysats?[\s-]+plaquettaires?",
+    r"fibrine[\s-]+riche[\s-]+en[\s-]+plaquettes",
+    r"gel[ée]e[\s-]+de[\s-]+wharton",
+    r"cordons?[\s-]+ombilica(?:l|ux)",
+    r"m[ée]decine[\s-]+r[ée]g[ée]n[ée]ratrice",
+    r"m[ée]decine[\s-]+r[ée]g[ée]n[ée]rative",
     r"allogreffes?",
     # "unauthorized … cells", but not battery/solar/fuel cells or cell phones ("téléphones cellulaires")
     r"unauthori[sz]ed\b[^.;]{0,60}?(?<!battery )(?<!solar )(?<!fuel )(?<!load )(?<!lithium )(?<!ion )\bcells?\b"
     r"(?![\s-]+(?:phones?|towers?|signal|boosters?))",
-    r"non[\s-]+autoris\w*[^.;]{0,60}?\bcellules?\b", r"cellules?\b[^.;]{0,40}?\bnon[\s-]+autoris\w*",
+    r"non[\s-]+autoris\w*[^.;]{0,60}?\bcellules?\b",
+    r"cellules?\b[^.;]{0,40}?\bnon[\s-]+autoris\w*",
 ]
 
 
@@ -271,22 +351,32 @@ def regen_pattern() -> re.Pattern:
 # diagnostics named after placental or amniotic markers (PAMG-1 "placental alpha microglobulin" rupture-of-membranes
 # tests, "amniotic fluid detection" strips, "placental lactogen" assays): medical-device notices on test kits.
 _ACRONYM_MODEL = re.compile(r"[-/]?\d")
-_PLANT_FR = re.compile(r"\s+(?:de|d')\s*(?:pommes?|raisins?|plantes?|v[ée]g[ée]tales?|rose|edelweiss|argan|lilas)\b"
-                       r"|\s+v[ée]g[ée]tales?\b", re.I)
+_PLANT_FR = re.compile(
+    r"\s+(?:de|d')\s*(?:pommes?|raisins?|plantes?|v[ée]g[ée]tales?|rose|edelweiss|argan|lilas)\b"
+    r"|\s+v[ée]g[ée]tales?\b",
+    re.I,
+)
 _PLANT = re.compile(r"\b(?:plant|apple|grape|argan|edelweiss|lilac|botanical|phyto|rose|orchid|alpine)\w*[\s-]+$", re.I)
-_DIAGNOSTIC = re.compile(r"\W+(?:\w+\W+)?(?:tests?|assays?|strips?|detection|lactogen|microglobulin|"
-                         r"alpha|swabs?|analy[sz]ers?|immunoassays?)\b", re.I)
+_DIAGNOSTIC = re.compile(
+    r"\W+(?:\w+\W+)?(?:tests?|assays?|strips?|detection|lactogen|microglobulin|"
+    r"alpha|swabs?|analy[sz]ers?|immunoassays?)\b",
+    re.I,
+)
 
 
 def _first_term(text: str) -> str | None:
     for m in regen_pattern().finditer(text or ""):
-        term, after = m.group(0), text[m.end():m.end() + 80]
+        term, after = m.group(0), text[m.end() : m.end() + 80]
         if term.isupper() and len(term) <= 5 and _ACRONYM_MODEL.match(after):
             continue
         if re.match(r"(?:placent|amnio)", term, re.I) and _DIAGNOSTIC.match(after):
             continue
-        if re.match(r"stem", term, re.I) and _PLANT.search(text[max(0, m.start() - 25):m.start()]) \
-                or re.match(r"cellules?[\s-]+souches", term, re.I) and _PLANT_FR.match(after):
+        if (
+            re.match(r"stem", term, re.I)
+            and _PLANT.search(text[max(0, m.start() - 25) : m.start()])
+            or re.match(r"cellules?[\s-]+souches", term, re.I)
+            and _PLANT_FR.match(after)
+        ):
             continue  # "apple stem cell" creams, "cellules souches de pomme": plant extracts, not human cells
         return term
     return None
@@ -303,6 +393,7 @@ def regen_match(record: dict) -> str | None:
 
 # --- notice pages ---------------------------------------------------------------------------
 
+
 def _text(node) -> str | None:
     if node is None:
         return None
@@ -315,8 +406,11 @@ def _block_text(node) -> str:
     for el in node.find_all(["p", "li", "h2", "h3", "h4", "dt", "dd", "tr", "div"]):
         if el.name == "div" and el.find(["p", "li", "div", "table", "h2", "h3"]):
             continue
-        if el.name in ("p", "li", "dt", "dd", "h2", "h3", "h4") and el.find_parent(["li", "tr"]) not in (None,) \
-                and el.name != "li":
+        if (
+            el.name in ("p", "li", "dt", "dd", "h2", "h3", "h4")
+            and el.find_parent(["li", "tr"]) not in (None,)
+            and el.name != "li"
+        ):
             continue
         if el.name == "tr":
             cells = [_text(c) or "" for c in el.find_all(["th", "td"])]
@@ -395,15 +489,30 @@ def _labelled(soup, label: str):
 
 
 LEGACY_LABELS = {  # dt label (English or French, lower case, no colon) -> our field
-    "starting date": "starting_date", "date de début": "starting_date",
-    "type of communication": "alert_type", "type de communication": "alert_type",
-    "subcategory": "subcategory", "sous-catégorie": "subcategory", "category": "subcategory", "catégorie": "subcategory",
-    "source of recall": "source", "source du rappel": "source", "source": "source",
-    "issue": "issue_types", "problème": "issue_types", "enjeu": "issue_types",
-    "audience": "audience", "public": "audience", "public cible": "audience",
-    "identification number": "identification_number", "numéro d'identification": "identification_number",
-    "recall class": "recall_class", "classification du risque": "recall_class", "classe de rappel": "recall_class",
-    "last updated": "last_updated", "dernière mise à jour": "last_updated",
+    "starting date": "starting_date",
+    "date de début": "starting_date",
+    "type of communication": "alert_type",
+    "type de communication": "alert_type",
+    "subcategory": "subcategory",
+    "sous-catégorie": "subcategory",
+    "category": "subcategory",
+    "catégorie": "subcategory",
+    "source of recall": "source",
+    "source du rappel": "source",
+    "source": "source",
+    "issue": "issue_types",
+    "problème": "issue_types",
+    "enjeu": "issue_types",
+    "audience": "audience",
+    "public": "audience",
+    "public cible": "audience",
+    "identification number": "identification_number",
+    "numéro d'identification": "identification_number",
+    "recall class": "recall_class",
+    "classification du risque": "recall_class",
+    "classe de rappel": "recall_class",
+    "last updated": "last_updated",
+    "dernière mise à jour": "last_updated",
 }
 
 
@@ -423,14 +532,27 @@ def parse_notice_page(page: str, url: str) -> dict:
         raise NoticePageError("no notice title (h1) on the page")
     legacy = soup.select_one("dl#awr_details_header_container")
     if legacy is None and not soup.select_one(".recall-alert-body, [class*=field--name-field-], section[class*=ar-]"):
-        raise NoticePageError(f"not a notice page (no notice fields under the title {title[:60]!r}: "
-                              "an error or maintenance page?)")
+        raise NoticePageError(
+            f"not a notice page (no notice fields under the title {title[:60]!r}: an error or maintenance page?)"
+        )
     out = {
-        "url": url, "title": title, "alert_type": _text(soup.select_one("#wb-cont-nav")),
+        "url": url,
+        "title": title,
+        "alert_type": _text(soup.select_one("#wb-cont-nav")),
         "archived": soup.select_one("#block-archived, #archived") is not None,
-        "identification_number": None, "document_date": None, "last_updated": None, "audience": None,
-        "issue_types": [], "product": None, "what_to_do": None, "categories": [], "companies": None,
-        "organization": None, "recall_class": None, "recall_date": None, "distribution": [],
+        "identification_number": None,
+        "document_date": None,
+        "last_updated": None,
+        "audience": None,
+        "issue_types": [],
+        "product": None,
+        "what_to_do": None,
+        "categories": [],
+        "companies": None,
+        "organization": None,
+        "recall_class": None,
+        "recall_date": None,
+        "distribution": [],
         "affected_products": [],
     }
     main = soup.find("main") or soup.body or soup
@@ -532,8 +654,11 @@ def _body(main, layout: str) -> str:
 # A notice whose file record names no regenerative-medicine term but reads like an unauthorized biologic or clinic
 # treatment ("An unauthorized biologic eye drop … recalled after Edmonton clinic …", whose page says "human placenta"):
 # its page is read, and it is kept only if the page names one.
-_CANDIDATE = re.compile(r"\b(?:biologics?|biologiques?|clinics?|cliniques?|tissues?|tissus|plasma|injections?|"
-                        r"cells?|cellules?|treatments?|traitements?)\b", re.I)
+_CANDIDATE = re.compile(
+    r"\b(?:biologics?|biologiques?|clinics?|cliniques?|tissues?|tissus|plasma|injections?|"
+    r"cells?|cellules?|treatments?|traitements?)\b",
+    re.I,
+)
 _UNAUTHORIZED = re.compile(r"\bunauthori[sz]ed|\bnon[\s-]+autoris", re.I)
 
 

@@ -12,6 +12,7 @@ a ``.htm``/``.html`` suffix, case kept as FDA prints it, at most SLUG_MAX charac
     /…/warning-letters/caf%C3%A9-654321     -> "café-654321"
     /…/WarningLetters/ucm999999.htm         -> "ucm999999"
 """
+
 from __future__ import annotations
 
 import json
@@ -45,6 +46,7 @@ class RowError(ValueError):
 
 # --- cells ------------------------------------------------------------------------------
 
+
 def cell_text(value, name: str) -> str:
     """A listing cell as text: None is a blank cell, a number is its digits (harmless);
     a JSON object, list or boolean is not a cell fda.gov sends -> RowError."""
@@ -61,6 +63,7 @@ def cell_text(value, name: str) -> str:
 # --- links ------------------------------------------------------------------------------
 
 FDA_HOSTS = {"www.fda.gov", "fda.gov"}
+
 
 def check_link(href, base_url: str, what: str = "link") -> str:
     """The absolute URL of `href` found on a page of `base_url`'s site; RowError unless it is an
@@ -114,11 +117,12 @@ def canonical_url(url: str, crawled_base: str, canonical_base: str = CANONICAL_B
         return urlunsplit((canon.scheme, canon.netloc, parts.path, parts.query, ""))  # http:// -> https://
     check_link(url, crawled_base, "document URL")
     prefix = base.path.rstrip("/")
-    path = parts.path[len(prefix):] if prefix and parts.path.startswith(prefix + "/") else parts.path
+    path = parts.path[len(prefix) :] if prefix and parts.path.startswith(prefix + "/") else parts.path
     return urlunsplit((canon.scheme, canon.netloc, canon.path.rstrip("/") + path, parts.query, ""))
 
 
 # --- slugs ------------------------------------------------------------------------------
+
 
 def slug_from_url(url: str) -> str:
     """The letter's canonical slug (module docstring) from its URL; RowError if the URL has none
@@ -157,6 +161,7 @@ def request_url(url: str) -> str:
 
 
 # --- dates ------------------------------------------------------------------------------
+
 
 def checked_date(value, what: str) -> str | None:
     """ISO date of a cell's date text; None when blank or no date; RowError when impossible."""
@@ -207,12 +212,15 @@ def is_html_response(content_type, first_bytes: bytes) -> bool:
 
 # --- duplicate rows ---------------------------------------------------------------------
 
+
 def pick_row(a: dict, b: dict) -> dict:
     """Which of two listing rows for one slug to keep: the newest posted date, then the greater
     JSON form. It depends on the rows only, never on the order they came in, so a listing that
     shows a slug twice (in any order) gives the same row every run and no spurious 'changed'."""
+
     def key(row):
         return (row.get("posted_date") or "", json.dumps(_cells(row), sort_keys=True, ensure_ascii=False, default=str))
+
     return a if key(a) >= key(b) else b
 
 

@@ -21,6 +21,7 @@ a line break, list items as "- " / "1. " lines. Address fields, recipient name a
 cleaned of FOIA redaction marks, e-mails (moved to ``recipient_emails``) and phone numbers; the
 body is the letter as published and keeps them.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,10 +37,25 @@ from scraper.parsing.text import clean_text, strip_redactions, to_iso_date
 
 # Output keys, in the order they are emitted.
 FIELDS = (
-    "url", "slug", "company", "marcs_cms", "letter_issue_date", "reference", "delivery_method",
-    "product", "recipient_name", "recipient_title", "recipient_address", "recipient_emails",
-    "issuing_office", "issuing_office_raw", "content_current_as_of", "regulated_products",
-    "page_title", "subject", "body_text",
+    "url",
+    "slug",
+    "company",
+    "marcs_cms",
+    "letter_issue_date",
+    "reference",
+    "delivery_method",
+    "product",
+    "recipient_name",
+    "recipient_title",
+    "recipient_address",
+    "recipient_emails",
+    "issuing_office",
+    "issuing_office_raw",
+    "content_current_as_of",
+    "regulated_products",
+    "page_title",
+    "subject",
+    "body_text",
 )
 ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country")
 
@@ -156,9 +172,7 @@ def _find_letter_header(root, page_title: str | None):
     if article is None:
         article = root.find("body") if root.find("body") is not None else root
     if not _MARCS_CMS.search(h1.text_content()) and not article.xpath(".//dl/dt"):
-        raise LetterPageError(
-            "not a warning-letter page: no MARCS-CMS number and no Recipient/Issuing Office block"
-        )
+        raise LetterPageError("not a warning-letter page: no MARCS-CMS number and no Recipient/Issuing Office block")
     return h1, article
 
 
@@ -234,6 +248,7 @@ def _parse_letter_issue_date(h1, page_title: str | None) -> str | None:
 
 
 # --- header: labelled rows (Delivery Method, Reference #, Product, Recipient, Issuing Office) ---
+
 
 def _label_key(text: str) -> str:
     """'Reference #:' -> 'reference'; 'Issuing Office:' -> 'issuing office'."""
@@ -371,7 +386,9 @@ def _plain_dd_texts(dds: list) -> list[str]:
 
 def _plain_dd_text(dd) -> str | None:
     """A plain-text <dd>'s text without redaction marks, e-mails and phone numbers; None for other <dd>s."""
-    if dd.xpath(".//*[contains(@class, 'address') or contains(@class, 'field')] | .//a[starts-with(@href, 'mailto:')] | ./dd"):
+    if dd.xpath(
+        ".//*[contains(@class, 'address') or contains(@class, 'field')] | .//a[starts-with(@href, 'mailto:')] | ./dd"
+    ):
         return None
     return _scrub_contact_text(clean_text(dd.text_content()))[0]
 
@@ -379,9 +396,7 @@ def _plain_dd_text(dd) -> str | None:
 def _parse_recipient_field(dds: list, field: str) -> str | None:
     """Recipient name or title from its Drupal field (``field--name-field-<field>``), scrubbed."""
     for dd in dds:
-        items = dd.xpath(
-            f".//*[contains(@class, 'field--name-field-{field}')]//*[contains(@class, 'field--item')]"
-        )
+        items = dd.xpath(f".//*[contains(@class, 'field--name-field-{field}')]//*[contains(@class, 'field--item')]")
         if items:
             return _scrub_contact_text(clean_text(items[0].text_content()))[0]
     return None
@@ -406,7 +421,9 @@ def _parse_recipient_address(dds: list) -> tuple[dict, list[str]]:
     """Recipient postal address split into ADDRESS_FIELDS, plus any e-mails FDA printed inside it."""
     address = dict.fromkeys(ADDRESS_FIELDS)
     emails: list[str] = []
-    blocks = [el for dd in dds for el in dd.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' address ')]")]
+    blocks = [
+        el for dd in dds for el in dd.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' address ')]")
+    ]
     if not blocks:
         return address, emails
     block = blocks[0]
@@ -464,13 +481,16 @@ def _parse_recipient_emails(dds: list, address_emails: list[str]) -> list[str]:
 
 # --- aside: Content current as of, Regulated Product(s) ---------------------------------
 
+
 def _parse_content_current_as_of(root) -> str | None:
     """'Content current as of' date from the aside's <time>."""
     for time in root.xpath("//li[contains(@class, 'node-current-date')]//time"):
         date = to_iso_date(time.get("datetime")) or to_iso_date(time.text_content())
         if date:
             return date
-    for heading in root.xpath("//*[starts-with(normalize-space(.), 'Content current as of')][not(*[starts-with(normalize-space(.), 'Content current as of')])]"):
+    for heading in root.xpath(
+        "//*[starts-with(normalize-space(.), 'Content current as of')][not(*[starts-with(normalize-space(.), 'Content current as of')])]"
+    ):
         m = re.search(r"(\d{1,2}/\d{1,2}/\d{4})", heading.getparent().text_content())
         if m:
             return to_iso_date(m.group(1))
@@ -485,6 +505,7 @@ def _parse_regulated_products(article) -> list[str]:
 
 # --- body -----------------------------------------------------------------------------
 
+
 def _parse_body_text(container) -> str | None:
     """The letter body (after the header blocks): paragraphs separated by blank lines, list items as '- '."""
     text = _BlockText(skip_header_blocks=True)
@@ -493,15 +514,58 @@ def _parse_body_text(container) -> str | None:
     return "\n\n".join(text.blocks) or None
 
 
-_SKIP_TAGS = frozenset({
-    "script", "style", "noscript", "template", "nav", "aside", "header", "footer", "form",
-    "button", "input", "select", "textarea", "iframe", "svg", "img", "object", "video", "audio",
-})
-_BLOCK_TAGS = frozenset({
-    "p", "div", "section", "article", "main", "blockquote", "center", "address", "pre", "figure",
-    "figcaption", "details", "summary", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
-    "caption", "body", "html",
-})
+_SKIP_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "nav",
+        "aside",
+        "header",
+        "footer",
+        "form",
+        "button",
+        "input",
+        "select",
+        "textarea",
+        "iframe",
+        "svg",
+        "img",
+        "object",
+        "video",
+        "audio",
+    }
+)
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "blockquote",
+        "center",
+        "address",
+        "pre",
+        "figure",
+        "figcaption",
+        "details",
+        "summary",
+        "dl",
+        "dt",
+        "dd",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "caption",
+        "body",
+        "html",
+    }
+)
 _HIDDEN_CLASSES = frozenset({"sr-only", "visually-hidden", "element-invisible", "hidden"})
 _HEADER_LABELS = re.compile(r"^(recipient|issuing office|delivery method|reference|product)", re.I)
 _BR = "\x01"  # stands for <br> until a paragraph is flushed

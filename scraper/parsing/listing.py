@@ -3,6 +3,7 @@
 HTML/JSON text in, plain dicts out. A listing whose shape is not what fda.gov serves raises
 ListingLayoutError, so a layout change fails loudly instead of yielding "0 letters".
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,13 @@ from scraper.parsing.text import clean_text
 
 _BR = re.compile(r"<br\s*/?>", re.I)
 EXPECTED_HEADERS = [
-    "posted date", "letter issue date", "company name", "issuing office",
-    "subject", "response letter", "closeout letter",
+    "posted date",
+    "letter issue date",
+    "company name",
+    "issuing office",
+    "subject",
+    "response letter",
+    "closeout letter",
 ]
 
 
@@ -64,10 +70,18 @@ def parse_views_ajax(text: str) -> list[list[str]]:
         commands = json.loads(text)
     except ValueError:
         raise ListingLayoutError("views/ajax response is not JSON") from None
-    html = next(
-        (c.get("data") for c in commands if isinstance(c, dict) and c.get("command") == "insert" and "<table" in (c.get("data") or "")),
-        None,
-    ) if isinstance(commands, list) else None
+    html = (
+        next(
+            (
+                c.get("data")
+                for c in commands
+                if isinstance(c, dict) and c.get("command") == "insert" and "<table" in (c.get("data") or "")
+            ),
+            None,
+        )
+        if isinstance(commands, list)
+        else None
+    )
     if not html:
         raise ListingLayoutError("views/ajax response has no insert command with a table")
     table = Selector(text=html).css("table")[0]
@@ -84,8 +98,16 @@ def check_headers(headers: list[str]) -> None:
 
 
 # Column names, for errors a user can read ("company cell holds a JSON object").
-COLUMNS = ("posted date", "letter issue date", "company", "issuing office", "subject",
-           "response letter", "closeout letter", "excerpt")
+COLUMNS = (
+    "posted date",
+    "letter issue date",
+    "company",
+    "issuing office",
+    "subject",
+    "response letter",
+    "closeout letter",
+    "excerpt",
+)
 
 
 def parse_listing_row(cells: list[str], base_url: str, today: date | None = None) -> dict:

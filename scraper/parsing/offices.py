@@ -14,6 +14,7 @@ Canonical forms:
 - anything else (district offices, unknown names): the name with spacing, dashes and
   trailing punctuation tidied, otherwise as printed.
 """
+
 from __future__ import annotations
 
 import html
@@ -47,8 +48,29 @@ PROGRAMS = {
 
 _DASHES = re.compile(r"\s*[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D-]+\s*")
 _WS = re.compile(r"\s+")
-_ROMAN = ("", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X",
-          "XI", "XII", "XIII", "XIV", "XV", "XVI", "XVII", "XVIII", "XIX", "XX")
+_ROMAN = (
+    "",
+    "I",
+    "II",
+    "III",
+    "IV",
+    "V",
+    "VI",
+    "VII",
+    "VIII",
+    "IX",
+    "X",
+    "XI",
+    "XII",
+    "XIII",
+    "XIV",
+    "XV",
+    "XVI",
+    "XVII",
+    "XVIII",
+    "XIX",
+    "XX",
+)
 _ABBR_SUFFIX = re.compile(r"^(?P<name>.*?)\s*(?:\((?P<paren>[A-Za-z]{2,6})\)|\|\s*(?P<pipe>[A-Za-z]{2,6}))\s*$")
 _DIVISION = re.compile(
     r"^(?:the\s+)?(?:office|division)\s+of\s+(?P<program>.+?)\s+operations"
@@ -143,8 +165,10 @@ _REFERENCE_CENTERS = {
     "CTP": "Center for Tobacco Products (CTP)",
     "CVM": "Center for Veterinary Medicine (CVM)",
 }
-_REFERENCE_PREFIX = re.compile(r"^\s*(?:ref(?:erence)?\.?\s*(?:#|no\.?|number)?\s*:?\s*)?(" + "|".join(_REFERENCE_CENTERS)
-                               + r")[\s#:-]*\d", re.IGNORECASE)
+_REFERENCE_PREFIX = re.compile(
+    r"^\s*(?:ref(?:erence)?\.?\s*(?:#|no\.?|number)?\s*:?\s*)?(" + "|".join(_REFERENCE_CENTERS) + r")[\s#:-]*\d",
+    re.IGNORECASE,
+)
 
 
 def office_from_reference(reference: str | None) -> str | None:

@@ -1,5 +1,6 @@
 """Pure parser for FDA's RSS 2.0 feeds (warning letters, MedWatch, press releases): feed bytes in,
 items out. feedparser does the XML, entity and RFC-822 date work."""
+
 from __future__ import annotations
 
 import calendar

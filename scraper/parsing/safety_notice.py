@@ -6,6 +6,7 @@ The document date is the page's own dateline. fda.gov pages may carry site banne
 their own ("On Oct. 1, 2024, the FDA began implementing a reorganization…") and a sidebar
 "Content current as of" date; neither is the notice's date.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,9 +26,7 @@ SITE_BANNERS = [
 _POSTED = re.compile(r"\[\s*Posted\s+(\d{1,2}/\d{1,2}/\d{4})", re.I)
 _DATE_LABEL = re.compile(r"^(?:Date|Posted|Issued|Date Issued|Released)\s*:\s*(.+)$", re.I)
 _AUDIENCE = re.compile(r"^AUDIENCE\s*:\s*(.+)$", re.I)
-_MONTH_DATE = re.compile(
-    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},\s+\d{4}", re.I
-)
+_MONTH_DATE = re.compile(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},\s+\d{4}", re.I)
 _BLOCKS = ["p", "li", "h2", "h3", "h4", "h5", "dt", "dd", "td", "th", "blockquote", "pre"]
 _CHROME = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg", "button"]
 # Which FDA office publishes a site section, for pages whose head names no creator.
@@ -93,6 +92,7 @@ def is_site_banner(text: str) -> bool:
 
 # --- fields ---------------------------------------------------------------------------
 
+
 def _parse_page_title(soup: BeautifulSoup) -> str | None:
     """The <title> without the ' | FDA' suffix."""
     t = soup.title.get_text() if soup.title else None
@@ -129,16 +129,17 @@ def _parse_content_current_as_of(soup: BeautifulSoup) -> str | None:
 
 def _content_root(soup: BeautifulSoup) -> Tag:
     """The notice's own content: <main> (or the legacy content div) without navigation and sidebars."""
-    root = (soup.select_one("main") or soup.select_one("#content, #main-content, .content")
-            or soup.body or soup)
+    root = soup.select_one("main") or soup.select_one("#content, #main-content, .content") or soup.body or soup
     root = BeautifulSoup(str(root), "lxml")  # a copy: the chrome is removed from it, not from the page
     for tag in root.find_all(_CHROME):
         if tag.name == "header" and tag.find("h1"):
             tag.unwrap()  # the article header holds the title: keep its content
             continue
         tag.decompose()
-    for tag in root.select(".breadcrumb, .lcds-breadcrumb, #breadcrumb, [role=complementary], .node-current-date, "
-                           ".pagetools, #footer, #header, #skiplinks, .usa-banner"):
+    for tag in root.select(
+        ".breadcrumb, .lcds-breadcrumb, #breadcrumb, [role=complementary], .node-current-date, "
+        ".pagetools, #footer, #header, #skiplinks, .usa-banner"
+    ):
         tag.decompose()
     return root
 
@@ -221,10 +222,14 @@ def _parse_office(soup: BeautifulSoup, url: str) -> str | None:
 NOTICE_URL = re.compile(
     r"public-safety-(?:notification|alert|communication)|safety-(?:alert|communication|notice|notification)s?(?:-|$)"
     r"|consumer-(?:alert|update)s?(?:-|/|$)|fda-(?:warns|alerts|cautions)|important-(?:patient-and-consumer-)?information"
-    r"|counterfeit|/ucm\d+\.htm$", re.I)
+    r"|counterfeit|/ucm\d+\.htm$",
+    re.I,
+)
 NOTICE_TEXT = re.compile(
     r"safety (?:notification|alert|communication|notice)|consumer (?:alert|update)|\bFDA (?:warns|alerts|cautions)\b"
-    r"|important (?:patient and consumer )?information|counterfeit", re.I)
+    r"|important (?:patient and consumer )?information|counterfeit",
+    re.I,
+)
 # Drupal names a page's content type in <body class="page-node-type-…">; hubs and listings are not notices.
 HUB_PAGE_TYPE = re.compile(r"landing|hub|section|topic|listing|index", re.I)
 _DATED = re.compile(r"\d{1,2}/\d{1,2}/\d{4}|" + _MONTH_DATE.pattern, re.I)

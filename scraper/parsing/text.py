@@ -1,4 +1,5 @@
 """Small text helpers shared by the pure parsers: whitespace and dates."""
+
 from __future__ import annotations
 
 import re

@@ -5,6 +5,7 @@ PDF bytes (or a page's HTML) in, plain dicts out. Letter PDFs live at /media/<id
 text is extracted with pypdf, re-flowed into paragraphs, and searched for the letter's date,
 recipient company and reference number.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,18 +31,21 @@ _REFERENCE = re.compile(
 )
 _COMPANY_SUFFIX = re.compile(
     r"\b(?:Inc|LLC|L\.L\.C|Ltd|Limited|Corp|Corporation|Company|Co|Labs?|Laboratories|Clinic|Center|Centre|"
-    r"Hospital|PLLC|P\.?A|PC|LLP|GmbH|S\.?A|AG|Pharmaceuticals?|Therapeutics|Biologics|dba)\b\.?", re.I
+    r"Hospital|PLLC|P\.?A|PC|LLP|GmbH|S\.?A|AG|Pharmaceuticals?|Therapeutics|Biologics|dba)\b\.?",
+    re.I,
 )
 _STREET = re.compile(r"^\d+[\w\-]*\s+\S+|^(?:P\.?\s*O\.?\s*Box|Suite)\b", re.I)
 # A list item starts a paragraph: "- x", "• x", "1. x", "(a) x", "(iv) x" (not "(exampleumab) x").
 _LIST_ITEM = re.compile(r"^(?:[-•▪●]|\d{1,2}\.|\((?:[a-z]|[ivx]{1,4}|\d{1,2})\))\s")
 _FDA_LINE = re.compile(
     r"Food and Drug Administration|Department of Health|HUMAN SERVICES|Silver Spring|New Hampshire Avenue|"
-    r"Center for (?:Biologics|Drug|Devices|Food|Tobacco|Veterinary)|Office of|Division of", re.I
+    r"Center for (?:Biologics|Drug|Devices|Food|Tobacco|Veterinary)|Office of|Division of",
+    re.I,
 )
 _SALUTATION = re.compile(r"^(?:Dear\b|Re\s*:|RE\s*:|Subject\s*:)", re.I)
 _TITLE_LINE = re.compile(
-    r"^(?:UNTITLED LETTER|WARNING LETTER|CLOSE-?OUT LETTER|RESPONSE (?:TO|LETTER).*|.*\bResponse to Warning Letter\b.*)$", re.I
+    r"^(?:UNTITLED LETTER|WARNING LETTER|CLOSE-?OUT LETTER|RESPONSE (?:TO|LETTER).*|.*\bResponse to Warning Letter\b.*)$",
+    re.I,
 )
 
 
@@ -50,6 +54,7 @@ class LetterPdfError(ValueError):
 
 
 # --- PDF letters ----------------------------------------------------------------------
+
 
 def media_slug(url: str) -> str:
     """Stable id of a PDF at /media/<id>/download: 'media-<id>' (else the last path segment)."""
@@ -90,7 +95,9 @@ def parse_letter_pdf(data: bytes, url: str) -> dict:
             page = page[1:]
         while page and not page[-1]:
             page = page[:-1]
-        ends_sentence = bool(lines) and [x for x in lines if x][-1:][0].endswith((".", ":", ";", "?", "!", '"', "\u201d"))
+        ends_sentence = bool(lines) and [x for x in lines if x][-1:][0].endswith(
+            (".", ":", ";", "?", "!", '"', "\u201d")
+        )
         lines += ([""] if ends_sentence else []) + page
     paragraphs = reflow(lines)
     if not paragraphs:
@@ -161,8 +168,7 @@ def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     for page in pages:
         text_idx = [i for i, ln in enumerate(page) if ln]
         edge = set(text_idx[:3] + text_idx[-3:])
-        cleaned.append([ln for i, ln in enumerate(page)
-                        if not (i in edge and ln in running) and not page_no.match(ln)])
+        cleaned.append([ln for i, ln in enumerate(page) if not (i in edge and ln in running) and not page_no.match(ln)])
     return cleaned
 
 
@@ -197,7 +203,7 @@ def _parse_company(lines: list[str]) -> str | None:
             break
         head.append(text)
     dated = next((i for i, t in enumerate(head) if _DATE.search(t)), None)
-    blocks = [head[dated + 1:], head[:dated]] if dated is not None else [head]
+    blocks = [head[dated + 1 :], head[:dated]] if dated is not None else [head]
     for block in blocks:
         candidates = [t for t in block if t and not _FDA_LINE.search(t)]
         for text in candidates:
@@ -218,6 +224,7 @@ def _parse_reference(head: str) -> str | None:
 
 
 # --- listing pages: kept importable from here (their parser lives in scraper.parsing.untitled_listing) ---
+
 
 def parse_untitled_listing(html: str, base_url: str) -> list[dict]:
     """The letters a listing page links (see scraper.parsing.untitled_listing.parse_untitled_page)."""

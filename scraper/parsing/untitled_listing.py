@@ -10,6 +10,7 @@ Two real shapes (captured 2026, tests/files/untitled_letters/*_excerpt_2026.html
 Older or hand-made shapes (company in the link text, related letters labelled in the same cell) are
 read too. Columns are found by their header text, so a reordered or split table still reads.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,18 +29,25 @@ _CLOSEOUT = re.compile(r"close[\s\-]?out", re.I)
 _ATTACHMENT = re.compile(r"promotional|material|attachment|exhibit|enclosure|screenshot|advertis", re.I)
 _PDF_NOTE = re.compile(r"\(\s*PDF[^)]*\)", re.I)
 # Header text -> column role; checked in this order, first match wins ("Close-Out Letter" is not a letter).
-_COLUMN_ROLES = [("closeout", re.compile(r"close", re.I)), ("response", re.compile(r"respon", re.I)),
-                 ("date", re.compile(r"date", re.I)), ("company", re.compile(r"company|firm|recipient", re.I)),
-                 ("individual", re.compile(r"individual", re.I)), ("product", re.compile(r"product", re.I)),
-                 ("issue", re.compile(r"issue|subject", re.I))]
+_COLUMN_ROLES = [
+    ("closeout", re.compile(r"close", re.I)),
+    ("response", re.compile(r"respon", re.I)),
+    ("date", re.compile(r"date", re.I)),
+    ("company", re.compile(r"company|firm|recipient", re.I)),
+    ("individual", re.compile(r"individual", re.I)),
+    ("product", re.compile(r"product", re.I)),
+    ("issue", re.compile(r"issue|subject", re.I)),
+]
 # Without a header row, the CDER order: five columns as captured, seven where Company / Individual and
 # Product / Issue are split (another scraper reads the close-out date from td[6]).
 _DEFAULT_COLUMNS = {"date": 0, "company": 1, "product": 2, "response": 3, "closeout": 4}
 _DEFAULT_COLUMNS_7 = {"date": 0, "company": 1, "individual": 2, "product": 3, "issue": 4, "response": 5, "closeout": 6}
 # The centre that owns a site section (the letter names it, but the listing page is surer).
-_SECTION_OFFICES = [("/drugs/", "Center for Drug Evaluation and Research (CDER)"),
-                    ("/vaccines-blood-biologics/", "Center for Biologics Evaluation and Research (CBER)"),
-                    ("/medical-devices/", "Center for Devices and Radiological Health (CDRH)")]
+_SECTION_OFFICES = [
+    ("/drugs/", "Center for Drug Evaluation and Research (CDER)"),
+    ("/vaccines-blood-biologics/", "Center for Biologics Evaluation and Research (CBER)"),
+    ("/medical-devices/", "Center for Devices and Radiological Health (CDRH)"),
+]
 
 
 def parse_untitled_page(html: str, page_url: str) -> tuple[list[dict], list[str]]:
@@ -97,6 +105,7 @@ def _is_pdf(href: str) -> bool:
 
 # --- tables (CDER) ---------------------------------------------------------------------------
 
+
 def _parse_columns(table: Tag) -> dict[str, int]:
     """Column role -> index, from the header cells; CDER's order when the table has no header."""
     header = next((tr for tr in table.find_all("tr") if tr.find("th") and not tr.find("td")), None)
@@ -114,6 +123,7 @@ def _parse_columns(table: Tag) -> dict[str, int]:
 
 def _parse_table_row(cells: list[Tag], columns: dict[str, int], page_url: str) -> dict | str:
     """One table row: its letter, attachments and related letters; a reason string if it has no letter."""
+
     def cell(role: str) -> Tag | None:
         i = columns.get(role)
         return cells[i] if i is not None and i < len(cells) else None
@@ -127,13 +137,19 @@ def _parse_table_row(cells: list[Tag], columns: dict[str, int], page_url: str) -
     letter, attachments, more = _sort_links(links, page_url)
     related += [_related(kind, a, None, page_url) for kind, a in more]  # dated by their own label
     if letter is None:
-        return "no untitled-letter PDF in the row" + (" (only attachments or related letters)" if links or related else "")
+        return "no untitled-letter PDF in the row" + (
+            " (only attachments or related letters)" if links or related else ""
+        )
     subject = " | ".join(filter(None, [_parse_cell_text(cell("product")), _parse_cell_text(cell("issue"))]))
-    return _entry(letter, page_url,
-                  company=_parse_table_company(cell("company")) or _parse_cell_text(cell("individual")),
-                  date=_parse_table_date(cell("date")) or _parse_link_date(letter),
-                  subject=subject or _parse_title_product(letter),
-                  attachments=attachments, related=related)
+    return _entry(
+        letter,
+        page_url,
+        company=_parse_table_company(cell("company")) or _parse_cell_text(cell("individual")),
+        date=_parse_table_date(cell("date")) or _parse_link_date(letter),
+        subject=subject or _parse_title_product(letter),
+        attachments=attachments,
+        related=related,
+    )
 
 
 def _parse_table_company(cell: Tag | None) -> str | None:
@@ -166,6 +182,7 @@ def _parse_table_date(cell: Tag | None) -> str | None:
 
 # --- lists (CBER) ------------------------------------------------------------------------------
 
+
 # A list entry yields a letter, a reason string (a related letter without its letter), or None (not an entry).
 def _parse_list_item(item: Tag, page_url: str) -> dict | str | None:
     """One list entry (CBER's '<a>DATE Untitled Letter - PRODUCT</a><br>Company', or 'Company - Untitled Letter, DATE')."""
@@ -177,15 +194,20 @@ def _parse_list_item(item: Tag, page_url: str) -> dict | str | None:
             return None  # a PDF that is not a letter (a guidance, a form): not a row of this listing
         return "a response or close-out letter without its untitled letter"
     t = item.find("time")
-    date = (to_iso_date(t["datetime"]) if t is not None and t.get("datetime") else None)
+    date = to_iso_date(t["datetime"]) if t is not None and t.get("datetime") else None
     date = date or _parse_link_date(letter) or _date_in(item.get_text(" "))
     if item.name == "p" and date is None:  # a paragraph citing "untitled letters (PDF)" in passing is no entry
         return None
-    return _entry(letter, page_url,
-                  company=_parse_company_after_break(item) or _parse_link_company(letter),
-                  date=date,
-                  subject=_parse_link_product(letter), attachments=attachments, related=related,
-                  year_heading=_parse_year_heading(item))
+    return _entry(
+        letter,
+        page_url,
+        company=_parse_company_after_break(item) or _parse_link_company(letter),
+        date=date,
+        subject=_parse_link_product(letter),
+        attachments=attachments,
+        related=related,
+        year_heading=_parse_year_heading(item),
+    )
 
 
 def _parse_company_after_break(item: Tag) -> str | None:
@@ -239,6 +261,7 @@ def _parse_year_heading(item: Tag) -> str | None:
 
 # --- links -------------------------------------------------------------------------------------
 
+
 def _sort_links(links: list[Tag], page_url: str, need_label: bool = False):
     """(letter link, attachments [{title, url}], [(related kind, link)]) of one row's PDF links.
     The letter is the link labelled 'Untitled Letter', else the first unlabelled one (unless
@@ -259,8 +282,17 @@ def _sort_links(links: list[Tag], page_url: str, need_label: bool = False):
     if letter is None and plain and not need_label:
         letter, plain = plain[0], plain[1:]
     attachments += plain  # PDFs beside the letter that are not letters we know: kept on it, never lost
-    return letter, [{"title": clean_text(a.get("title")) or clean_text(a.get_text(" ")),
-                     "url": urljoin(page_url, a["href"].strip())} for a in attachments], related
+    return (
+        letter,
+        [
+            {
+                "title": clean_text(a.get("title")) or clean_text(a.get_text(" ")),
+                "url": urljoin(page_url, a["href"].strip()),
+            }
+            for a in attachments
+        ],
+        related,
+    )
 
 
 def _classify(label: str) -> str | None:
@@ -285,9 +317,17 @@ def _related(kind: str, a: Tag, context: Tag, page_url: str) -> dict:
 
 def _entry(letter: Tag, page_url: str, *, company, date, subject, attachments, related, year_heading=None) -> dict:
     url = urljoin(page_url, letter["href"].strip())
-    return {"kind": "untitled_letter", "url": url, "slug": media_slug(url), "company": company,
-            "letter_issue_date": date, "subject": subject, "year_heading": year_heading,
-            "attachments": attachments, "related": related}
+    return {
+        "kind": "untitled_letter",
+        "url": url,
+        "slug": media_slug(url),
+        "company": company,
+        "letter_issue_date": date,
+        "subject": subject,
+        "year_heading": year_heading,
+        "attachments": attachments,
+        "related": related,
+    }
 
 
 def _date_in(text: str | None) -> str | None:

@@ -1,4 +1,5 @@
 """What every spider shares: the run context it is handed, base URL, limit, and failure reporting."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ class RunContext:
     document listed ends stored or as an errors row) and, for a spider that crawls a listing
     incrementally, its listing tracker. The pipeline reads the ledger and tracker back from here when
     the spider closes; ``row`` is the finished run row (crawl.py turns it into the exit code)."""
+
     db: Database
     run_id: int | None
     ledger: RunLedger
@@ -113,8 +115,13 @@ class FdaSpider(scrapy.Spider):
         stage = request.cb_kwargs.get("stage", "fetch")
         kw = request.cb_kwargs
         key = (kw.get("row") or kw.get("entry") or {}).get("slug") or kw.get("slug")
-        yield CrawlErrorItem(url=request.url, stage=stage, key=key, fatal=stage in self.FATAL_STAGES,
-                             reason=f"{failure.type.__name__}: {failure.getErrorMessage()}")
+        yield CrawlErrorItem(
+            url=request.url,
+            stage=stage,
+            key=key,
+            fatal=stage in self.FATAL_STAGES,
+            reason=f"{failure.type.__name__}: {failure.getErrorMessage()}",
+        )
 
 
 class SourceSpider(FdaSpider):

@@ -12,6 +12,7 @@ The site is HC_BASE_URL (https://recalls-rappels.canada.ca); on the loopback mir
 address plus HC_MIRROR_PREFIX. robots.txt of that host is read first (scraper.robots), and the delay
 between requests is the project's (robots.txt's Crawl-Delay, never below FDA_MIN_DELAY).
 """
+
 from __future__ import annotations
 
 import re
@@ -21,9 +22,17 @@ import scrapy
 
 from db import history, kinds
 from scraper.items import CrawlErrorItem, DocumentItem
-from scraper.parsing.health_canada import (NoticePageError, OpenDataError, is_health_product, page_check_candidate,
-                                           parse_notice_page, parse_open_data, product_key, regen_match,
-                                           text_regen_term)
+from scraper.parsing.health_canada import (
+    NoticePageError,
+    OpenDataError,
+    is_health_product,
+    page_check_candidate,
+    parse_notice_page,
+    parse_open_data,
+    product_key,
+    regen_match,
+    text_regen_term,
+)
 from scraper.documents import now_iso
 from scraper.sources import Source
 from scraper.spiders.base import SourceSpider
@@ -40,10 +49,14 @@ def slug_for(nid: str) -> str:
 
 SOURCES = (
     Source(
-        name="health_canada", spider="health_canada", kinds=(kinds.HC_ADVISORY,), schedule="daily", order=50,
+        name="health_canada",
+        spider="health_canada",
+        kinds=(kinds.HC_ADVISORY,),
+        schedule="daily",
+        order=50,
         description="not fda.gov: Health Canada's Recalls and Safety Alerts open-data file (`HC_BASE_URL` + "
-                    "`HC_OPEN_DATA_PATH`, one conditional request a day) and the pages of the notices it keeps (see "
-                    "[Health Canada](#health-canada)); regulator Health Canada, country CA",
+        "`HC_OPEN_DATA_PATH`, one conditional request a day) and the pages of the notices it keeps (see "
+        "[Health Canada](#health-canada)); regulator Health Canada, country CA",
         paths=("HC_OPEN_DATA_PATH",),
         mirror_routes=("HC_MIRROR_PREFIX + HC_OPEN_DATA_PATH", "HC_MIRROR_PREFIX + /en/alert-recall/<slug>"),
     ),
@@ -65,11 +78,18 @@ class HealthCanadaSpider(SourceSpider):
         return self.base_url + self.settings.get("HC_OPEN_DATA_PATH")
 
     async def start(self):
-        yield scrapy.Request(self.file_url(), callback=self.parse_file, errback=self.on_file_error,
-                             headers=self._conditional_headers(), dont_filter=True,
-                             meta={"download_maxsize": self.settings.getint("HC_FILE_MAXSIZE"),
-                                   "download_warnsize": self.settings.getint("HC_FILE_MAXSIZE")},
-                             cb_kwargs={"stage": "hc_file"})
+        yield scrapy.Request(
+            self.file_url(),
+            callback=self.parse_file,
+            errback=self.on_file_error,
+            headers=self._conditional_headers(),
+            dont_filter=True,
+            meta={
+                "download_maxsize": self.settings.getint("HC_FILE_MAXSIZE"),
+                "download_warnsize": self.settings.getint("HC_FILE_MAXSIZE"),
+            },
+            cb_kwargs={"stage": "hc_file"},
+        )
 
     def _conditional_headers(self) -> dict:
         """If-None-Match / If-Modified-Since of the last file read, when every notice it kept is stored
@@ -93,15 +113,23 @@ class HealthCanadaSpider(SourceSpider):
         return headers
 
     def on_file_error(self, failure):
-        yield self.fatal(failure.request.url, "hc_file", f"open-data file unreachable: {failure.type.__name__}: "
-                                                         f"{failure.getErrorMessage()}")
+        yield self.fatal(
+            failure.request.url,
+            "hc_file",
+            f"open-data file unreachable: {failure.type.__name__}: {failure.getErrorMessage()}",
+        )
 
     def parse_file(self, response, stage):
         yield from self.check_blocked(response)
-        if response.status == 304 and not (response.request.headers.get("If-None-Match")
-                                           or response.request.headers.get("If-Modified-Since")):
-            yield self.fatal(response.url, stage, "open-data file answered 304 Not Modified to a request that "
-                                                  "was not conditional (no previous copy to reuse)")
+        if response.status == 304 and not (
+            response.request.headers.get("If-None-Match") or response.request.headers.get("If-Modified-Since")
+        ):
+            yield self.fatal(
+                response.url,
+                stage,
+                "open-data file answered 304 Not Modified to a request that "
+                "was not conditional (no previous copy to reuse)",
+            )
             return
         if response.status == 304:  # unchanged since the last run: nothing to fetch
             self.page_seen()
@@ -118,8 +146,11 @@ class HealthCanadaSpider(SourceSpider):
             return
         if not records:  # an empty array, or keys renamed so that no record reads: one line, not one per record
             first = f"; record {problems[0].index}: {problems[0]}" if problems else ""
-            yield self.fatal(response.url, "layout_changed",
-                             f"open-data file holds no usable notice ({len(problems)} records unreadable{first})")
+            yield self.fatal(
+                response.url,
+                "layout_changed",
+                f"open-data file holds no usable notice ({len(problems)} records unreadable{first})",
+            )
             return
         self.page_seen()
         for problem in problems:
@@ -127,13 +158,23 @@ class HealthCanadaSpider(SourceSpider):
             yield CrawlErrorItem(url=problem.url or response.url, stage="hc_record", reason=f"{where}: {problem}")
         kept = self.choose(records)
         self.kept = kept
-        self.logger.info("open-data file: %d notices, %d health-product notices on regenerative medicine "
-                         "(%d to confirm on their page)", len(records), len(kept),
-                         sum(1 for r in kept if r["page_check"]))
-        history.set_state(self.db, STATE_KEY, {
-            "etag": _header(response, b"ETag"), "last_modified": _header(response, b"Last-Modified"),
-            "kept": [slug_for(r["nid"]) for r in kept], "records": len(records),
-        })
+        self.logger.info(
+            "open-data file: %d notices, %d health-product notices on regenerative medicine "
+            "(%d to confirm on their page)",
+            len(records),
+            len(kept),
+            sum(1 for r in kept if r["page_check"]),
+        )
+        history.set_state(
+            self.db,
+            STATE_KEY,
+            {
+                "etag": _header(response, b"ETag"),
+                "last_modified": _header(response, b"Last-Modified"),
+                "kept": [slug_for(r["nid"]) for r in kept],
+                "records": len(records),
+            },
+        )
         checked = history.get_state(self.db, CHECKED_KEY) or {}
         for record in kept:
             slug = slug_for(record["nid"])
@@ -142,18 +183,26 @@ class HealthCanadaSpider(SourceSpider):
                 # whose file changed elsewhere, or only its ETag, stores nothing and is fine)
                 self.ledger.listed_and_settle(slug, record["url"], "unchanged")
                 continue
-            if record["page_check"] and checked.get(slug) == record.get("last_updated") \
-                    and not self.settings.getbool("FDA_FULL"):
+            if (
+                record["page_check"]
+                and checked.get(slug) == record.get("last_updated")
+                and not self.settings.getbool("FDA_FULL")
+            ):
                 # read before: its page names no regenerative-medicine term (in the ledger all the same)
-                self.ledger.listed_and_settle(slug, record["url"], "skipped",
-                                              "its page, read before, names no regenerative-medicine term")
+                self.ledger.listed_and_settle(
+                    slug, record["url"], "skipped", "its page, read before, names no regenerative-medicine term"
+                )
                 continue
             if not self._take(slug, record["url"]):
                 if slug not in self.taken:  # beyond --limit: listed, and settled as such
                     self.ledger.listed_and_settle(slug, record["url"], "skipped", f"beyond --limit {self.limit}")
                 continue
-            yield scrapy.Request(self._on_this_site(record["url"]), callback=self.parse_notice, errback=self.on_error,
-                                 cb_kwargs={"stage": "hc_notice", "record": record, "slug": slug})
+            yield scrapy.Request(
+                self._on_this_site(record["url"]),
+                callback=self.parse_notice,
+                errback=self.on_error,
+                cb_kwargs={"stage": "hc_notice", "record": record, "slug": slug},
+            )
 
     @staticmethod
     def choose(records: list[dict]) -> list[dict]:
@@ -227,21 +276,37 @@ class HealthCanadaSpider(SourceSpider):
                 return
         ident = record["identification_number"]
         if page["identification_number"] and page["identification_number"] != ident:
-            yield CrawlErrorItem(url=response.url, stage="warning", key=None,
-                                 reason=f"page says {page['identification_number']}, the open-data file {ident}; "
-                                        "the file's number is kept")
-        issue_types = page["issue_types"] or [v.strip() for v in re.split(r",\s*", record.get("issue") or "") if v.strip()]
+            yield CrawlErrorItem(
+                url=response.url,
+                stage="warning",
+                key=None,
+                reason=f"page says {page['identification_number']}, the open-data file {ident}; "
+                "the file's number is kept",
+            )
+        issue_types = page["issue_types"] or [
+            v.strip() for v in re.split(r",\s*", record.get("issue") or "") if v.strip()
+        ]
         yield DocumentItem(
-            slug=slug, url=record["url"], kind=KIND, regulator=REGULATOR, country=COUNTRY,
-            title=page["title"] or record["title"], company=_firm(page.get("companies")),
+            slug=slug,
+            url=record["url"],
+            kind=KIND,
+            regulator=REGULATOR,
+            country=COUNTRY,
+            title=page["title"] or record["title"],
+            company=_firm(page.get("companies")),
             document_date=page["document_date"] or record.get("last_updated"),
             last_updated=page["last_updated"] or record.get("last_updated"),
-            identification_number=ident, alert_type=page["alert_type"], audience=page["audience"],
-            issue_types=issue_types or None, affected_products=page["affected_products"] or None,
+            identification_number=ident,
+            alert_type=page["alert_type"],
+            audience=page["audience"],
+            issue_types=issue_types or None,
+            affected_products=page["affected_products"] or None,
             recall_class=page["recall_class"] or record.get("recall_class"),
             issuing_office=page["organization"] or record.get("organization"),
             subject=page["product"] or record.get("product"),
-            body_text=page["body_text"], fetched_at=now_iso(), raw_html=response.text,
+            body_text=page["body_text"],
+            fetched_at=now_iso(),
+            raw_html=response.text,
         )
 
 
@@ -249,7 +314,10 @@ def _firm(companies: str | None) -> str | None:
     """'Recalling firm: Jimmy Sévigny Inc.' -> 'Jimmy Sévigny Inc.'"""
     if not companies:
         return None
-    return re.sub(r"^(?:recalling\s+firm|entreprise\s+qui\s+rappelle|company|firm)\s*:\s*", "", companies, flags=re.I) or None
+    return (
+        re.sub(r"^(?:recalling\s+firm|entreprise\s+qui\s+rappelle|company|firm)\s*:\s*", "", companies, flags=re.I)
+        or None
+    )
 
 
 def _header(response, name: bytes) -> str | None:

@@ -4,6 +4,7 @@ close-out letters listed beside it. Promotional-material PDFs are kept on their 
 
 Requests and link following only; parsing is in scraper.parsing.untitled_letter (pure functions).
 """
+
 from __future__ import annotations
 
 import scrapy
@@ -19,11 +20,15 @@ from scraper.spiders.base import SourceSpider
 
 SOURCES = (
     Source(
-        name="untitled_letters", spider="untitled_letters", kinds=(kinds.UNTITLED_LETTER,), schedule="weekly", order=30,
+        name="untitled_letters",
+        spider="untitled_letters",
+        kinds=(kinds.UNTITLED_LETTER,),
+        schedule="weekly",
+        order=30,
         description="the untitled-letter hub (`…/compliance-actions-and-activities/issuance-untitled-letters`) and "
-                    "the centres' listing pages it links, plus CDER's and CBER's pages named in "
-                    "`UNTITLED_LISTING_PATHS` (see below); each letter's PDF (+ its response/close-out letters; "
-                    "promotional material in `attachments`)",
+        "the centres' listing pages it links, plus CDER's and CBER's pages named in "
+        "`UNTITLED_LISTING_PATHS` (see below); each letter's PDF (+ its response/close-out letters; "
+        "promotional material in `attachments`)",
         paths=("UNTITLED_LISTING_PATHS",),
         mirror_routes=("UNTITLED_LISTING_PATHS", "/media/<id>/download"),
     ),
@@ -35,40 +40,57 @@ class UntitledLettersSpider(SourceSpider):
 
     async def start(self):
         for path in self.settings.getlist("UNTITLED_LISTING_PATHS"):
-            yield scrapy.Request(self.base_url + path, callback=self.parse_listing, errback=self.on_error,
-                                 cb_kwargs={"stage": "listing", "depth": 0})
+            yield scrapy.Request(
+                self.base_url + path,
+                callback=self.parse_listing,
+                errback=self.on_error,
+                cb_kwargs={"stage": "listing", "depth": 0},
+            )
 
     def parse_listing(self, response, stage, depth):
         """A listing page: schedule every letter PDF on it, and (from the hub) the listing pages it links."""
         yield from self.check_blocked(response)
         if response.status != 200:
-            yield CrawlErrorItem(url=response.url, stage=stage, reason=f"listing page answered HTTP {response.status}",
-                                 fatal=depth == 0)
+            yield CrawlErrorItem(
+                url=response.url, stage=stage, reason=f"listing page answered HTTP {response.status}", fatal=depth == 0
+            )
             return
         entries, problems = parse_untitled_page(response.text, response.url)
         listings = parse_listing_links(response.text, response.url) if depth == 0 else []
         for problem in problems:  # one unreadable row is an error of its own; the page's other rows go on
             yield CrawlErrorItem(url=response.url, stage="listing_row", reason=problem)
         if not entries and not listings and not problems:
-            yield self.fatal(response.url, "layout_changed", "untitled-letter page links no letter PDFs and no listing pages")
+            yield self.fatal(
+                response.url, "layout_changed", "untitled-letter page links no letter PDFs and no listing pages"
+            )
             return
         self.page_seen()
         for entry in entries:
             yield from self._letter_requests(entry)
         for url in listings:
-            yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error,
-                                 cb_kwargs={"stage": "listing", "depth": depth + 1})
+            yield scrapy.Request(
+                url,
+                callback=self.parse_listing,
+                errback=self.on_error,
+                cb_kwargs={"stage": "listing", "depth": depth + 1},
+            )
 
     def _letter_requests(self, entry: dict):
         """The letter's PDF, then its response and close-out letters (linked to it by parent_slug)."""
-        related = [{**r, "parent_slug": entry["slug"], "company": entry.get("company"), "subject": entry.get("subject")}
-                   for r in entry["related"]]
+        related = [
+            {**r, "parent_slug": entry["slug"], "company": entry.get("company"), "subject": entry.get("subject")}
+            for r in entry["related"]
+        ]
         entry = {**entry, "attachments": [self._canonical(a) for a in entry.get("attachments") or []]}
         for doc in [entry, *related]:
             if not self.take(doc["slug"]):
                 continue
-            yield scrapy.Request(doc["url"], callback=self.parse_letter, errback=self.on_error,
-                                 cb_kwargs={"entry": doc, "stage": "letter"})
+            yield scrapy.Request(
+                doc["url"],
+                callback=self.parse_letter,
+                errback=self.on_error,
+                cb_kwargs={"entry": doc, "stage": "letter"},
+            )
 
     def _canonical(self, attachment: dict) -> dict:
         """An attachment with fda.gov's address (as the store does for a document's own URL); another host's kept."""

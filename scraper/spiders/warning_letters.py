@@ -2,6 +2,7 @@
 
 Requests and link following only; all parsing is in scraper.parsing (pure functions).
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,17 +34,27 @@ from scraper.records import merge_letter, page_lacks_key_fields
 
 SOURCES = (
     Source(
-        name="warning_letters", spider="warning_letters", kinds=(kinds.WARNING_LETTER,), schedule="daily", order=10,
+        name="warning_letters",
+        spider="warning_letters",
+        kinds=(kinds.WARNING_LETTER,),
+        schedule="daily",
+        order=10,
         description="the warning-letter listing (DataTables JSON) and each letter page",
-        paths=("LISTING_PATH", "LETTER_PATH", "DATATABLES_PATH", "VIEWS_AJAX_PATH"), rss_feeds=("warning-letters",),
+        paths=("LISTING_PATH", "LETTER_PATH", "DATATABLES_PATH", "VIEWS_AJAX_PATH"),
+        rss_feeds=("warning-letters",),
         mirror_routes=("/robots.txt", "LISTING_PATH", "DATATABLES_PATH", "VIEWS_AJAX_PATH", "LETTER_PATH<slug>"),
     ),
     Source(
-        name="related_letters", spider="warning_letters", kinds=(kinds.RESPONSE_LETTER, kinds.CLOSEOUT_LETTER),
-        schedule="daily", order=20, spider_args={"related_letters": True},
+        name="related_letters",
+        spider="warning_letters",
+        kinds=(kinds.RESPONSE_LETTER, kinds.CLOSEOUT_LETTER),
+        schedule="daily",
+        order=20,
+        spider_args={"related_letters": True},
         description="the listing's Response Letter / Close-out Letter cells: PDFs at `/media/<id>/download` "
-                    "(or pages), with `parent_slug` = the warning letter",
-        paths=("LISTING_PATH",), mirror_routes=("/media/<id>/download",),
+        "(or pages), with `parent_slug` = the warning letter",
+        paths=("LISTING_PATH",),
+        mirror_routes=("/media/<id>/download",),
     ),
 )
 
@@ -58,8 +69,11 @@ AJAX_HEADERS = {
 # DataTables endpoint (302 to its apology page) while POST /views/ajax still worked; the listing
 # page's own server-rendered rows are the last resort (enough for a daily check).
 WAYS = ("datatables", "views_ajax", "static")
-WAY_NAMES = {"datatables": "GET /datatables/views/ajax", "views_ajax": "POST /views/ajax",
-             "static": "the listing page's own rows"}
+WAY_NAMES = {
+    "datatables": "GET /datatables/views/ajax",
+    "views_ajax": "POST /views/ajax",
+    "static": "the listing page's own rows",
+}
 LISTING_PRIORITY = 100  # listing pages before letter pages: a pass ends sooner, so shifts less
 
 
@@ -67,8 +81,9 @@ class WarningLettersSpider(FdaSpider):
     name = "warning_letters"
     FATAL_STAGES = ("listing",)  # the listing unreachable: nothing can be crawled
 
-    def __init__(self, *args, limit: int | str | None = None, full=None, full_listing=None, since=None,
-                 check_only=None, **kwargs):
+    def __init__(
+        self, *args, limit: int | str | None = None, full=None, full_listing=None, since=None, check_only=None, **kwargs
+    ):
         super().__init__(*args, limit=limit, **kwargs)
         self._plan_args = {"full": full, "full_listing": full_listing, "since": since}
         self.check_only = _flag(check_only)
@@ -102,8 +117,9 @@ class WarningLettersSpider(FdaSpider):
     async def start(self):
         # The store pipeline has handed over the run context by now (self.run); incremental state lives in its db.
         db = self.db
-        self.tracker = ListingTracker.load(db, spider=self.name, kind=kinds.WARNING_LETTER,
-                                           plan=self.plan, run_id=self.run_id)
+        self.tracker = ListingTracker.load(
+            db, spider=self.name, kind=kinds.WARNING_LETTER, plan=self.plan, run_id=self.run_id
+        )
         if self.run is not None:
             self.run.tracker = self.tracker
         remembered = history.get_state(db, WAY_KEY) if db is not None else None
@@ -120,8 +136,14 @@ class WarningLettersSpider(FdaSpider):
             yield self._listing_page_request()
 
     def _listing_page_request(self):
-        return scrapy.Request(self.listing_url, callback=self.parse_listing_page, errback=self.on_error,
-                              cb_kwargs={"stage": "listing"}, dont_filter=True, priority=LISTING_PRIORITY)
+        return scrapy.Request(
+            self.listing_url,
+            callback=self.parse_listing_page,
+            errback=self.on_error,
+            cb_kwargs={"stage": "listing"},
+            dont_filter=True,
+            priority=LISTING_PRIORITY,
+        )
 
     # --- listing ---------------------------------------------------------------
 
@@ -150,15 +172,17 @@ class WarningLettersSpider(FdaSpider):
 
     def _view_params(self, start: int) -> dict:
         params = {k: v for k, v in self.view.items() if k != "ajax_url" and not isinstance(v, (dict, list))}
-        params.update({
-            "draw": self.lpass.requests + 1,
-            "start": start,
-            "length": self._page_length(start),
-            "order[0][column]": 0,
-            "order[0][dir]": "desc",
-            "search[value]": "",
-            "search[regex]": "false",
-        })
+        params.update(
+            {
+                "draw": self.lpass.requests + 1,
+                "start": start,
+                "length": self._page_length(start),
+                "order[0][column]": 0,
+                "order[0][dir]": "desc",
+                "search[value]": "",
+                "search[regex]": "false",
+            }
+        )
         return params
 
     def _page_length(self, start: int) -> int:
@@ -174,19 +198,33 @@ class WarningLettersSpider(FdaSpider):
         headers = {**AJAX_HEADERS, "Referer": self.listing_url}
         if self.way == "datatables":
             url = self.base_url + self.view["ajax_url"] + "?" + urlencode(self._view_params(start))
-            return scrapy.Request(url, headers=headers, callback=self.parse_listing, errback=self.on_error,
-                                  cb_kwargs=kwargs, meta=meta, dont_filter=True, priority=LISTING_PRIORITY)
+            return scrapy.Request(
+                url,
+                headers=headers,
+                callback=self.parse_listing,
+                errback=self.on_error,
+                cb_kwargs=kwargs,
+                meta=meta,
+                dont_filter=True,
+                priority=LISTING_PRIORITY,
+            )
         return scrapy.FormRequest(
             self.base_url + self.settings.get("VIEWS_AJAX_PATH"),
             formdata={k: str(v) for k, v in self._view_params(start).items()} | {"_drupal_ajax": "1"},
-            headers=headers, callback=self.parse_listing, errback=self.on_error, cb_kwargs=kwargs, meta=meta,
-            dont_filter=True, priority=LISTING_PRIORITY,
+            headers=headers,
+            callback=self.parse_listing,
+            errback=self.on_error,
+            cb_kwargs=kwargs,
+            meta=meta,
+            dont_filter=True,
+            priority=LISTING_PRIORITY,
         )
 
     def parse_listing(self, response, start, regular, stage):
         """One listing response (DataTables JSON or the Views AJAX command array): its rows, then the next step."""
         refused = response.meta.get("fda_refused") or (
-            f"HTTP {response.status}" if response.status in (403, 404, 405) else None)
+            f"HTTP {response.status}" if response.status in (403, 404, 405) else None
+        )
         if refused and not response.meta.get("fda_blocked"):
             yield from self._fall_back(response, start, refused)
             return
@@ -254,8 +292,10 @@ class WarningLettersSpider(FdaSpider):
             yield self.fatal(url, "listing", "; ".join(self.refusals + ["the listing page shows no rows"]))
             return
         self.static_only = True
-        self._note(f"listing: only the {len(cells)} rows of the listing page itself could be read; "
-                   f"letters further down are not checked in this run")
+        self._note(
+            f"listing: only the {len(cells)} rows of the listing page itself could be read; "
+            f"letters further down are not checked in this run"
+        )
         yield from self._take_rows(None, 0, cells, None, False, static=True)
         if self.check_only:
             self._checked(None, len(cells))
@@ -271,19 +311,28 @@ class WarningLettersSpider(FdaSpider):
             except Exception as exc:  # one row's bad cell must not end the listing
                 parsed.append(None)
                 reason = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-                row_errors.append(CrawlErrorItem(url=f"{url}#row-{start + offset + 1}", stage="listing_row",
-                                                 reason=reason))
+                row_errors.append(
+                    CrawlErrorItem(url=f"{url}#row-{start + offset + 1}", stage="listing_row", reason=reason)
+                )
         if cells and not any(parsed):  # not one bad row: the listing's layout changed
             self.aborted = True
-            yield self.fatal(url, "layout_changed", f"none of the {len(cells)} rows of this listing page could "
-                                                     f"be read ({row_errors[0].reason})")
+            yield self.fatal(
+                url,
+                "layout_changed",
+                f"none of the {len(cells)} rows of this listing page could be read ({row_errors[0].reason})",
+            )
             return
         yield from row_errors
         for row in parsed:
             for warning in (row or {}).get("warnings") or ():
                 yield CrawlErrorItem(url=row["url"], stage="warning", reason=warning)
-        fresh = self.lpass.add(start, dedupe_positions(parsed), total, regular=regular and not static,
-                               asked=None if static else self._page_length(start))
+        fresh = self.lpass.add(
+            start,
+            dedupe_positions(parsed),
+            total,
+            regular=regular and not static,
+            asked=None if static else self._page_length(start),
+        )
         if static:  # the page's rows carry fewer cells: compare by slug only
             fresh_known = [r for r in fresh if self.tracker.is_known(r["slug"])]
             for row in fresh_known:
@@ -294,7 +343,9 @@ class WarningLettersSpider(FdaSpider):
             self.last_page_all_known = all_known and not to_fetch
         self.tracker.record_listed(self.db, self.run_id, fresh)
         for row in older:
-            self.ledger.listed_and_settle(row["slug"], row["url"], "skipped", f"posted before --since {self.plan.since}")
+            self.ledger.listed_and_settle(
+                row["slug"], row["url"], "skipped", f"posted before --since {self.plan.since}"
+            )
         fetching, skipped = {id(r) for r in to_fetch}, {id(r) for r in older}
         for row in fresh:
             if id(row) not in fetching and id(row) not in skipped:
@@ -308,8 +359,9 @@ class WarningLettersSpider(FdaSpider):
                 continue
             self.scheduled += 1
             self.ledger.list(row["slug"], row["url"])
-            yield scrapy.Request(row["url"], callback=self.parse_letter, errback=self.on_error,
-                                 cb_kwargs={"row": row, "stage": "letter"})
+            yield scrapy.Request(
+                row["url"], callback=self.parse_letter, errback=self.on_error, cb_kwargs={"row": row, "stage": "letter"}
+            )
         for row in fresh:
             if id(row) not in fetching:  # a response/close-out that failed before is retried on a later run
                 yield from self._related_letter_requests(row)
@@ -350,8 +402,11 @@ class WarningLettersSpider(FdaSpider):
         gone past the newest known posted date, and every tie group from that date on is complete
         (a new letter sharing a posted date with known ones may be on another page)."""
         if self.plan.since:
-            return (not self.lpass.unordered and self.lpass.has_date_older_than(self.plan.since)
-                    and not self.lpass.incomplete_groups(self.plan.since))
+            return (
+                not self.lpass.unordered
+                and self.lpass.has_date_older_than(self.plan.since)
+                and not self.lpass.incomplete_groups(self.plan.since)
+            )
         if self.tracker.pages_everything or self.lpass.unordered:
             return False  # a listing not in posted-date order says nothing about what lies further down
         newest = self.tracker.newest_known
@@ -363,8 +418,11 @@ class WarningLettersSpider(FdaSpider):
         """The whole listing was paged: if every row came back, check the stored letters it did not
         show (each by its own page); else say what is missing."""
         for slug in sorted(self.lpass.listed_twice):
-            yield CrawlErrorItem(url=self.lpass.rows[slug]["url"], stage="warning",
-                                 reason="listed more than once (other posted dates or positions); stored once")
+            yield CrawlErrorItem(
+                url=self.lpass.rows[slug]["url"],
+                stage="warning",
+                reason="listed more than once (other posted dates or positions); stored once",
+            )
         shortfall = self.lpass.shortfall()
         if shortfall:
             yield CrawlErrorItem(url=response.url, stage="listing", reason=f"listing pass incomplete: {shortfall}")
@@ -379,19 +437,31 @@ class WarningLettersSpider(FdaSpider):
         for slug in absent:
             url = self._crawl_url(history.letter_url(self.db, slug))
             self.ledger.list(slug, url)
-            yield scrapy.Request(url, callback=self.parse_absent_letter, errback=self.on_error, dont_filter=True,
-                                 cb_kwargs={"slug": slug, "stage": "delist_check"}, meta={"dont_redirect": True})
+            yield scrapy.Request(
+                url,
+                callback=self.parse_absent_letter,
+                errback=self.on_error,
+                dont_filter=True,
+                cb_kwargs={"slug": slug, "stage": "delist_check"},
+                meta={"dont_redirect": True},
+            )
 
     def parse_absent_letter(self, response, slug, stage):
         """A stored letter the listing no longer shows: delisted only if its own page is gone (404/410)."""
         yield from self.check_blocked(response)
         if response.status in (404, 410):
-            self.tracker.delist(self.db, slug, self.run_id,
-                                f"absent from a complete listing pass; its page answers HTTP {response.status}")
+            self.tracker.delist(
+                self.db,
+                slug,
+                self.run_id,
+                f"absent from a complete listing pass; its page answers HTTP {response.status}",
+            )
             self.ledger.settle(slug, "skipped", f"delisted: page answers HTTP {response.status}")
         elif response.status == 200 or 300 <= response.status < 400:
             self.missing_from_listing += 1
-            self.ledger.settle(slug, "skipped", f"missing from the listing; its page still answers HTTP {response.status}")
+            self.ledger.settle(
+                slug, "skipped", f"missing from the listing; its page still answers HTTP {response.status}"
+            )
         else:
             yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=slug)
 
@@ -424,8 +494,12 @@ class WarningLettersSpider(FdaSpider):
         if response.status in (404, 410):
             # The listing shows it but its page is gone (or briefly missing): an error, retried by the
             # next run; only a letter the listing no longer shows is delisted (parse_absent_letter).
-            yield CrawlErrorItem(url=response.url, stage=stage, key=slug,
-                                 reason=f"HTTP {response.status}: listed, but its page answers {response.status}")
+            yield CrawlErrorItem(
+                url=response.url,
+                stage=stage,
+                key=slug,
+                reason=f"HTTP {response.status}: listed, but its page answers {response.status}",
+            )
             return
         if response.status != 200:
             yield CrawlErrorItem(url=response.url, stage=stage, reason=f"HTTP {response.status}", key=slug)
@@ -462,11 +536,22 @@ class WarningLettersSpider(FdaSpider):
             url = row.get(f"{prefix}_url")
             if url and not already_stored(self, media_slug(url)):
                 self.ledger.list(media_slug(url), url)
-                entry = {"kind": kind, "url": url, "slug": media_slug(url), "parent_slug": row["slug"],
-                         "company": row.get("company"), "document_date": row.get(f"{prefix}_date"),
-                         "issuing_office": row.get("issuing_office"), "subject": row.get("subject")}
-                yield scrapy.Request(url, callback=self.parse_related_letter, errback=self.on_error,
-                                     cb_kwargs={"entry": entry, "stage": "related_letter"})
+                entry = {
+                    "kind": kind,
+                    "url": url,
+                    "slug": media_slug(url),
+                    "parent_slug": row["slug"],
+                    "company": row.get("company"),
+                    "document_date": row.get(f"{prefix}_date"),
+                    "issuing_office": row.get("issuing_office"),
+                    "subject": row.get("subject"),
+                }
+                yield scrapy.Request(
+                    url,
+                    callback=self.parse_related_letter,
+                    errback=self.on_error,
+                    cb_kwargs={"entry": entry, "stage": "related_letter"},
+                )
 
     def parse_related_letter(self, response, entry, stage):
         """A response or close-out letter (PDF or page) as a DocumentItem with parent_slug."""
@@ -502,5 +587,7 @@ def dedupe_positions(rows: list[dict | None]) -> list[dict | None]:
             out.append(row)
             keep.pop(row["slug"])
         else:
-            out.append(None if row is None else {"posted_date": row.get("posted_date"), "slug": row["slug"], "_dup": True})
+            out.append(
+                None if row is None else {"posted_date": row.get("posted_date"), "slug": row["slug"], "_dup": True}
+            )
     return out

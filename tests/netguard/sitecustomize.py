@@ -2,6 +2,7 @@
 PYTHONPATH): no test may reach beyond the loopback interface. A connection or name lookup for
 any other host fails at once with an OSError that says so, so a test that would touch fda.gov
 (or anything else on the internet) fails loudly instead of depending on the network."""
+
 from __future__ import annotations
 
 import ipaddress
