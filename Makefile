@@ -30,13 +30,10 @@ browser:
 
 # Two workers (the machines have 2 cores); a module's tests stay on one worker so its
 # shared crawl fixture runs once.
-test: install browser
-	$(VENV)/bin/ruff check .
+test: install browser lint
 	$(PY) -m pytest -n 2 --dist loadfile
 
-# Lint and format check (configuration in pyproject.toml). The tree is not yet formatted: `ruff format
-# --check` fails until the one-time `ruff format .` after the parallel branches merge; make test then
-# runs it too.
+# Lint and format check (configuration in pyproject.toml); `ruff format .` fixes the format.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
