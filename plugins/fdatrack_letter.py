@@ -472,6 +472,8 @@ def render_cell(row, value, column, table, database):
         return _link(value)
     if column == "parent_slug" and table == "letters":
         return _link(value)
+    if column.endswith("_slug") and table is None:  # both_regulators: fda_slug, hc_slug
+        return _link(value)
     if column == "slugs" and table is None:  # repeat_recipients: the firm's letters, space-separated
         return Markup(" ".join(str(_link(s)) for s in value.split()))
     if column == "company" and (slug := _row_slug(row)):

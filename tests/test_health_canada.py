@@ -379,6 +379,27 @@ def test_both_regulators_query_matches_normalised_names(tmp_path):
     assert pairs == [("medskin-3", "hc-ra-76437"), ("regener-eyes-llc-1", "hc-ra-74073")]  # 'eyes' alone: too short
     regulators = dict(conn.execute("select slug, regulator || '/' || country from letters").fetchall())
     assert regulators["regener-eyes-llc-1"] == "FDA/US" and regulators["hc-ra-74073"] == "Health Canada/CA"
+    conn.close()
+    # served by Datasette with the project's metadata and plugins, both slugs of a pair link to letter pages
+    import asyncio
+    import shutil
+
+    import yaml
+    from datasette.app import Datasette
+
+    from tests.conftest import ROOT
+
+    served = tmp_path / "fda_letters.db"  # the name the metadata and plugins know
+    shutil.copy(tmp_path / "both.db", served)
+    ds = Datasette(
+        [str(served)],
+        metadata=yaml.safe_load((ROOT / "datasette_metadata.yml").read_text()),
+        plugins_dir=str(ROOT / "plugins"),
+        template_dir=str(ROOT / "templates"),
+    )
+    page = asyncio.run(ds.client.get("/fda_letters/both_regulators")).text
+    for slug in ("medskin-3", "hc-ra-76437", "regener-eyes-llc-1", "hc-ra-74073"):
+        assert f'href="/letter/{slug}"' in page, slug
 
 
 def test_m020_backfills_existing_rows_as_fda(tmp_path):
