@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from db import store
 from db.history import archived_page
 
@@ -200,3 +202,31 @@ def test_untitled_letters_get_their_office_from_the_reference_prefix():
     assert office_from_reference("CDRH-2022-1") and office_from_reference("CDRH-2022-1") != cber
     assert office_from_reference("320-23-01") is None and office_from_reference(None) is None
     assert office_from_reference("CBERX-1") is None
+
+
+def _page_title(html: str) -> str:
+    import re
+    from html import unescape
+
+    return unescape(re.search(r"<title>(.*?)</title>", html, re.S).group(1)).strip()
+
+
+def test_canned_query_and_table_pages_are_titled_by_name_not_sql(datasette_url):
+    """Issue 12 item 2: the <title> names the page from the metadata, never the SQL text."""
+    import httpx
+
+    from db.queries import CANNED_QUERIES
+
+    meta = yaml.safe_load(open("datasette_metadata.yml"))["databases"]["fda_letters"]
+    with httpx.Client(base_url=datasette_url, timeout=30) as client:
+        for name, query in CANNED_QUERIES.items():
+            params = {p: "" for p in query.get("params", [])}
+            html = client.get(f"/fda_letters/{name}", params=params).text
+            title = _page_title(html)
+            expected = meta["queries"][name].get("title") or name
+            assert title == f"{expected} — fdatrack", (name, title)
+            assert "select" not in title.lower(), (name, title)
+        html = client.get("/fda_letters/letters").text
+        title = _page_title(html)
+        assert title.startswith((meta["tables"]["letters"].get("title") or "letters") + ": "), title
+        assert title.endswith(" — fdatrack"), title
