@@ -230,3 +230,23 @@ def test_canned_query_and_table_pages_are_titled_by_name_not_sql(datasette_url):
         title = _page_title(html)
         assert title.startswith((meta["tables"]["letters"].get("title") or "letters") + ": "), title
         assert title.endswith(" — fdatrack"), title
+
+
+def test_documented_classify_output_is_what_the_command_prints(mirror_db, tmp_path):
+    """Issue 12 item 5: docs/classifier.md's `fdatrack classify` block is today's output on the mirror."""
+    import re
+    import shutil
+
+    from tests.conftest import run_fdatrack
+
+    db = tmp_path / "copy.db"
+    shutil.copy(mirror_db, db)
+    result = run_fdatrack("classify", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.splitlines()
+    doc = open("docs/classifier.md").read()
+    block = re.search(r"\$ fdatrack classify --db [^\n]*\n(.*?)\n```", doc, re.S).group(1).splitlines()
+    shown = [line for line in block if line.strip() != "..."]
+    assert shown and shown[0] == printed[0], (shown, printed)
+    for line in shown:
+        assert line in printed, (line, printed)
