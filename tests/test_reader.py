@@ -250,3 +250,19 @@ def test_documented_classify_output_is_what_the_command_prints(mirror_db, tmp_pa
     assert shown and shown[0] == printed[0], (shown, printed)
     for line in shown:
         assert line in printed, (line, printed)
+
+
+def test_search_results_are_a_short_list_with_highlighted_snippets(datasette_url):
+    """Issue 12 item 2: a search shows name, date, kind and a highlighted snippet, not body text."""
+    import re
+
+    import httpx
+
+    with httpx.Client(base_url=datasette_url, timeout=30) as client:
+        html = client.get("/fda_letters/search", params={"q": "exosome"}).text
+        snippets = re.findall(r'<td class="col-snippet[^"]*">(.*?)</td>', html, re.S)
+        assert snippets and all("<mark>" in s.lower() for s in snippets), snippets[:2]
+        assert re.search(r"<mark>exosome", html, re.I)
+        assert 'class="col-body_text' not in html
+        for column in ("company", "date", "kind"):
+            assert f'class="col-{column}' in html, column
