@@ -56,6 +56,6 @@ document.querySelectorAll("dl.column-descriptions").forEach(function (dl) {
 
 @hookimpl
 def extra_body_script(template, database):
-    if database == DB_NAME and template == "table.html":
+    if database == DB_NAME and (template == "table.html" or template.startswith("table-")):
         return FOLD_COLUMN_DESCRIPTIONS
     return None
