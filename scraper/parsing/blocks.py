@@ -8,8 +8,7 @@ out, and FDA's feedback widget (the ``ZN_*`` snippet, the QUALTRICS comment) end
 from __future__ import annotations
 
 import re
-
-from scraper.parsing.text import clean_text
+from typing import Any, Callable
 
 _SKIP_TAGS = frozenset(
     {
@@ -64,18 +63,25 @@ _BLOCK_TAGS = frozenset(
     }
 )
 _HIDDEN_CLASSES = frozenset({"sr-only", "visually-hidden", "element-invisible", "hidden"})
-_HEADER_LABELS = re.compile(r"^(recipient|issuing office|delivery method|reference|product)", re.I)
 _BR = "\x01"  # stands for <br> until a paragraph is flushed
 _BLANK_LINE = re.compile(r"\x01 ?\x01")
+
+
+def block_text(el, skip: Callable[[Any], bool] | None = None) -> list[str]:
+    """The text blocks of the children of lxml element ``el``; ``skip(element)`` True leaves an element out."""
+    text = BlockText(skip)
+    text.walk(el)
+    text.flush()
+    return text.blocks
 
 
 class BlockText:
     """Renders an element tree as text blocks: one per paragraph, list, table or heading."""
 
-    def __init__(self, skip_header_blocks: bool = False):
+    def __init__(self, skip: Callable[[Any], bool] | None = None):
         self.blocks: list[str] = []
         self._inline: list[str] = []
-        self._skip_header_blocks = skip_header_blocks
+        self._skip = skip
         self._stopped = False
 
     def flush(self) -> None:
@@ -134,17 +140,11 @@ class BlockText:
             self.walk(el)
 
     def _is_chrome(self, el) -> bool:
-        """Screen-reader-only text, the feedback widget, and (for the body) the letter's header blocks."""
+        """Screen-reader-only text, the feedback widget, and what the caller's ``skip`` leaves out."""
         classes = set((el.get("class") or "").split())
         if classes & _HIDDEN_CLASSES or (el.get("id") or "").startswith("ZN_"):
             return True
-        if not self._skip_header_blocks:
-            return False
-        if "inset-column" in classes:
-            return True
-        if el.tag == "dl":
-            return any(_HEADER_LABELS.match(clean_text(dt.text_content()) or "") for dt in el.iterchildren("dt"))
-        return False
+        return self._skip is not None and self._skip(el)
 
 
 def list_blocks(list_el) -> list[str]:

@@ -31,7 +31,7 @@ from urllib.parse import unquote
 from lxml import etree
 from lxml import html as lxml_html
 
-from scraper.parsing.blocks import BlockText
+from scraper.parsing.blocks import block_text
 from scraper.parsing.inputs import slug_or_none as _parse_slug  # one slug rule for listing and page
 from scraper.parsing.offices import normalize_issuing_office, strip_office_address
 from scraper.parsing.text import clean_text, strip_redactions, to_iso_date
@@ -281,10 +281,7 @@ def _row(labelled: dict[str, list], label: str) -> list:
 
 def _lines(el) -> list[str]:
     """The element's text split at <br> and block boundaries, each line whitespace-cleaned."""
-    text = BlockText()
-    text.walk(el)
-    text.flush()
-    return [line for block in text.blocks for line in block.split("\n")]
+    return [line for block in block_text(el) for line in block.split("\n")]
 
 
 def _parse_single_value(dds: list | None) -> str | None:
@@ -509,7 +506,16 @@ def _parse_regulated_products(article) -> list[str]:
 
 def _parse_body_text(container) -> str | None:
     """The letter body (after the header blocks): paragraphs separated by blank lines, list items as '- '."""
-    text = BlockText(skip_header_blocks=True)
-    text.walk(container)
-    text.flush()
-    return "\n\n".join(text.blocks) or None
+    return "\n\n".join(block_text(container, skip=_is_header_block)) or None
+
+
+_HEADER_LABELS = re.compile(r"^(recipient|issuing office|delivery method|reference|product)", re.I)
+
+
+def _is_header_block(el) -> bool:
+    """The letter's header blocks (Delivery Method, Reference #, Recipient, Issuing Office …), not its body."""
+    if "inset-column" in (el.get("class") or "").split():
+        return True
+    if el.tag == "dl":
+        return any(_HEADER_LABELS.match(clean_text(dt.text_content()) or "") for dt in el.iterchildren("dt"))
+    return False
