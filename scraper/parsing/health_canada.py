@@ -505,7 +505,7 @@ def parse_notice_page(page: str, url: str) -> dict:
     (the first published or starting date), last_updated, audience, issue_types (list), product, what_to_do,
     categories (list), companies, organization, recall_class, recall_date, distribution (list),
     affected_products (list of {header: cell}), archived (bool), body_text."""
-    soup = BeautifulSoup(page, "html.parser")
+    soup = BeautifulSoup(page, "lxml")
     for junk in soup(["script", "style", "noscript", "template"]):
         junk.decompose()
     for comment in soup.find_all(string=lambda s: s.__class__.__name__ == "Comment"):
