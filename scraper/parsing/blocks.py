@@ -83,12 +83,10 @@ def block_text(el, skip: Callable[[Any], bool] | None = None, drop: Callable[[st
 
 def lxml_element(markup: str):
     """An lxml element of HTML ``markup`` (a node another library found, as text), for ``block_text``. Parsed
-    with libxml2's huge-tree option, as BeautifulSoup's lxml builder reads: a page nested deeper than 256
-    elements keeps the text after its deep part."""
-    return lxml_html.fragment_fromstring(markup, create_parent="div", parser=_HUGE_TREE)
-
-
-_HUGE_TREE = lxml_html.HTMLParser(huge_tree=True)
+    with libxml2's huge-tree option: a page nested deeper than libxml2's default 256 elements (which the
+    BeautifulSoup tree it came from holds) keeps the text after its deep part. A parser per call: lxml parser
+    objects are not to be shared between threads."""
+    return lxml_html.fragment_fromstring(markup, create_parent="div", parser=lxml_html.HTMLParser(huge_tree=True))
 
 
 class BlockText:
