@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup
 
+from scraper.parsing.blocks import block_text, lxml_element
+
 HC_HOST = "recalls-rappels.canada.ca"
 HC_SITE = f"https://{HC_HOST}"
 OPEN_DATA_PATH = "/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.json"
@@ -401,28 +403,10 @@ def _text(node) -> str | None:
 
 
 def _block_text(node) -> str:
-    """A section's text with paragraphs (p, li, headings, table rows) on their own lines."""
-    parts = []
-    for el in node.find_all(["p", "li", "h2", "h3", "h4", "dt", "dd", "tr", "div"]):
-        if el.name == "div" and el.find(["p", "li", "div", "table", "h2", "h3"]):
-            continue
-        if (
-            el.name in ("p", "li", "dt", "dd", "h2", "h3", "h4")
-            and el.find_parent(["li", "tr"]) not in (None,)
-            and el.name != "li"
-        ):
-            continue
-        if el.name == "tr":
-            cells = [_text(c) or "" for c in el.find_all(["th", "td"])]
-            line = " | ".join(c for c in cells if c)
-        else:
-            line = _text(el) or ""
-        if line and (not parts or parts[-1] != line):
-            parts.append(line)
-    if not parts:
-        whole = _text(node)
-        return whole or ""
-    return "\n\n".join(parts)
+    """A section's text (scraper/parsing/blocks.py): paragraphs, lists, headings and tables (rows "a | b") as
+    blocks separated by blank lines, in the file's cleaning (NFC, no zero-width characters)."""
+    markup = unicodedata.normalize("NFC", str(node).translate(_ZERO_WIDTH))
+    return "\n\n".join(block_text(lxml_element(markup)))
 
 
 def parse_table(table) -> list[dict]:
@@ -521,7 +505,7 @@ def parse_notice_page(page: str, url: str) -> dict:
     (the first published or starting date), last_updated, audience, issue_types (list), product, what_to_do,
     categories (list), companies, organization, recall_class, recall_date, distribution (list),
     affected_products (list of {header: cell}), archived (bool), body_text."""
-    soup = BeautifulSoup(page, "html.parser")
+    soup = BeautifulSoup(page, "lxml")
     for junk in soup(["script", "style", "noscript", "template"]):
         junk.decompose()
     for comment in soup.find_all(string=lambda s: s.__class__.__name__ == "Comment"):

@@ -31,6 +31,7 @@ from urllib.parse import unquote
 from lxml import etree
 from lxml import html as lxml_html
 
+from scraper.parsing.blocks import block_text
 from scraper.parsing.inputs import slug_or_none as _parse_slug  # one slug rule for listing and page
 from scraper.parsing.offices import normalize_issuing_office, strip_office_address
 from scraper.parsing.text import clean_text, strip_redactions, to_iso_date
@@ -280,10 +281,7 @@ def _row(labelled: dict[str, list], label: str) -> list:
 
 def _lines(el) -> list[str]:
     """The element's text split at <br> and block boundaries, each line whitespace-cleaned."""
-    text = _BlockText()
-    text.walk(el)
-    text.flush()
-    return [line for block in text.blocks for line in block.split("\n")]
+    return [line for block in block_text(el) for line in block.split("\n")]
 
 
 def _parse_single_value(dds: list | None) -> str | None:
@@ -508,177 +506,16 @@ def _parse_regulated_products(article) -> list[str]:
 
 def _parse_body_text(container) -> str | None:
     """The letter body (after the header blocks): paragraphs separated by blank lines, list items as '- '."""
-    text = _BlockText(skip_header_blocks=True)
-    text.walk(container)
-    text.flush()
-    return "\n\n".join(text.blocks) or None
+    return "\n\n".join(block_text(container, skip=_is_header_block)) or None
 
 
-_SKIP_TAGS = frozenset(
-    {
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "nav",
-        "aside",
-        "header",
-        "footer",
-        "form",
-        "button",
-        "input",
-        "select",
-        "textarea",
-        "iframe",
-        "svg",
-        "img",
-        "object",
-        "video",
-        "audio",
-    }
-)
-_BLOCK_TAGS = frozenset(
-    {
-        "p",
-        "div",
-        "section",
-        "article",
-        "main",
-        "blockquote",
-        "center",
-        "address",
-        "pre",
-        "figure",
-        "figcaption",
-        "details",
-        "summary",
-        "dl",
-        "dt",
-        "dd",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "caption",
-        "body",
-        "html",
-    }
-)
-_HIDDEN_CLASSES = frozenset({"sr-only", "visually-hidden", "element-invisible", "hidden"})
 _HEADER_LABELS = re.compile(r"^(recipient|issuing office|delivery method|reference|product)", re.I)
-_BR = "\x01"  # stands for <br> until a paragraph is flushed
-_BLANK_LINE = re.compile(r"\x01 ?\x01")
 
 
-class _BlockText:
-    """Renders an element tree as text blocks: one per paragraph, list, table or heading."""
-
-    def __init__(self, skip_header_blocks: bool = False):
-        self.blocks: list[str] = []
-        self._inline: list[str] = []
-        self._skip_header_blocks = skip_header_blocks
-        self._stopped = False
-
-    def flush(self) -> None:
-        """End the current paragraph; <br><br> inside it also splits paragraphs."""
-        if not self._inline:
-            return
-        text, self._inline = "".join(self._inline), []
-        # Source line breaks are just spaces; only <br> (the _BR mark) breaks a line.
-        text = " ".join(text.split())  # str.split() knows every Unicode space; _BR is not one
-        if not text:
-            return
-        if _BR not in text:
-            self.blocks.append(text)
-            return
-        for paragraph in _BLANK_LINE.split(text):
-            lines = [line.strip() for line in paragraph.split(_BR)]
-            lines = [line for line in lines if line]
-            if lines:
-                self.blocks.append("\n".join(lines))
-
-    def walk(self, el) -> None:
-        """Render the children of ``el`` (its own tag is handled by the caller)."""
-        if el.text:
-            self._inline.append(el.text)
-        for child in el:
-            if self._stopped:
-                return
-            self._visit(child)
-            if child.tail and not self._stopped:
-                self._inline.append(child.tail)
-
-    def _visit(self, el) -> None:
-        """Render one element according to its kind: skipped, line break, list, table, block or inline."""
-        tag = el.tag
-        if not isinstance(tag, str):  # comment or processing instruction
-            if "QUALTRICS" in (el.text or "").upper():
-                self._stopped = True  # FDA's feedback widget closes the letter body
-            return
-        if tag in _SKIP_TAGS or self._is_chrome(el):
-            return
-        if tag == "br":
-            self._inline.append(_BR)
-        elif tag == "hr":
-            self.flush()
-        elif tag in ("ul", "ol"):
-            self.flush()
-            self.blocks.extend(_list_blocks(el))
-        elif tag == "table":
-            self.flush()
-            self.blocks.extend(_table_blocks(el))
-        elif tag in _BLOCK_TAGS:
-            self.flush()
-            self.walk(el)
-            self.flush()
-        else:  # inline: strong, em, a, span, sup, u, font …
-            self.walk(el)
-
-    def _is_chrome(self, el) -> bool:
-        """Screen-reader-only text, the feedback widget, and (for the body) the letter's header blocks."""
-        classes = set((el.get("class") or "").split())
-        if classes & _HIDDEN_CLASSES or (el.get("id") or "").startswith("ZN_"):
-            return True
-        if not self._skip_header_blocks:
-            return False
-        if "inset-column" in classes:
-            return True
-        if el.tag == "dl":
-            return any(_HEADER_LABELS.match(clean_text(dt.text_content()) or "") for dt in el.iterchildren("dt"))
-        return False
-
-
-def _list_blocks(list_el) -> list[str]:
-    """A <ul>/<ol> as one block, one item per line ('- ' or 'n. '); nested lists indented."""
-    ordered = list_el.tag == "ol"
-    number = int(list_el.get("start", "1")) if (list_el.get("start") or "1").isdigit() else 1
-    lines = []
-    for li in list_el.iterchildren("li"):
-        item = _BlockText()
-        item.walk(li)
-        item.flush()
-        item_lines = "\n".join(item.blocks).split("\n") if item.blocks else []
-        if not item_lines:
-            continue
-        marker = f"{number}." if ordered else "-"
-        number += 1
-        lines.append(f"{marker} {item_lines[0]}")
-        lines.extend(f"  {line}" for line in item_lines[1:])
-    return ["\n".join(lines)] if lines else []
-
-
-def _table_blocks(table) -> list[str]:
-    """A <table> as one block, one row per line, cells joined with ' | '."""
-    rows = []
-    for tr in table.iter("tr"):
-        cells = []
-        for cell in tr.iterchildren("td", "th"):
-            text = _BlockText()
-            text.walk(cell)
-            text.flush()
-            cells.append(" ".join(" ".join(text.blocks).split("\n")))
-        if any(cells):
-            rows.append(" | ".join(cells))
-    return ["\n".join(rows)] if rows else []
+def _is_header_block(el) -> bool:
+    """The letter's header blocks (Delivery Method, Reference #, Recipient, Issuing Office …), not its body."""
+    if "inset-column" in (el.get("class") or "").split():
+        return True
+    if el.tag == "dl":
+        return any(_HEADER_LABELS.match(clean_text(dt.text_content()) or "") for dt in el.iterchildren("dt"))
+    return False

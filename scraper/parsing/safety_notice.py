@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 
+from scraper.parsing.blocks import block_text, lxml_element
 from scraper.parsing.offices import normalize_issuing_office
 from scraper.parsing.text import clean_text, to_iso_date
 
@@ -27,7 +28,6 @@ _POSTED = re.compile(r"\[\s*Posted\s+(\d{1,2}/\d{1,2}/\d{4})", re.I)
 _DATE_LABEL = re.compile(r"^(?:Date|Posted|Issued|Date Issued|Released)\s*:\s*(.+)$", re.I)
 _AUDIENCE = re.compile(r"^AUDIENCE\s*:\s*(.+)$", re.I)
 _MONTH_DATE = re.compile(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},\s+\d{4}", re.I)
-_BLOCKS = ["p", "li", "h2", "h3", "h4", "h5", "dt", "dd", "td", "th", "blockquote", "pre"]
 _CHROME = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg", "button"]
 # Which FDA office publishes a site section, for pages whose head names no creator.
 SECTION_OFFICES = [
@@ -157,18 +157,9 @@ def _parse_title(content: Tag, soup: BeautifulSoup, page_title: str | None) -> s
 
 
 def _parse_paragraphs(content: Tag, title: str | None) -> list[str]:
-    """Text blocks in reading order: paragraphs, list items, headings; banners and the title dropped."""
-    out: list[str] = []
-    for node in content.find_all(_BLOCKS):
-        if node.find_parent(_BLOCKS):  # nested block: its text is already in the outer one
-            continue
-        text = clean_text(node.get_text(" "))
-        if not text or is_site_banner(text) or text == title:
-            continue
-        if node.name == "li" and not text.startswith(("-", "•")):
-            text = f"- {text}"
-        out.append(re.sub(r"\s+([,.;:)])", r"\1", text))
-    return out
+    """Text blocks in reading order (scraper/parsing/blocks.py): paragraphs, lists, tables, headings; banners and
+    the title dropped."""
+    return block_text(lxml_element(str(content)), drop=lambda text: is_site_banner(text) or clean_text(text) == title)
 
 
 def _parse_document_date(paragraphs: list[str], content: Tag) -> str | None:
