@@ -352,3 +352,38 @@ def test_a_notice_that_answers_404_is_one_error_settled_in_the_ledger(mirror, tm
     errors = [(e["stage"], e["url"]) for e in db["errors"].rows if e["stage"] != "warning"]
     assert errors == [("notice", base_url + gone)]  # not a second "unaccounted" row for the same notice
     assert db["letters"].count == 4
+
+
+def test_reparse_rebuilds_a_notice_from_its_archived_page(mirror, tmp_path):
+    """`fdatrack reparse` rebuilds safety notices too (a parser change reaches stored notices without a crawl):
+    body text, fields and tags as the crawl stored them, a 'reparsed' version, and no request."""
+    base_url, site = mirror
+    db_path = tmp_path / "n.db"
+    assert crawl_notices(base_url, db_path).returncode == 0
+    slug = "public-safety-notification-exosome-products"
+    db = sqlite_utils.Database(db_path)
+    original = db["letters"].get(slug)
+    tags = sorted(
+        (t["tag_kind"], t["tag"], t["quote"], t["start"]) for t in db["letter_tags"].rows_where("slug = ?", [slug])
+    )
+    assert ("exosome", "exosome_related") in {t[:2] for t in tags}
+    with db.conn:  # what an older parser might have stored
+        db["letters"].update(slug, {"body_text": "old text", "audience": None, "exosome_related": 0})
+        db.execute("delete from letter_tags where slug = ?", [slug])
+    site.requests.clear()
+    result = run_fdatrack("reparse", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert site.requests == []
+    assert f"{db['letters'].count} letters, 1 changed, {db['letters'].count - 1} unchanged" in result.stderr
+    db = sqlite_utils.Database(db_path)
+    rebuilt = db["letters"].get(slug)
+    for field in ("body_text", "audience", "title", "document_date", "exosome_related", "content_hash", "regulator"):
+        assert rebuilt[field] == original[field], field
+    assert (
+        sorted(
+            (t["tag_kind"], t["tag"], t["quote"], t["start"]) for t in db["letter_tags"].rows_where("slug = ?", [slug])
+        )
+        == tags
+    )
+    event = list(db.query("select * from letter_versions where slug = ? order by id desc limit 1", [slug]))[0]
+    assert event["change"] == "reparsed" and "body_text" in json.loads(event["changed_fields"])
