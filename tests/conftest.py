@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from scraper.mirror import harness
 from scraper.mirror.server import SAMPLE_DIR, MirrorSite, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,16 +48,25 @@ class Fixtures:
 def run_fdatrack(*args: str, env: dict | None = None, timeout: float = 300, input: str | None = None):
     """Run `fdatrack ARGS` in a subprocess from the repository root (a fresh Twisted reactor each time)."""
     # `fdatrack crawl` collects every source by default; tests of one source say which (FDA_SOURCES).
-    full_env = {**os.environ, "PYTHONPATH": TEST_PYTHONPATH, "FDA_SOURCES": "warning_letters", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "scraper.cli", *args],
-        cwd=ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=input,
-    )
+    return harness.run_fdatrack(*args, env=_env(env), pythonpath=TEST_PYTHONPATH, timeout=timeout, input=input)
+
+
+def start_fdatrack(*args: str, env: dict | None = None, **popen):
+    """`fdatrack ARGS` started as run_fdatrack runs it, not waited for (a test that signals or kills it mid-run)."""
+    return harness.start_fdatrack(*args, env=_env(env), pythonpath=TEST_PYTHONPATH, **popen)
+
+
+def crawl(base_url: str, db: Path, *args: str, env: dict | None = None, timeout: float = 300):
+    """`fdatrack crawl --base-url BASE_URL --db DB --delay 0 ARGS` (run_fdatrack's environment)."""
+    return run_fdatrack(*harness.crawl_args(base_url, db, *args), env=env, timeout=timeout)
+
+
+def _env(env: dict | None) -> dict:
+    return {"FDA_SOURCES": "warning_letters", **(env or {})}
+
+
+# Failing fast where a test makes the site fail: one short backoff, one retry, a 2 s download timeout.
+FAST = {"FDA_BLOCK_BACKOFF": "0.1", "FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_MAX_WAIT": "5", "FDA_DOWNLOAD_TIMEOUT": "2"}
 
 
 @pytest.fixture
