@@ -179,6 +179,27 @@ TABLE_DESCRIPTIONS = {
     "_sqlite_migrations": "Schema migrations applied to this file (db/schema.py).",
 }
 
+# Each table's and view's page title (and heading) in Datasette: what the page is, in words
+# (templates/table.html puts it in <title>). Every table must have one: build_metadata fails without.
+TABLE_TITLES = {
+    "letters": "FDA letters and notices",
+    "documents": "Documents of every kind, short view",
+    "runs": "Crawler runs",
+    "errors": "Pages a crawl could not read",
+    "letter_versions": "Document history",
+    "classifications": "Classifications",
+    "letter_tags": "Tags and the sentences that prove them",
+    "citations": "Legal provisions cited",
+    "letter_array_values": "Array values of letters (facet index)",
+    "site_state": "Crawler memory",
+    FTS_TABLE: "Full-text index",
+    FTS_TABLE + "_config": "Full-text index storage: settings",
+    FTS_TABLE + "_data": "Full-text index storage: blocks",
+    FTS_TABLE + "_docsize": "Full-text index storage: token counts",
+    FTS_TABLE + "_idx": "Full-text index storage: segments",
+    "_sqlite_migrations": "Schema migrations",
+}
+
 
 def table_columns() -> dict[str, dict[str, str]]:
     """{table: {column: description}} for every table and view the database can hold."""
@@ -241,7 +262,10 @@ def build_metadata() -> dict:
     described = table_columns()
     tables = {}
     for name, columns in described.items():
-        table = {"description": TABLE_DESCRIPTIONS.get(name, "SQLite's storage for the full-text index (internal).")}
+        table = {
+            "title": TABLE_TITLES[name],
+            "description": TABLE_DESCRIPTIONS.get(name, "SQLite's storage for the full-text index (internal)."),
+        }
         if name == "letters":
             table.update(LETTERS_OPTIONS)
         if name in ("_sqlite_migrations", "site_state", "letter_array_values") or name.startswith(FTS_TABLE + "_"):
