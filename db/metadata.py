@@ -18,13 +18,12 @@ from pathlib import Path
 
 import yaml
 
-from db.queries import CANNED_QUERIES, DB_NAME
+from db.queries import CANNED_QUERIES
 from db.columns import ISO_TIME, JSON_ARRAY, column_descriptions
 from db.columns import BY_NAME as _COLUMN
-from db.site import LISTING_PATH, PROJECT_URL
+from db.site import DB_NAME, LISTING_PATH, PROJECT_URL
 
-# DB_NAME (db/queries.py): Datasette names a database after its file's stem; `fdatrack serve` always
-# presents the file under this name so that this metadata applies whatever the file is called.
+# DB_NAME (db/site.py): the name `fdatrack serve` presents the file under, whatever it is called.
 METADATA_PATH = Path(__file__).resolve().parent.parent / "datasette_metadata.yml"
 
 _CLASSIFICATION_COLUMNS = {
