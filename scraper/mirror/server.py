@@ -22,12 +22,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from scraper.mirror.health_canada import HealthCanadaMirror, health_canada_routes
-from scraper.mirror.other_sources import load_static_pages, media_pdf, rss_feed, static_page
+from scraper.mirror.health_canada import HealthCanadaMirror
+from scraper.mirror.other_sources import load_static_pages
 from scraper.mirror.real_rows import REAL_ROWS_FILE, choose_slice, load_real_rows
 from scraper.mirror.sample_pages import render_listing_page
 from scraper.mirror.site_pages import row_letter, static_cells, static_table_rows, whole_page
 from scraper.settings import DATATABLES_PATH, LETTER_PATH, LISTING_PATH, VIEWS_AJAX_PATH
+from scraper.sources import mirror_routes
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
 APOLOGY_PATH = "/apology_objects/abuse-detection-apology.html"
@@ -102,6 +103,9 @@ class MirrorSite:
         self.apology_page = (self.sample_dir / "apology.html").read_text()
         self.static_pages = load_static_pages(self.sample_dir)  # notices, untitled-letter listings
         self.health_canada = HealthCanadaMirror(self.sample_dir)  # recalls-rappels.canada.ca, under its prefix
+        # What it serves beyond robots.txt, the apology page and the faults: the routes the declared sources
+        # name (Source.mirror_routes), asked in the sources' order.
+        self.routes = mirror_routes()
         self._lock = threading.Lock()
 
     # --- content -------------------------------------------------------------------
@@ -248,7 +252,7 @@ class MirrorSite:
             return status, {"Content-Type": ctype}, payload
         if path in self.redirects:  # tests: a redirect to anywhere, a loop
             return 302, {"Location": self.redirects[path], "Content-Type": "text/html"}, b""
-        for route in ROUTES:
+        for route in self.routes:
             answer = route(self, method, url, body)
             if answer is not None:
                 return answer
@@ -442,10 +446,6 @@ def warning_letter_routes(site: MirrorSite, method: str, url, body: bytes) -> tu
         if page is not None:
             return _text(200, page)
     return None
-
-
-# What the mirror serves beyond robots.txt, the apology page and the faults, asked in this order.
-ROUTES = (health_canada_routes, warning_letter_routes, static_page, media_pdf, rss_feed)
 
 
 def make_server(site: MirrorSite, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
