@@ -24,7 +24,6 @@ import sitecustomize as _netguard  # noqa: E402  (this process too)
 
 _netguard.install()
 
-
 FILES_DIR = ROOT / "tests" / "files"
 # Fixture pages the packaged mirror sample also serves are kept once, in the sample.
 FROM_SAMPLE = {
@@ -250,6 +249,18 @@ def reader_url(reader_db):
 
 
 # --- reading a crawled database (tests/test_real_site.py, tests/test_redteam.py) ----------------
+
+
+def with_ties(site: MirrorSite, sizes=(10, 8, 6, 4)) -> MirrorSite:
+    """Give the mirror's rows a few posted dates shared by many letters, as the real listing has."""
+    rows = site.sorted_rows()
+    dates = ["2026-03-17", "2026-03-10", "2026-03-03", "2026-02-24"]
+    i = 0
+    for size, date in zip(sizes, dates):
+        for row in rows[i : i + size]:
+            row["posted_date"] = date
+        i += size
+    return site
 
 
 def query(db: Path, sql: str, params=()):

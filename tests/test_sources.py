@@ -1,5 +1,6 @@
 """The source registry (scraper/sources.py): every declared source is crawlable and documented."""
 
+import dataclasses
 import re
 import sys
 import textwrap
@@ -136,14 +137,7 @@ def test_the_mirror_serves_the_routes_the_sources_declare(tmp_path, monkeypatch)
         b"<h1>Import alert 66-41</h1>",
     )
     assert site.handle("GET", hc_file, b"", log=False)[0] == 200
-    bad = sources.Source(
-        name="bad",
-        spider="bad",
-        kinds=(kinds.SAFETY_NOTICE,),
-        schedule="daily",
-        description="bad",
-        mirror_routes=("alerts_mirror.alert_page",),
-    )
+    bad = dataclasses.replace(alerts, mirror_routes=("alerts_mirror.alert_page",))
     with pytest.raises(ValueError, match="is not a function"):
         sources.mirror_routes([bad])
 

@@ -18,6 +18,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 # The directory holding the `scraper` package: the repository root in a checkout.
@@ -81,3 +82,18 @@ def count_while_writing(db: str | os.PathLike, sql: str = "select count(*) from 
             conn.close()
     except sqlite3.Error:
         return 0
+
+
+def wait_for_rows(
+    proc: subprocess.Popen,
+    db: str | os.PathLike,
+    at_least: int,
+    sql: str = "select count(*) from letters",
+    timeout: float = 60,
+) -> int:
+    """Wait, while `proc` runs, until `db` holds `at_least` rows by `sql` (or `timeout` s pass): the count then.
+    (A test that signals a crawl mid-run waits for it to be mid-run this way.)"""
+    deadline = time.monotonic() + timeout
+    while (n := count_while_writing(db, sql)) < at_least and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return n
