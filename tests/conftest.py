@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,60 @@ sys.path.insert(0, str(NETGUARD))
 import sitecustomize as _netguard  # noqa: E402  (this process too)
 
 _netguard.install()
+# A refused attempt is logged (NETGUARD_LOG: host, test, command line) and fails the test that made it (see
+# pytest_runtest_setup/call below), even where the code under test takes the refusal in its stride (a crawl
+# that says "cannot reach" and exits 7 would otherwise pass for a test of an offline machine).
+if not os.environ.get("NETGUARD_LOG"):
+    os.environ["NETGUARD_LOG"] = os.path.join(tempfile.gettempdir(), f"fdatrack-netguard-{os.getpid()}.log")
+    atexit.register(lambda log=os.environ["NETGUARD_LOG"]: os.path.exists(log) and os.remove(log))
+
+
+def _netguard_log_size() -> int:
+    try:
+        return os.path.getsize(os.environ["NETGUARD_LOG"])
+    except (KeyError, OSError):
+        return 0
+
+
+def _netguard_attempts(nodeid: str, since: int) -> list[str]:
+    """The hosts the guard refused, since byte `since` of the log, to this test or a process it started."""
+    try:
+        with open(os.environ["NETGUARD_LOG"]) as f:
+            f.seek(since)
+            lines = f.read().splitlines()
+    except (KeyError, OSError):
+        return []
+    found = []
+    for line in lines:
+        host, test, command, pid = (line.split("\t") + ["", "", ""])[:4]
+        if test.rsplit(" (", 1)[0] == nodeid:
+            found.append(f"{host} (from {'the test process' if pid == str(os.getpid()) else command})")
+    return found
+
+
+def _fail_on_network_attempts(item):
+    since = _netguard_log_size()
+    try:
+        return (yield)
+    finally:
+        attempts = _netguard_attempts(item.nodeid, since)
+        if attempts:
+            pytest.fail(
+                "test network guard: this test tried to leave the machine (tests use the loopback mirror only): "
+                + "; ".join(dict.fromkeys(attempts)),
+                pytrace=False,
+            )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _fail_on_network_attempts(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _fail_on_network_attempts(item))
+
 
 FILES_DIR = ROOT / "tests" / "files"
 # Fixture pages the packaged mirror sample also serves are kept once, in the sample.
