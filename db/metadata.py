@@ -261,6 +261,8 @@ def build_metadata() -> dict:
     described = table_columns()
     tables = {}
     for name, columns in described.items():
+        if name not in TABLE_TITLES:
+            raise ValueError(f"table {name} has no page title: add one to TABLE_TITLES in db/metadata.py")
         table = {
             "title": TABLE_TITLES[name],
             "description": TABLE_DESCRIPTIONS.get(name, "SQLite's storage for the full-text index (internal)."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from db import store
@@ -240,6 +241,15 @@ def test_canned_query_and_table_pages_are_titled_by_name_not_sql(datasette_url, 
             assert _page_title(response.text) == f"{meta['tables'][name]['title']}: {rows} — fdatrack", name
             # the render plugin's script (column descriptions folded) still applies on every table page
             assert "What each column means" in response.text, name
+
+
+def test_a_table_without_a_page_title_fails_the_metadata_build(monkeypatch):
+    from db import metadata
+
+    assert set(metadata.table_columns()) <= set(metadata.TABLE_TITLES)
+    monkeypatch.setitem(metadata.TABLE_COLUMNS, "letter_firms", {"firm": "The firm"})
+    with pytest.raises(ValueError, match="table letter_firms has no page title: add one to TABLE_TITLES"):
+        metadata.build_metadata()
 
 
 def test_documented_classify_output_is_what_the_command_prints(mirror_db, tmp_path):
