@@ -30,15 +30,16 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scraper.mirror.harness import fdatrack_env  # noqa: E402
 
 
 def run_measured(argv: list[str], env: dict) -> dict:
     """Run a child process; return its wall time, its own peak RSS (MB, from wait4), exit code and output."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(
-            argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env}, stdout=out, stderr=err
-        )
+        proc = subprocess.Popen(argv, cwd=ROOT, env=fdatrack_env(env), stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -133,24 +134,14 @@ def main(argv=None) -> dict:
         return {}
 
     from bench.synth import SyntheticSite
+    from scraper.mirror.harness import crawl_args, fdatrack_argv
     from scraper.mirror.server import serve_in_thread
 
     site = SyntheticSite(args.letters)
     tmp = Path(tempfile.mkdtemp(prefix="fdatrack-bench-crawl-"))
     with serve_in_thread(site) as (base_url, _):
         ours = run_measured(
-            [
-                sys.executable,
-                "-m",
-                "scraper.cli",
-                "crawl",
-                "--base-url",
-                base_url,
-                "--db",
-                str(tmp / "scrapy.db"),
-                "--delay",
-                "0",
-            ],
+            fdatrack_argv(*crawl_args(base_url, tmp / "scrapy.db")),
             {"FDA_CONCURRENCY": str(args.concurrency), "FDA_SOURCES": "warning_letters", "FDA_PAGE_SIZE": "100"},
         )
         ours_requests = len(site.requests)

@@ -11,8 +11,6 @@ conditional request 304 when the file is unchanged (tests/test_health_canada.py 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,34 +19,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scraper.mirror.harness import crawl as crawl_mirror  # noqa: E402
 from scraper.mirror.server import MirrorSite, serve_in_thread  # noqa: E402
 
 FILE = "/recalls-rappels/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.json"
 
 
 def crawl(base_url: str, db_path: Path) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scraper.cli",
-            "crawl",
-            "--base-url",
-            base_url,
-            "--db",
-            str(db_path),
-            "--delay",
-            "0",
-            "--source",
-            "health_canada",
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    crawl_mirror(base_url, db_path, "--source", "health_canada", check=True)
     return time.perf_counter() - start
 
 

@@ -20,9 +20,7 @@ what the site's misbehaviour costs in requests.
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,27 +29,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scraper.mirror.harness import crawl as crawl_mirror  # noqa: E402
 from scraper.mirror.server import MirrorSite, serve_in_thread  # noqa: E402
 from scraper.settings import DATATABLES_PATH, VIEWS_AJAX_PATH  # noqa: E402
 
 
 def crawl(base_url: str, db: Path, *extra: str, page_size: int) -> tuple[int, float]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "FDA_PAGE_SIZE": str(page_size),
-        "FDA_SOURCES": "warning_letters",
-        "FDA_CONCURRENCY": "8",
-    }
+    env = {"FDA_PAGE_SIZE": str(page_size), "FDA_SOURCES": "warning_letters", "FDA_CONCURRENCY": "8"}
     started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    proc = crawl_mirror(base_url, db, *extra, env=env, timeout=1800)
     return proc.returncode, time.monotonic() - started
 
 

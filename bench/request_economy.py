@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scraper.mirror.harness import crawl as crawl_mirror  # noqa: E402
 from scraper.mirror.server import MirrorSite, serve_in_thread  # noqa: E402
 
 FDA_LETTERS = 3700
@@ -38,27 +37,8 @@ FDA_CRAWL_DELAY = 30.0
 
 def crawl(base_url: str, db_path: Path, *extra: str, page_size: int) -> None:
     """One `fdatrack crawl` of the warning-letter listing, as a scheduler would run it."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FDA_PAGE_SIZE": str(page_size)}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scraper.cli",
-            "crawl",
-            "--base-url",
-            base_url,
-            "--db",
-            str(db_path),
-            "--delay",
-            "0",
-            *_source_option(),
-            *extra,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = crawl_mirror(
+        base_url, db_path, *_source_option(), *extra, env={"FDA_PAGE_SIZE": str(page_size)}, timeout=600
     )
     if result.returncode != 0:
         raise SystemExit(

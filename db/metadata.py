@@ -18,13 +18,12 @@ from pathlib import Path
 
 import yaml
 
-from db.queries import CANNED_QUERIES, DB_NAME
+from db.queries import CANNED_QUERIES
 from db.columns import ISO_TIME, JSON_ARRAY, column_descriptions
 from db.columns import BY_NAME as _COLUMN
-from db.site import LISTING_PATH, PROJECT_URL
+from db.site import DB_NAME, LISTING_PATH, PROJECT_URL
 
-# DB_NAME (db/queries.py): Datasette names a database after its file's stem; `fdatrack serve` always
-# presents the file under this name so that this metadata applies whatever the file is called.
+# DB_NAME (db/site.py): the name `fdatrack serve` presents the file under, whatever it is called.
 METADATA_PATH = Path(__file__).resolve().parent.parent / "datasette_metadata.yml"
 
 _CLASSIFICATION_COLUMNS = {
@@ -179,6 +178,27 @@ TABLE_DESCRIPTIONS = {
     "_sqlite_migrations": "Schema migrations applied to this file (db/schema.py).",
 }
 
+# Each table's and view's page title (and heading) in Datasette: what the page is, in words
+# (templates/table.html puts it in <title>). Every table must have one: build_metadata fails without.
+TABLE_TITLES = {
+    "letters": "FDA letters and notices",
+    "documents": "Documents of every kind, short view",
+    "runs": "Crawler runs",
+    "errors": "Pages a crawl could not read",
+    "letter_versions": "Document history",
+    "classifications": "Classifications",
+    "letter_tags": "Tags and the sentences that prove them",
+    "citations": "Legal provisions cited",
+    "letter_array_values": "Array values of letters (facet index)",
+    "site_state": "Crawler memory",
+    FTS_TABLE: "Full-text index",
+    FTS_TABLE + "_config": "Full-text index storage: settings",
+    FTS_TABLE + "_data": "Full-text index storage: blocks",
+    FTS_TABLE + "_docsize": "Full-text index storage: token counts",
+    FTS_TABLE + "_idx": "Full-text index storage: segments",
+    "_sqlite_migrations": "Schema migrations",
+}
+
 
 def table_columns() -> dict[str, dict[str, str]]:
     """{table: {column: description}} for every table and view the database can hold."""
@@ -241,7 +261,12 @@ def build_metadata() -> dict:
     described = table_columns()
     tables = {}
     for name, columns in described.items():
-        table = {"description": TABLE_DESCRIPTIONS.get(name, "SQLite's storage for the full-text index (internal).")}
+        if name not in TABLE_TITLES:
+            raise ValueError(f"table {name} has no page title: add one to TABLE_TITLES in db/metadata.py")
+        table = {
+            "title": TABLE_TITLES[name],
+            "description": TABLE_DESCRIPTIONS.get(name, "SQLite's storage for the full-text index (internal)."),
+        }
         if name == "letters":
             table.update(LETTERS_OPTIONS)
         if name in ("_sqlite_migrations", "site_state", "letter_array_values") or name.startswith(FTS_TABLE + "_"):

@@ -11,9 +11,8 @@ from __future__ import annotations
 from db import kinds
 from db.schema import FIRM_EXPRESSION as FIRM
 from db.columns import VIOLATION_LABELS
-from db.site import LISTING_PATH
+from db.site import DB_NAME, LISTING_PATH
 
-DB_NAME = "fda_letters"
 FEED_SIZE = 50
 FDA_LISTING_URL = "https://www.fda.gov" + LISTING_PATH
 

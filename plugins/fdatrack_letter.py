@@ -29,8 +29,8 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from db.schema import FIRM_EXPRESSION
+from db.site import DB_NAME
 
-DB_NAME = "fda_letters"
 ROUTE = r"^/letter/(?P<slug>[^/]+)$"
 
 # Sections, in the order the page shows them.

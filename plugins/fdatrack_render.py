@@ -8,7 +8,8 @@ so a letter quoting `<script>` or `onerror=` markup is shown as text, whatever S
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-DB_NAME = "fda_letters"
+from db.site import DB_NAME
+
 SNIPPET_COLUMN = "snippet"
 
 

@@ -15,6 +15,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 from db import kinds as _kinds
 
@@ -34,7 +35,9 @@ class Source:
     description: where it is read (fda.gov, or another regulator's site), one line (the docs/sources.md table cell).
     paths: the settings (scraper/settings.py) naming its paths under FDA_BASE_URL.
     rss_feeds: the RSS feeds (slugs in RSS_PATH) whose items are its documents (``--rss-check``).
-    mirror_routes: the loopback mirror's routes it needs (scraper/mirror/server.py), for the docs and tests.
+    mirror_routes: the loopback mirror's route functions that serve it, as "module:function" (each
+        ``(site, method, url, body) -> (status, headers, body)``, or None when the path is not its own);
+        the mirror asks the routes of every declared source, in order (:func:`mirror_routes`).
     spider_args: the spider arguments set when this source is chosen (each defaults to False otherwise).
     order: the position in ``--source all``, the help text and the docs table.
     """
@@ -102,6 +105,24 @@ def spiders_for(sources: list[str]) -> list[tuple[str, dict]]:
                 else:
                     plan[source.spider].setdefault(key, False)
     return list(plan.items())
+
+
+def mirror_routes(sources=None) -> list[Callable]:
+    """The loopback mirror's route functions: every declared source's (or those of ``sources``), in the
+    sources' order, each once."""
+    names: list[str] = []
+    for source in registry().values() if sources is None else sources:
+        for name in source.mirror_routes:
+            if name not in names:
+                names.append(name)
+    routes = []
+    for name in names:
+        module, _, function = name.partition(":")
+        route = getattr(importlib.import_module(module), function, None) if function else None
+        if not callable(route):
+            raise ValueError(f"mirror route {name!r} is not a function (write it as 'package.module:function')")
+        routes.append(route)
+    return routes
 
 
 def rss_feeds() -> dict[str, str]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from scraper.mirror import harness
 from scraper.mirror.server import SAMPLE_DIR, MirrorSite, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +25,59 @@ sys.path.insert(0, str(NETGUARD))
 import sitecustomize as _netguard  # noqa: E402  (this process too)
 
 _netguard.install()
+# A refused attempt is logged (NETGUARD_LOG: host, test, command line) and fails the test that made it (see
+# pytest_runtest_setup/call below), even where the code under test takes the refusal in its stride (a crawl
+# that says "cannot reach" and exits 7 would otherwise pass for a test of an offline machine).
+if not os.environ.get("NETGUARD_LOG"):
+    os.environ["NETGUARD_LOG"] = os.path.join(tempfile.gettempdir(), f"fdatrack-netguard-{os.getpid()}.log")
+    atexit.register(lambda log=os.environ["NETGUARD_LOG"]: os.path.exists(log) and os.remove(log))
+
+
+def _netguard_log_size() -> int:
+    try:
+        return os.path.getsize(os.environ["NETGUARD_LOG"])
+    except (KeyError, OSError):
+        return 0
+
+
+def _netguard_attempts(nodeid: str, since: int) -> list[str]:
+    """The hosts the guard refused, since byte `since` of the log, to this test or a process it started."""
+    try:
+        with open(os.environ["NETGUARD_LOG"]) as f:
+            f.seek(since)
+            lines = f.read().splitlines()
+    except (KeyError, OSError):
+        return []
+    found = []
+    for line in lines:
+        host, test, command, pid = (line.split("\t") + ["", "", ""])[:4]
+        if test.rsplit(" (", 1)[0] == nodeid:
+            found.append(f"{host} (from {'the test process' if pid == str(os.getpid()) else command})")
+    return found
+
+
+def _fail_on_network_attempts(item):
+    since = _netguard_log_size()
+    try:
+        return (yield)
+    finally:
+        attempts = _netguard_attempts(item.nodeid, since)
+        if attempts:
+            pytest.fail(
+                "test network guard: this test tried to leave the machine (tests use the loopback mirror only): "
+                + "; ".join(dict.fromkeys(attempts)),
+                pytrace=False,
+            )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _fail_on_network_attempts(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _fail_on_network_attempts(item))
 
 
 FILES_DIR = ROOT / "tests" / "files"
@@ -47,16 +103,25 @@ class Fixtures:
 def run_fdatrack(*args: str, env: dict | None = None, timeout: float = 300, input: str | None = None):
     """Run `fdatrack ARGS` in a subprocess from the repository root (a fresh Twisted reactor each time)."""
     # `fdatrack crawl` collects every source by default; tests of one source say which (FDA_SOURCES).
-    full_env = {**os.environ, "PYTHONPATH": TEST_PYTHONPATH, "FDA_SOURCES": "warning_letters", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "scraper.cli", *args],
-        cwd=ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=input,
-    )
+    return harness.run_fdatrack(*args, env=_env(env), pythonpath=TEST_PYTHONPATH, timeout=timeout, input=input)
+
+
+def start_fdatrack(*args: str, env: dict | None = None, **popen):
+    """`fdatrack ARGS` started as run_fdatrack runs it, not waited for (a test that signals or kills it mid-run)."""
+    return harness.start_fdatrack(*args, env=_env(env), pythonpath=TEST_PYTHONPATH, **popen)
+
+
+def crawl(base_url: str, db: Path, *args: str, env: dict | None = None, timeout: float = 300):
+    """`fdatrack crawl --base-url BASE_URL --db DB --delay 0 ARGS` (run_fdatrack's environment)."""
+    return run_fdatrack(*harness.crawl_args(base_url, db, *args), env=env, timeout=timeout)
+
+
+def _env(env: dict | None) -> dict:
+    return {"FDA_SOURCES": "warning_letters", **(env or {})}
+
+
+# Failing fast where a test makes the site fail: one short backoff, one retry, a 2 s download timeout.
+FAST = {"FDA_BLOCK_BACKOFF": "0.1", "FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_MAX_WAIT": "5", "FDA_DOWNLOAD_TIMEOUT": "2"}
 
 
 @pytest.fixture
@@ -240,6 +305,18 @@ def reader_url(reader_db):
 
 
 # --- reading a crawled database (tests/test_real_site.py, tests/test_redteam.py) ----------------
+
+
+def with_ties(site: MirrorSite, sizes=(10, 8, 6, 4)) -> MirrorSite:
+    """Give the mirror's rows a few posted dates shared by many letters, as the real listing has."""
+    rows = site.sorted_rows()
+    dates = ["2026-03-17", "2026-03-10", "2026-03-03", "2026-02-24"]
+    i = 0
+    for size, date in zip(sizes, dates):
+        for row in rows[i : i + size]:
+            row["posted_date"] = date
+        i += size
+    return site
 
 
 def query(db: Path, sql: str, params=()):

@@ -125,3 +125,27 @@ def test_db_does_not_import_scraper_and_has_no_import_cycle():
 
     for name in graph:
         visit(name, [])
+
+
+def _project_imports(path: Path) -> set[str]:
+    """The project modules a file imports (db.x, scraper.x), lazy ones included."""
+    return {i for i in _imports(path) if i.split(".")[0] in ("db", "scraper") and i.count(".") == 1}
+
+
+def test_plugins_take_the_database_name_from_db_site_and_load_nothing_heavy():
+    """The Datasette plugins import only db/ modules that import nothing of the project (no scraper/: no
+    Scrapy in Datasette's process), and the database name has one declaration, db.site.DB_NAME."""
+    light = {f"db.{p.stem}" for p in (ROOT / "db").glob("*.py") if not _project_imports(p)}
+    assert {"db.site", "db.schema"} <= light
+    users = 0
+    for path in sorted((ROOT / "plugins").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert _project_imports(path) <= light, (path.name, _project_imports(path) - light)
+        assigned = {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign) for t in n.targets if hasattr(t, "id")}
+        assert "DB_NAME" not in assigned, f"{path.name} declares its own DB_NAME"
+        assert '"fda_letters"' not in path.read_text(encoding="utf-8"), f"{path.name} spells the name out"
+        users += "db.site.DB_NAME" in _imports(path)
+    assert users >= 2  # fdatrack_letter.py and fdatrack_render.py
+    from db import metadata, queries, site
+
+    assert queries.DB_NAME is metadata.DB_NAME is site.DB_NAME

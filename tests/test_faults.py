@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import re
 import signal
 import sqlite3
@@ -31,7 +30,9 @@ import pytest
 
 from scraper.mirror.server import MirrorSite, serve_in_thread
 from scraper.settings import LETTER_PATH
-from tests.conftest import ROOT, TEST_PYTHONPATH, run_fdatrack
+from scraper.mirror.harness import crawl_args, wait_for_rows
+from tests.conftest import crawl as crawl_mirror
+from tests.conftest import start_fdatrack
 
 FAST = {
     "FDA_BLOCK_BACKOFF": "0.1",
@@ -55,9 +56,7 @@ class Scenario:
         self.listed = [row["slug"] for row in site.sorted_rows()]
 
     def crawl(self, *args: str) -> dict:
-        proc = run_fdatrack(
-            "crawl", "--base-url", self.base_url, "--db", str(self.db), "--delay", "0", *args, env=FAST, timeout=120
-        )
+        proc = crawl_mirror(self.base_url, self.db, *args, env=FAST, timeout=120)
         return {"code": proc.returncode, "stderr": proc.stderr, **db_state(self.db)}
 
     def page(self, slug: str) -> str:
@@ -447,32 +446,18 @@ def test_robots_txt_disallowing_letters_is_obeyed(outcome):
 # --------------------------------------------------------------------------- interruptions
 
 
-def _count_letters(db: Path) -> int:
-    try:
-        conn = sqlite3.connect(db, timeout=1)
-        try:
-            return conn.execute("select count(*) from letters").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
 def test_kill_9_mid_run_then_a_normal_run_completes(tmp_path):
     db = tmp_path / "letters.db"
     with serve_in_thread(MirrorSite()) as (base_url, site):
         listed = [row["slug"] for row in site.sorted_rows()]
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0.15"],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **FAST},
+        proc = start_fdatrack(
+            *crawl_args(base_url, db, delay="0.15"),
+            env=FAST,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
-            deadline = time.monotonic() + 60
-            while _count_letters(db) < 5 and proc.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_for_rows(proc, db, 5)
             assert proc.poll() is None, "the crawl finished before it could be killed"
             proc.send_signal(signal.SIGKILL)
         finally:
@@ -483,7 +468,7 @@ def test_kill_9_mid_run_then_a_normal_run_completes(tmp_path):
         assert killed["run"]["status"] == "running"  # nothing could close it
         assert_sound(killed, listed, complete=False)
 
-        proc = run_fdatrack("crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", env=FAST)
+        proc = crawl_mirror(base_url, db, env=FAST)
     after = db_state(db)
     assert proc.returncode == 0, proc.stderr
     assert sorted(after["letters"]) == sorted(listed)
@@ -495,18 +480,16 @@ def test_datasette_reader_open_during_a_crawl_does_not_block_it(tmp_path):
     db = tmp_path / "fda_letters.db"
     with serve_in_thread(MirrorSite()) as (base_url, site):
         listed = [row["slug"] for row in site.sorted_rows()]
-        assert (
-            run_fdatrack(
-                "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", "--limit", "5", env=FAST
-            ).returncode
-            == 0
-        )
+        assert crawl_mirror(base_url, db, "--limit", "5", env=FAST).returncode == 0
         port = _free_port()
         # `fdatrack serve --live`: read-only but not immutable, the documented way to serve while crawling
-        datasette = subprocess.Popen(
-            [sys.executable, "-m", "scraper.cli", "serve", "--db", str(db), "--port", str(port), "--live"],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH},
+        datasette = start_fdatrack(
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--live",
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -526,7 +509,7 @@ def test_datasette_reader_open_during_a_crawl_does_not_block_it(tmp_path):
 
             poller = threading.Thread(target=poll)
             poller.start()
-            proc = run_fdatrack("crawl", "--base-url", base_url, "--db", str(db), "--delay", "0", env=FAST)
+            proc = crawl_mirror(base_url, db, env=FAST)
             stop.set()
             poller.join(timeout=20)
             assert reader.execute("select count(*) from letters").fetchone()[0] == held, "snapshot isolation"

@@ -7,12 +7,10 @@ changed between runs the way fda.gov changes between two days.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import zlib
 
@@ -24,7 +22,9 @@ from scraper.incremental import CrawlPlan, ListingTracker
 from scraper.mirror.server import MirrorSite, serve_in_thread
 from scraper.runstatus import EXIT_CODES, layout_tripwire, run_status
 from scraper.settings import DATATABLES_PATH, LETTER_PATH, LISTING_PATH
-from tests.conftest import ROOT, TEST_PYTHONPATH, run_fdatrack
+from scraper.mirror.harness import count_while_writing, crawl_args, wait_for_rows
+from tests.conftest import crawl as crawl_mirror
+from tests.conftest import run_fdatrack, start_fdatrack
 
 BLOCK_ENV = {"FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_BACKOFF": "0.05"}
 SMALL_PAGES = {"FDA_PAGE_SIZE": "5"}
@@ -32,19 +32,7 @@ SMALL_PAGES = {"FDA_PAGE_SIZE": "5"}
 
 def crawl(base_url, db_path, *extra, env=None):
     """`fdatrack crawl` of the warning-letter listing (the source these runs are about) into db_path."""
-    return run_fdatrack(
-        "crawl",
-        "--base-url",
-        base_url,
-        "--db",
-        str(db_path),
-        "--delay",
-        "0",
-        "--source",
-        "warning_letters",
-        *extra,
-        env=env,
-    )
+    return crawl_mirror(base_url, db_path, "--source", "warning_letters", *extra, env=env)
 
 
 def paths(site) -> list[str]:
@@ -426,30 +414,14 @@ def test_interrupted_run_then_a_normal_run_gives_the_same_letters_as_an_uninterr
     with serve_in_thread(SlowLetters()) as (base_url, site):
         interrupted = tmp_path / "interrupted.db"
         site.letter_delay = 0.1
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "scraper.cli",
-                "crawl",
-                "--base-url",
-                base_url,
-                "--db",
-                str(interrupted),
-                "--delay",
-                "0",
-                "--source",
-                "warning_letters",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **SMALL_PAGES, "PYTHONPATH": TEST_PYTHONPATH},
+        proc = start_fdatrack(
+            *crawl_args(base_url, interrupted, "--source", "warning_letters"),
+            env=SMALL_PAGES,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and _count(interrupted) < 5:
-                time.sleep(0.05)
+            wait_for_rows(proc, interrupted, 5, WARNING_LETTER_COUNT)
             proc.send_signal(sig)
             code = proc.wait(timeout=60)
         finally:
@@ -471,14 +443,10 @@ def test_interrupted_run_then_a_normal_run_gives_the_same_letters_as_an_uninterr
 
 def _count(db_path) -> int:
     """Warning letters stored so far, read while another process writes (0 before the file exists)."""
-    try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1)
-        try:
-            return conn.execute("select count(*) from letters where kind = 'warning_letter'").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
+    return count_while_writing(db_path, WARNING_LETTER_COUNT)
+
+
+WARNING_LETTER_COUNT = "select count(*) from letters where kind = 'warning_letter'"
 
 
 # --- pure logic ---------------------------------------------------------------------------------

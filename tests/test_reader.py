@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from db import store
@@ -211,11 +212,12 @@ def _page_title(html: str) -> str:
     return unescape(re.search(r"<title>(.*?)</title>", html, re.S).group(1)).strip()
 
 
-def test_canned_query_and_table_pages_are_titled_by_name_not_sql(datasette_url):
-    """Issue 12 item 2: the <title> names the page from the metadata, never the SQL text."""
+def test_canned_query_and_table_pages_are_titled_by_name_not_sql(datasette_url, mirror_db):
+    """Issue 12 item 2: the <title> names the page from the metadata, never the SQL text (or "db: table")."""
     import httpx
 
     from db.queries import CANNED_QUERIES
+    from tests.conftest import query as rows_of
 
     meta = yaml.safe_load(open("datasette_metadata.yml"))["databases"]["fda_letters"]
     with httpx.Client(base_url=datasette_url, timeout=30) as client:
@@ -226,10 +228,28 @@ def test_canned_query_and_table_pages_are_titled_by_name_not_sql(datasette_url):
             expected = meta["queries"][name].get("title") or name
             assert title == f"{expected} — fdatrack", (name, title)
             assert "select" not in title.lower(), (name, title)
-        html = client.get("/fda_letters/letters").text
-        title = _page_title(html)
-        assert title.startswith((meta["tables"]["letters"].get("title") or "letters") + ": "), title
-        assert title.endswith(" — fdatrack"), title
+        # every table and view of the database, hidden ones included, by one template (templates/table.html)
+        names = {
+            r["name"] for r in rows_of(mirror_db, "select name from sqlite_master where type in ('table', 'view')")
+        }
+        assert names - set(meta["tables"]) == set(), "tables without metadata (and so without a title)"
+        for name in names:
+            response = client.get(f"/fda_letters/{name}")
+            assert response.status_code == 200, (name, response.status_code)
+            n = rows_of(mirror_db, f'select count(*) as n from "{name}"')[0]["n"]
+            rows = f"{n:,} row" + ("" if n == 1 else "s")
+            assert _page_title(response.text) == f"{meta['tables'][name]['title']}: {rows} — fdatrack", name
+            # the render plugin's script (column descriptions folded) still applies on every table page
+            assert "What each column means" in response.text, name
+
+
+def test_a_table_without_a_page_title_fails_the_metadata_build(monkeypatch):
+    from db import metadata
+
+    assert set(metadata.table_columns()) <= set(metadata.TABLE_TITLES)
+    monkeypatch.setitem(metadata.TABLE_COLUMNS, "letter_firms", {"firm": "The firm"})
+    with pytest.raises(ValueError, match="table letter_firms has no page title: add one to TABLE_TITLES"):
+        metadata.build_metadata()
 
 
 def test_documented_classify_output_is_what_the_command_prints(mirror_db, tmp_path):

@@ -14,40 +14,16 @@ import pytest
 
 from scraper.mirror.server import MirrorSite, serve_in_thread
 from scraper.settings import DATATABLES_PATH, LETTER_PATH, VIEWS_AJAX_PATH
-from tests.conftest import delisted, last_run, query, run_errors, run_fdatrack, stored
-
-FAST = {"FDA_BLOCK_BACKOFF": "0.1", "FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_MAX_WAIT": "5", "FDA_DOWNLOAD_TIMEOUT": "2"}
+from tests.conftest import FAST, delisted, last_run, query, run_errors, run_fdatrack, stored, with_ties
+from tests.conftest import crawl as crawl_mirror
 
 
 def crawl(base_url: str, db: Path, *args: str, env: dict | None = None):
-    return run_fdatrack(
-        "crawl",
-        "--base-url",
-        base_url,
-        "--db",
-        str(db),
-        "--delay",
-        "0",
-        *args,
-        env={**FAST, **(env or {})},
-        timeout=240,
-    )
+    return crawl_mirror(base_url, db, *args, env={**FAST, **(env or {})}, timeout=240)
 
 
 def listing_requests(site: MirrorSite, since: int = 0) -> list[tuple[str, str]]:
     return [(m, t) for m, t in site.requests[since:] if t.startswith((DATATABLES_PATH, VIEWS_AJAX_PATH))]
-
-
-def with_ties(site: MirrorSite, sizes=(10, 8, 6, 4)) -> MirrorSite:
-    """Give the mirror's rows a few posted dates shared by many letters, as the real listing has."""
-    rows = site.sorted_rows()
-    dates = ["2026-03-17", "2026-03-10", "2026-03-03", "2026-02-24"]
-    i = 0
-    for size, date in zip(sizes, dates):
-        for row in rows[i : i + size]:
-            row["posted_date"] = date
-        i += size
-    return site
 
 
 def assert_ledger_balanced(db: Path):

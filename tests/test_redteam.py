@@ -23,9 +23,8 @@ import pytest
 
 from scraper.mirror.server import MirrorSite, serve_in_thread
 from scraper.settings import LETTER_PATH
-from tests.conftest import delisted, last_run, query, run_errors, run_fdatrack, stored
-
-FAST = {"FDA_BLOCK_BACKOFF": "0.1", "FDA_BLOCK_RETRIES": "1", "FDA_BLOCK_MAX_WAIT": "5", "FDA_DOWNLOAD_TIMEOUT": "2"}
+from tests.conftest import FAST, delisted, last_run, query, run_errors, stored, with_ties
+from tests.conftest import crawl as crawl_mirror
 
 
 # --- a mirror that tests can tamper with ---------------------------------------------------------
@@ -73,18 +72,7 @@ class TamperSite(MirrorSite):
 
 
 def crawl(base_url: str, db: Path, *args: str, env: dict | None = None):
-    return run_fdatrack(
-        "crawl",
-        "--base-url",
-        base_url,
-        "--db",
-        str(db),
-        "--delay",
-        "0",
-        *args,
-        env={**FAST, **(env or {})},
-        timeout=120,
-    )
+    return crawl_mirror(base_url, db, *args, env={**FAST, **(env or {})}, timeout=120)
 
 
 def listed_slugs(site: MirrorSite) -> set[str]:
@@ -94,17 +82,6 @@ def listed_slugs(site: MirrorSite) -> set[str]:
 def copy_page(site: MirrorSite, new_slug: str, like: str | None = None) -> None:
     like = like or site.sorted_rows()[0]["slug"]
     site.pages[new_slug] = site.letter_page(like)
-
-
-def with_ties(site: MirrorSite, sizes=(10, 8, 6, 4)) -> MirrorSite:
-    rows = site.sorted_rows()
-    dates = ["2026-03-17", "2026-03-10", "2026-03-03", "2026-02-24"]
-    i = 0
-    for size, d in zip(sizes, dates):
-        for row in rows[i : i + size]:
-            row["posted_date"] = d
-        i += size
-    return site
 
 
 def truth_problems(result, db: Path, expected: set[str], live: set[str] | None = None) -> list[str]:

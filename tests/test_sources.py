@@ -1,5 +1,6 @@
 """The source registry (scraper/sources.py): every declared source is crawlable and documented."""
 
+import dataclasses
 import re
 import sys
 import textwrap
@@ -94,6 +95,51 @@ def test_a_new_spider_module_declares_its_source_once(tmp_path, monkeypatch):
             sources.registry("fakespiders")
     finally:
         sources.registry.cache_clear()
+
+
+def test_the_mirror_serves_the_routes_the_sources_declare(tmp_path, monkeypatch):
+    """scraper/mirror/server.py has no route list of its own: it asks the routes each declared source names."""
+    from scraper.mirror.server import MirrorSite
+
+    site = MirrorSite()
+    assert site.routes == sources.mirror_routes()
+    for source in sources.registry().values():
+        assert source.mirror_routes, f"{source.name} declares no mirror route"
+    hc_file = project_settings.HC_MIRROR_PREFIX + project_settings.HC_OPEN_DATA_PATH
+    assert site.handle("GET", hc_file, b"", log=False)[0] == 200
+    # a source declared without the Health Canada route: the mirror no longer serves its file
+    others = [s for s in sources.registry().values() if s.name != "health_canada"]
+    site.routes = sources.mirror_routes(others)
+    assert site.handle("GET", hc_file, b"", log=False)[0] == 404
+    # a new source's module names its route; the mirror serves it, once however many sources name it
+    (tmp_path / "alerts_mirror.py").write_text(
+        textwrap.dedent("""
+        def alert_page(site, method, url, body):
+            if url.path.startswith("/import-alerts/"):
+                return 200, {"Content-Type": "text/html"}, b"<h1>Import alert " + url.path[15:].encode() + b"</h1>"
+            return None
+    """)
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    alerts = sources.Source(
+        name="import_alerts",
+        spider="import_alerts",
+        kinds=(kinds.SAFETY_NOTICE,),
+        schedule="weekly",
+        description="import alerts",
+        mirror_routes=("alerts_mirror:alert_page", "alerts_mirror:alert_page"),
+    )
+    site.routes = sources.mirror_routes([*sources.registry().values(), alerts])
+    assert len(site.routes) == len(sources.mirror_routes()) + 1
+    assert site.handle("GET", "/import-alerts/66-41", b"", log=False) == (
+        200,
+        {"Content-Type": "text/html"},
+        b"<h1>Import alert 66-41</h1>",
+    )
+    assert site.handle("GET", hc_file, b"", log=False)[0] == 200
+    bad = dataclasses.replace(alerts, mirror_routes=("alerts_mirror.alert_page",))
+    with pytest.raises(ValueError, match="is not a function"):
+        sources.mirror_routes([bad])
 
 
 def test_a_declaration_with_an_unknown_kind_or_schedule_is_refused():

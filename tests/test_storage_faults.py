@@ -21,7 +21,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +30,9 @@ import pytest
 from scraper.mirror.server import MirrorSite, serve_in_thread
 from scraper.runstatus import EXIT_CODES
 from scraper.settings import LETTER_PATH
-from tests.conftest import ROOT, TEST_PYTHONPATH, run_fdatrack
+from scraper.mirror.harness import crawl_args, wait_for_rows
+from tests.conftest import crawl as crawl_mirror
+from tests.conftest import ROOT, start_fdatrack
 from tests.test_faults import FAST, assert_sound, db_state
 from tests.test_incremental import SlowLetters
 
@@ -40,18 +41,7 @@ ENV = {**FAST, "FDA_BUSY_TIMEOUT": "1"}
 
 def crawl(base_url: str, db: Path, *args: str, env: dict | None = None, timeout: float = 120):
     started = time.monotonic()
-    proc = run_fdatrack(
-        "crawl",
-        "--base-url",
-        base_url,
-        "--db",
-        str(db),
-        "--delay",
-        "0",
-        *args,
-        env={**ENV, **(env or {})},
-        timeout=timeout,
-    )
+    proc = crawl_mirror(base_url, db, *args, env={**ENV, **(env or {})}, timeout=timeout)
     proc.elapsed = time.monotonic() - started
     return proc
 
@@ -94,33 +84,19 @@ def crawled(tmp_path):
 # --------------------------------------------------------------------------- two crawls, one database
 
 
-def _letters(db: Path) -> int:
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return conn.execute("select count(*) from letters").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
 def test_a_second_crawl_exits_at_once_while_the_first_holds_the_lock(tmp_path):
     db = tmp_path / "letters.db"
     with serve_in_thread(SlowLetters()) as (base_url, site), serve_in_thread(MirrorSite()) as (other_url, other):
         site.letter_delay = 0.2
-        first = subprocess.Popen(
-            [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0"],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV},
+        first = start_fdatrack(
+            *crawl_args(base_url, db),
+            env=ENV,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
         try:
-            deadline = time.monotonic() + 60
-            while _letters(db) < 2 and first.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_for_rows(first, db, 2)
             assert first.poll() is None, "the first crawl ended before the second could start"
             second = crawl(other_url, db)
             assert first.poll() is None, "the first crawl must still be running"
@@ -169,10 +145,9 @@ def test_a_short_wait_for_the_write_lock_is_reported_and_the_run_goes_on(crawled
     holder = sqlite3.connect(db)
     holder.execute("begin immediate")
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "scraper.cli", "crawl", "--base-url", base_url, "--db", str(db), "--delay", "0"],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV, "FDA_BUSY_TIMEOUT": "15"},
+        proc = start_fdatrack(
+            *crawl_args(base_url, db),
+            env={**ENV, "FDA_BUSY_TIMEOUT": "15"},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -350,31 +325,15 @@ def test_signal_mid_crawl_marks_the_run_interrupted_and_starts_no_further_source
     with serve_in_thread(SlowLetters()) as (base_url, site):
         site.letter_delay = 0.2
         listed = [row["slug"] for row in site.sorted_rows()]
-        proc = subprocess.Popen(  # every source: the warning letters come first, two more would follow
-            [
-                sys.executable,
-                "-m",
-                "scraper.cli",
-                "crawl",
-                "--base-url",
-                base_url,
-                "--db",
-                str(db),
-                "--delay",
-                "0",
-                "--source",
-                "all",
-            ],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": TEST_PYTHONPATH, **ENV},
+        proc = start_fdatrack(  # every source: the warning letters come first, two more would follow
+            *crawl_args(base_url, db, "--source", "all"),
+            env=ENV,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
         try:
-            deadline = time.monotonic() + 60
-            while _letters(db) < 3 and proc.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_for_rows(proc, db, 3)
             assert proc.poll() is None, "the crawl ended before the signal"
             proc.send_signal(sig)
             stderr = proc.communicate(timeout=60)[1]

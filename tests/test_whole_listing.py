@@ -9,21 +9,16 @@ import sqlite_utils
 
 from scraper.mirror.real_rows import marcs_from_slug
 from scraper.mirror.server import MirrorSite, serve_in_thread
-from tests.conftest import run_fdatrack
+from tests.conftest import crawl
 
 
 def test_crawl_of_the_whole_real_listing_stores_every_listed_letter(tmp_path):
     site = MirrorSite(all_rows=True)
     db_path = tmp_path / "all.db"
     with serve_in_thread(site) as (base_url, _):
-        result = run_fdatrack(
-            "crawl",
-            "--base-url",
+        result = crawl(
             base_url,
-            "--db",
-            str(db_path),
-            "--delay",
-            "0",
+            db_path,
             env={"FDA_CONCURRENCY": "8", "FDA_PAGE_SIZE": "1000"},
             timeout=900,
         )

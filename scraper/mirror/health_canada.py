@@ -63,6 +63,14 @@ def _not_modified(headers, etag: str, last_modified: int) -> bool:
     return False
 
 
+def health_canada_routes(site, method: str, url, body: bytes) -> tuple[int, dict, bytes] | None:
+    """The mirror's answer for a path under HC_MIRROR_PREFIX (the open-data file, notice pages), else None."""
+    hc_path = strip_prefix(url.path)
+    if hc_path is None:
+        return None
+    return site.health_canada.handle(hc_path, getattr(site.current_request, "headers", None))
+
+
 def strip_prefix(path: str) -> str | None:
     """The Health Canada path of a mirror path, or None when it is not under the prefix."""
     if path == HC_MIRROR_PREFIX or path.startswith(HC_MIRROR_PREFIX + "/"):

@@ -29,19 +29,32 @@ def load_static_pages(sample_dir: Path) -> dict[str, str]:
     return pages
 
 
-def other_source(sample_dir: Path, static_pages: dict[str, str], path: str) -> tuple[int, dict, bytes] | None:
-    """The response for a notice page, a listing page, a letter PDF or an RSS feed; None if not one."""
-    sample_dir = Path(sample_dir)
-    if path in static_pages:
-        return 200, {"Content-Type": "text/html; charset=utf-8"}, (sample_dir / static_pages[path]).read_bytes()
-    media = MEDIA_ROUTE.fullmatch(path)
-    if media and (pdf := sample_dir / "media" / f"{media.group(1)}.pdf").is_file():
+# Route functions of the mirror: (site, method, url, body) -> (status, headers, body), or None: not this route.
+
+
+def static_page(site, method: str, url, body: bytes) -> tuple[int, dict, bytes] | None:
+    """A safety-notice page or an untitled-letter listing page (the pages.jsonl indexes)."""
+    if url.path in site.static_pages:
+        page = Path(site.sample_dir) / site.static_pages[url.path]
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, page.read_bytes()
+    return None
+
+
+def media_pdf(site, method: str, url, body: bytes) -> tuple[int, dict, bytes] | None:
+    """A letter PDF at /media/<id>/download (response, close-out and untitled letters)."""
+    media = MEDIA_ROUTE.fullmatch(url.path)
+    if media and (pdf := Path(site.sample_dir) / "media" / f"{media.group(1)}.pdf").is_file():
         return (
             200,
             {"Content-Type": "application/pdf", "Content-Disposition": f'attachment; filename="{media.group(1)}.pdf"'},
             pdf.read_bytes(),
         )
-    feed = RSS_ROUTE.fullmatch(path)
-    if feed and (xml := sample_dir / "rss" / f"{feed.group(1)}.xml").is_file():
+    return None
+
+
+def rss_feed(site, method: str, url, body: bytes) -> tuple[int, dict, bytes] | None:
+    """One of FDA's RSS feeds (sample/rss/<slug>.xml)."""
+    feed = RSS_ROUTE.fullmatch(url.path)
+    if feed and (xml := Path(site.sample_dir) / "rss" / f"{feed.group(1)}.xml").is_file():
         return 200, {"Content-Type": "application/rss+xml; charset=utf-8"}, xml.read_bytes()
     return None

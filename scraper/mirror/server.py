@@ -22,12 +22,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from scraper.mirror.health_canada import HealthCanadaMirror, strip_prefix
-from scraper.mirror.other_sources import load_static_pages, other_source
+from scraper.mirror.health_canada import HealthCanadaMirror
+from scraper.mirror.other_sources import load_static_pages
 from scraper.mirror.real_rows import REAL_ROWS_FILE, choose_slice, load_real_rows
 from scraper.mirror.sample_pages import render_listing_page
 from scraper.mirror.site_pages import row_letter, static_cells, static_table_rows, whole_page
 from scraper.settings import DATATABLES_PATH, LETTER_PATH, LISTING_PATH, VIEWS_AJAX_PATH
+from scraper.sources import mirror_routes
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
 APOLOGY_PATH = "/apology_objects/abuse-detection-apology.html"
@@ -102,6 +103,9 @@ class MirrorSite:
         self.apology_page = (self.sample_dir / "apology.html").read_text()
         self.static_pages = load_static_pages(self.sample_dir)  # notices, untitled-letter listings
         self.health_canada = HealthCanadaMirror(self.sample_dir)  # recalls-rappels.canada.ca, under its prefix
+        # What it serves beyond robots.txt, the apology page and the faults: the routes the declared sources
+        # name (Source.mirror_routes), asked in the sources' order.
+        self.routes = mirror_routes()
         self._lock = threading.Lock()
 
     # --- content -------------------------------------------------------------------
@@ -246,36 +250,12 @@ class MirrorSite:
         if path in self.extra:
             status, ctype, payload = self.extra[path]
             return status, {"Content-Type": ctype}, payload
-        if (hc_path := strip_prefix(path)) is not None:  # Health Canada's site (scraper/mirror/health_canada.py)
-            if path in self.redirects:
-                return 302, {"Location": self.redirects[path], "Content-Type": "text/html"}, b""
-            answer = self.health_canada.handle(hc_path, getattr(self.current_request, "headers", None))
-            return answer if answer is not None else _text(404, NOT_FOUND_PAGE)
         if path in self.redirects:  # tests: a redirect to anywhere, a loop
             return 302, {"Location": self.redirects[path], "Content-Type": "text/html"}, b""
-        if path.rstrip("/") == LISTING_PATH:
-            return _text(200, self.listing_page_html())
-        if path in (DATATABLES_PATH, VIEWS_AJAX_PATH) and "ajax_refused" in self.faults:
-            return 302, {"Location": APOLOGY_PATH, "Content-Type": "text/html"}, b""
-        if path == DATATABLES_PATH:
-            if "block_datatables" in self.faults:
-                return _text(403, self.apology_page)
-            if "datatables_apology" in self.faults:
-                return 302, {"Location": APOLOGY_PATH, "Content-Type": "text/html"}, b""
-            if "datatables_not_json" in self.faults:
-                return _text(200, NOT_JSON_PAGE)
-            return self._datatables(parse_qs(url.query or body.decode("utf-8", "replace")))
-        if path == VIEWS_AJAX_PATH and method == "POST":
-            return self._views_ajax(parse_qs(body.decode("utf-8", "replace")))
-        if path.startswith(LETTER_PATH):
-            if "server_error" in self.faults:
-                return _text(503, self.apology_page)
-            page = self.letter_page(path[len(LETTER_PATH) :].strip("/"))
-            if page is not None:
-                return _text(200, page)
-        other = other_source(self.sample_dir, self.static_pages, path)  # notices, PDFs, RSS
-        if other is not None:
-            return other
+        for route in self.routes:
+            answer = route(self, method, url, body)
+            if answer is not None:
+                return answer
         return _text(404, NOT_FOUND_PAGE)
 
     def _page(self, params: dict) -> tuple[int, int, list[dict]]:
@@ -440,6 +420,32 @@ class _MirrorHTTPServer(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)
+
+
+def warning_letter_routes(site: MirrorSite, method: str, url, body: bytes) -> tuple[int, dict, bytes] | None:
+    """The listing page, its DataTables and Views AJAX endpoints, and the letter pages (their faults included)."""
+    path = url.path
+    if path.rstrip("/") == LISTING_PATH:
+        return _text(200, site.listing_page_html())
+    if path in (DATATABLES_PATH, VIEWS_AJAX_PATH) and "ajax_refused" in site.faults:
+        return 302, {"Location": APOLOGY_PATH, "Content-Type": "text/html"}, b""
+    if path == DATATABLES_PATH:
+        if "block_datatables" in site.faults:
+            return _text(403, site.apology_page)
+        if "datatables_apology" in site.faults:
+            return 302, {"Location": APOLOGY_PATH, "Content-Type": "text/html"}, b""
+        if "datatables_not_json" in site.faults:
+            return _text(200, NOT_JSON_PAGE)
+        return site._datatables(parse_qs(url.query or body.decode("utf-8", "replace")))
+    if path == VIEWS_AJAX_PATH and method == "POST":
+        return site._views_ajax(parse_qs(body.decode("utf-8", "replace")))
+    if path.startswith(LETTER_PATH):
+        if "server_error" in site.faults:
+            return _text(503, site.apology_page)
+        page = site.letter_page(path[len(LETTER_PATH) :].strip("/"))
+        if page is not None:
+            return _text(200, page)
+    return None
 
 
 def make_server(site: MirrorSite, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:

@@ -58,7 +58,7 @@ SOURCES = (
         "`HC_OPEN_DATA_PATH`, one conditional request a day) and the pages of the notices it keeps (see "
         "[Health Canada](#health-canada)); regulator Health Canada, country CA",
         paths=("HC_OPEN_DATA_PATH",),
-        mirror_routes=("HC_MIRROR_PREFIX + HC_OPEN_DATA_PATH", "HC_MIRROR_PREFIX + /en/alert-recall/<slug>"),
+        mirror_routes=("scraper.mirror.health_canada:health_canada_routes",),
     ),
 )
 

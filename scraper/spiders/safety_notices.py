@@ -40,7 +40,7 @@ SOURCES = (
         "that read as notices (`press_release` for pages under `/news-events/press-announcements/`)",
         paths=("SAFETY_NOTICE_PATHS", "SAFETY_NOTICE_INDEX_PATHS", "RSS_PATH"),
         rss_feeds=("medwatch",),
-        mirror_routes=("SAFETY_NOTICE_PATHS", "SAFETY_NOTICE_INDEX_PATHS", "RSS_PATH"),
+        mirror_routes=("scraper.mirror.other_sources:static_page", "scraper.mirror.other_sources:rss_feed"),
     ),
 )
 

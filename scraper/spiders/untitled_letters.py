@@ -30,7 +30,7 @@ SOURCES = (
         "`UNTITLED_LISTING_PATHS` (see below); each letter's PDF (+ its response/close-out letters; "
         "promotional material in `attachments`)",
         paths=("UNTITLED_LISTING_PATHS",),
-        mirror_routes=("UNTITLED_LISTING_PATHS", "/media/<id>/download"),
+        mirror_routes=("scraper.mirror.other_sources:static_page", "scraper.mirror.other_sources:media_pdf"),
     ),
 )
 

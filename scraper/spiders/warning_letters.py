@@ -42,7 +42,7 @@ SOURCES = (
         description="the warning-letter listing (DataTables JSON) and each letter page",
         paths=("LISTING_PATH", "LETTER_PATH", "DATATABLES_PATH", "VIEWS_AJAX_PATH"),
         rss_feeds=("warning-letters",),
-        mirror_routes=("/robots.txt", "LISTING_PATH", "DATATABLES_PATH", "VIEWS_AJAX_PATH", "LETTER_PATH<slug>"),
+        mirror_routes=("scraper.mirror.server:warning_letter_routes", "scraper.mirror.other_sources:rss_feed"),
     ),
     Source(
         name="related_letters",
@@ -54,7 +54,7 @@ SOURCES = (
         description="the listing's Response Letter / Close-out Letter cells: PDFs at `/media/<id>/download` "
         "(or pages), with `parent_slug` = the warning letter",
         paths=("LISTING_PATH",),
-        mirror_routes=("/media/<id>/download",),
+        mirror_routes=("scraper.mirror.other_sources:media_pdf",),
     ),
 )
 

@@ -1,7 +1,11 @@
 """Loaded by every Python process the tests start (tests/conftest.py puts this folder on
 PYTHONPATH): no test may reach beyond the loopback interface. A connection or name lookup for
 any other host fails at once with an OSError that says so, so a test that would touch fda.gov
-(or anything else on the internet) fails loudly instead of depending on the network."""
+(or anything else on the internet) fails loudly instead of depending on the network.
+
+Each refusal is also a line of NETGUARD_LOG (host, PYTEST_CURRENT_TEST, command line, pid; tests/conftest.py
+names a file for every session), and tests/conftest.py fails the test it belongs to, so that code which
+takes the refusal in its stride (a crawl that reports "cannot reach" and exits 7) cannot hide it."""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo
+_real_gethostbyname = socket.gethostbyname
+_real_gethostbyname_ex = socket.gethostbyname_ex
 
 
 def _is_loopback(host) -> bool:
@@ -35,7 +41,7 @@ def _refuse(host, error=OSError):
     log = os.environ.get("NETGUARD_LOG")
     if log:
         with open(log, "a") as f:
-            f.write(f"{host}\t{os.environ.get('PYTEST_CURRENT_TEST', '')}\t{' '.join(sys.argv)[:300]}\n")
+            f.write(f"{host}\t{os.environ.get('PYTEST_CURRENT_TEST', '')}\t{' '.join(sys.argv)[:300]}\t{os.getpid()}\n")
     if error is socket.gaierror:
         raise socket.gaierror(socket.EAI_NONAME, f"test network guard: {host} is not loopback")
     raise OSError(f"test network guard: {host} is not loopback; tests use the local mirror only")
@@ -62,10 +68,25 @@ def _getaddrinfo(host, *args, **kwargs):
     return _real_getaddrinfo(host, *args, **kwargs)
 
 
+def _gethostbyname(host):
+    # Twisted's resolver (and so Scrapy's) looks names up with gethostbyname, not getaddrinfo.
+    if not _is_loopback(host):
+        _refuse(host, socket.gaierror)
+    return _real_gethostbyname(host)
+
+
+def _gethostbyname_ex(host):
+    if not _is_loopback(host):
+        _refuse(host, socket.gaierror)
+    return _real_gethostbyname_ex(host)
+
+
 def install() -> None:
     socket.socket.connect = _connect
     socket.socket.connect_ex = _connect_ex
     socket.getaddrinfo = _getaddrinfo
+    socket.gethostbyname = _gethostbyname
+    socket.gethostbyname_ex = _gethostbyname_ex
 
 
 install()
