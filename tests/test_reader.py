@@ -266,3 +266,47 @@ def test_search_results_are_a_short_list_with_highlighted_snippets(datasette_url
         assert 'class="col-body_text' not in html
         for column in ("company", "date", "kind"):
             assert f'class="col-{column}' in html, column
+
+
+def test_full_text_index_is_rewritten_only_when_the_indexed_text_changes(tmp_path):
+    db = store.open_db(tmp_path / "t.db")
+    letters = [
+        {
+            "slug": f"firm-{i}",
+            "url": f"https://www.fda.gov/x/firm-{i}",
+            "company": f"Firm {i}",
+            "subject": "Exosome products",
+            "posted_date": "2025-05-06",
+            "body_text": f"Your exosome product number {i} is an unapproved biologic.",
+            "raw_html": f"<html><p>letter {i}</p></html>",
+        }
+        for i in range(3)
+    ]
+    for letter in letters:
+        assert store.save_letter(db, dict(letter), None) == "new"
+    index = lambda: db.execute("select id, block from letters_fts_data order by id").fetchall()
+    search = lambda q: [
+        r[0]
+        for r in db.execute(
+            "select l.slug from letters_fts f join letters l on l.rowid = f.rowid where letters_fts match ? "
+            "order by l.slug",
+            [q],
+        )
+    ]
+    before = index()
+    # what a crawl does to letters it finds unchanged, delisted or relisted: no text changes, no index write
+    for letter in letters:
+        assert store.save_letter(db, dict(letter), None) == "unchanged"
+    db.execute("update letters set delisted_at = '2026-01-01' where slug = 'firm-1'")
+    store.save_letter(db, {**letters[2], "posted_date": "2025-05-07"}, None)  # changed, not its text
+    assert index() == before
+    # a new text replaces the old one in the index
+    assert store.save_letter(db, {**letters[0], "body_text": "Your stem cell product is adulterated."}, None) == (
+        "changed"
+    )
+    store.save_letter(db, {**letters[1], "company": "Zenith Labs"}, None)
+    assert search("exosome") == ["firm-0", "firm-1", "firm-2"]  # firm-0's subject still says it
+    assert search("body_text:exosome") == ["firm-1", "firm-2"]
+    assert search("adulterated") == ["firm-0"]
+    assert search("company:zenith") == ["firm-1"] and search('company:"firm 1"') == []
+    db.execute("insert into letters_fts (letters_fts, rank) values ('integrity-check', 1)")  # index = letters rows
