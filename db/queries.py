@@ -31,6 +31,13 @@ def _param(name: str, default) -> str:
     return f"cast(coalesce(nullif(:{name}, ''), {default}) as integer)"
 
 
+# The long lists (awaiting_closeout, recent_changes, citing_cfr) show PAGE_SIZE rows a page (?page=2 for the
+# next): 1,000 rows (Datasette's max_returned_rows) cost some 150 ms to render at 100,000 letters, and the SQL
+# reads the long rows of the page's documents only.
+PAGE_SIZE = 100
+PAGE = f"limit {PAGE_SIZE} offset ({_param('page', 1)} - 1) * {PAGE_SIZE}"
+
+
 def url_path_segment(expr: str) -> str:
     """SQL expression: `expr` with the characters that end or split a URL path segment %-encoded."""
     out = expr
@@ -138,23 +145,24 @@ order by l.year desc, letters desc"""
 
 # Firms are matched on their name without case or punctuation ("Invitrx Therapeutics, Inc." is
 # "Invitrx Therapeutics Inc."); MARCS-CMS numbers differ per case, so they cannot group a firm.
-REPEAT_RECIPIENTS = f"""with firms as (
-  select
-    {FIRM} as firm,
-    company, slug, letter_issue_date, exosome_related
-  from letters
-  where company is not null and company != ''
-    and coalesce(kind, '{kinds.DEFAULT}') in {kinds.sql_list(kinds.LETTERS)}
-)
-select
-  min(company) as company, count(*) as letters,
-  min(letter_issue_date) as first_letter, max(letter_issue_date) as latest_letter,
-  sum(exosome_related) as exosome_letters,
-  group_concat(slug, ' ') as slugs
-from firms
-group by firm
-having count(*) >= {_param("min_letters", 2)}
+# One row per firm from letter_firms (m017: the count, dates and newest letter of each firm's warning and
+# untitled letters, kept by triggers); `firm` links to firm_letters, which lists the firm's letters
+# (plugins/fdatrack_letter.py). Grouping every letter here, and listing every slug of every firm, cost
+# 42–110 ms of SQL and 10 MB of HTML (tens of thousands of links) at 100,000 letters.
+_LETTER_KINDS = f"coalesce(kind, '{kinds.DEFAULT}') in {kinds.sql_list(kinds.LETTERS)}"
+REPEAT_RECIPIENTS = f"""select company, firm, letters, first_letter, latest_letter, exosome_letters, latest_slug
+from letter_firms
+where letters >= {_param("min_letters", 2)}
 order by letters desc, latest_letter desc"""
+
+# The letters repeat_recipients counts for one firm, its name spelt any way (normalised as FIRM normalises
+# company, so idx_letters_firm finds them).
+FIRM_LETTERS = f"""select
+  slug, company, letter_issue_date, kind, issuing_office, exosome_related, violation_types, url
+from letters
+where {FIRM} = {FIRM.replace("company", ":firm")}
+  and company is not null and company != '' and {_LETTER_KINDS}
+order by letter_issue_date desc, slug desc"""
 
 AWAITING_CLOSEOUT = f"""select
   l.slug, l.company, l.letter_issue_date,
@@ -167,7 +175,8 @@ where l.kind = '{kinds.WARNING_LETTER}'  -- not coalesce(): the index of m013 re
   and not exists (select 1 from letters c where c.parent_slug = l.slug and c.kind = 'closeout_letter')
   and julianday('now') - julianday(l.letter_issue_date) >= {_param("older_than_days", 0)}
   and (:exosome_only in ('', '0') or l.exosome_related = 1)
-order by l.letter_issue_date"""
+order by l.letter_issue_date, l.rowid  -- rowid: ties in a fixed order, still the index's order
+{PAGE}"""
 
 RECENT_CHANGES = f"""select
   v.seen_at, v.change, v.changed_fields, v.slug, coalesce(l.company, l.title) as company, l.kind,
@@ -175,7 +184,8 @@ RECENT_CHANGES = f"""select
 from letter_versions v
 join letters l on l.slug = v.slug
 where v.seen_at >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-' || {_param("days", 30)} || ' days')
-order by v.seen_at desc, v.id desc"""
+order by v.seen_at desc, v.id desc
+{PAGE}"""
 
 # Each word of q must occur. fdatrack_fts_query (plugins/fdatrack_guard.py) drops quotes (no FTS5 syntax
 # error can reach the user) and keeps the first 16 distinct words: snippet() runs as one SQLite
@@ -194,25 +204,33 @@ limit 100"""
 
 # "1271.3", "21 CFR 1271", "21 C.F.R. § 1271.3(d)" and "part 211" all work; a section matches
 # itself and its subsections (211 matches 211.100(a), not 2110).
-CITING_CFR = """with wanted as (
+_CFR_RANGE = (
+    # a range of the citation index (the prefix before any '(' is the same in any case), then the exact test
+    "c.citation >= w.prefix and c.citation < w.prefix || '/' and :section != '' "
+    "and (c.citation like w.s or c.citation like w.s || '.%' or c.citation like w.s || '(%')"
+)
+CITING_CFR = f"""with wanted as (
   select s, substr(s, 1, instr(s || '(', '(') - 1) as prefix
   from (select case when s like '%CFR%' then s else '21 CFR ' || s end as s
     from (select trim(replace(replace(replace(replace(replace(upper(:section), 'C.F.R.', 'CFR'), '§', ''),
       'PART ', ''), '  ', ' '), '  ', ' ')) as s))
 ), hits as materialized (
-  -- a range of the citation index (the prefix before any '(' is the same in any case), then the exact test
-  select c.slug, c.citation, c.count
-  from wanted w join citations c on c.citation >= w.prefix and c.citation < w.prefix || '/'
-  where :section != '' and (c.citation like w.s or c.citation like w.s || '.%' or c.citation like w.s || '(%')
+  select distinct c.slug from wanted w join citations c on {_CFR_RANGE}
+), page as materialized (
+  -- the page's documents, sorted on the date alone: the long rows are read for these only
+  select l.rowid as letter_rowid, l.slug, l.letter_issue_date
+  from hits h join letters l on l.slug = h.slug
+  order by l.letter_issue_date desc, l.slug
+  {PAGE}
 )
 select
   l.slug, l.company, l.letter_issue_date,
-  (select group_concat(h.citation, '; ') from hits h where h.slug = l.slug) as citations,
-  (select sum(h.count) from hits h where h.slug = l.slug) as times_cited,
+  (select group_concat(c.citation, '; ') from wanted w join citations c on c.slug = p.slug and {_CFR_RANGE})
+    as citations,
+  (select sum(c.count) from wanted w join citations c on c.slug = p.slug and {_CFR_RANGE}) as times_cited,
   l.exosome_related, l.violation_types, l.url
-from letters l
-where l.slug in (select slug from hits)
-order by l.letter_issue_date desc"""
+from page p cross join letters l on l.rowid = p.letter_rowid
+order by p.letter_issue_date desc, p.slug"""
 
 NEW_EXOSOME_FEED = _feed(
     where="l.exosome_related = 1",
@@ -307,23 +325,32 @@ CANNED_QUERIES = {
     "repeat_recipients": {
         "title": "Repeat recipients",
         "description": "Firms that received more than one warning or untitled letter (min_letters, default 2), "
-        "names matched without case or punctuation.",
+        "names matched without case or punctuation: how many, the first and latest, the newest letter's page "
+        "(latest_slug); each firm links to the list of its letters (firm_letters).",
         "sql": REPEAT_RECIPIENTS,
         "params": ["min_letters"],
+    },
+    "firm_letters": {
+        "title": "Letters to one firm",
+        "description": "The warning and untitled letters sent to one firm, newest first: firm is its name in any "
+        "spelling (matched without case or punctuation, as in repeat_recipients).",
+        "sql": FIRM_LETTERS,
+        "params": ["firm"],
     },
     "awaiting_closeout": {
         "title": "Letters awaiting close-out",
         "description": "Listed warning letters with no close-out letter yet, longest open first. older_than_days "
-        "(default 0) keeps letters at least that old; exosome_only=1 keeps exosome-related ones.",
+        "(default 0) keeps letters at least that old; exosome_only=1 keeps exosome-related ones. "
+        f"{PAGE_SIZE} a page: page=2 for the next.",
         "sql": AWAITING_CLOSEOUT,
-        "params": ["older_than_days", "exosome_only"],
+        "params": ["older_than_days", "exosome_only", "page"],
     },
     "recent_changes": {
         "title": "What changed in the last N days",
         "description": "New, changed, delisted and reparsed documents seen by the crawler in the last `days` days "
-        "(default 30), from letter_versions, newest first.",
+        f"(default 30), from letter_versions, newest first; {PAGE_SIZE} a page: page=2 for the next.",
         "sql": RECENT_CHANGES,
-        "params": ["days"],
+        "params": ["days", "page"],
     },
     "search": {
         "title": "Full-text search with snippets",
@@ -337,9 +364,9 @@ CANNED_QUERIES = {
     "citing_cfr": {
         "title": "Letters citing a CFR section",
         "description": "Documents that cite a section of the Code of Federal Regulations and its subsections, "
-        "e.g. 1271.3, 21 CFR 211 or 21 C.F.R. § 1271.10(a).",
+        f"e.g. 1271.3, 21 CFR 211 or 21 C.F.R. § 1271.10(a); newest first, {PAGE_SIZE} a page: page=2 for the next.",
         "sql": CITING_CFR,
-        "params": ["section"],
+        "params": ["section", "page"],
     },
     "new_exosome_documents": {
         "title": "New exosome-related FDA documents",
