@@ -243,6 +243,7 @@ NEW_EXOSOME_FEED = _feed(
     empty_title="No exosome-related documents yet",
 )
 
+# The feed-order index of m017 is read newest first, each document tested, until 50 match.
 NEW_BY_VIOLATION_FEED = _feed(
     where="(:violation_type = '' and l.violation_types not in ('', '[]'))"
     " or l.rowid in (select letter_rowid from letter_array_values where col = 'violation_types'"
@@ -285,19 +286,22 @@ _NORM = (
     "trim(replace(replace(replace(replace(replace(replace(replace(replace(' ' || lower({x}) || ' ', '.', ' '), "
     "',', ' '), ' llc ', ' '), ' inc ', ' '), ' ltd ', ' '), ' corp ', ' '), ' co ', ' '), '  ', ' '))"
 )
-BOTH_REGULATORS = f"""with fda as (
-  select l.slug, l.kind, l.company, l.date, l.url, {_NORM.format(x="l.company")} as firm
-  from letters l where l.regulator = 'FDA' and l.company is not null
-), hc as (
+# The Health Canada notices drive the join (CROSS JOIN keeps that order): with none, no FDA document is read;
+# with some, each FDA document's name is normalised once (`fda` is materialised when first needed), not once
+# per notice (100,000 FDA letters and no notice: 204 ms → 0).
+BOTH_REGULATORS = f"""with hc as materialized (
   select l.slug, l.kind, coalesce(l.company, l.title) as name, l.subject as product, l.date, l.url,
     {_NORM.format(x="l.company")} as firm,
     ' ' || {_NORM.format(x="coalesce(l.subject, '') || ' ' || l.title")} || ' ' as words
   from letters l where l.regulator = 'Health Canada'
+), fda as materialized (
+  select l.slug, l.kind, l.company, l.date, l.url, {_NORM.format(x="l.company")} as firm
+  from letters l where l.regulator = 'FDA' and l.company is not null
 )
 select fda.firm as name, fda.company as fda_firm, fda.slug as fda_slug, fda.kind as fda_kind, fda.date as fda_date,
   hc.slug as hc_slug, hc.name as hc_title, hc.product as hc_product, hc.date as hc_date, fda.url as fda_url,
   hc.url as hc_url
-from fda join hc on (hc.firm is not null and hc.firm = fda.firm)
+from hc cross join fda on (hc.firm is not null and hc.firm = fda.firm)
   or (length(fda.firm) >= 5 and instr(hc.words, ' ' || fda.firm || ' ') > 0)
 order by name, hc.date desc, fda.date desc"""
 

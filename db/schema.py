@@ -488,6 +488,9 @@ def m017_scale_tables(db: Database) -> None:
       repeat_recipients query reads it instead of grouping every letter.
     - citations: an index (citation, slug, count) the citing_cfr query reads alone, in place of m001's index on
       citation (a prefix of it).
+    - Two indexes for the feeds: the documents in the feeds' order (undated last, newest first: the expressions
+      of db/queries.py's _feed, spelt out), which new_by_violation_type reads until 50 documents match; and the
+      closed-out letters alone (a partial index), which the closeouts feed reads instead of every letter.
     """
     firm = "trim(replace(replace(replace(replace(lower({c}), '.', ''), ',', ''), '  ', ' '), '  ', ' '))"
 
@@ -545,4 +548,10 @@ end;
 
 create index if not exists idx_citations_citation_slug_count on citations (citation, slug, count);
 drop index if exists idx_citations_citation;
+
+create index if not exists idx_letters_feed_order on letters (
+  (date is null and posted_date is null), coalesce(coalesce(posted_date, date) || 'T00:00:00Z', first_seen) desc, slug
+);
+create index if not exists idx_letters_closeout_letter_date on letters (closeout_letter_date)
+  where closeout_letter_date is not null;
 """)
