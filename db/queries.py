@@ -31,11 +31,12 @@ def _param(name: str, default) -> str:
     return f"cast(coalesce(nullif(:{name}, ''), {default}) as integer)"
 
 
-# The long lists (awaiting_closeout, recent_changes, citing_cfr) show PAGE_SIZE rows a page (?page=2 for the
+# The long lists (exosome_letters, awaiting_closeout, recent_changes, citing_cfr) show PAGE_SIZE rows a page (?page=2 for the
 # next): 1,000 rows (Datasette's max_returned_rows) cost some 150 ms to render at 100,000 letters, and the SQL
 # reads the long rows of the page's documents only.
 PAGE_SIZE = 100
-PAGE = f"limit {PAGE_SIZE} offset ({_param('page', 1)} - 1) * {PAGE_SIZE}"
+_OFFSET = f"offset ({_param('page', 1)} - 1) * {PAGE_SIZE}"
+PAGE = f"limit {PAGE_SIZE} {_OFFSET}"
 
 
 def url_path_segment(expr: str) -> str:
@@ -123,19 +124,26 @@ where not exists (select 1 from hits)
 order by undated, atom_updated desc"""
 
 
-EXOSOME_LETTERS = f"""select
-  l.slug, {DOC_NAME} as company, {DOC_DATE} as date, l.year, l.kind, l.regulator, l.issuing_office,
+# A page of the matches picked on the date alone; the evidence is gathered for that page only.
+EXOSOME_LETTERS = f"""with page as materialized (
+  select l.rowid as letter_rowid, l.slug, {DOC_DATE} as date
+  from letters l
+  where l.exosome_related = 1
+    and (:violation_type = '' or l.rowid in (select letter_rowid from letter_array_values where col = 'violation_types'
+      and value = :violation_type))
+    and (:year = '' or l.year = cast(:year as integer))
+  order by date desc, l.slug
+  {PAGE}
+)
+select
+  l.slug, {DOC_NAME} as company, p.date, l.year, l.kind, l.regulator, l.issuing_office,
   l.violation_types, l.product_categories,
   (select group_concat(t.tag || ': ' || t.quote, char(10)) from letter_tags t
     where t.slug = l.slug and t.tag_kind = 'violation'
       and (:violation_type = '' or t.tag = :violation_type)) as evidence,
   l.url
-from letters l
-where l.exosome_related = 1
-  and (:violation_type = '' or l.rowid in (select letter_rowid from letter_array_values where col = 'violation_types'
-    and value = :violation_type))
-  and (:year = '' or l.year = cast(:year as integer))
-order by date desc"""
+from page p cross join letters l on l.rowid = p.letter_rowid
+order by p.date desc, p.slug"""
 
 EXOSOME_COUNTS = """select l.year, v.value as violation_type, count(*) as letters
 from letters l, json_each(l.violation_types) v
@@ -214,14 +222,29 @@ CITING_CFR = f"""with wanted as (
   from (select case when s like '%CFR%' then s else '21 CFR ' || s end as s
     from (select trim(replace(replace(replace(replace(replace(upper(:section), 'C.F.R.', 'CFR'), '§', ''),
       'PART ', ''), '  ', ' '), '  ', ' ')) as s))
-), hits as materialized (
-  select distinct c.slug from wanted w join citations c on {_CFR_RANGE}
+), dense as materialized (
+  -- a section in 1 letter in 10 or more (counting citations, page by page): reading the letters newest first
+  -- finds the page soonest; a rarer one: its letters from the citation index, sorted. One of the two selects
+  -- below runs; the other has LIMIT 0, which SQLite checks before it reads anything.
+  select (select count(*) from wanted w join citations c on c.citation >= w.prefix and c.citation < w.prefix || '/')
+    * 10 >= (select coalesce(max(rowid), 0) from letters) * max(1, {_param("page", 1)}) as yes
 ), page as materialized (
   -- the page's documents, sorted on the date alone: the long rows are read for these only
-  select l.rowid as letter_rowid, l.slug, l.letter_issue_date
-  from hits h join letters l on l.slug = h.slug
-  order by l.letter_issue_date desc, l.slug
-  {PAGE}
+  select * from (
+    select l.rowid as letter_rowid, l.slug, l.letter_issue_date
+    from letters l
+    where exists (select 1 from wanted w join citations c on c.slug = l.slug and {_CFR_RANGE})
+    order by l.letter_issue_date desc, l.slug
+    limit (select case when yes then {PAGE_SIZE} else 0 end from dense) {_OFFSET}
+  )
+  union all
+  select * from (
+    select l.rowid as letter_rowid, l.slug, l.letter_issue_date
+    from letters l
+    where l.slug in (select c.slug from wanted w join citations c on {_CFR_RANGE})
+    order by l.letter_issue_date desc, l.slug
+    limit (select case when yes then 0 else {PAGE_SIZE} end from dense) {_OFFSET}
+  )
 )
 select
   l.slug, l.company, l.letter_issue_date,
@@ -317,9 +340,10 @@ CANNED_QUERIES = {
         "title": "Exosome letters by violation type and year",
         "description": "Exosome-related documents, optionally of one violation type ("
         + _VIOLATION_HELP
-        + ") and one year, with the sentences that prove each charge. Leave a field empty for all.",
+        + ") and one year, with the sentences that prove each charge, newest first. Leave a field empty for all. "
+        f"{PAGE_SIZE} a page: page=2 for the next.",
         "sql": EXOSOME_LETTERS,
-        "params": ["violation_type", "year"],
+        "params": ["violation_type", "year", "page"],
     },
     "exosome_counts": {
         "title": "Exosome letters: counts per year and violation type",

@@ -35,9 +35,11 @@ def conn(tmp_path_factory):
         citations = [{"citation": "21 CFR 1271.3(d)", "count": 2}, {"citation": "21 CFR 1271", "count": 1}]
         if i % 2:
             citations.append({"citation": "21 CFR 211.100(a)", "count": 1})
+        if i % 50 == 0:  # a rare section: found through the citation index, not by reading the letters in order
+            citations.append({"citation": "21 CFR 600.3", "count": 1})
         classification = {
             "classifier_version": "t",
-            "exosome_related": i % 3 == 0,
+            "exosome_related": i % 3 != 0,
             "violation_types": [],
             "citations": citations,
         }
@@ -67,9 +69,12 @@ def pages(conn, name: str, **params) -> list[list[tuple]]:
     "name, params, total, order",
     [
         ("awaiting_closeout", {}, N, lambda r: r[2]),  # oldest first
-        ("awaiting_closeout", {"exosome_only": "1"}, 84, lambda r: r[2]),
+        ("awaiting_closeout", {"exosome_only": "1"}, 166, lambda r: r[2]),
+        ("exosome_letters", {}, 166, lambda r: r[2]),  # newest first
+        ("exosome_letters", {"year": "2020"}, 166, lambda r: r[2]),
         ("citing_cfr", {"section": "1271"}, N, lambda r: r[2]),
         ("citing_cfr", {"section": "211.100"}, N // 2, lambda r: r[2]),
+        ("citing_cfr", {"section": "600.3"}, N // 50, lambda r: r[2]),
         ("recent_changes", {"days": "7"}, N, lambda r: r[0]),
     ],
 )
