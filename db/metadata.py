@@ -120,6 +120,16 @@ TABLE_COLUMNS = {
         "col": "The array column of letters: violation_types or product_categories",
         "value": "One value of that array",
     },
+    "letter_firms": {
+        "firm": "The firm: its company name in lower case without dots, commas or double spaces "
+        "('invitrx therapeutics inc')",
+        "company": "The first of its spellings in alphabetical order",
+        "letters": "How many warning and untitled letters it received",
+        "first_letter": "Issue date of its first letter (YYYY-MM-DD)",
+        "latest_letter": "Issue date of its latest letter (YYYY-MM-DD)",
+        "exosome_letters": "How many of them are exosome-related",
+        "latest_slug": "Slug of its latest letter (the greatest slug among those of that date)",
+    },
     "site_state": {
         "key": "Name of a fact a later crawl needs",
         "value": "Its value (JSON)",
@@ -173,6 +183,8 @@ TABLE_DESCRIPTIONS = {
     "citations": "Legal provisions (21 CFR, U.S.C., FD&C Act, PHS Act sections) each document cites.",
     "letter_array_values": "One row per value of letters.violation_types and product_categories, kept by triggers: "
     "the facets and array filters of the letters table read it instead of every row's JSON.",
+    "letter_firms": "One row per firm that received a warning or untitled letter (names matched without case or "
+    "punctuation), kept by triggers: repeat_recipients reads it.",
     "site_state": "What the crawler remembers between runs.",
     FTS_TABLE: "Full-text index (SQLite FTS5, porter stemming) over letters.company, subject, title and body_text.",
     "_sqlite_migrations": "Schema migrations applied to this file (db/schema.py).",

@@ -30,6 +30,14 @@ def _param(name: str, default) -> str:
     return f"cast(coalesce(nullif(:{name}, ''), {default}) as integer)"
 
 
+# The long lists (exosome_letters, awaiting_closeout, recent_changes, citing_cfr) show PAGE_SIZE rows a page (?page=2 for the
+# next): 1,000 rows (Datasette's max_returned_rows) cost some 150 ms to render at 100,000 letters, and the SQL
+# reads the long rows of the page's documents only.
+PAGE_SIZE = 100
+_OFFSET = f"offset ({_param('page', 1)} - 1) * {PAGE_SIZE}"
+PAGE = f"limit {PAGE_SIZE} {_OFFSET}"
+
+
 def url_path_segment(expr: str) -> str:
     """SQL expression: `expr` with the characters that end or split a URL path segment %-encoded."""
     out = expr
@@ -115,19 +123,26 @@ where not exists (select 1 from hits)
 order by undated, atom_updated desc"""
 
 
-EXOSOME_LETTERS = f"""select
-  l.slug, {DOC_NAME} as company, {DOC_DATE} as date, l.year, l.kind, l.regulator, l.issuing_office,
+# A page of the matches picked on the date alone; the evidence is gathered for that page only.
+EXOSOME_LETTERS = f"""with page as materialized (
+  select l.rowid as letter_rowid, l.slug, {DOC_DATE} as date
+  from letters l
+  where l.exosome_related = 1
+    and (:violation_type = '' or l.rowid in (select letter_rowid from letter_array_values where col = 'violation_types'
+      and value = :violation_type))
+    and (:year = '' or l.year = cast(:year as integer))
+  order by date desc, l.slug
+  {PAGE}
+)
+select
+  l.slug, {DOC_NAME} as company, p.date, l.year, l.kind, l.regulator, l.issuing_office,
   l.violation_types, l.product_categories,
   (select group_concat(t.tag || ': ' || t.quote, char(10)) from letter_tags t
     where t.slug = l.slug and t.tag_kind = 'violation'
       and (:violation_type = '' or t.tag = :violation_type)) as evidence,
   l.url
-from letters l
-where l.exosome_related = 1
-  and (:violation_type = '' or l.rowid in (select letter_rowid from letter_array_values where col = 'violation_types'
-    and value = :violation_type))
-  and (:year = '' or l.year = cast(:year as integer))
-order by date desc"""
+from page p cross join letters l on l.rowid = p.letter_rowid
+order by p.date desc, p.slug"""
 
 EXOSOME_COUNTS = """select l.year, v.value as violation_type, count(*) as letters
 from letters l, json_each(l.violation_types) v
@@ -137,23 +152,24 @@ order by l.year desc, letters desc"""
 
 # Firms are matched on their name without case or punctuation ("Invitrx Therapeutics, Inc." is
 # "Invitrx Therapeutics Inc."); MARCS-CMS numbers differ per case, so they cannot group a firm.
-REPEAT_RECIPIENTS = f"""with firms as (
-  select
-    {FIRM} as firm,
-    company, slug, letter_issue_date, exosome_related
-  from letters
-  where company is not null and company != ''
-    and coalesce(kind, '{kinds.DEFAULT}') in {kinds.sql_list(kinds.LETTERS)}
-)
-select
-  min(company) as company, count(*) as letters,
-  min(letter_issue_date) as first_letter, max(letter_issue_date) as latest_letter,
-  sum(exosome_related) as exosome_letters,
-  group_concat(slug, ' ') as slugs
-from firms
-group by firm
-having count(*) >= {_param("min_letters", 2)}
+# One row per firm from letter_firms (m017: the count, dates and newest letter of each firm's warning and
+# untitled letters, kept by triggers); `firm` links to firm_letters, which lists the firm's letters
+# (plugins/fdatrack_letter.py). Grouping every letter here, and listing every slug of every firm, cost
+# 42–110 ms of SQL and 10 MB of HTML (tens of thousands of links) at 100,000 letters.
+_LETTER_KINDS = f"coalesce(kind, '{kinds.DEFAULT}') in {kinds.sql_list(kinds.LETTERS)}"
+REPEAT_RECIPIENTS = f"""select company, firm, letters, first_letter, latest_letter, exosome_letters, latest_slug
+from letter_firms
+where letters >= {_param("min_letters", 2)}
 order by letters desc, latest_letter desc"""
+
+# The letters repeat_recipients counts for one firm, its name spelt any way (normalised as FIRM normalises
+# company, so idx_letters_firm finds them).
+FIRM_LETTERS = f"""select
+  slug, company, letter_issue_date, kind, issuing_office, exosome_related, violation_types, url
+from letters
+where {FIRM} = {FIRM.replace("company", ":firm")}
+  and company is not null and company != '' and {_LETTER_KINDS}
+order by letter_issue_date desc, slug desc"""
 
 AWAITING_CLOSEOUT = f"""select
   l.slug, l.company, l.letter_issue_date,
@@ -166,7 +182,8 @@ where l.kind = '{kinds.WARNING_LETTER}'  -- not coalesce(): the index of m013 re
   and not exists (select 1 from letters c where c.parent_slug = l.slug and c.kind = 'closeout_letter')
   and julianday('now') - julianday(l.letter_issue_date) >= {_param("older_than_days", 0)}
   and (:exosome_only in ('', '0') or l.exosome_related = 1)
-order by l.letter_issue_date"""
+order by l.letter_issue_date, l.rowid  -- rowid: ties in a fixed order, still the index's order
+{PAGE}"""
 
 RECENT_CHANGES = f"""select
   v.seen_at, v.change, v.changed_fields, v.slug, coalesce(l.company, l.title) as company, l.kind,
@@ -174,7 +191,8 @@ RECENT_CHANGES = f"""select
 from letter_versions v
 join letters l on l.slug = v.slug
 where v.seen_at >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-' || {_param("days", 30)} || ' days')
-order by v.seen_at desc, v.id desc"""
+order by v.seen_at desc, v.id desc
+{PAGE}"""
 
 # Each word of q must occur. fdatrack_fts_query (plugins/fdatrack_guard.py) drops quotes (no FTS5 syntax
 # error can reach the user) and keeps the first 16 distinct words: snippet() runs as one SQLite
@@ -193,25 +211,48 @@ limit 100"""
 
 # "1271.3", "21 CFR 1271", "21 C.F.R. § 1271.3(d)" and "part 211" all work; a section matches
 # itself and its subsections (211 matches 211.100(a), not 2110).
-CITING_CFR = """with wanted as (
+_CFR_RANGE = (
+    # a range of the citation index (the prefix before any '(' is the same in any case), then the exact test
+    "c.citation >= w.prefix and c.citation < w.prefix || '/' and :section != '' "
+    "and (c.citation like w.s or c.citation like w.s || '.%' or c.citation like w.s || '(%')"
+)
+CITING_CFR = f"""with wanted as (
   select s, substr(s, 1, instr(s || '(', '(') - 1) as prefix
   from (select case when s like '%CFR%' then s else '21 CFR ' || s end as s
     from (select trim(replace(replace(replace(replace(replace(upper(:section), 'C.F.R.', 'CFR'), '§', ''),
       'PART ', ''), '  ', ' '), '  ', ' ')) as s))
-), hits as materialized (
-  -- a range of the citation index (the prefix before any '(' is the same in any case), then the exact test
-  select c.slug, c.citation, c.count
-  from wanted w join citations c on c.citation >= w.prefix and c.citation < w.prefix || '/'
-  where :section != '' and (c.citation like w.s or c.citation like w.s || '.%' or c.citation like w.s || '(%')
+), dense as materialized (
+  -- a section in 1 letter in 10 or more (counting citations, page by page): reading the letters newest first
+  -- finds the page soonest; a rarer one: its letters from the citation index, sorted. One of the two selects
+  -- below runs; the other has LIMIT 0, which SQLite checks before it reads anything.
+  select (select count(*) from wanted w join citations c on c.citation >= w.prefix and c.citation < w.prefix || '/')
+    * 10 >= (select coalesce(max(rowid), 0) from letters) * max(1, {_param("page", 1)}) as yes
+), page as materialized (
+  -- the page's documents, sorted on the date alone: the long rows are read for these only
+  select * from (
+    select l.rowid as letter_rowid, l.slug, l.letter_issue_date
+    from letters l
+    where exists (select 1 from wanted w join citations c on c.slug = l.slug and {_CFR_RANGE})
+    order by l.letter_issue_date desc, l.slug
+    limit (select case when yes then {PAGE_SIZE} else 0 end from dense) {_OFFSET}
+  )
+  union all
+  select * from (
+    select l.rowid as letter_rowid, l.slug, l.letter_issue_date
+    from letters l
+    where l.slug in (select c.slug from wanted w join citations c on {_CFR_RANGE})
+    order by l.letter_issue_date desc, l.slug
+    limit (select case when yes then 0 else {PAGE_SIZE} end from dense) {_OFFSET}
+  )
 )
 select
   l.slug, l.company, l.letter_issue_date,
-  (select group_concat(h.citation, '; ') from hits h where h.slug = l.slug) as citations,
-  (select sum(h.count) from hits h where h.slug = l.slug) as times_cited,
+  (select group_concat(c.citation, '; ') from wanted w join citations c on c.slug = p.slug and {_CFR_RANGE})
+    as citations,
+  (select sum(c.count) from wanted w join citations c on c.slug = p.slug and {_CFR_RANGE}) as times_cited,
   l.exosome_related, l.violation_types, l.url
-from letters l
-where l.slug in (select slug from hits)
-order by l.letter_issue_date desc"""
+from page p cross join letters l on l.rowid = p.letter_rowid
+order by p.letter_issue_date desc, p.slug"""
 
 NEW_EXOSOME_FEED = _feed(
     where="l.exosome_related = 1",
@@ -224,6 +265,7 @@ NEW_EXOSOME_FEED = _feed(
     empty_title="No exosome-related documents yet",
 )
 
+# The feed-order index of m017 is read newest first, each document tested, until 50 match.
 NEW_BY_VIOLATION_FEED = _feed(
     where="(:violation_type = '' and l.violation_types not in ('', '[]'))"
     " or l.rowid in (select letter_rowid from letter_array_values where col = 'violation_types'"
@@ -266,19 +308,22 @@ _NORM = (
     "trim(replace(replace(replace(replace(replace(replace(replace(replace(' ' || lower({x}) || ' ', '.', ' '), "
     "',', ' '), ' llc ', ' '), ' inc ', ' '), ' ltd ', ' '), ' corp ', ' '), ' co ', ' '), '  ', ' '))"
 )
-BOTH_REGULATORS = f"""with fda as (
-  select l.slug, l.kind, l.company, l.date, l.url, {_NORM.format(x="l.company")} as firm
-  from letters l where l.regulator = 'FDA' and l.company is not null
-), hc as (
+# The Health Canada notices drive the join (CROSS JOIN keeps that order): with none, no FDA document is read;
+# with some, each FDA document's name is normalised once (`fda` is materialised when first needed), not once
+# per notice (100,000 FDA letters and no notice: 204 ms → 0).
+BOTH_REGULATORS = f"""with hc as materialized (
   select l.slug, l.kind, coalesce(l.company, l.title) as name, l.subject as product, l.date, l.url,
     {_NORM.format(x="l.company")} as firm,
     ' ' || {_NORM.format(x="coalesce(l.subject, '') || ' ' || l.title")} || ' ' as words
   from letters l where l.regulator = 'Health Canada'
+), fda as materialized (
+  select l.slug, l.kind, l.company, l.date, l.url, {_NORM.format(x="l.company")} as firm
+  from letters l where l.regulator = 'FDA' and l.company is not null
 )
 select fda.firm as name, fda.company as fda_firm, fda.slug as fda_slug, fda.kind as fda_kind, fda.date as fda_date,
   hc.slug as hc_slug, hc.name as hc_title, hc.product as hc_product, hc.date as hc_date, fda.url as fda_url,
   hc.url as hc_url
-from fda join hc on (hc.firm is not null and hc.firm = fda.firm)
+from hc cross join fda on (hc.firm is not null and hc.firm = fda.firm)
   or (length(fda.firm) >= 5 and instr(hc.words, ' ' || fda.firm || ' ') > 0)
 order by name, hc.date desc, fda.date desc"""
 
@@ -294,9 +339,10 @@ CANNED_QUERIES = {
         "title": "Exosome letters by violation type and year",
         "description": "Exosome-related documents, optionally of one violation type ("
         + _VIOLATION_HELP
-        + ") and one year, with the sentences that prove each charge. Leave a field empty for all.",
+        + ") and one year, with the sentences that prove each charge, newest first. Leave a field empty for all. "
+        f"{PAGE_SIZE} a page: page=2 for the next.",
         "sql": EXOSOME_LETTERS,
-        "params": ["violation_type", "year"],
+        "params": ["violation_type", "year", "page"],
     },
     "exosome_counts": {
         "title": "Exosome letters: counts per year and violation type",
@@ -306,23 +352,32 @@ CANNED_QUERIES = {
     "repeat_recipients": {
         "title": "Repeat recipients",
         "description": "Firms that received more than one warning or untitled letter (min_letters, default 2), "
-        "names matched without case or punctuation.",
+        "names matched without case or punctuation: how many, the first and latest, the newest letter's page "
+        "(latest_slug); each firm links to the list of its letters (firm_letters).",
         "sql": REPEAT_RECIPIENTS,
         "params": ["min_letters"],
+    },
+    "firm_letters": {
+        "title": "Letters to one firm",
+        "description": "The warning and untitled letters sent to one firm, newest first: firm is its name in any "
+        "spelling (matched without case or punctuation, as in repeat_recipients).",
+        "sql": FIRM_LETTERS,
+        "params": ["firm"],
     },
     "awaiting_closeout": {
         "title": "Letters awaiting close-out",
         "description": "Listed warning letters with no close-out letter yet, longest open first. older_than_days "
-        "(default 0) keeps letters at least that old; exosome_only=1 keeps exosome-related ones.",
+        "(default 0) keeps letters at least that old; exosome_only=1 keeps exosome-related ones. "
+        f"{PAGE_SIZE} a page: page=2 for the next.",
         "sql": AWAITING_CLOSEOUT,
-        "params": ["older_than_days", "exosome_only"],
+        "params": ["older_than_days", "exosome_only", "page"],
     },
     "recent_changes": {
         "title": "What changed in the last N days",
         "description": "New, changed, delisted and reparsed documents seen by the crawler in the last `days` days "
-        "(default 30), from letter_versions, newest first.",
+        f"(default 30), from letter_versions, newest first; {PAGE_SIZE} a page: page=2 for the next.",
         "sql": RECENT_CHANGES,
-        "params": ["days"],
+        "params": ["days", "page"],
     },
     "search": {
         "title": "Full-text search with snippets",
@@ -336,9 +391,9 @@ CANNED_QUERIES = {
     "citing_cfr": {
         "title": "Letters citing a CFR section",
         "description": "Documents that cite a section of the Code of Federal Regulations and its subsections, "
-        "e.g. 1271.3, 21 CFR 211 or 21 C.F.R. § 1271.10(a).",
+        f"e.g. 1271.3, 21 CFR 211 or 21 C.F.R. § 1271.10(a); newest first, {PAGE_SIZE} a page: page=2 for the next.",
         "sql": CITING_CFR,
-        "params": ["section"],
+        "params": ["section", "page"],
     },
     "new_exosome_documents": {
         "title": "New exosome-related FDA documents",

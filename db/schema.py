@@ -469,3 +469,89 @@ from letters
 """,
         replace=True,
     )
+
+
+# --- issue 12 item 4 (speed at 100,000 letters, file size): m017 ---------------------------------------
+
+
+@migrations()
+def m017_scale_tables(db: Database) -> None:
+    """Three things for speed and size at 100,000 letters.
+
+    - The full-text index is re-written only when a letter's indexed text changes (company, subject, title,
+      body_text), not on every update of its row: sqlite-utils' trigger (m002) re-indexed the whole letter each
+      time a crawl touched last_seen or a delisting, so an unchanged re-save left a deleted copy of every letter in
+      the index until FTS5 merged it (5,000 synthetic letters saved twice, as bench/storage.py does: index 4.9 →
+      2.5 MB per 1,000 letters).
+    - letter_firms: one row per firm (company without case or punctuation, as m009's index) with the count, dates
+      and newest letter of its warning and untitled letters, kept by triggers (every writer keeps it right); the
+      repeat_recipients query reads it instead of grouping every letter.
+    - citations: an index (citation, slug, count) the citing_cfr query reads alone, in place of m001's index on
+      citation (a prefix of it).
+    - Two indexes for the feeds: the documents in the feeds' order (undated last, newest first: the expressions
+      of db/queries.py's _feed, spelt out), which new_by_violation_type reads until 50 documents match; and the
+      closed-out letters alone (a partial index), which the closeouts feed reads instead of every letter.
+    """
+    firm = "trim(replace(replace(replace(replace(lower({c}), '.', ''), ',', ''), '  ', ' '), '  ', ' '))"
+
+    def refresh(company: str) -> str:
+        # the firm of `company` recomputed from its letters (idx_letters_firm_cover of m015 covers the query)
+        return f"""
+  delete from letter_firms where firm = {firm.format(c=company)};
+  insert into letter_firms (firm, company, letters, first_letter, latest_letter, exosome_letters, latest_slug)
+    select {firm.format(c="company")}, min(company), count(*), min(letter_issue_date), max(letter_issue_date),
+      sum(exosome_related), substr(max(coalesce(letter_issue_date, '0000-00-00') || ' ' || slug), 12)
+    from letters
+    where {firm.format(c="company")} = {firm.format(c=company)} and company != ''
+      and coalesce(kind, 'warning_letter') in ('warning_letter', 'untitled_letter')
+    group by 1;"""
+
+    changed = (
+        "old.company is not new.company or old.kind is not new.kind or old.letter_issue_date is not "
+        "new.letter_issue_date or old.exosome_related is not new.exosome_related or old.slug is not new.slug"
+    )
+    db.executescript(f"""
+drop trigger if exists letters_au;
+create trigger letters_au after update of company, subject, title, body_text on letters
+when old.company is not new.company or old.subject is not new.subject or old.title is not new.title
+  or old.body_text is not new.body_text
+begin
+  insert into letters_fts (letters_fts, rowid, company, subject, title, body_text)
+    values ('delete', old.rowid, old.company, old.subject, old.title, old.body_text);
+  insert into letters_fts (rowid, company, subject, title, body_text)
+    values (new.rowid, new.company, new.subject, new.title, new.body_text);
+end;
+
+create table if not exists letter_firms (
+  firm text primary key, company text, letters integer, first_letter text, latest_letter text,
+  exosome_letters integer, latest_slug text
+);
+delete from letter_firms;
+insert into letter_firms (firm, company, letters, first_letter, latest_letter, exosome_letters, latest_slug)
+  select {firm.format(c="company")}, min(company), count(*), min(letter_issue_date), max(letter_issue_date),
+    sum(exosome_related), substr(max(coalesce(letter_issue_date, '0000-00-00') || ' ' || slug), 12)
+  from letters
+  where company is not null and company != ''
+    and coalesce(kind, 'warning_letter') in ('warning_letter', 'untitled_letter')
+  group by 1;
+drop trigger if exists letters_firms_ai;
+drop trigger if exists letters_firms_au;
+drop trigger if exists letters_firms_ad;
+create trigger letters_firms_ai after insert on letters begin{refresh("new.company")}
+end;
+create trigger letters_firms_au after update of company, kind, letter_issue_date, exosome_related, slug on letters
+when {changed}
+begin{refresh("old.company")}{refresh("new.company")}
+end;
+create trigger letters_firms_ad after delete on letters begin{refresh("old.company")}
+end;
+
+create index if not exists idx_citations_citation_slug_count on citations (citation, slug, count);
+drop index if exists idx_citations_citation;
+
+create index if not exists idx_letters_feed_order on letters (
+  (date is null and posted_date is null), coalesce(coalesce(posted_date, date) || 'T00:00:00Z', first_seen) desc, slug
+);
+create index if not exists idx_letters_closeout_letter_date on letters (closeout_letter_date)
+  where closeout_letter_date is not null;
+""")

@@ -12,8 +12,9 @@ escaped pieces (markupsafe.escape) with only our own <mark> and <a> tags around 
 other sites are kept only when they are http(s).
 
 The module also makes slugs link to the page: `slug`/`parent_slug` cells of canned queries, views and
-tables other than `letters` (whose slug cell Datasette links to the row page), `slugs` lists of
-repeat_recipients, and the `company` cell of any row that has a slug.
+tables other than `letters` (whose slug cell Datasette links to the row page), `*_slug` cells of canned
+queries (repeat_recipients' latest_slug, both_regulators), and the `company` cell of any row that has a slug;
+repeat_recipients' `firm` cell links to the firm_letters query of that firm.
 """
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ LETTER_COLUMNS = [
 def letter_path(slug: str) -> str:
     """The page of a document, its slug URL-encoded (any character works)."""
     return "/letter/" + quote(str(slug), safe="")
+
+
+def firm_letters_path(firm: str) -> str:
+    """The canned query listing one firm's letters (db/queries.py FIRM_LETTERS)."""
+    return f"/{DB_NAME}/firm_letters?firm=" + quote(str(firm), safe="")
 
 
 def safe_url(url) -> str | None:
@@ -474,8 +480,8 @@ def render_cell(row, value, column, table, database):
         return _link(value)
     if column.endswith("_slug") and table is None:  # both_regulators: fda_slug, hc_slug
         return _link(value)
-    if column == "slugs" and table is None:  # repeat_recipients: the firm's letters, space-separated
-        return Markup(" ".join(str(_link(s)) for s in value.split()))
+    if column == "firm" and table is None:  # repeat_recipients: the firm's letters are a canned query
+        return Markup(f'<a href="{escape(firm_letters_path(value))}">{escape(value)}</a>')
     if column == "company" and (slug := _row_slug(row)):
         return _link(slug, value)
     return None

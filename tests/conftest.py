@@ -235,7 +235,7 @@ CHANGED_PAGE = [
     ("<p>Dear Dr. Ross:</p>", "<p>Dear Dr. Ross:</p><p>This letter was revised by FDA after it was first posted.</p>"),
 ]
 # A slug with characters a URL must encode, its firm that of two real letters (Invitrx).
-# (No space: repeat_recipients lists a firm's slugs space-separated; fda.gov's slugs never hold one.)
+# (No space: fda.gov's slugs never hold one.)
 ODD_SLUG = 'odd/slug?with#%&"<é>-000001-01012026'
 
 

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import urlencode, parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -240,19 +240,28 @@ def test_letter_page_highlights_chips_timeline_and_links_from_canned_queries(pag
     # every canned query (and feed) with slugs links each of them to its letter page, which opens
     from db.queries import CANNED_QUERIES
 
-    probes = {"violation_type": "unapproved_biologic", "q": "exosome", "section": "1271"}
+    probes = {
+        "violation_type": "unapproved_biologic",
+        "q": "exosome",
+        "section": "1271",
+        "firm": "Invitrx Therapeutics, Inc.",
+    }
     with_slugs = []
     for name, query in CANNED_QUERIES.items():
         params = {p: probes.get(p, "") for p in query.get("params", [])}
         rows = _json(f"{reader_url}/{DB}/{name}.json", **params)["rows"]
-        column = next((c for c in ("slug", "slugs") if rows and c in rows[0]), None)
+        column = next((c for c in ("slug", "latest_slug") if rows and c in rows[0]), None)
         if column is None:
             continue
-        page.goto(f"{reader_url}/{DB}/{name}?" + "&".join(f"{k}={v}" for k, v in params.items()))
+        page.goto(f"{reader_url}/{DB}/{name}?" + urlencode(params))
         hrefs = page.locator(f"td.col-{column} a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
-        slugs = [s for r in rows if r[column] for s in (r[column].split(" ") if column == "slugs" else [r[column]])]
-        assert hrefs == ["/letter/" + quote(s, safe="") for s in slugs], name
+        assert hrefs == ["/letter/" + quote(r[column], safe="") for r in rows if r[column]], name
         with_slugs.append(name)
+    # repeat_recipients: a firm leads to the list of its letters, each leading to its page
+    page.goto(f"{reader_url}/{DB}/repeat_recipients")
+    page.locator("td.col-firm a").first.click()
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path == f"/{DB}/firm_letters" and page.locator("td.col-slug a").count() >= 2
     # exosome_counts: counts, no documents; both_regulators: no firm of the mirror is named by both regulators
     # (tests/test_health_canada.py checks it on stored documents of both)
     assert set(CANNED_QUERIES) - set(with_slugs) == {"exosome_counts", "both_regulators"}

@@ -19,6 +19,7 @@ import yaml
 
 from db import metadata
 from db.queries import CANNED_QUERIES
+from db.schema import FIRM_EXPRESSION as FIRM
 from scraper.cli import _being_written
 from tests.conftest import HOSTILE_SLUG, run_fdatrack
 
@@ -257,7 +258,12 @@ def test_raw_page_archive_is_hidden_in_html_and_kept_in_json(get):
 
 
 def test_every_canned_query_runs_and_returns_rows(get):
-    probes = {"violation_type": "unapproved_biologic", "q": "exosome", "section": "1271"}
+    probes = {
+        "violation_type": "unapproved_biologic",
+        "q": "exosome",
+        "section": "1271",
+        "firm": "invitrx therapeutics inc",
+    }
     for name, query in CANNED_QUERIES.items():
         if name == "both_regulators":  # no firm of the bundled sample is named by both (tests/test_health_canada.py)
             continue
@@ -286,12 +292,37 @@ def test_repeat_recipients_groups_firm_names_without_punctuation(get):
     rows = query_rows(get, "repeat_recipients")
     invitrx = [r for r in rows if r["company"].startswith("Invitrx")]
     assert len(invitrx) == 1 and invitrx[0]["letters"] == 2
-    assert set(invitrx[0]["slugs"].split()) == {
-        "invitrx-therapeutics-inc-581182-03162020",
-        "invitrx-therapeutics-inc-630712-11092022",
-    }
+    assert invitrx[0]["firm"] == "invitrx therapeutics inc"
+    assert (invitrx[0]["first_letter"], invitrx[0]["latest_letter"]) == ("2020-03-16", "2022-11-09")
+    assert invitrx[0]["latest_slug"] == "invitrx-therapeutics-inc-630712-11092022"
     assert all(r["letters"] >= 2 for r in rows)
     assert query_rows(get, "repeat_recipients", min_letters="3") == []
+    # the firm's letters, newest first, whatever the spelling asked for
+    for spelling in ("invitrx therapeutics inc", "INVITRX Therapeutics, Inc."):
+        assert [r["slug"] for r in query_rows(get, "firm_letters", firm=spelling)] == [
+            "invitrx-therapeutics-inc-630712-11092022",
+            "invitrx-therapeutics-inc-581182-03162020",
+        ]
+    assert query_rows(get, "firm_letters", firm="") == []
+
+
+def test_repeat_recipients_is_every_firm_grouped_from_the_letters(get, sql):
+    """letter_firms (kept by triggers) holds what grouping every letter gives (the query before m017)."""
+    grouped = sql(
+        f"""select min(company) as company, {FIRM} as firm, count(*) as letters,
+          min(letter_issue_date) as first_letter, max(letter_issue_date) as latest_letter,
+          sum(exosome_related) as exosome_letters
+        from letters where company is not null and company != ''
+          and coalesce(kind, 'warning_letter') in ('warning_letter', 'untitled_letter')
+        group by 2 having count(*) >= 2 order by letters desc, latest_letter desc, firm"""
+    )
+    rows = query_rows(get, "repeat_recipients")
+    assert grouped and sorted(({k: r[k] for k in grouped[0]} for r in rows), key=lambda r: r["firm"]) == sorted(
+        grouped, key=lambda r: r["firm"]
+    )
+    for r in rows:
+        letters = query_rows(get, "firm_letters", firm=r["firm"])
+        assert len(letters) == r["letters"] and letters[0]["slug"] == r["latest_slug"]
 
 
 def test_letters_awaiting_closeout(get, sql):

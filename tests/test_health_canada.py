@@ -512,7 +512,7 @@ def test_exosome_views_include_both_regulators(tmp_path):
     db.close()
     conn = sqlite3.connect(tmp_path / "exo.db")
     conn.row_factory = sqlite3.Row
-    rows = [dict(r) for r in conn.execute(EXOSOME_LETTERS, {"violation_type": "", "year": ""})]
+    rows = [dict(r) for r in conn.execute(EXOSOME_LETTERS, {"violation_type": "", "year": "", "page": ""})]
     assert {(r["slug"], r["regulator"]) for r in rows} == {("exo-fda-1", "FDA"), ("hc-ra-1", "Health Canada")}
     counts = {(r["year"], r["violation_type"]) for r in conn.execute(EXOSOME_COUNTS)}
     assert (2025, "unauthorized_health_product") in counts and (2025, "unapproved_biologic") in counts

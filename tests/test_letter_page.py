@@ -238,7 +238,12 @@ def test_unknown_slug_is_a_404_page_with_the_slug_as_text(client):
 
 
 def test_canned_queries_and_the_documents_view_link_slugs_to_letter_pages(client):
-    probes = {"violation_type": "unapproved_biologic", "q": "exosome", "section": "1271"}
+    probes = {
+        "violation_type": "unapproved_biologic",
+        "q": "exosome",
+        "section": "1271",
+        "firm": "invitrx therapeutics inc",
+    }
     linked = []
     for name, query in CANNED_QUERIES.items():
         params = {p: probes.get(p, "") for p in query.get("params", [])}
@@ -246,18 +251,19 @@ def test_canned_queries_and_the_documents_view_link_slugs_to_letter_pages(client
         assert response.status_code == 200, name
         doc = lxml.html.fromstring(response.text)
         rows = client.get(f"/{DB}/{name}.json", params={**params, "_shape": "objects"}).json()["rows"]
-        slug_column = "slug" if rows and "slug" in rows[0] else "slugs" if rows and "slugs" in rows[0] else None
+        slug_column = next((c for c in ("slug", "latest_slug") if rows and c in rows[0]), None)
         if slug_column is None:
             continue
         cells = doc.cssselect(f"td.col-{slug_column}")
         expected = [r[slug_column] for r in rows if r[slug_column]]
         hrefs = [[a.get("href") for a in td.cssselect("a")] for td in cells if td.text_content().strip()]
-        assert hrefs == [
-            ["/letter/" + quote(s, safe="") for s in v.split(" ")]
-            if slug_column == "slugs"
-            else ["/letter/" + quote(v, safe="")]
-            for v in expected
-        ], name
+        assert hrefs == [["/letter/" + quote(v, safe="")] for v in expected], name
+        if "firm" in rows[0]:  # repeat_recipients: each firm links to the list of its letters
+            firm_hrefs = [[a.get("href") for a in td.cssselect("a")] for td in doc.cssselect("td.col-firm")]
+            assert firm_hrefs == [[f"/{DB}/firm_letters?firm=" + quote(r["firm"], safe="")] for r in rows], name
+            for href in (h[0] for h in firm_hrefs):
+                listed = lxml.html.fromstring(client.get(href).text).cssselect("td.col-slug a")
+                assert listed and all(a.get("href").startswith("/letter/") for a in listed), href
         linked.append(name)
     assert {
         "exosome_letters",
@@ -266,6 +272,7 @@ def test_canned_queries_and_the_documents_view_link_slugs_to_letter_pages(client
         "awaiting_closeout",
         "recent_changes",
         "repeat_recipients",
+        "firm_letters",
     } <= set(linked)
     doc = lxml.html.fromstring(client.get(f"/{DB}/documents", params={"_size": 5}).text)
     assert all(td.cssselect("a")[0].get("href").startswith("/letter/") for td in doc.cssselect("td.col-slug"))

@@ -286,3 +286,109 @@ def test_search_results_are_a_short_list_with_highlighted_snippets(datasette_url
         assert 'class="col-body_text' not in html
         for column in ("company", "date", "kind"):
             assert f'class="col-{column}' in html, column
+
+
+def test_full_text_index_is_rewritten_only_when_the_indexed_text_changes(tmp_path):
+    db = store.open_db(tmp_path / "t.db")
+    letters = [
+        {
+            "slug": f"firm-{i}",
+            "url": f"https://www.fda.gov/x/firm-{i}",
+            "company": f"Firm {i}",
+            "subject": "Exosome products",
+            "posted_date": "2025-05-06",
+            "body_text": f"Your exosome product number {i} is an unapproved biologic.",
+            "raw_html": f"<html><p>letter {i}</p></html>",
+        }
+        for i in range(3)
+    ]
+    for letter in letters:
+        assert store.save_letter(db, dict(letter), None) == "new"
+    index = lambda: db.execute("select id, block from letters_fts_data order by id").fetchall()
+    search = lambda q: [
+        r[0]
+        for r in db.execute(
+            "select l.slug from letters_fts f join letters l on l.rowid = f.rowid where letters_fts match ? "
+            "order by l.slug",
+            [q],
+        )
+    ]
+    before = index()
+    # what a crawl does to letters it finds unchanged, delisted or relisted: no text changes, no index write
+    for letter in letters:
+        assert store.save_letter(db, dict(letter), None) == "unchanged"
+    db.execute("update letters set delisted_at = '2026-01-01' where slug = 'firm-1'")
+    store.save_letter(db, {**letters[2], "posted_date": "2025-05-07"}, None)  # changed, not its text
+    assert index() == before
+    # a new text replaces the old one in the index
+    assert store.save_letter(db, {**letters[0], "body_text": "Your stem cell product is adulterated."}, None) == (
+        "changed"
+    )
+    store.save_letter(db, {**letters[1], "company": "Zenith Labs"}, None)
+    assert search("exosome") == ["firm-0", "firm-1", "firm-2"]  # firm-0's subject still says it
+    assert search("body_text:exosome") == ["firm-1", "firm-2"]
+    assert search("adulterated") == ["firm-0"]
+    assert search("company:zenith") == ["firm-1"] and search('company:"firm 1"') == []
+    db.execute("insert into letters_fts (letters_fts, rank) values ('integrity-check', 1)")  # index = letters rows
+
+
+def test_letter_firms_follow_every_write(tmp_path):
+    from db.schema import FIRM_EXPRESSION as FIRM
+
+    db = store.open_db(tmp_path / "t.db")
+    grouped = lambda: db.execute(
+        f"""select {FIRM}, min(company), count(*), min(letter_issue_date), max(letter_issue_date),
+          sum(exosome_related), max(coalesce(letter_issue_date, '') || ' ' || slug)
+        from letters where company != '' and coalesce(kind, 'warning_letter') in ('warning_letter', 'untitled_letter')
+        group by 1 order by 1"""
+    ).fetchall()
+    firms = lambda: [
+        (
+            *r[:6],
+            r[6]
+            and next(
+                iter(
+                    db.execute(
+                        "select coalesce(letter_issue_date, '') || ' ' || slug from letters where slug = ?", [r[6]]
+                    ).fetchone()
+                )
+            ),
+        )
+        for r in db.execute(
+            "select firm, company, letters, first_letter, latest_letter, exosome_letters, latest_slug "
+            "from letter_firms order by firm"
+        )
+    ]
+
+    def letter(slug, company, date, **extra):
+        return {
+            "slug": slug,
+            "url": f"https://www.fda.gov/x/{slug}",
+            "company": company,
+            "letter_issue_date": date,
+            "body_text": f"Letter {slug}.",
+            **extra,
+        }
+
+    exosome = {"exosome_related": 1, "violation_types": [], "classifier_version": "t"}
+    store.save_letter(db, letter("a-1", "Acme Labs, Inc.", "2024-01-02"), None, exosome)
+    store.save_letter(db, letter("a-2", "ACME LABS INC", "2025-03-04"), None)
+    store.save_letter(db, letter("b-1", "Beta Bio", "2025-01-01"), None)
+    store.save_letter(db, letter("r-1", "Acme Labs", None, kind="response_letter"), None)  # not counted
+    store.save_letter(db, letter("n-1", None, "2025-01-01"), None)
+    assert [r[:6] for r in firms()] == [
+        ("acme labs inc", "ACME LABS INC", 2, "2024-01-02", "2025-03-04", 1),
+        ("beta bio", "Beta Bio", 1, "2025-01-01", "2025-01-01", None),  # unclassified: as sum() gives
+    ]
+    assert firms() == grouped()
+    store.save_letter(db, letter("a-2", "ACME LABS INC", "2025-03-04"), None)  # unchanged
+    store.save_letter(db, letter("b-1", "Acme Labs Inc.", "2023-05-06"), None)  # changed: another firm, date
+    assert firms() == grouped() and len(firms()) == 1 and firms()[0][2] == 3
+    db.execute("update letters set kind = 'closeout_letter' where slug = 'a-2'")
+    assert firms() == grouped() and firms()[0][2:5] == (2, "2023-05-06", "2024-01-02")
+    db.execute("update letters set company = '' where slug = 'a-1'")
+    db.execute("update letters set letter_issue_date = '2026-07-08', exosome_related = 1 where slug = 'b-1'")
+    assert firms() == grouped() and firms()[0][4:7] == ("2026-07-08", 1, "2026-07-08 b-1")
+    db.execute("delete from letter_versions where slug = 'b-1'")
+    db.execute("delete from letters where slug = 'b-1'")
+    assert firms() == grouped() == []
