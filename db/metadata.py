@@ -202,6 +202,7 @@ TABLE_TITLES = {
     "letter_tags": "Tags and the sentences that prove them",
     "citations": "Legal provisions cited",
     "letter_array_values": "Array values of letters (facet index)",
+    "letter_firms": "Firms and their letter counts",
     "site_state": "Crawler memory",
     FTS_TABLE: "Full-text index",
     FTS_TABLE + "_config": "Full-text index storage: settings",

@@ -247,8 +247,8 @@ def test_a_table_without_a_page_title_fails_the_metadata_build(monkeypatch):
     from db import metadata
 
     assert set(metadata.table_columns()) <= set(metadata.TABLE_TITLES)
-    monkeypatch.setitem(metadata.TABLE_COLUMNS, "letter_firms", {"firm": "The firm"})
-    with pytest.raises(ValueError, match="table letter_firms has no page title: add one to TABLE_TITLES"):
+    monkeypatch.setitem(metadata.TABLE_COLUMNS, "no_title_table", {"firm": "The firm"})
+    with pytest.raises(ValueError, match="table no_title_table has no page title: add one to TABLE_TITLES"):
         metadata.build_metadata()
 
 
