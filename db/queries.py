@@ -308,24 +308,30 @@ _NORM = (
     "trim(replace(replace(replace(replace(replace(replace(replace(replace(' ' || lower({x}) || ' ', '.', ' '), "
     "',', ' '), ' llc ', ' '), ' inc ', ' '), ' ltd ', ' '), ' corp ', ' '), ' co ', ' '), '  ', ' '))"
 )
-# The Health Canada notices drive the join (CROSS JOIN keeps that order): with none, no FDA document is read;
-# with some, each FDA document's name is normalised once (`fda` is materialised when first needed), not once
-# per notice (100,000 FDA letters and no notice: 204 ms → 0).
+# The Health Canada notices drive the join (CROSS JOIN keeps that order): with none, no FDA document is read.
+# With some, each distinct company name is read from idx_letters_firm_cover (not from the long letters rows) and
+# normalised once, the notices are matched against the names, and only the matched names' FDA documents are read,
+# through the same index (100,000 FDA letters and 20 notices: 2,488 → 70 ms, same rows in the same order).
 BOTH_REGULATORS = f"""with hc as materialized (
   select l.slug, l.kind, coalesce(l.company, l.title) as name, l.subject as product, l.date, l.url,
     {_NORM.format(x="l.company")} as firm,
     ' ' || {_NORM.format(x="coalesce(l.subject, '') || ' ' || l.title")} || ' ' as words
   from letters l where l.regulator = 'Health Canada'
-), fda as materialized (
-  select l.slug, l.kind, l.company, l.date, l.url, {_NORM.format(x="l.company")} as firm
-  from letters l where l.regulator = 'FDA' and l.company is not null
+), names as materialized (
+  select company, {_NORM.format(x="company")} as firm
+  from (select distinct company from letters indexed by idx_letters_firm_cover where company is not null)
+  where exists (select 1 from hc)
+), matched as materialized (
+  select hc.*, names.company as fda_company, names.firm as fda_name
+  from hc cross join names on (hc.firm is not null and hc.firm = names.firm)
+    or (length(names.firm) >= 5 and instr(hc.words, ' ' || names.firm || ' ') > 0)
 )
-select fda.firm as name, fda.company as fda_firm, fda.slug as fda_slug, fda.kind as fda_kind, fda.date as fda_date,
-  hc.slug as hc_slug, hc.name as hc_title, hc.product as hc_product, hc.date as hc_date, fda.url as fda_url,
-  hc.url as hc_url
-from hc cross join fda on (hc.firm is not null and hc.firm = fda.firm)
-  or (length(fda.firm) >= 5 and instr(hc.words, ' ' || fda.firm || ' ') > 0)
-order by name, hc.date desc, fda.date desc"""
+select m.fda_name as name, l.company as fda_firm, l.slug as fda_slug, l.kind as fda_kind, l.date as fda_date,
+  m.slug as hc_slug, m.name as hc_title, m.product as hc_product, m.date as hc_date, l.url as fda_url,
+  m.url as hc_url
+from matched m cross join letters l on {FIRM.replace("company", "l.company")} = {FIRM.replace("company", "m.fda_company")}
+  and l.company = m.fda_company and l.regulator = 'FDA'
+order by name, hc_date desc, fda_date desc"""
 
 CANNED_QUERIES = {
     "both_regulators": {
