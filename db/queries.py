@@ -33,9 +33,12 @@ def _param(name: str, default) -> str:
 # The long lists (exosome_letters, awaiting_closeout, recent_changes, citing_cfr) show PAGE_SIZE rows a page (?page=2 for the
 # next): 1,000 rows (Datasette's max_returned_rows) cost some 150 ms to render at 100,000 letters, and the SQL
 # reads the long rows of the page's documents only.
+# page=all gives every row (up to max_returned_rows), for a CSV or JSON export of the whole list; its offset is
+# negative, which SQLite reads as 0.
 PAGE_SIZE = 100
+_LIMIT = f"(case when :page = 'all' then -1 else {PAGE_SIZE} end)"
 _OFFSET = f"offset ({_param('page', 1)} - 1) * {PAGE_SIZE}"
-PAGE = f"limit {PAGE_SIZE} {_OFFSET}"
+PAGE = f"limit {_LIMIT} {_OFFSET}"
 
 
 def url_path_segment(expr: str) -> str:
@@ -234,7 +237,7 @@ CITING_CFR = f"""with wanted as (
     from letters l
     where exists (select 1 from wanted w join citations c on c.slug = l.slug and {_CFR_RANGE})
     order by l.letter_issue_date desc, l.slug
-    limit (select case when yes then {PAGE_SIZE} else 0 end from dense) {_OFFSET}
+    limit (select case when yes then {_LIMIT} else 0 end from dense) {_OFFSET}
   )
   union all
   select * from (
@@ -242,7 +245,7 @@ CITING_CFR = f"""with wanted as (
     from letters l
     where l.slug in (select c.slug from wanted w join citations c on {_CFR_RANGE})
     order by l.letter_issue_date desc, l.slug
-    limit (select case when yes then 0 else {PAGE_SIZE} end from dense) {_OFFSET}
+    limit (select case when yes then 0 else {_LIMIT} end from dense) {_OFFSET}
   )
 )
 select
@@ -346,7 +349,7 @@ CANNED_QUERIES = {
         "description": "Exosome-related documents, optionally of one violation type ("
         + _VIOLATION_HELP
         + ") and one year, with the sentences that prove each charge, newest first. Leave a field empty for all. "
-        f"{PAGE_SIZE} a page: page=2 for the next.",
+        f"{PAGE_SIZE} a page: page=2 for the next, page=all for every row (CSV/JSON export).",
         "sql": EXOSOME_LETTERS,
         "params": ["violation_type", "year", "page"],
     },
@@ -374,14 +377,14 @@ CANNED_QUERIES = {
         "title": "Letters awaiting close-out",
         "description": "Listed warning letters with no close-out letter yet, longest open first. older_than_days "
         "(default 0) keeps letters at least that old; exosome_only=1 keeps exosome-related ones. "
-        f"{PAGE_SIZE} a page: page=2 for the next.",
+        f"{PAGE_SIZE} a page: page=2 for the next, page=all for every row (CSV/JSON export).",
         "sql": AWAITING_CLOSEOUT,
         "params": ["older_than_days", "exosome_only", "page"],
     },
     "recent_changes": {
         "title": "What changed in the last N days",
         "description": "New, changed, delisted and reparsed documents seen by the crawler in the last `days` days "
-        f"(default 30), from letter_versions, newest first; {PAGE_SIZE} a page: page=2 for the next.",
+        f"(default 30), from letter_versions, newest first; {PAGE_SIZE} a page: page=2 for the next, page=all for every row (CSV/JSON export).",
         "sql": RECENT_CHANGES,
         "params": ["days", "page"],
     },
@@ -397,7 +400,7 @@ CANNED_QUERIES = {
     "citing_cfr": {
         "title": "Letters citing a CFR section",
         "description": "Documents that cite a section of the Code of Federal Regulations and its subsections, "
-        f"e.g. 1271.3, 21 CFR 211 or 21 C.F.R. § 1271.10(a); newest first, {PAGE_SIZE} a page: page=2 for the next.",
+        f"e.g. 1271.3, 21 CFR 211 or 21 C.F.R. § 1271.10(a); newest first, {PAGE_SIZE} a page: page=2 for the next, page=all for every row (CSV/JSON export).",
         "sql": CITING_CFR,
         "params": ["section", "page"],
     },

@@ -88,6 +88,8 @@ def test_long_lists_come_a_page_at_a_time(conn, name, params, total, order):
     # page left empty, 0, negative or not a number: the first page
     for page in ("", "0", "-3", "x"):
         assert run(conn, name, page=page, **params) == got[0]
+    # page=all: every row, in the pages' order (a CSV or JSON export of the whole list)
+    assert run(conn, name, page="all", **params) == rows
 
 
 def test_citing_cfr_lists_the_matching_citations_of_each_letter(conn):
