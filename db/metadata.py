@@ -121,6 +121,25 @@ TABLE_COLUMNS = {
         "col": "The array column of letters: violation_types or product_categories",
         "value": "One value of that array",
     },
+    "letter_facets": {
+        "letter_rowid": "The document (letters.rowid)",
+        **{
+            c: f"letters.{c}, copied"
+            for c in (
+                "slug",
+                "kind",
+                "regulator",
+                "issuing_office",
+                "exosome_related",
+                "year",
+                "date",
+                "letter_issue_date",
+                "posted_date",
+                "violation_types",
+                "product_categories",
+            )
+        },
+    },
     "site_state": {
         "key": "Name of a fact a later crawl needs",
         "value": "Its value (JSON)",
@@ -174,6 +193,9 @@ TABLE_DESCRIPTIONS = {
     "citations": "Legal provisions (21 CFR, U.S.C., FD&C Act, PHS Act sections) each document cites.",
     "letter_array_values": "One row per value of letters.violation_types and product_categories, kept by triggers: "
     "the facets and array filters of the letters table read it instead of every row's JSON.",
+    "letter_facets": "One short row per document (letters.rowid) with the columns the letters table's facets, filters "
+    "and default sort read, kept by triggers: filtered and searched pages count and sort here instead of in the long "
+    "rows.",
     "site_state": "What the crawler remembers between runs.",
     FTS_TABLE: "Full-text index (SQLite FTS5, porter stemming) over letters.company, subject, title and body_text.",
     "_sqlite_migrations": "Schema migrations applied to this file (db/schema.py).",
@@ -244,7 +266,9 @@ def build_metadata() -> dict:
         table = {"description": TABLE_DESCRIPTIONS.get(name, "SQLite's storage for the full-text index (internal).")}
         if name == "letters":
             table.update(LETTERS_OPTIONS)
-        if name in ("_sqlite_migrations", "site_state", "letter_array_values") or name.startswith(FTS_TABLE + "_"):
+        if name in ("_sqlite_migrations", "site_state", "letter_array_values", "letter_facets") or name.startswith(
+            FTS_TABLE + "_"
+        ):
             table["hidden"] = True
         if name == "runs":
             table.update({"sort_desc": "id", "units": {"duration_s": "s"}})
