@@ -54,6 +54,31 @@ document.querySelectorAll("dl.column-descriptions").forEach(function (dl) {
 """
 
 
+# The columns the letters table page shows by default (templates/_table-table-fda_letters-letters.html, through
+# extra_template_vars); "all columns" (?_nocol=raw_html) and any ?_col=/?_nocol= show what they ask for.
+READER_COLUMNS = (
+    "slug",
+    "company",
+    "kind",
+    "date",
+    "letter_issue_date",
+    "posted_date",
+    "issuing_office",
+    "exosome_related",
+    "violation_types",
+    "product_categories",
+    "subject",
+    "title",
+)
+
+
+@hookimpl
+def extra_template_vars(database, table):
+    if database == DB_NAME and table == "letters":
+        return {"letters_reader_columns": list(READER_COLUMNS)}
+    return None
+
+
 @hookimpl
 def extra_body_script(template, database):
     if database == DB_NAME and (template == "table.html" or template.startswith("table-")):
