@@ -21,7 +21,8 @@ its column facets and its page of rows on `letters` become the same SQL over `le
 
 - `select count(*) from letters where W` → `... from letter_facets as letters where W`;
 - `select c as value, count(*) ... from (select … from letters where W) …` → the inner select over letter_facets;
-- `select … from letters where W order by O limit N` → the N rowids picked in letter_facets, then those N rows.
+- `select … from letters where W order by O limit N` → the N rowids picked in letter_facets (a subquery in FROM, so
+  that W cannot reach a letters row), then those N rows.
 
 The array facets of a filtered page count letter_facets' copies of the arrays too, grouped by array first (a few
 hundred distinct arrays), each read as letter_array_values holds it (its text values, each once per letter).
@@ -204,9 +205,13 @@ def short_rows_sql(sql: str) -> str | None:
     elif m := _ROWS.match(sql):
         order, limit = m["order"], m["limit"]
         if _only_short_quoted_names(m["where"], order):
+            # The pick is a subquery in FROM, beside letters: from a subquery in WHERE (or a CTE used there) SQLite
+            # would read a column letter_facets does not have from the outer query's letters row (a correlated
+            # reference) instead of refusing to compile it.
             return (
-                f"select {m['cols']} from {TABLE} where {TABLE}.rowid in (select {TABLE}.rowid from {_SHORT} "
-                f"{m['where']} order by {order} limit {limit}) order by {order} limit {limit}"
+                f"select {m['cols']} from (select {TABLE}.rowid as picked_rowid from {_SHORT} {m['where']} "
+                f"order by {order} limit {limit}) as picked join {TABLE} on {TABLE}.rowid = picked.picked_rowid "
+                f"order by {order} limit {limit}"
             )
     return None
 

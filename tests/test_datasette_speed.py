@@ -125,9 +125,7 @@ def test_filtered_pages_count_facet_and_page_as_datasette_does(served, args, whe
         assert any(s.startswith(f"select {name} as value") and "from letter_facets as letters" in s for s in traced)
     for name in ARRAYS:
         assert any(f"select {name} as arr, count(*) as n from letter_facets as letters" in s for s in traced)
-    assert any(
-        "from letters where letters.rowid in (select letters.rowid from letter_facets as letters" in s for s in traced
-    )
+    assert any("from (select letters.rowid as picked_rowid from letter_facets as letters where" in s for s in traced)
 
 
 def test_a_filter_on_a_long_column_runs_datasettes_own_sql(served):
@@ -220,3 +218,26 @@ def test_m016_copies_the_letters_of_an_older_file(tmp_path):
     _short_rows_match(db)
     db.close()
     assert "m016_letter_facets" in {r[0] for r in Database(path).execute("select name from _sqlite_migrations")}
+
+
+def test_sql_naming_a_long_column_anywhere_gives_datasettes_own_rows(mirror_db, tmp_path):
+    """A letters query shaped like a table page whose filter reads `company` inside a subquery (the letter page's
+    "other letters to this firm"): over letter_facets it must not compile (no correlated read of the outer row),
+    so its own SQL runs and returns the same rows as sqlite3 does."""
+    path = tmp_path / f"{DB}.db"
+    shutil.copy(mirror_db, path)
+    ds = _datasette(path)
+    firm = "trim(lower(company))"
+    conn = sqlite3.connect(path)
+    slug = conn.execute(  # a letter of a firm with more than one
+        f"select slug from letters where {firm} in (select {firm} from letters group by 1 having count(*) > 1)"
+    ).fetchone()[0]
+    sql = (
+        f"select slug, kind, company, date from letters where {firm} = (select {firm} from letters where slug = :slug) "
+        "order by date desc limit 2"
+    )
+    expected = conn.execute(sql, {"slug": slug}).fetchall()
+    newest = [r[0] for r in conn.execute("select slug from letters order by date desc limit 2")]
+    assert len(expected) == 2 and {r[0] for r in expected} != set(newest)  # a correlated read would differ
+    got = asyncio.run(ds.get_database(DB).execute(sql, {"slug": slug})).rows
+    assert [tuple(r) for r in got] == expected
