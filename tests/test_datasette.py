@@ -320,6 +320,11 @@ def test_table_search_reads_as_a_short_list_with_facets(get, sql):
     assert 'data-column="violation_types"' in html and 'data-column="kind"' in html
     kinds = {f["value"]: f["count"] for f in facets["kind"]["results"]}
     assert sum(kinds.values()) == len(expected)
+    # whatever columns the page asks for (the home page's link names some): the same list
+    narrow = _search_list(get(f"/{DB}/letters", _search="exosome", _col="subject").text)
+    assert [(i["href"], i["meta"], i["snippet"]) for i in narrow.items] == [
+        (i["href"], i["meta"], i["snippet"]) for i in page.items
+    ]
     # the same search as a table: the reader's columns, a row per match
     table = get(f"/{DB}/letters", _search="exosome", _view="table").text
     assert _search_list(table).tables == 1 and _search_list(table).items == []
