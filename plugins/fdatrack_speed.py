@@ -24,8 +24,11 @@ its column facets and its page of rows on `letters` become the same SQL over `le
 - `select … from letters where W order by O limit N` → the N rowids picked in letter_facets (a subquery in FROM, so
   that W cannot reach a letters row), then those N rows.
 
-The array facets of a filtered page count letter_facets' copies of the arrays too, grouped by array first (a few
-hundred distinct arrays), each read as letter_array_values holds it (its text values, each once per letter).
+The seven default facets of a filtered page (kind, regulator, issuing_office, exosome_related, year and the two
+arrays) are counted in one pass: one group by over the filtered short rows (a few hundred combinations), kept for
+the request and summed per facet in Python, in Datasette's order (most letters first, then by value); an array
+counts as letter_array_values holds it (each text value of a JSON array, once per letter). Any other facet of a
+filtered page is its own SQL over letter_facets (the array ones grouped by array first), or Datasette's.
 
 SQLite decides whether that is possible: when W, the facet's column or O names a column letter_facets does not
 have (a filter on `company`, `?_sort=company`, `?_facet=company`), or the file predates m016, the rewritten SQL
@@ -38,11 +41,14 @@ every count, facet and page with plain SQL over `letters`.
 
 from __future__ import annotations
 
+import contextvars
+import json
 import re
 import sqlite3
 
 import datasette.database
 import datasette.facets
+from datasette import hookimpl
 from datasette.filters import Filters, TemplatedFilter
 from datasette.utils import escape_sqlite
 
@@ -103,6 +109,11 @@ class ArrayValuesFacet(datasette.facets.ArrayFacet):
             for column, fast in column_sql.items():
                 if fast and "deduped_array_items" in sql and f"[inner].{escape_sqlite(column)}" in sql:
                     db = self.ds.get_database(database)
+                    where = _FROM_TABLE.match(self.sql).group("rest").strip()
+                    limit = self.get_facet_size() + 1
+                    grouped = await _facet_from_groups(db, where, params, column, limit, **kwargs)
+                    if grouped is not None:
+                        return grouped
                     return await _run_first_that_compiles(db, fast, params, **kwargs)
             return await original_execute(database, sql, params, **kwargs)
 
@@ -238,10 +249,105 @@ datasette.database.Database._fdatrack_original_execute = _original_db_execute
 
 
 async def _execute(self, sql, params=None, *args, **kwargs):
+    if self.name == DB_NAME and not args:
+        grouped = await _column_facet_from_groups(self, sql, params, **kwargs)
+        if grouped is not None:
+            return grouped
     short = short_rows_sql(sql) if self.name == DB_NAME and not args else None
     if short is None:
         return await _original_db_execute(self, sql, params, *args, **kwargs)
     return await _run_first_that_compiles(self, [short, sql], params, **kwargs)
+
+
+# --- the facets of one page in one pass ------------------------------------------------------------------------
+
+# A filtered letters page's default facets are counted together: one group by over the filtered short rows (a few
+# hundred combinations of these columns), summed per facet here, instead of one pass over the filtered rows per
+# facet. An array column counts as letter_array_values holds it: each text value of a JSON array, once per letter.
+GROUPED_FACETS = ("kind", "regulator", "issuing_office", "exosome_related", "year", *ARRAY_COLUMNS)
+_GROUPS_SQL = (
+    f"select {', '.join(GROUPED_FACETS)}, count(*) from {_SHORT} {{where}} group by {', '.join(GROUPED_FACETS)}"
+)
+# The groups computed for this request, by (where, params); None outside a request (asgi_wrapper below).
+_page_groups: contextvars.ContextVar[dict | None] = contextvars.ContextVar("fdatrack_page_groups", default=None)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def with_groups(scope, receive, send):
+            token = _page_groups.set({})
+            try:
+                await app(scope, receive, send)
+            finally:
+                _page_groups.reset(token)
+
+        return with_groups
+
+    return wrap
+
+
+def _sqlite_order(value) -> tuple:
+    """SQLite's order of values of different types (numbers, then text, then blobs); text in BINARY order."""
+    if isinstance(value, (int, float)):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value.encode("utf-8"))
+    return (3, value)
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not JSON")  # json_valid() refuses NaN and Infinity
+
+
+def _array_values(text) -> set[str]:
+    """The values letter_array_values holds for one array column's text (m012): its text items, once each."""
+    if not isinstance(text, str):
+        return set()
+    try:
+        items = json.loads(text, parse_constant=_not_json)
+    except ValueError:
+        return set()
+    return {v for v in items if isinstance(v, str)} if isinstance(items, list) else set()
+
+
+async def _column_facet_from_groups(db, sql: str, params, **kwargs):
+    """Datasette's column facet on a filtered letters page, from the page's groups; None to run it as SQL."""
+    m = _COLUMN_FACET.match(sql) if _page_groups.get() is not None else None
+    if not m:
+        return None
+    return await _facet_from_groups(db, m["where"], params, m["col"], int(m["limit"]), **kwargs)
+
+
+async def _facet_from_groups(db, where: str, params, column: str, limit: int, **kwargs):
+    """One facet (value, count; most letters first, then by value) from the page's groups; None to run its SQL."""
+    groups = _page_groups.get()
+    if groups is None or column not in GROUPED_FACETS or not where or not _only_short_quoted_names(where):
+        return None
+    key = (where, tuple(sorted(params.items())) if isinstance(params, dict) else tuple(params or ()))
+    if key not in groups:
+        try:
+            result = await _original_db_execute(
+                db, _GROUPS_SQL.format(where=where), params, **{**kwargs, "log_sql_errors": False}
+            )
+            groups[key] = [tuple(row) for row in result.rows]
+        except sqlite3.OperationalError as exc:
+            if not str(exc).startswith(_NOT_THERE):
+                raise
+            groups[key] = None
+    if groups[key] is None:
+        return None
+    position = GROUPED_FACETS.index(column)
+    counts: dict = {}
+    for row in groups[key]:
+        values = _array_values(row[position]) if column in ARRAY_COLUMNS else [row[position]]
+        for value in values:
+            if value is not None:
+                counts[value] = counts.get(value, 0) + row[-1]
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], _sqlite_order(item[0])))[:limit]
+    return datasette.database.Results(
+        [{"value": value, "count": count} for value, count in ordered], False, [("value",), ("count",)]
+    )
 
 
 datasette.database.Database.execute = _execute

@@ -114,6 +114,9 @@ def test_filtered_pages_count_facet_and_page_as_datasette_does(served, args, whe
     for name in FACETS + ARRAYS:
         got = {r["value"]: r["count"] for r in page["facet_results"][name]["results"]}
         assert got == dict(expected[name]), name
+        # in Datasette's order: most letters first, then by value
+        order = [r["value"] for r in page["facet_results"][name]["results"]]
+        assert order == [v for v, n in sorted(expected[name].items(), key=lambda item: (-item[1], item[0]))], name
     # every row exactly once across the pages, newest first (the default sort)
     rows = _all_rows(get, **args)
     assert sorted(r["slug"] for r in rows) == expected["slugs"]
@@ -121,10 +124,14 @@ def test_filtered_pages_count_facet_and_page_as_datasette_does(served, args, whe
     # and the short rows answered: the count, each facet and the page's rows read letter_facets
     traced = _traced_sql(page)
     assert any(s.startswith("select count(*) from letter_facets as letters where") for s in traced), traced
-    for name in FACETS:
-        assert any(s.startswith(f"select {name} as value") and "from letter_facets as letters" in s for s in traced)
-    for name in ARRAYS:
-        assert any(f"select {name} as arr, count(*) as n from letter_facets as letters" in s for s in traced)
+    # the seven facets: one group by over the filtered short rows, once for the page
+    grouped = (
+        "select kind, regulator, issuing_office, exosome_related, year, violation_types, product_categories, "
+        "count(*) from letter_facets as letters where"
+    )
+    assert sum(s.startswith(grouped) for s in traced) == 1, traced
+    assert not any(s.startswith(f"select {name} as value") for name in FACETS for s in traced)
+    assert not any("as arr" in s or s.startswith("select value, count(*) as count from") for s in traced)
     assert any("from (select letters.rowid as picked_rowid from letter_facets as letters where" in s for s in traced)
 
 
@@ -241,3 +248,26 @@ def test_sql_naming_a_long_column_anywhere_gives_datasettes_own_rows(mirror_db, 
     assert len(expected) == 2 and {r[0] for r in expected} != set(newest)  # a correlated read would differ
     got = asyncio.run(ds.get_database(DB).execute(sql, {"slug": slug})).rows
     assert [tuple(r) for r in got] == expected
+
+
+def test_array_facets_count_what_letter_array_values_holds(mirror_db, tmp_path):
+    """Odd arrays (a repeated value, a number, invalid JSON, NaN, an object) count on a filtered page exactly as
+    letter_array_values (m012) holds them: each text value of a JSON array, once per letter."""
+    path = tmp_path / f"{DB}.db"
+    shutil.copy(mirror_db, path)
+    conn = sqlite3.connect(path)
+    odd = ['["cgmp", "cgmp", "misbranding"]', '["cgmp", 7]', "not json", '["cgmp", NaN]', '{"a": "cgmp"}', None]
+    slugs = [r[0] for r in conn.execute("select slug from letters order by slug limit ?", [len(odd)])]
+    for slug, value in zip(slugs, odd):
+        conn.execute("update letters set violation_types = ? where slug = ?", [value, slug])
+    conn.commit()
+    conn.close()
+    get, sql = _clients(path)
+    page = get(f"/{DB}/letters.json", kind="warning_letter", _size="0")
+    expected = sql(
+        "select value, count(*) from letter_array_values where col = 'violation_types' and letter_rowid in "
+        "(select rowid from letters where kind = 'warning_letter') group by value"
+    )
+    got = {r["value"]: r["count"] for r in page["facet_results"]["violation_types"]["results"]}
+    assert got == dict(expected) and got["cgmp"] >= 2
+    assert any("from letter_facets as letters where" in s for s in _traced_sql(page))
