@@ -148,8 +148,12 @@ def extra_body_script(template, database):
 
 # --- the letters table page: the reader's columns rendered, not hidden; a search as a list -------------------
 
-# The request's query arguments, for display_columns_and_rows below (Datasette does not hand it the request).
-_request_args: contextvars.ContextVar[dict | None] = contextvars.ContextVar("fdatrack_request_args", default=None)
+# The request's query arguments, for display_columns_and_rows below (Datasette does not hand it the request). One
+# variable per process: Datasette runs this file again for each instance, but keeps the hooks of the first run.
+_request_args: contextvars.ContextVar[dict | None] = getattr(datasette.views.table, "_fdatrack_request_args", None) or (
+    contextvars.ContextVar("fdatrack_request_args", default=None)
+)
+datasette.views.table._fdatrack_request_args = _request_args
 
 
 @hookimpl

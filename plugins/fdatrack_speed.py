@@ -268,8 +268,12 @@ GROUPED_FACETS = ("kind", "regulator", "issuing_office", "exosome_related", "yea
 _GROUPS_SQL = (
     f"select {', '.join(GROUPED_FACETS)}, count(*) from {_SHORT} {{where}} group by {', '.join(GROUPED_FACETS)}"
 )
-# The groups computed for this request, by (where, params); None outside a request (asgi_wrapper below).
-_page_groups: contextvars.ContextVar[dict | None] = contextvars.ContextVar("fdatrack_page_groups", default=None)
+# The groups computed for this request, by (where, params); None outside a request (asgi_wrapper below). One
+# variable per process: Datasette runs this file again for each instance, but keeps the hooks of the first run.
+_page_groups: contextvars.ContextVar[dict | None] = getattr(datasette.database, "_fdatrack_page_groups", None) or (
+    contextvars.ContextVar("fdatrack_page_groups", default=None)
+)
+datasette.database._fdatrack_page_groups = _page_groups
 
 
 @hookimpl

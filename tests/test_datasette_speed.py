@@ -271,3 +271,21 @@ def test_array_facets_count_what_letter_array_values_holds(mirror_db, tmp_path):
     got = {r["value"]: r["count"] for r in page["facet_results"]["violation_types"]["results"]}
     assert got == dict(expected) and got["cgmp"] >= 2
     assert any("from letter_facets as letters where" in s for s in _traced_sql(page))
+
+
+def test_a_second_datasette_in_the_process_takes_the_same_short_paths(mirror_db, tmp_path):
+    """Datasette runs a plugins folder's files again for each instance but keeps the first run's hooks: the
+    patches of later runs must still see what those hooks set up (the page's groups, the request's arguments)."""
+    import re
+
+    paths = []
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        paths.append(tmp_path / name / f"{DB}.db")
+        shutil.copy(mirror_db, paths[-1])
+    for path in paths:  # two instances, one after the other, as in one test process
+        ds = _datasette(path)
+        page = asyncio.run(ds.client.get(f"/{DB}/letters.json", params={"_search": "exosome", "_trace": "1"})).json()
+        assert sum(s.startswith("select kind, regulator, issuing_office") for s in _traced_sql(page)) == 1
+        html = asyncio.run(ds.client.get(f"/{DB}/letters")).text
+        assert len(re.findall(r'<th [^>]*data-column="', html)) == 12  # only the reader's columns rendered
