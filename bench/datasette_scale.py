@@ -1,6 +1,6 @@
 """Benchmark 5: Datasette at 100,000 synthetic letters, over HTTP on loopback.
 
-    python3 -m bench.datasette_scale [--letters 100000] [--requests 20]
+    python3 -m bench.datasette_scale [--letters 100000] [--requests 20] [--only SUBSTRING]
 
 Builds (once; cached in bench/out/) a database of --letters synthetic letters through the
 project's schema (db.store.open_db: every migration, index and FTS trigger) with their
@@ -292,6 +292,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--letters", type=int, default=100_000)
     ap.add_argument("--requests", type=int, default=20)
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument(
+        "--only", action="append", metavar="SUBSTRING", help="time only the pages whose name contains it (repeatable)"
+    )
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     db_path = OUT / f"fda_letters_{args.letters}.db"
@@ -308,7 +311,12 @@ def main(argv=None) -> dict:
     proc = serve(db_path, port)
     results = []
     try:
-        for name, path, sql, params in endpoints(metadata, letter_slug(db_path)):
+        pages = endpoints(metadata, letter_slug(db_path))
+        if args.only:
+            pages = [page for page in pages if any(part in page[0] for part in args.only)]
+            if not pages:
+                raise SystemExit(f"no page name contains {' or '.join(map(repr, args.only))}")
+        for name, path, sql, params in pages:
             # a fresh keep-alive connection per page: the server drops one left idle while SQL is timed
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             http_times, status = time_http(conn, path, args.requests)

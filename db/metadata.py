@@ -130,6 +130,25 @@ TABLE_COLUMNS = {
         "exosome_letters": "How many of them are exosome-related",
         "latest_slug": "Slug of its latest letter (the greatest slug among those of that date)",
     },
+    "letter_facets": {
+        "letter_rowid": "The document (letters.rowid)",
+        **{
+            c: f"letters.{c}, copied"
+            for c in (
+                "slug",
+                "kind",
+                "regulator",
+                "issuing_office",
+                "exosome_related",
+                "year",
+                "date",
+                "letter_issue_date",
+                "posted_date",
+                "violation_types",
+                "product_categories",
+            )
+        },
+    },
     "site_state": {
         "key": "Name of a fact a later crawl needs",
         "value": "Its value (JSON)",
@@ -185,6 +204,9 @@ TABLE_DESCRIPTIONS = {
     "the facets and array filters of the letters table read it instead of every row's JSON.",
     "letter_firms": "One row per firm that received a warning or untitled letter (names matched without case or "
     "punctuation), kept by triggers: repeat_recipients reads it.",
+    "letter_facets": "One short row per document (letters.rowid) with the columns the letters table's facets, filters "
+    "and default sort read, kept by triggers: filtered and searched pages count and sort here instead of in the long "
+    "rows.",
     "site_state": "What the crawler remembers between runs.",
     FTS_TABLE: "Full-text index (SQLite FTS5, porter stemming) over letters.company, subject, title and body_text.",
     "_sqlite_migrations": "Schema migrations applied to this file (db/schema.py).",
@@ -203,6 +225,7 @@ TABLE_TITLES = {
     "citations": "Legal provisions cited",
     "letter_array_values": "Array values of letters (facet index)",
     "letter_firms": "Firms and their letter counts",
+    "letter_facets": "Short rows of letters (facet index)",
     "site_state": "Crawler memory",
     FTS_TABLE: "Full-text index",
     FTS_TABLE + "_config": "Full-text index storage: settings",
@@ -282,7 +305,9 @@ def build_metadata() -> dict:
         }
         if name == "letters":
             table.update(LETTERS_OPTIONS)
-        if name in ("_sqlite_migrations", "site_state", "letter_array_values") or name.startswith(FTS_TABLE + "_"):
+        if name in ("_sqlite_migrations", "site_state", "letter_array_values", "letter_facets") or name.startswith(
+            FTS_TABLE + "_"
+        ):
             table["hidden"] = True
         if name == "runs":
             table.update({"sort_desc": "id", "units": {"duration_s": "s"}})

@@ -13,19 +13,51 @@ db/schema.py m012), through its unique (col, value, letter_rowid) index:
 
 Any other table or column keeps Datasette's own SQL, except that the array facet counts without copying
 the rows (`count(distinct rowid)` over json_each of the one column, which SQLite reads from an index).
+
+Filtered pages (a filter, a search) read letter_facets (db/schema.py m016: one short row per letter with the
+columns the facets, filters and default sort use, keyed by letters.rowid, kept by triggers) instead of the long
+letters rows, whose text (6,000 characters on average) puts every row on pages of its own. Datasette's count,
+its column facets and its page of rows on `letters` become the same SQL over `letter_facets as letters`:
+
+- `select count(*) from letters where W` → `... from letter_facets as letters where W`;
+- `select c as value, count(*) ... from (select … from letters where W) …` → the inner select over letter_facets;
+- `select … from letters where W order by O limit N` → the N rowids picked in letter_facets (a subquery in FROM, so
+  that W cannot reach a letters row), then those N rows.
+
+The seven default facets of a filtered page (kind, regulator, issuing_office, exosome_related, year and the two
+arrays) are counted in one pass: one group by over the filtered short rows (a few hundred combinations), kept for
+the request and summed per facet in Python, in Datasette's order (most letters first, then by value); an array
+counts as letter_array_values holds it (each text value of a JSON array, once per letter). Any other facet of a
+filtered page is its own SQL over letter_facets (the array ones grouped by array first), or Datasette's.
+
+SQLite decides whether that is possible: when W, the facet's column or O names a column letter_facets does not
+have (a filter on `company`, `?_sort=company`, `?_facet=company`), or the file predates m016, the rewritten SQL
+does not compile ("no such column"/"no such table") and Datasette's own SQL runs instead. The one exception is a
+"double-quoted" name, which SQLite reads as a string when no column has it: a W with a "name" that is not one of
+letter_facets' columns is never rewritten. The counts and rows are the same either way (letter_facets holds copies
+of those columns, kept by triggers); only where SQLite reads them changes. tests/test_datasette_speed.py compares
+every count, facet and page with plain SQL over `letters`.
 """
 
 from __future__ import annotations
 
+import contextvars
+import json
 import re
+import sqlite3
 
+import datasette.database
 import datasette.facets
+from datasette import hookimpl
 from datasette.filters import Filters, TemplatedFilter
 from datasette.utils import escape_sqlite
+
+from db.site import DB_NAME
 
 TABLE = "letters"
 ARRAY_COLUMNS = ("violation_types", "product_categories")  # db/schema.py ARRAY_VALUE_COLUMNS
 VALUES_TABLE = "letter_array_values"
+SHORT_TABLE = "letter_facets"  # db/schema.py m016
 _FROM_TABLE = re.compile(rf"^\s*select .*? from {TABLE}\b(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -36,18 +68,33 @@ def _indexed(table: str | None, column: str) -> bool:
 class ArrayValuesFacet(datasette.facets.ArrayFacet):
     """Datasette's array facet, counting from letter_array_values for the letters' array columns."""
 
-    def _facet_sql(self, column: str, limit: int) -> str | None:
+    def _facet_sql(self, column: str, limit: int) -> list[str] | None:
         if not _indexed(self.table, column):
             return None
         match = _FROM_TABLE.match(self.sql)
         if not match:
             return None
         rest = match.group("rest").strip()
-        within = f" and letter_rowid in (select {TABLE}.rowid from {TABLE} {rest})" if rest else ""
-        return (
-            f"select value, count(*) as count from {VALUES_TABLE} where col = '{column}'{within} "
+        if rest and _only_short_quoted_names(rest):
+            # the filtered letters' short rows, grouped by their array (a few hundred distinct arrays), each array
+            # read as letter_array_values holds it: its text values, each once. letter_array_values if m016 is missing.
+            array = "case when json_valid(g.arr) and json_type(g.arr) = 'array' then g.arr else '[]' end"
+            return [
+                f"select value, sum(n) as count from (select distinct g.arr, g.n, j.value from (select {column} as arr, "
+                f"count(*) as n from {SHORT_TABLE} as {TABLE} {rest} group by {column}) g, json_each({array}) j "
+                f"where j.type = 'text') group by value order by count desc, value limit {limit}",
+                f"select value, count(*) as count from {VALUES_TABLE} where col = '{column}' and letter_rowid in "
+                f"(select {TABLE}.rowid from {TABLE} {rest}) group by value order by count(*) desc, value limit {limit}",
+            ]
+        if rest:
+            return [
+                f"select value, count(*) as count from {VALUES_TABLE} where col = '{column}' and letter_rowid in "
+                f"(select {TABLE}.rowid from {TABLE} {rest}) group by value order by count(*) desc, value limit {limit}"
+            ]
+        return [
+            f"select value, count(*) as count from {VALUES_TABLE} where col = '{column}' "
             f"group by value order by count(*) desc, value limit {limit}"
-        )
+        ]
 
     async def facet_results(self):
         configs = self.get_configs()
@@ -62,7 +109,13 @@ class ArrayValuesFacet(datasette.facets.ArrayFacet):
         async def execute(database, sql, params=None, **kwargs):
             for column, fast in column_sql.items():
                 if fast and "deduped_array_items" in sql and f"[inner].{escape_sqlite(column)}" in sql:
-                    return await original_execute(database, fast, params, **kwargs)
+                    db = self.ds.get_database(database)
+                    where = _FROM_TABLE.match(self.sql).group("rest").strip()
+                    limit = self.get_facet_size() + 1
+                    grouped = await _facet_from_groups(db, where, params, column, limit, **kwargs)
+                    if grouped is not None:
+                        return grouped
+                    return await _run_first_that_compiles(db, fast, params, **kwargs)
             return await original_execute(database, sql, params, **kwargs)
 
         self.ds = _ExecuteProxy(self.ds, execute)
@@ -101,3 +154,205 @@ Filters._filters = [(_fast if f is _default else f) for f in Filters._filters]
 Filters._filters_by_key = {**Filters._filters_by_key, "arraycontains": _fast}
 # datasette.facets' own register_facet_classes hook reads this name when Datasette asks for the facet classes
 datasette.facets.ArrayFacet = ArrayValuesFacet
+
+
+# --- filtered pages: the short rows (letter_facets) instead of the long ones --------------------------------
+
+_SELECT_LIST = r"[\w\s,\[\]\"]+?"  # Datasette's column list: names, quoted or bracketed, no expressions
+_COUNT = re.compile(rf"^\s*select\s+count\(\*\)\s+from\s+{TABLE}\s+(?P<where>where\s.+)$", re.IGNORECASE | re.DOTALL)
+_COLUMN_FACET = re.compile(
+    rf"^\s*select\s+(?P<col>\w+|\[\w+\])\s+as\s+value,\s*count\(\*\)\s+as\s+count\s+from\s+\(\s*select\s+{_SELECT_LIST}"
+    rf"\s+from\s+{TABLE}\s+(?P<where>where\s.+?)\s*\)\s*where\s+(?P=col)\s+is\s+not\s+null\s+group\s+by\s+(?P=col)\s+"
+    r"order\s+by\s+count\s+desc,\s*value\s+limit\s+(?P<limit>\d+)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_ROWS = re.compile(
+    rf"^\s*select\s+(?P<cols>{_SELECT_LIST})\s+from\s+{TABLE}\s+(?P<where>where\s.+)\s+order\s+by\s+"
+    r"(?P<order>[\w\s,\[\]\"]+?)\s+limit\s+(?P<limit>\d+)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_SHORT = f"{SHORT_TABLE} as {TABLE}"
+SHORT_COLUMNS = {
+    "rowid",
+    "letter_rowid",
+    "slug",
+    "kind",
+    "regulator",
+    "issuing_office",
+    "exosome_related",
+    "year",
+    "date",
+    "letter_issue_date",
+    "posted_date",
+    "violation_types",
+    "product_categories",
+}
+# a string literal, or a "double-quoted" name (group 1)
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"((?:[^\"]|\"\")*)\"")
+
+
+def _only_short_quoted_names(*parts: str) -> bool:
+    """No "double-quoted" name outside letter_facets' columns: SQLite reads a "name" that is no column as a string
+    (so `"company" like '%x%'` would compile over letter_facets, and mean something else); a bare or [bracketed]
+    unknown name fails to compile instead."""
+    return all(
+        m.group(1) is None or m.group(1).replace('""', '"') in SHORT_COLUMNS
+        for part in parts
+        for m in _QUOTED.finditer(part)
+    )
+
+
+def short_rows_sql(sql: str) -> str | None:
+    """Datasette's SQL for a filtered letters page, over letter_facets; None for any other SQL."""
+    if m := _COUNT.match(sql):
+        if _only_short_quoted_names(m["where"]):
+            return f"select count(*) from {_SHORT} {m['where']}"
+    elif m := _COLUMN_FACET.match(sql):
+        col = m["col"]
+        if _only_short_quoted_names(m["where"]):
+            return (
+                f"select {col} as value, count(*) as count from (select * from {_SHORT} {m['where']}) "
+                f"where {col} is not null group by {col} order by count desc, value limit {m['limit']}"
+            )
+    elif m := _ROWS.match(sql):
+        order, limit = m["order"], m["limit"]
+        if _only_short_quoted_names(m["where"], order):
+            # The pick is a subquery in FROM, beside letters: from a subquery in WHERE (or a CTE used there) SQLite
+            # would read a column letter_facets does not have from the outer query's letters row (a correlated
+            # reference) instead of refusing to compile it.
+            return (
+                f"select {m['cols']} from (select {TABLE}.rowid as picked_rowid from {_SHORT} {m['where']} "
+                f"order by {order} limit {limit}) as picked join {TABLE} on {TABLE}.rowid = picked.picked_rowid "
+                f"order by {order} limit {limit}"
+            )
+    return None
+
+
+_NOT_THERE = ("no such column", "no such table")
+
+
+async def _run_first_that_compiles(db, candidates: list[str], params, **kwargs):
+    """The first SQL of `candidates` that compiles against this file (the last one always runs)."""
+    for sql in candidates[:-1]:
+        try:
+            return await _original_db_execute(db, sql, params, **{**kwargs, "log_sql_errors": False})
+        except sqlite3.OperationalError as exc:
+            if not str(exc).startswith(_NOT_THERE):
+                raise
+    return await _original_db_execute(db, candidates[-1], params, **kwargs)
+
+
+# Datasette may load this file more than once in a process (one module per Datasette instance): wrap the original once
+_original_db_execute = getattr(
+    datasette.database.Database, "_fdatrack_original_execute", datasette.database.Database.execute
+)
+datasette.database.Database._fdatrack_original_execute = _original_db_execute
+
+
+async def _execute(self, sql, params=None, *args, **kwargs):
+    if self.name == DB_NAME and not args:
+        grouped = await _column_facet_from_groups(self, sql, params, **kwargs)
+        if grouped is not None:
+            return grouped
+    short = short_rows_sql(sql) if self.name == DB_NAME and not args else None
+    if short is None:
+        return await _original_db_execute(self, sql, params, *args, **kwargs)
+    return await _run_first_that_compiles(self, [short, sql], params, **kwargs)
+
+
+# --- the facets of one page in one pass ------------------------------------------------------------------------
+
+# A filtered letters page's default facets are counted together: one group by over the filtered short rows (a few
+# hundred combinations of these columns), summed per facet here, instead of one pass over the filtered rows per
+# facet. An array column counts as letter_array_values holds it: each text value of a JSON array, once per letter.
+GROUPED_FACETS = ("kind", "regulator", "issuing_office", "exosome_related", "year", *ARRAY_COLUMNS)
+_GROUPS_SQL = (
+    f"select {', '.join(GROUPED_FACETS)}, count(*) from {_SHORT} {{where}} group by {', '.join(GROUPED_FACETS)}"
+)
+# The groups computed for this request, by (where, params); None outside a request (asgi_wrapper below). One
+# variable per process: Datasette runs this file again for each instance, but keeps the hooks of the first run.
+_page_groups: contextvars.ContextVar[dict | None] = getattr(datasette.database, "_fdatrack_page_groups", None) or (
+    contextvars.ContextVar("fdatrack_page_groups", default=None)
+)
+datasette.database._fdatrack_page_groups = _page_groups
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def with_groups(scope, receive, send):
+            token = _page_groups.set({})
+            try:
+                await app(scope, receive, send)
+            finally:
+                _page_groups.reset(token)
+
+        return with_groups
+
+    return wrap
+
+
+def _sqlite_order(value) -> tuple:
+    """SQLite's order of values of different types (numbers, then text, then blobs); text in BINARY order."""
+    if isinstance(value, (int, float)):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value.encode("utf-8"))
+    return (3, value)
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not JSON")  # json_valid() refuses NaN and Infinity
+
+
+def _array_values(text) -> set[str]:
+    """The values letter_array_values holds for one array column's text (m012): its text items, once each."""
+    if not isinstance(text, str):
+        return set()
+    try:
+        items = json.loads(text, parse_constant=_not_json)
+    except ValueError:
+        return set()
+    return {v for v in items if isinstance(v, str)} if isinstance(items, list) else set()
+
+
+async def _column_facet_from_groups(db, sql: str, params, **kwargs):
+    """Datasette's column facet on a filtered letters page, from the page's groups; None to run it as SQL."""
+    m = _COLUMN_FACET.match(sql) if _page_groups.get() is not None else None
+    if not m:
+        return None
+    return await _facet_from_groups(db, m["where"], params, m["col"], int(m["limit"]), **kwargs)
+
+
+async def _facet_from_groups(db, where: str, params, column: str, limit: int, **kwargs):
+    """One facet (value, count; most letters first, then by value) from the page's groups; None to run its SQL."""
+    groups = _page_groups.get()
+    if groups is None or column not in GROUPED_FACETS or not where or not _only_short_quoted_names(where):
+        return None
+    key = (where, tuple(sorted(params.items())) if isinstance(params, dict) else tuple(params or ()))
+    if key not in groups:
+        try:
+            result = await _original_db_execute(
+                db, _GROUPS_SQL.format(where=where), params, **{**kwargs, "log_sql_errors": False}
+            )
+            groups[key] = [tuple(row) for row in result.rows]
+        except sqlite3.OperationalError as exc:
+            if not str(exc).startswith(_NOT_THERE):
+                raise
+            groups[key] = None
+    if groups[key] is None:
+        return None
+    position = GROUPED_FACETS.index(column)
+    counts: dict = {}
+    for row in groups[key]:
+        values = _array_values(row[position]) if column in ARRAY_COLUMNS else [row[position]]
+        for value in values:
+            if value is not None:
+                counts[value] = counts.get(value, 0) + row[-1]
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], _sqlite_order(item[0])))[:limit]
+    return datasette.database.Results(
+        [{"value": value, "count": count} for value, count in ordered], False, [("value",), ("count",)]
+    )
+
+
+datasette.database.Database.execute = _execute

@@ -121,17 +121,35 @@ def test_first_visit_search_facet_row_and_dashboard(page, datasette_url):
     page.press("input[name=_search]", "Enter")
     page.wait_for_load_state()
     assert _query(page.url)["_search"] == ["exosome"]
+    # The search reads as a short list (issue 12 item 2): name, date, kind, the matching passage highlighted.
     expected = _json(f"{datasette_url}/{DB}/letters.json", _search="exosome", _col="company")["rows"]
-    shown = page.locator("table.rows-and-columns tbody tr")
-    assert shown.count() == len(expected) >= 3
-    assert "Kimera Labs" in page.locator("table.rows-and-columns").inner_text()
+    results = page.locator("ol.search-results li.search-result")
+    assert results.count() == len(expected) >= 3 and page.locator("table.rows-and-columns").count() == 0
+    assert "Kimera Labs" in page.locator("ol.search-results").inner_text()
+    assert page.locator("ol.search-results li.search-result .snippet mark").count() >= len(expected)
+    names = page.locator("ol.search-results a.search-result-name").all_inner_texts()
+    assert names == [r["company"] for r in expected]
     page.screenshot(path=SCREENSHOTS / "02-search-exosome.png", full_page=True)
 
-    # Apply the violation-type facet (an array facet) to the search.
+    # Apply the violation-type facet (an array facet) to the search: the list narrows to those letters.
     page.locator('[data-column="violation_types"] a', has_text="unapproved_biologic").first.click()
     page.wait_for_load_state()
     assert _query(page.url)["violation_types__arraycontains"] == ["unapproved_biologic"]
     assert _query(page.url)["_search"] == ["exosome"]
+    metas = page.locator("ol.search-results .search-result-meta").all_inner_texts()
+    assert metas and all("unapproved_biologic" in m for m in metas)
+    # a result's name opens its letter page
+    first = page.locator("ol.search-results a.search-result-name").first
+    first_name = first.inner_text()
+    first.click()
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path.startswith("/letter/") and first_name in page.locator("h1").inner_text()
+    page.go_back()
+    page.wait_for_load_state()
+    # the same results as a table, one click away
+    page.get_by_role("link", name="show as a table").click()
+    page.wait_for_load_state()
+    assert _query(page.url)["_view"] == ["table"]
     cells = page.locator("table.rows-and-columns tbody td.col-violation_types").all_inner_texts()
     assert cells and all("unapproved_biologic" in json.loads(c) for c in cells)
     page.screenshot(path=SCREENSHOTS / "03-facet-unapproved-biologic.png", full_page=True)
@@ -188,7 +206,7 @@ def test_letter_quoting_script_and_onerror_markup_is_shown_as_text(page, dataset
             page.screenshot(path=SCREENSHOTS / "07-hostile-search-snippet.png", full_page=True)
         # …and the letter's markup is not: no element was made from it, nothing ran.
         assert page.locator('img[src="x"]').count() == 0, where
-        assert page.locator("td b, td script").count() == 0, where
+        assert page.locator("td b, td script, li.search-result b, li.search-result script").count() == 0, where
         page.mouse.move(300, 300)
     page.goto(f"{datasette_url}/{DB}/letters/{HOSTILE_SLUG}")
     page.hover("td.col-company")

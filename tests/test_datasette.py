@@ -8,6 +8,7 @@ products), never copied from Datasette's own output.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
@@ -21,7 +22,7 @@ from db import metadata
 from db.queries import CANNED_QUERIES
 from db.schema import FIRM_EXPRESSION as FIRM
 from scraper.cli import _being_written
-from tests.conftest import HOSTILE_SLUG, run_fdatrack
+from tests.conftest import HOSTILE_MARKUP, HOSTILE_SLUG, run_fdatrack
 
 DB = metadata.DB_NAME
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -252,6 +253,103 @@ def test_raw_page_archive_is_hidden_in_html_and_kept_in_json(get):
     assert any(v["raw_html_zlib"] for v in archive)
     versions = get(f"/{DB}/letter_versions").text
     assert "col-raw_html_zlib" not in versions and "col-change" in versions
+
+
+class _SearchList(HTMLParser):
+    """The results of a letters search page: (link, name, meta text, snippet HTML) per list item."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.items, self.tables, self._in, self._snippet_depth = [], 0, None, 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        cls = attrs.get("class") or ""
+        if tag == "table" and "rows-and-columns" in cls:
+            self.tables += 1
+        if tag == "li" and cls == "search-result":
+            self.items.append({"href": None, "name": "", "meta": "", "snippet": "", "elements": []})
+        elif self.items and tag == "a" and cls == "search-result-name":
+            self.items[-1]["href"], self._in = attrs["href"], "name"
+        elif self.items and tag == "span" and cls == "search-result-meta":
+            self._in = "meta"
+        elif self.items and tag == "div" and cls == "snippet":
+            self._in = "snippet"
+        elif self._in == "snippet":
+            self.items[-1]["snippet"] += f"<{tag}>"
+            self.items[-1]["elements"].append(tag)
+
+    def handle_endtag(self, tag):
+        if self._in == "snippet" and tag != "div":
+            self.items[-1]["snippet"] += f"</{tag}>"
+        elif tag in ("a", "span", "div"):
+            self._in = None
+
+    def handle_data(self, data):
+        if self._in:
+            self.items[-1][self._in] += data
+
+
+def _search_list(html: str) -> _SearchList:
+    parser = _SearchList()
+    parser.feed(html)
+    return parser
+
+
+def test_table_search_reads_as_a_short_list_with_facets(get, sql):
+    """Issue 12 item 2: ?_search= on the letters table lists name (to the letter page), date, kind, violation
+    types and the highlighted passage, in the table's order, with the facets; ?_view=table shows the rows."""
+    html = get(f"/{DB}/letters", _search="exosome").text
+    page = _search_list(html)
+    expected = get(f"/{DB}/letters.json", _shape="objects", _search="exosome", _size="max").json()["rows"]
+    assert page.tables == 0 and len(page.items) == len(expected) >= 3
+    for item, row in zip(page.items, expected):
+        assert item["href"] == f"/letter/{row['slug']}"
+        assert item["name"] == (row["company"] or row["title"] or row["slug"])
+        assert row["date"] in item["meta"] and row["kind"].replace("_", " ") in item["meta"]
+        for violation in json.loads(row["violation_types"] or "[]"):
+            assert violation in item["meta"]
+        marked = [m.lower() for m in re.findall(r"<mark>(.*?)</mark>", item["snippet"])]
+        assert marked and all(m.startswith("exosome") for m in marked), item
+        assert set(item["elements"]) == {"mark"}, item
+    # the hostile letter's markup in its passage is text: only the <mark> tags are elements
+    hostile = next(i for i in page.items if i["href"] == f"/letter/{HOSTILE_SLUG}")
+    assert set(hostile["elements"]) == {"mark"} and HOSTILE_MARKUP[0] in hostile["snippet"]  # shown as characters
+    assert "<script" not in html.split('<ol class="search-results">', 1)[1].split("</ol>", 1)[0]
+    # the facets count the matches (here: every exosome letter is a match)
+    facets = get(f"/{DB}/letters.json", _search="exosome", _size="0").json()["facet_results"]
+    assert 'data-column="violation_types"' in html and 'data-column="kind"' in html
+    kinds = {f["value"]: f["count"] for f in facets["kind"]["results"]}
+    assert sum(kinds.values()) == len(expected)
+    # whatever columns the page asks for (the home page's link names some): the same list
+    narrow = _search_list(get(f"/{DB}/letters", _search="exosome", _col="subject").text)
+    assert [(i["href"], i["meta"], i["snippet"]) for i in narrow.items] == [
+        (i["href"], i["meta"], i["snippet"]) for i in page.items
+    ]
+    # the same search as a table: the reader's columns, a row per match
+    table = get(f"/{DB}/letters", _search="exosome", _view="table").text
+    assert _search_list(table).tables == 1 and _search_list(table).items == []
+    assert table.count('<td class="col-company') == len(expected)
+    # a raw FTS5 search lists its matches too
+    raw = _search_list(get(f"/{DB}/letters", _search='"exosome products"', _searchmode="raw").text)
+    assert raw.items and all("<mark>" in i["snippet"] for i in raw.items)
+    # CSV and JSON of the search are still whole rows
+    full = get(f"/{DB}/letters.json", _search="exosome", _shape="objects").json()["rows"]
+    assert all("body_text" in r and "raw_html" in r for r in full)
+    header = get(f"/{DB}/letters.csv", _search="exosome").text.splitlines()[0].split(",")
+    assert {"body_text", "subject", "company", "violation_types"} <= set(header)
+    assert len(header) == len(sql("select * from pragma_table_xinfo('letters')"))
+
+
+def test_letters_table_renders_the_readers_columns_only_and_says_how_many_there_are(get, sql):
+    columns = [r["name"] for r in sql("select name from pragma_table_xinfo('letters')")]
+    html = get(f"/{DB}/letters").text
+    shown = re.findall(r'<th [^>]*data-column="([^"]+)"', html)
+    reader = ["slug", "company", "kind", "date", "letter_issue_date", "posted_date", "issuing_office"]
+    assert set(reader) <= set(shown) and len(shown) == 12 and "body_text" not in shown
+    assert f"Showing 12 of {len(columns) - 1} columns" in html  # every column but the raw page archive
+    everything = re.findall(r'<th [^>]*data-column="([^"]+)"', get(f"/{DB}/letters", _nocol="raw_html").text)
+    assert set(everything) == set(columns) - {"raw_html"}
 
 
 # --- canned queries ---------------------------------------------------------------------------------
