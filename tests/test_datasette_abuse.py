@@ -292,8 +292,9 @@ def test_a_sort_of_big_values_is_stopped_by_the_memory_limit(url):
     with normal_pages_stay_fast(url):
         results, _ = in_parallel([lambda: run_sql(url, sql)], for_at_least_s=3)
     for response, seconds in results:
+        # the memory limit stopped it (the 3 s time limit answers with another message); no hang
         assert response.status_code == 400 and "needs more than the 256 MB" in response.text, response.text[:300]
-        assert seconds < 3
+        assert seconds < 10
 
 
 def test_stored_pages_still_read_in_full(url, mirror_db):
