@@ -168,6 +168,42 @@ def endpoints(metadata: dict, slug: str | None = None) -> list[tuple[str, str, s
             "where j.value = 'unapproved_biologic') order by letter_issue_date desc limit 51",
             {},
         ),
+        # a click on a value of each default facet (and on one suggested facet): the filtered page with its facets
+        *[
+            (
+                f"facet click {column}={value}",
+                f"/fda_letters/letters?{urlencode({column: value})}",
+                f"select * from letters where {column} = :v order by letter_issue_date desc limit 51",
+                {"v": value},
+            )
+            for column, value in (
+                ("issuing_office", "Center for Drug Evaluation and Research (CDER)"),  # the commonest
+                ("year", "2020"),
+                ("kind", "warning_letter"),
+                ("exosome_related", "1"),
+                ("regulator", "FDA"),
+            )
+        ],
+        (
+            "facet click product_categories",
+            "/fda_letters/letters?product_categories__arraycontains=exosome",
+            "select * from letters where rowid in (select letters.rowid from letters, "
+            "json_each(letters.product_categories) j where j.value = 'exosome') order by letter_issue_date desc limit 51",
+            {},
+        ),
+        (
+            "facet product_categories",
+            "/fda_letters/letters?_facet_array=product_categories",
+            "select j.value, count(*) from letters, json_each(letters.product_categories) j group by j.value "
+            "order by count(*) desc limit 31",
+            {},
+        ),
+        (
+            "suggested facet recipient_state",
+            "/fda_letters/letters?_facet=recipient_state",
+            "select recipient_state, count(*) from letters group by recipient_state order by count(*) desc limit 31",
+            {},
+        ),
         (
             "FTS search 'exosome'",
             "/fda_letters/letters?_search=exosome",

@@ -600,3 +600,23 @@ create index if not exists idx_letters_feed_order on letters (
 create index if not exists idx_letters_closeout_letter_date on letters (closeout_letter_date)
   where closeout_letter_date is not null;
 """)
+
+
+# --- issue 12 item 4: a filtered letters page's facets in index order: m018 ---------------------------------
+
+
+@migrations()
+def m018_letter_facets_groups_index(db: Database) -> None:
+    """A covering index of letter_facets in the order plugins/fdatrack_speed.py groups a filtered page's facets
+    (kind, regulator, issuing_office, exosome_related, year, violation_types, product_categories): a filter that
+    keeps most letters (kind=warning_letter, regulator=FDA: 100,000 rows) grouped them with a sort of every short
+    row (185-190 ms at 100,000 letters); through these two indexes (one for each of the two broad filters; SQLite
+    reorders the GROUP BY to either), 20-25 ms."""
+    db.execute(
+        "create index if not exists idx_letter_facets_groups on letter_facets (kind, regulator, issuing_office, "
+        "exosome_related, year, violation_types, product_categories)"
+    )
+    db.execute(
+        "create index if not exists idx_letter_facets_groups_by_regulator on letter_facets (regulator, kind, "
+        "issuing_office, exosome_related, year, violation_types, product_categories)"
+    )

@@ -132,7 +132,10 @@ def test_filtered_pages_count_facet_and_page_as_datasette_does(served, args, whe
     assert sum(s.startswith(grouped) for s in traced) == 1, traced
     assert not any(s.startswith(f"select {name} as value") for name in FACETS for s in traced)
     assert not any("as arr" in s or s.startswith("select value, count(*) as count from") for s in traced)
-    assert any("from (select letters.rowid as picked_rowid from letter_facets as letters where" in s for s in traced)
+    assert any(
+        "from (select letters.rowid as picked_rowid from letter_facets as letters not indexed where" in s
+        for s in traced
+    )
 
 
 def test_a_filter_on_a_long_column_runs_datasettes_own_sql(served):
@@ -289,3 +292,29 @@ def test_a_second_datasette_in_the_process_takes_the_same_short_paths(mirror_db,
         assert sum(s.startswith("select kind, regulator, issuing_office") for s in _traced_sql(page)) == 1
         html = asyncio.run(ds.client.get(f"/{DB}/letters")).text
         assert len(re.findall(r'<th [^>]*data-column="', html)) == 12  # only the reader's columns rendered
+
+
+def test_a_broad_filters_facets_are_grouped_through_a_covering_index(tmp_path):
+    """m018: kind=… and regulator=… (filters that keep most letters) group the facets from an index, in its order,
+    not with a sort of every short row; and the page's rows are picked without it (NOT INDEXED)."""
+    db = store.open_db(tmp_path / "t.db")
+    db.close()
+    conn = sqlite3.connect(tmp_path / "t.db")
+    speed = _speed_plugin()
+    for column, index in (("kind", "idx_letter_facets_groups"), ("regulator", "idx_letter_facets_groups_by_regulator")):
+        sql = speed._GROUPS_SQL.format(where=f'where "{column}" = ?')
+        plan = " ".join(row[3] for row in conn.execute("explain query plan " + sql, ["x"]))
+        assert f"COVERING INDEX {index} ({column}=?)" in plan and "TEMP B-TREE" not in plan, plan
+    rows = speed.short_rows_sql('select slug from letters where "kind" = :p0 order by letter_issue_date desc limit 51')
+    plan = " ".join(row[3] for row in conn.execute("explain query plan " + rows, {"p0": "x"}))
+    assert "idx_letter_facets_groups" not in plan, plan
+
+
+def _speed_plugin():
+    """plugins/fdatrack_speed.py as a module (Datasette loads plugin files by path, not by import name)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fdatrack_speed_under_test", ROOT / "plugins" / "fdatrack_speed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
