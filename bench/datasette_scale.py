@@ -199,7 +199,7 @@ def endpoints(metadata: dict, slug: str | None = None) -> list[tuple[str, str, s
             {},
         ),
         (
-            "suggested facet recipient_state",
+            "extra facet recipient_state (?_facet=)",
             "/fda_letters/letters?_facet=recipient_state",
             "select recipient_state, count(*) from letters group by recipient_state order by count(*) desc limit 31",
             {},
