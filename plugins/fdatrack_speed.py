@@ -32,9 +32,11 @@ filtered page is its own SQL over letter_facets (the array ones grouped by array
 
 SQLite decides whether that is possible: when W, the facet's column or O names a column letter_facets does not
 have (a filter on `company`, `?_sort=company`, `?_facet=company`), or the file predates m016, the rewritten SQL
-does not compile ("no such column"/"no such table") and Datasette's own SQL runs instead. The one exception is a
-"double-quoted" name, which SQLite reads as a string when no column has it: a W with a "name" that is not one of
-letter_facets' columns is never rewritten. The counts and rows are the same either way (letter_facets holds copies
+does not compile ("no such column"/"no such table") and Datasette's own SQL runs instead. What SQLite would compile
+over letter_facets with another meaning is never rewritten (_rewritable_where, _plain_names): a "double-quoted" name
+that is no column of both (SQLite reads it as a string), letter_facets' own letter_rowid, a comment, anything after
+the condition at W's top level (GROUP BY, UNION …: ?sql= and canned queries pass here too), and for the rows a select
+list or ORDER BY that is not plain names (an alias, DISTINCT, `order by 1`). The counts and rows are the same either way (letter_facets holds copies
 of those columns, kept by triggers); only where SQLite reads them changes. tests/test_datasette_speed.py compares
 every count, facet and page with plain SQL over `letters`.
 """
@@ -74,7 +76,7 @@ class ArrayValuesFacet(datasette.facets.ArrayFacet):
         if not match:
             return None
         rest = match.group("rest").strip()
-        if rest and _only_short_quoted_names(rest):
+        if rest and _rewritable_where(rest):
             # the filtered letters' short rows, grouped by their array (a few hundred distinct arrays), each array
             # read as letter_array_values holds it: its text values, each once. letter_array_values if m016 is missing.
             array = "case when json_valid(g.arr) and json_type(g.arr) = 'array' then g.arr else '[]' end"
@@ -171,9 +173,9 @@ _ROWS = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _SHORT = f"{SHORT_TABLE} as {TABLE}"
+# letters' columns that letter_facets copies (its own key, letter_rowid, is no column of letters)
 SHORT_COLUMNS = {
     "rowid",
-    "letter_rowid",
     "slug",
     "kind",
     "regulator",
@@ -186,36 +188,118 @@ SHORT_COLUMNS = {
     "violation_types",
     "product_categories",
 }
-# a string literal, or a "double-quoted" name (group 1)
-_QUOTED = re.compile(r"'(?:[^']|'')*'|\"((?:[^\"]|\"\")*)\"")
+# SQL read as SQLite reads it: string literals, quoted names, comments, words (names and keywords), the rest
+_TOKEN = re.compile(
+    r"""(?P<string>'(?:[^']|'')*')|(?P<dq>"(?:[^"]|"")*")|(?P<br>\[[^\]]*\])|(?P<bt>`(?:[^`]|``)*`)"""
+    r"""|(?P<comment>--|/\*)|(?P<param>[:@$?]\w*)|(?P<number>\.?\d[\w.]*)|(?P<word>[^\W\d]\w*)|(?P<space>\s+)"""
+    r"""|(?P<other>.)""",
+    re.DOTALL,
+)
+_NAME_KINDS = ("dq", "br", "bt", "word")
+# names only letter_facets or the rewritten SQL have: over letters they fail to compile or, "quoted", are strings
+_OWN_NAMES = {"letter_rowid", "picked_rowid"}
+# at the top level of a WHERE these would end it: what follows is no longer a condition on one letter
+_ENDS_WHERE = {"group", "having", "window", "union", "intersect", "except", "order", "limit", "offset"}
+_ORDER_WORDS = {"asc", "desc", "collate", "nulls", "first", "last"}
 
 
-def _only_short_quoted_names(*parts: str) -> bool:
-    """No "double-quoted" name outside letter_facets' columns: SQLite reads a "name" that is no column as a string
-    (so `"company" like '%x%'` would compile over letter_facets, and mean something else); a bare or [bracketed]
-    unknown name fails to compile instead."""
-    return all(
-        m.group(1) is None or m.group(1).replace('""', '"') in SHORT_COLUMNS
-        for part in parts
-        for m in _QUOTED.finditer(part)
-    )
+def _tokens(sql: str) -> list[tuple[str, str]] | None:
+    """(kind, text) of each token but spaces; None for SQL the check cannot read (an unclosed quote)."""
+    tokens = []
+    for m in _TOKEN.finditer(sql):
+        kind = m.lastgroup
+        if kind == "space":
+            continue
+        if kind == "other" and m.group() in "'\"[`":
+            return None
+        tokens.append((kind, m.group()))
+    return tokens
+
+
+def _name(kind: str, text: str) -> str:
+    if kind == "dq":
+        return text[1:-1].replace('""', '"').lower()
+    if kind == "bt":
+        return text[1:-1].replace("``", "`").lower()
+    if kind == "br":
+        return text[1:-1].lower()
+    return text.lower()
+
+
+def _names_mean_the_same(tokens: list[tuple[str, str]]) -> bool:
+    """Every name reads the same over letter_facets as over letters: no "quoted" name that is not a column of both
+    (SQLite reads a "name" that is no column as a string: `"company" like '%x%'` would compile over letter_facets and
+    mean something else), and no letter_rowid but in Datasette's own `select letter_rowid from letter_array_values`
+    (the arraycontains filter above). A bare or [bracketed] unknown name fails to compile instead."""
+    for i, (kind, text) in enumerate(tokens):
+        if kind not in _NAME_KINDS:
+            continue
+        name = _name(kind, text)
+        if kind in ("dq", "bt") and name not in SHORT_COLUMNS:
+            return False
+        if name in _OWN_NAMES:
+            around = [t[1].lower() for t in tokens[max(i - 1, 0) : i + 3]]
+            if name != "letter_rowid" or around != ["select", "letter_rowid", "from", VALUES_TABLE]:
+                return False
+    return True
+
+
+def _rewritable_where(where: str) -> bool:
+    """A WHERE (Datasette's, with any ?_where=) that means the same over letter_facets: no comment (the check reads
+    no SQL inside one, and a quote in a comment would make it misread what follows), names as
+    _names_mean_the_same, and nothing after the condition at its top level (a GROUP BY, a compound select's
+    second SELECT and its ORDER BY, which the rewrite would apply to the short rows' pick)."""
+    tokens = _tokens(where)
+    if tokens is None or any(kind == "comment" for kind, _ in tokens) or not _names_mean_the_same(tokens):
+        return False
+    depth = 0
+    for kind, text in tokens:
+        if kind == "other" and text == "(":
+            depth += 1
+        elif kind == "other" and text == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif depth == 0 and kind == "word" and text.lower() in _ENDS_WHERE:
+            return False
+    return depth == 0
+
+
+def _plain_names(sql: str, words: set[str] = frozenset()) -> bool:
+    """A select list or an ORDER BY of plain names (each result column one name, so no alias that ORDER BY could
+    read, no DISTINCT, no ordinal `order by 1`): the outer select reads them from letters as Datasette's does."""
+    tokens = _tokens(sql)
+    if tokens is None or not _names_mean_the_same(tokens):
+        return False
+    item: list[str] = []
+    for kind, text in [*tokens, ("other", ",")]:
+        if kind == "other" and text == ",":
+            names = [t for t in item if t.lower() not in words]
+            if len(names) != 1:
+                return False
+            item = []
+        elif kind in _NAME_KINDS:
+            item.append(text)
+        else:
+            return False
+    return True
 
 
 def short_rows_sql(sql: str) -> str | None:
     """Datasette's SQL for a filtered letters page, over letter_facets; None for any other SQL."""
     if m := _COUNT.match(sql):
-        if _only_short_quoted_names(m["where"]):
+        if _rewritable_where(m["where"]):
             return f"select count(*) from {_SHORT} {m['where']}"
     elif m := _COLUMN_FACET.match(sql):
         col = m["col"]
-        if _only_short_quoted_names(m["where"]):
+        if _rewritable_where(m["where"]):
             return (
                 f"select {col} as value, count(*) as count from (select * from {_SHORT} {m['where']}) "
                 f"where {col} is not null group by {col} order by count desc, value limit {m['limit']}"
             )
     elif m := _ROWS.match(sql):
         order, limit = m["order"], m["limit"]
-        if _only_short_quoted_names(m["where"], order):
+        if _rewritable_where(m["where"]) and _plain_names(m["cols"]) and _plain_names(order, _ORDER_WORDS):
             # The pick is a subquery in FROM, beside letters: from a subquery in WHERE (or a CTE used there) SQLite
             # would read a column letter_facets does not have from the outer query's letters row (a correlated
             # reference) instead of refusing to compile it.
@@ -326,7 +410,7 @@ async def _column_facet_from_groups(db, sql: str, params, **kwargs):
 async def _facet_from_groups(db, where: str, params, column: str, limit: int, **kwargs):
     """One facet (value, count; most letters first, then by value) from the page's groups; None to run its SQL."""
     groups = _page_groups.get()
-    if groups is None or column not in GROUPED_FACETS or not where or not _only_short_quoted_names(where):
+    if groups is None or column not in GROUPED_FACETS or not where or not _rewritable_where(where):
         return None
     key = (where, tuple(sorted(params.items())) if isinstance(params, dict) else tuple(params or ()))
     if key not in groups:

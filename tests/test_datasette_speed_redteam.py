@@ -1,0 +1,126 @@
+"""Inputs on which plugins/fdatrack_speed.py's rewrite (letters -> letter_facets) must give exactly what Datasette's
+own SQL over `letters` gives (or refuse the rewrite), and writes after which letter_facets must still copy letters.
+
+Each expectation is plain SQL over `letters` (sqlite3, no plugin) on a copy of the mirror crawl served by the real
+Datasette with the project's metadata, plugins and templates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+
+import pytest
+
+from tests.test_datasette_speed import DB, _datasette, _traced_sql
+
+
+@pytest.fixture(scope="module")
+def served(mirror_db, tmp_path_factory):
+    path = tmp_path_factory.mktemp("speed_redteam") / f"{DB}.db"
+    shutil.copy(mirror_db, path)
+    ds = _datasette(path)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+    def get(page: str, trace: bool = True, **params):
+        # Datasette's trace_debug cannot wrap a long response (?_size=max): ask for the trace on short ones only
+        return asyncio.run(ds.client.get(page, params={**params, **({"_trace": "1"} if trace else {})}))
+
+    return get, conn
+
+
+def _plain(conn, sql: str, params=()):
+    """sqlite3's answer over letters: its rows, or ("error", message)."""
+    try:
+        return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+    except sqlite3.Error as exc:
+        return ("error", str(exc))
+
+
+def _served_sql(get, sql: str):
+    response = get(f"/{DB}.json", sql=sql, _shape="arrays")
+    body = response.json()
+    if response.status_code != 200 or body.get("error"):
+        return ("error", body.get("error"))
+    return [tuple(r) for r in body["rows"]]
+
+
+# ?sql= (and canned queries) go through the same Database.execute: statements shaped like a table page's SQL
+ARBITRARY_SQL = [
+    # a result column alias: ORDER BY reads the alias (slug), the pick over letter_facets read letter_facets.kind
+    "select slug as kind from letters where 1 order by kind limit 3",
+    "select slug kind from letters where 1 order by kind limit 3",
+    # an ORDER BY ordinal counts the result columns, of which the pick has one (its rowid)
+    "select slug from letters where 1 order by 1 limit 3",
+    "select slug, kind from letters where 1 order by 2 desc, 1 limit 3",
+    # a compound select: its ORDER BY and LIMIT are the whole compound's
+    "select slug from letters where kind = 'warning_letter' union select slug from letters where company like '%a%' "
+    "order by slug limit 3",
+    "select slug from letters where kind = 'none' union all select company from letters where 1 order by slug limit 3",
+    # DISTINCT applies before the LIMIT
+    "select distinct kind from letters where 1 order by kind limit 5",
+    "select distinct issuing_office from letters where slug > '' order by issuing_office limit 4",
+    # GROUP BY / HAVING at the top level of the where
+    "select issuing_office from letters where 1 group by issuing_office having count(*) > 1 order by issuing_office "
+    "limit 3",
+    # letter_facets' own key, which letters does not have
+    "select slug from letters where letter_rowid > 0 order by slug limit 2",
+    "select count(*) from letters where letter_rowid > 0",
+    "select count(*) from letters where \"letter_rowid\" = 'letter_rowid'",
+    "select slug from letters where \"letter_rowid\" = 'letter_rowid' order by slug limit 3",
+    'select slug from letters where 1 order by "picked_rowid", slug limit 3',
+    # a comment hiding a "double-quoted" long column from the check (a quote inside the comment)
+    "select count(*) from letters where kind = 'x' /* ' */ or \"company\" like '%a%' /* ' */",
+    "select slug from letters where kind = 'x' /* ' */ or \"company\" like '%Inc%' /* ' */ order by slug limit 50",
+    # fine either way: the rewrite must keep giving these
+    'select slug from letters where "kind" = \'warning_letter\' order by "date" desc, rowid limit 5',
+    'select count(*) from letters where "rowid" > 3',
+    "select slug from letters where [slug] > 'b' order by [slug] limit 3",
+]
+
+
+@pytest.mark.parametrize("sql", ARBITRARY_SQL)
+def test_sql_shaped_like_a_table_page_gives_sqlites_rows(served, sql):
+    get, conn = served
+    expected = _plain(conn, sql)
+    assert _served_sql(get, sql) == expected
+
+
+# _where= on the letters table (allowed to anyone who may run SQL: Datasette's default)
+WHERES = [
+    "kind = 'x' /* ' */ or \"company\" like '%a%' /* ' */",
+    "kind = 'x' -- '\n or \"company\" like '%a%' -- '\n",
+    "\"letter_rowid\" = 'letter_rowid'",
+    "\"company\" like '%a%'",
+]
+
+
+@pytest.mark.parametrize("where", WHERES)
+def test_where_counts_and_rows_as_over_letters(served, where):
+    get, conn = served
+    expected = _plain(conn, f"select slug from letters where {where} order by date desc limit 1001")  # Datasette's SQL
+    assert expected, "the filter must match something on the mirror crawl"
+    response = get(f"/{DB}/letters.json", trace=False, _where=where, _size="max", _shape="objects", _nofacet="1")
+    assert response.status_code == 200, response.text[:300]
+    page = response.json()
+    assert page["filtered_table_rows_count"] == len(expected)
+    assert [(r["slug"],) for r in page["rows"]] == expected
+
+
+def test_where_naming_letter_facets_key_fails_as_over_letters(served):
+    """`letter_rowid` is no column of letters: Datasette's own SQL refuses it, so must the page."""
+    get, conn = served
+    assert _plain(conn, "select count(*) from letters where letter_rowid > 0")[0] == "error"
+    response = get(f"/{DB}/letters.json", _where="letter_rowid > 0", _nofacet="1")
+    assert response.status_code != 200 or response.json().get("error")
+
+
+def test_the_rewrite_still_answers_datasettes_own_filters(served):
+    """The checks refuse only what they must: an ordinary filtered page still reads letter_facets."""
+    get, conn = served
+    response = get(f"/{DB}/letters.json", kind="warning_letter", violation_types__arraycontains="cgmp", _size="2")
+    assert response.status_code == 200
+    traced = _traced_sql(response.json())
+    assert any(s.startswith("select count(*) from letter_facets as letters where") for s in traced), traced
+    assert any("from (select letters.rowid as picked_rowid from letter_facets as letters where" in s for s in traced)
