@@ -13,7 +13,8 @@ import sqlite3
 
 import pytest
 
-from tests.test_datasette_speed import DB, _datasette, _traced_sql
+from db import store
+from tests.test_datasette_speed import COPIED, DB, _datasette, _traced_sql
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +125,36 @@ def test_the_rewrite_still_answers_datasettes_own_filters(served):
     traced = _traced_sql(response.json())
     assert any(s.startswith("select count(*) from letter_facets as letters where") for s in traced), traced
     assert any("from (select letters.rowid as picked_rowid from letter_facets as letters where" in s for s in traced)
+
+
+def _short_rows_match(conn) -> None:
+    copies = conn.execute(f"select letter_rowid, {COPIED} from letter_facets order by 1").fetchall()
+    assert copies == conn.execute(f"select rowid, {COPIED} from letters order by 1").fetchall()
+
+
+LETTERS = "insert into letters (slug, url, kind, letter_issue_date) values ('a', 'u', 'warning_letter', '2020-01-02'), "
+LETTERS += "('b', 'u', 'untitled_letter', '2021-01-02'), ('c', 'u', 'warning_letter', null)"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "update letters set rowid = 50 where slug = 'a'",
+        "update letters set rowid = rowid + 10",
+        # a plain sqlite3 connection (no recursive_triggers, unlike sqlite-utils'): REPLACE deletes the old row
+        # without its delete triggers
+        "insert or replace into letters (slug, url, kind) values ('a', 'u2', 'untitled_letter')",
+        "replace into letters (slug, url, kind, posted_date) values ('b', 'u2', 'warning_letter', '2019-05-05')",
+        "update or replace letters set slug = 'b' where slug = 'c'",
+    ],
+)
+def test_letter_facets_follow_writes_from_any_connection(tmp_path, statement):
+    path = tmp_path / "t.db"
+    store.open_db(path).close()
+    conn = sqlite3.connect(path, isolation_level=None)  # autocommit: VACUUM below
+    conn.execute(LETTERS)
+    _short_rows_match(conn)
+    conn.execute(statement)
+    _short_rows_match(conn)
+    conn.execute("vacuum")
+    _short_rows_match(conn)
