@@ -58,6 +58,7 @@ TABLE = "letters"
 ARRAY_COLUMNS = ("violation_types", "product_categories")  # db/schema.py ARRAY_VALUE_COLUMNS
 VALUES_TABLE = "letter_array_values"
 SHORT_TABLE = "letter_facets"  # db/schema.py m016
+PRIMARY_KEY = "slug"  # letters' (Datasette's tie-breaker for ?_next=)
 DB_NAME = "fda_letters"  # db/queries.py DB_NAME
 _FROM_TABLE = re.compile(rf"^\s*select .*? from {TABLE}\b(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 
@@ -300,6 +301,11 @@ def short_rows_sql(sql: str) -> str | None:
     elif m := _ROWS.match(sql):
         order, limit = m["order"], m["limit"]
         if _rewritable_where(m["where"]) and _plain_names(m["cols"]) and _plain_names(order, _ORDER_WORDS):
+            if PRIMARY_KEY not in {_name(kind, text) for kind, text in _tokens(order) if kind in _NAME_KINDS}:
+                # Datasette orders a first page by the sort column alone, the next ones (?_next=) by it and then the
+                # primary key: equal values in the key's order on the first page too, or a run of them cut by the
+                # page's end loses or repeats letters on the next page
+                order = f"{order}, {PRIMARY_KEY}"
             # The pick is a subquery in FROM, beside letters: from a subquery in WHERE (or a CTE used there) SQLite
             # would read a column letter_facets does not have from the outer query's letters row (a correlated
             # reference) instead of refusing to compile it.
