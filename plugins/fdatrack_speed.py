@@ -394,15 +394,18 @@ def _not_json(constant: str):
     raise ValueError(f"{constant} is not JSON")  # json_valid() refuses NaN and Infinity
 
 
-def _array_values(text) -> set[str]:
-    """The values letter_array_values holds for one array column's text (m012): its text items, once each."""
+def _array_values(text) -> set[bytes]:
+    """The values letter_array_values holds for one array column's text (m012): its text items, once each, as the
+    bytes SQLite's json_each gives (a lone surrogate escape as its 3 bytes, no valid UTF-8; text cut at a \\u0000)."""
     if not isinstance(text, str):
         return set()
     try:
         items = json.loads(text, parse_constant=_not_json)
     except ValueError:
         return set()
-    return {v for v in items if isinstance(v, str)} if isinstance(items, list) else set()
+    if not isinstance(items, list):
+        return set()
+    return {v.encode("utf-8", "surrogatepass").split(b"\0", 1)[0] for v in items if isinstance(v, str)}
 
 
 async def _column_facet_from_groups(db, sql: str, params, **kwargs):
@@ -438,9 +441,13 @@ async def _facet_from_groups(db, where: str, params, column: str, limit: int, **
         for value in values:
             if value is not None:
                 counts[value] = counts.get(value, 0) + row[-1]
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], _sqlite_order(item[0])))[:limit]
+    # an array's values are SQLite's bytes: ordered as text by them, read as Datasette reads text (invalid UTF-8
+    # replaced)
+    order = (lambda v: (2, v)) if column in ARRAY_COLUMNS else _sqlite_order
+    shown = (lambda v: v.decode("utf-8", "replace")) if column in ARRAY_COLUMNS else (lambda v: v)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], order(item[0])))[:limit]
     return datasette.database.Results(
-        [{"value": value, "count": count} for value, count in ordered], False, [("value",), ("count",)]
+        [{"value": shown(value), "count": count} for value, count in ordered], False, [("value",), ("count",)]
     )
 
 

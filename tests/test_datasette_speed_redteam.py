@@ -194,3 +194,29 @@ def test_next_pages_over_ties_give_every_letter_once(served, args, where, column
             break
         params["_next"] = page["next"]
     assert sorted(slugs) == expected
+
+
+def test_array_facets_of_escaped_odd_text_count_as_letter_array_values_holds(mirror_db, tmp_path):
+    """A JSON escape SQLite stores as no valid UTF-8 (a lone surrogate, \\ud800) or cuts (\\u0000): the filtered
+    page's facets (summed in Python from its groups) hold what letter_array_values holds, as Datasette reads it."""
+    from tests.test_datasette_speed import _clients
+
+    path = tmp_path / f"{DB}.db"
+    shutil.copy(mirror_db, path)
+    conn = sqlite3.connect(path)
+    slugs = [r[0] for r in conn.execute("select slug from letters where kind = 'warning_letter' order by slug limit 3")]
+    odd = [r'["\ud800x", "cgmp"]', r'["a\u0000b", "a", "\ud83d\ude00"]', r'["\ud800x", "\udc00"]']
+    for slug, value in zip(slugs, odd):
+        conn.execute("update letters set violation_types = ? where slug = ?", [value, slug])
+    conn.commit()
+    conn.text_factory = lambda b: b.decode("utf-8", "replace")  # as Datasette's connections read text
+    expected = conn.execute(
+        "select value, count(*) from letter_array_values where col = 'violation_types' and letter_rowid in "
+        "(select rowid from letters where kind = 'warning_letter') group by value order by count(*) desc, value"
+    ).fetchall()
+    conn.close()
+    get, _ = _clients(path)
+    page = get(f"/{DB}/letters.json", kind="warning_letter", _size="0", _facet_size="max")
+    got = [(r["value"], r["count"]) for r in page["facet_results"]["violation_types"]["results"]]
+    assert got == expected and len(expected) > 5
+    assert any("from letter_facets as letters where" in s for s in _traced_sql(page))
