@@ -399,8 +399,8 @@ def _array_values(text) -> set[bytes]:
     bytes SQLite's json_each gives (a lone surrogate escape as its 3 bytes, no valid UTF-8; text cut at a \\u0000)."""
     if not isinstance(text, str):
         return set()
-    try:
-        items = json.loads(text, parse_constant=_not_json)
+    try:  # SQLite's JSON functions read text up to a NUL
+        items = json.loads(text.split("\0", 1)[0], parse_constant=_not_json)
     except ValueError:
         return set()
     if not isinstance(items, list):

@@ -204,8 +204,8 @@ def test_array_facets_of_escaped_odd_text_count_as_letter_array_values_holds(mir
     path = tmp_path / f"{DB}.db"
     shutil.copy(mirror_db, path)
     conn = sqlite3.connect(path)
-    slugs = [r[0] for r in conn.execute("select slug from letters where kind = 'warning_letter' order by slug limit 3")]
-    odd = [r'["\ud800x", "cgmp"]', r'["a\u0000b", "a", "\ud83d\ude00"]', r'["\ud800x", "\udc00"]']
+    slugs = [r[0] for r in conn.execute("select slug from letters where kind = 'warning_letter' order by slug limit 4")]
+    odd = [r'["\ud800x", "cgmp"]', r'["a\u0000b", "a", "\ud83d\ude00"]', r'["\ud800x", "\udc00"]', '["nul"]\0 x']
     for slug, value in zip(slugs, odd):
         conn.execute("update letters set violation_types = ? where slug = ?", [value, slug])
     conn.commit()
