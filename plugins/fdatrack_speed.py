@@ -192,7 +192,7 @@ SHORT_COLUMNS = {
 # SQL read as SQLite reads it: string literals, quoted names, comments, words (names and keywords), the rest
 _TOKEN = re.compile(
     r"""(?P<string>'(?:[^']|'')*')|(?P<dq>"(?:[^"]|"")*")|(?P<br>\[[^\]]*\])|(?P<bt>`(?:[^`]|``)*`)"""
-    r"""|(?P<comment>--|/\*)|(?P<param>[:@$?]\w*)|(?P<number>\.?\d[\w.]*)|(?P<word>[^\W\d]\w*)|(?P<space>\s+)"""
+    r"""|(?P<comment>--|/\*)|(?P<param>[:@$?]\w*)|(?P<number>0[xX][0-9a-fA-F]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)|(?P<word>[^\W\d]\w*)|(?P<space>\s+)"""
     r"""|(?P<other>.)""",
     re.DOTALL,
 )

@@ -60,6 +60,8 @@ ARBITRARY_SQL = [
     "order by slug limit 3",
     "select slug from letters where kind = 'none' union all select company from letters where 1 order by slug limit 3",
     # DISTINCT applies before the LIMIT
+    # SQLite reads 0x1union as 0x1 union
+    "select slug from letters where 0x1union select slug from letters where 1 order by slug limit 3",
     "select distinct kind from letters where 1 order by kind limit 5",
     "select distinct issuing_office from letters where slug > '' order by issuing_office limit 4",
     # GROUP BY / HAVING at the top level of the where
