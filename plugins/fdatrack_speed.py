@@ -231,12 +231,14 @@ def _names_mean_the_same(tokens: list[tuple[str, str]]) -> bool:
     """Every name reads the same over letter_facets as over letters: no "quoted" name that is not a column of both
     (SQLite reads a "name" that is no column as a string: `"company" like '%x%'` would compile over letter_facets and
     mean something else), and no letter_rowid but in Datasette's own `select letter_rowid from letter_array_values`
-    (the arraycontains filter above). A bare or [bracketed] unknown name fails to compile instead."""
+    (the arraycontains filter above). A bare, [bracketed] or "table"."column" unknown name fails to compile instead
+    (Datasette's arraynotcontains reads `json_each("letters"."violation_types")`)."""
     for i, (kind, text) in enumerate(tokens):
         if kind not in _NAME_KINDS:
             continue
         name = _name(kind, text)
-        if kind in ("dq", "bt") and name not in SHORT_COLUMNS:
+        dotted = (i > 0 and tokens[i - 1][1] == ".") or (i + 1 < len(tokens) and tokens[i + 1][1] == ".")
+        if kind in ("dq", "bt") and name not in SHORT_COLUMNS and not dotted:  # "t"."c" is always a name
             return False
         if name in _OWN_NAMES:
             around = [t[1].lower() for t in tokens[max(i - 1, 0) : i + 3]]
