@@ -437,6 +437,10 @@ async def _facet_from_groups(db, where: str, params, column: str, limit: int, **
     if groups[key] is None:
         return None
     position = GROUPED_FACETS.index(column)
+    if any(isinstance(row[position], str) and "\ufffd" in row[position] for row in groups[key]):
+        # maybe text that is no valid UTF-8, which Datasette reads with U+FFFD for each bad byte: values SQLite
+        # tells apart (and orders by their bytes) would read the same here; SQLite's own group by counts them
+        return None
     counts: dict = {}
     for row in groups[key]:
         values = _array_values(row[position]) if column in ARRAY_COLUMNS else [row[position]]

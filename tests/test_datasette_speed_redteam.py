@@ -235,3 +235,34 @@ def test_array_facets_of_escaped_odd_text_count_as_letter_array_values_holds(mir
     got = [(r["value"], r["count"]) for r in page["facet_results"]["violation_types"]["results"]]
     assert got == expected and len(expected) > 5
     assert any("from letter_facets as letters where" in s for s in _traced_sql(page))
+
+
+def test_facets_of_text_that_is_no_valid_utf8_count_as_sqlite_groups_it(mirror_db, tmp_path):
+    """Two offices (and two arrays) whose bytes are no valid UTF-8 and differ: Datasette reads both as U+FFFD
+    characters, SQLite's group by counts them apart."""
+    from tests.test_datasette_speed import _clients
+
+    path = tmp_path / f"{DB}.db"
+    shutil.copy(mirror_db, path)
+    conn = sqlite3.connect(path)
+    slugs = [r[0] for r in conn.execute("select slug from letters where kind = 'warning_letter' order by slug limit 2")]
+    for slug, raw in zip(slugs, ["eda080", "edb080"]):
+        conn.execute(f"update letters set issuing_office = cast(x'{raw}' as text) where slug = ?", [slug])
+        conn.execute(f"update letters set violation_types = cast(x'5b22{raw}225d' as text) where slug = ?", [slug])
+    conn.commit()
+    conn.text_factory = lambda b: b.decode("utf-8", "replace")  # as Datasette's connections read text
+    expected = {
+        "issuing_office": conn.execute(
+            "select issuing_office, count(*) from letters where kind = 'warning_letter' and issuing_office is not null "
+            "group by issuing_office order by count(*) desc, issuing_office"
+        ).fetchall(),
+        "violation_types": conn.execute(
+            "select value, count(*) from letter_array_values where col = 'violation_types' and letter_rowid in "
+            "(select rowid from letters where kind = 'warning_letter') group by value order by count(*) desc, value"
+        ).fetchall(),
+    }
+    conn.close()
+    get, _ = _clients(path)
+    page = get(f"/{DB}/letters.json", kind="warning_letter", _size="0", _facet_size="max")
+    for name, rows in expected.items():
+        assert [(r["value"], r["count"]) for r in page["facet_results"][name]["results"]] == rows, name
