@@ -21,7 +21,7 @@ import yaml
 from db.queries import CANNED_QUERIES
 from db.columns import ISO_TIME, JSON_ARRAY, column_descriptions
 from db.columns import BY_NAME as _COLUMN
-from db.site import DB_NAME, LISTING_PATH, PROJECT_URL
+from db.site import DB_NAME, LETTER_FACETS_COLUMNS, LISTING_PATH, PROJECT_URL
 
 # DB_NAME (db/site.py): the name `fdatrack serve` presents the file under, whatever it is called.
 METADATA_PATH = Path(__file__).resolve().parent.parent / "datasette_metadata.yml"
@@ -132,22 +132,7 @@ TABLE_COLUMNS = {
     },
     "letter_facets": {
         "letter_rowid": "The document (letters.rowid)",
-        **{
-            c: f"letters.{c}, copied"
-            for c in (
-                "slug",
-                "kind",
-                "regulator",
-                "issuing_office",
-                "exosome_related",
-                "year",
-                "date",
-                "letter_issue_date",
-                "posted_date",
-                "violation_types",
-                "product_categories",
-            )
-        },
+        **{c: f"letters.{c}, copied" for c in LETTER_FACETS_COLUMNS},
     },
     "site_state": {
         "key": "Name of a fact a later crawl needs",

@@ -490,19 +490,26 @@ def m016_letter_facets(db: Database) -> None:
         "select rowid, slug, kind, regulator, issuing_office, exosome_related, year, date, letter_issue_date, "
         "posted_date, violation_types, product_categories from letters"
     )
+    # the triggers find a replaced letter's short row by its slug
+    db.execute("create index if not exists idx_letter_facets_slug on letter_facets (slug)")
     db.executescript("""
 drop trigger if exists letters_facets_ai;
 drop trigger if exists letters_facets_au;
 drop trigger if exists letters_facets_ad;
+drop trigger if exists letters_facets_au_rowid;
 create trigger letters_facets_ai after insert on letters begin
   insert or replace into letter_facets (letter_rowid, slug, kind, regulator, issuing_office, exosome_related, year,
     date, letter_issue_date, posted_date, violation_types, product_categories)
   values (new.rowid, new.slug, new.kind, new.regulator, new.issuing_office, new.exosome_related, new.year,
     new.date, new.letter_issue_date, new.posted_date, new.violation_types, new.product_categories);
+  -- an INSERT OR REPLACE deletes the letter it replaces without its delete triggers (unless recursive_triggers)
+  delete from letter_facets where slug = new.slug and letter_rowid <> new.rowid;
 end;
 create trigger letters_facets_au after update of slug, kind, regulator, issuing_office, exosome_related,
   letter_issue_date, document_date, posted_date, violation_types, product_categories on letters begin
   delete from letter_facets where letter_rowid = old.rowid;
+  -- as an UPDATE OR REPLACE does
+  delete from letter_facets where slug = new.slug and letter_rowid <> coalesce(new.rowid, old.rowid);
   -- in an upsert's DO UPDATE, SQLite gives new.rowid as NULL (the row keeps its rowid)
   insert or replace into letter_facets (letter_rowid, slug, kind, regulator, issuing_office, exosome_related, year,
     date, letter_issue_date, posted_date, violation_types, product_categories)
@@ -512,6 +519,14 @@ create trigger letters_facets_au after update of slug, kind, regulator, issuing_
 end;
 create trigger letters_facets_ad after delete on letters begin
   delete from letter_facets where letter_rowid = old.rowid;
+end;
+-- an update of the rowid alone (no column of letters_facets_au's list)
+create trigger letters_facets_au_rowid after update on letters when new.rowid <> old.rowid begin
+  delete from letter_facets where letter_rowid = old.rowid;
+  insert or replace into letter_facets (letter_rowid, slug, kind, regulator, issuing_office, exosome_related, year,
+    date, letter_issue_date, posted_date, violation_types, product_categories)
+  values (new.rowid, new.slug, new.kind, new.regulator, new.issuing_office, new.exosome_related, new.year,
+    new.date, new.letter_issue_date, new.posted_date, new.violation_types, new.product_categories);
 end;
 """)
 

@@ -10,6 +10,22 @@ here without loading anything else of the project.
 # name, so that datasette_metadata.yml and the plugins apply whatever the file is called.
 DB_NAME = "fda_letters"
 
+# The columns of letters that letter_facets (db/schema.py m016, literal there) copies, keyed by letters.rowid: the
+# Datasette descriptions (db/metadata.py) and the speed plugin's rewrite (plugins/fdatrack_speed.py) read this list.
+LETTER_FACETS_COLUMNS = (
+    "slug",
+    "kind",
+    "regulator",
+    "issuing_office",
+    "exosome_related",
+    "year",
+    "date",
+    "letter_issue_date",
+    "posted_date",
+    "violation_types",
+    "product_categories",
+)
+
 LISTING_PATH = (
     "/inspections-compliance-enforcement-and-criminal-investigations/compliance-actions-and-activities/warning-letters"
 )

@@ -32,9 +32,11 @@ filtered page is its own SQL over letter_facets (the array ones grouped by array
 
 SQLite decides whether that is possible: when W, the facet's column or O names a column letter_facets does not
 have (a filter on `company`, `?_sort=company`, `?_facet=company`), or the file predates m016, the rewritten SQL
-does not compile ("no such column"/"no such table") and Datasette's own SQL runs instead. The one exception is a
-"double-quoted" name, which SQLite reads as a string when no column has it: a W with a "name" that is not one of
-letter_facets' columns is never rewritten. The counts and rows are the same either way (letter_facets holds copies
+does not compile ("no such column"/"no such table") and Datasette's own SQL runs instead. What SQLite would compile
+over letter_facets with another meaning is never rewritten (_rewritable_where, _plain_names): a "double-quoted" name
+that is no column of both (SQLite reads it as a string), letter_facets' own letter_rowid, a comment, anything after
+the condition at W's top level (GROUP BY, UNION …: ?sql= and canned queries pass here too), and for the rows a select
+list or ORDER BY that is not plain names (an alias, DISTINCT, `order by 1`). The counts and rows are the same either way (letter_facets holds copies
 of those columns, kept by triggers); only where SQLite reads them changes. tests/test_datasette_speed.py compares
 every count, facet and page with plain SQL over `letters`.
 """
@@ -53,12 +55,13 @@ from datasette import hookimpl
 from datasette.filters import Filters, TemplatedFilter
 from datasette.utils import escape_sqlite
 
-from db.site import DB_NAME
+from db.site import DB_NAME, LETTER_FACETS_COLUMNS
 
 TABLE = "letters"
 ARRAY_COLUMNS = ("violation_types", "product_categories")  # db/schema.py ARRAY_VALUE_COLUMNS
 VALUES_TABLE = "letter_array_values"
 SHORT_TABLE = "letter_facets"  # db/schema.py m016
+PRIMARY_KEY = "slug"  # letters' (Datasette's tie-breaker for ?_next=)
 _FROM_TABLE = re.compile(rf"^\s*select .*? from {TABLE}\b(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -76,7 +79,7 @@ class ArrayValuesFacet(datasette.facets.ArrayFacet):
         if not match:
             return None
         rest = match.group("rest").strip()
-        if rest and _only_short_quoted_names(rest):
+        if rest and _rewritable_where(rest):
             # the filtered letters' short rows, grouped by their array (a few hundred distinct arrays), each array
             # read as letter_array_values holds it: its text values, each once. letter_array_values if m016 is missing.
             array = "case when json_valid(g.arr) and json_type(g.arr) = 'array' then g.arr else '[]' end"
@@ -173,51 +176,127 @@ _ROWS = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _SHORT = f"{SHORT_TABLE} as {TABLE}"
-SHORT_COLUMNS = {
-    "rowid",
-    "letter_rowid",
-    "slug",
-    "kind",
-    "regulator",
-    "issuing_office",
-    "exosome_related",
-    "year",
-    "date",
-    "letter_issue_date",
-    "posted_date",
-    "violation_types",
-    "product_categories",
-}
-# a string literal, or a "double-quoted" name (group 1)
-_QUOTED = re.compile(r"'(?:[^']|'')*'|\"((?:[^\"]|\"\")*)\"")
+# letters' columns that letter_facets copies (its own key, letter_rowid, is no column of letters)
+SHORT_COLUMNS = {"rowid", *LETTER_FACETS_COLUMNS}
+# SQL read as SQLite reads it: string literals, quoted names, comments, words (names and keywords), the rest
+_TOKEN = re.compile(
+    r"""(?P<string>'(?:[^']|'')*')|(?P<dq>"(?:[^"]|"")*")|(?P<br>\[[^\]]*\])|(?P<bt>`(?:[^`]|``)*`)"""
+    r"""|(?P<comment>--|/\*)|(?P<param>[:@$?]\w*)|(?P<number>0[xX][0-9a-fA-F]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)|(?P<word>[^\W\d]\w*)|(?P<space>\s+)"""
+    r"""|(?P<other>.)""",
+    re.DOTALL,
+)
+_NAME_KINDS = ("dq", "br", "bt", "word")
+# names only letter_facets or the rewritten SQL have: over letters they fail to compile or, "quoted", are strings
+_OWN_NAMES = {"letter_rowid", "picked_rowid"}
+# at the top level of a WHERE these would end it: what follows is no longer a condition on one letter
+_ENDS_WHERE = {"group", "having", "window", "union", "intersect", "except", "order", "limit", "offset"}
+_ORDER_WORDS = {"asc", "desc", "collate", "nulls", "first", "last"}
 
 
-def _only_short_quoted_names(*parts: str) -> bool:
-    """No "double-quoted" name outside letter_facets' columns: SQLite reads a "name" that is no column as a string
-    (so `"company" like '%x%'` would compile over letter_facets, and mean something else); a bare or [bracketed]
-    unknown name fails to compile instead."""
-    return all(
-        m.group(1) is None or m.group(1).replace('""', '"') in SHORT_COLUMNS
-        for part in parts
-        for m in _QUOTED.finditer(part)
-    )
+def _tokens(sql: str) -> list[tuple[str, str]] | None:
+    """(kind, text) of each token but spaces; None for SQL the check cannot read (an unclosed quote)."""
+    tokens = []
+    for m in _TOKEN.finditer(sql):
+        kind = m.lastgroup
+        if kind == "space":
+            continue
+        if kind == "other" and m.group() in "'\"[`":
+            return None
+        tokens.append((kind, m.group()))
+    return tokens
+
+
+def _name(kind: str, text: str) -> str:
+    if kind == "dq":
+        return text[1:-1].replace('""', '"').lower()
+    if kind == "bt":
+        return text[1:-1].replace("``", "`").lower()
+    if kind == "br":
+        return text[1:-1].lower()
+    return text.lower()
+
+
+def _names_mean_the_same(tokens: list[tuple[str, str]]) -> bool:
+    """Every name reads the same over letter_facets as over letters: no "quoted" name that is not a column of both
+    (SQLite reads a "name" that is no column as a string: `"company" like '%x%'` would compile over letter_facets and
+    mean something else), and no letter_rowid but in Datasette's own `select letter_rowid from letter_array_values`
+    (the arraycontains filter above). A bare, [bracketed] or "table"."column" unknown name fails to compile instead
+    (Datasette's arraynotcontains reads `json_each("letters"."violation_types")`)."""
+    for i, (kind, text) in enumerate(tokens):
+        if kind not in _NAME_KINDS:
+            continue
+        name = _name(kind, text)
+        dotted = (i > 0 and tokens[i - 1][1] == ".") or (i + 1 < len(tokens) and tokens[i + 1][1] == ".")
+        if kind in ("dq", "bt") and name not in SHORT_COLUMNS and not dotted:  # "t"."c" is always a name
+            return False
+        if name in _OWN_NAMES:
+            around = [t[1].lower() for t in tokens[max(i - 1, 0) : i + 3]]
+            if name != "letter_rowid" or around != ["select", "letter_rowid", "from", VALUES_TABLE]:
+                return False
+    return True
+
+
+def _rewritable_where(where: str) -> bool:
+    """A WHERE (Datasette's, with any ?_where=) that means the same over letter_facets: no comment (the check reads
+    no SQL inside one, and a quote in a comment would make it misread what follows), names as
+    _names_mean_the_same, and nothing after the condition at its top level (a GROUP BY, a compound select's
+    second SELECT and its ORDER BY, which the rewrite would apply to the short rows' pick)."""
+    tokens = _tokens(where)
+    if tokens is None or any(kind == "comment" for kind, _ in tokens) or not _names_mean_the_same(tokens):
+        return False
+    depth = 0
+    for kind, text in tokens:
+        if kind == "other" and text == "(":
+            depth += 1
+        elif kind == "other" and text == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif depth == 0 and kind == "word" and text.lower() in _ENDS_WHERE:
+            return False
+    return depth == 0
+
+
+def _plain_names(sql: str, words: set[str] = frozenset()) -> bool:
+    """A select list or an ORDER BY of plain names (each result column one name, so no alias that ORDER BY could
+    read, no DISTINCT, no ordinal `order by 1`): the outer select reads them from letters as Datasette's does."""
+    tokens = _tokens(sql)
+    if tokens is None or not _names_mean_the_same(tokens):
+        return False
+    item: list[str] = []
+    for kind, text in [*tokens, ("other", ",")]:
+        if kind == "other" and text == ",":
+            names = [t for t in item if t.lower() not in words]
+            if len(names) != 1:
+                return False
+            item = []
+        elif kind in _NAME_KINDS:
+            item.append(text)
+        else:
+            return False
+    return True
 
 
 def short_rows_sql(sql: str) -> str | None:
     """Datasette's SQL for a filtered letters page, over letter_facets; None for any other SQL."""
     if m := _COUNT.match(sql):
-        if _only_short_quoted_names(m["where"]):
+        if _rewritable_where(m["where"]):
             return f"select count(*) from {_SHORT} {m['where']}"
     elif m := _COLUMN_FACET.match(sql):
         col = m["col"]
-        if _only_short_quoted_names(m["where"]):
+        if _rewritable_where(m["where"]):
             return (
                 f"select {col} as value, count(*) as count from (select * from {_SHORT} {m['where']}) "
                 f"where {col} is not null group by {col} order by count desc, value limit {m['limit']}"
             )
     elif m := _ROWS.match(sql):
         order, limit = m["order"], m["limit"]
-        if _only_short_quoted_names(m["where"], order):
+        if _rewritable_where(m["where"]) and _plain_names(m["cols"]) and _plain_names(order, _ORDER_WORDS):
+            if PRIMARY_KEY not in {_name(kind, text) for kind, text in _tokens(order) if kind in _NAME_KINDS}:
+                # Datasette orders a first page by the sort column alone, the next ones (?_next=) by it and then the
+                # primary key: equal values in the key's order on the first page too, or a run of them cut by the
+                # page's end loses or repeats letters on the next page
+                order = f"{order}, {PRIMARY_KEY}"
             # The pick is a subquery in FROM, beside letters: from a subquery in WHERE (or a CTE used there) SQLite
             # would read a column letter_facets does not have from the outer query's letters row (a correlated
             # reference) instead of refusing to compile it.
@@ -309,15 +388,18 @@ def _not_json(constant: str):
     raise ValueError(f"{constant} is not JSON")  # json_valid() refuses NaN and Infinity
 
 
-def _array_values(text) -> set[str]:
-    """The values letter_array_values holds for one array column's text (m012): its text items, once each."""
+def _array_values(text) -> set[bytes]:
+    """The values letter_array_values holds for one array column's text (m012): its text items, once each, as the
+    bytes SQLite's json_each gives (a lone surrogate escape as its 3 bytes, no valid UTF-8; text cut at a \\u0000)."""
     if not isinstance(text, str):
         return set()
-    try:
-        items = json.loads(text, parse_constant=_not_json)
+    try:  # SQLite's JSON functions read text up to a NUL
+        items = json.loads(text.split("\0", 1)[0], parse_constant=_not_json)
     except ValueError:
         return set()
-    return {v for v in items if isinstance(v, str)} if isinstance(items, list) else set()
+    if not isinstance(items, list):
+        return set()
+    return {v.encode("utf-8", "surrogatepass").split(b"\0", 1)[0] for v in items if isinstance(v, str)}
 
 
 async def _column_facet_from_groups(db, sql: str, params, **kwargs):
@@ -344,7 +426,7 @@ async def _page_groups_rows(db, where: str, params, **kwargs) -> list[tuple] | N
 async def _facet_from_groups(db, where: str, params, column: str, limit: int, **kwargs):
     """One facet (value, count; most letters first, then by value) from the page's groups; None to run its SQL."""
     groups = _page_groups.get()
-    if groups is None or column not in GROUPED_FACETS or not where or not _only_short_quoted_names(where):
+    if groups is None or column not in GROUPED_FACETS or not where or not _rewritable_where(where):
         return None
     key = (where, tuple(sorted(params.items())) if isinstance(params, dict) else tuple(params or ()))
     if key not in groups:
@@ -355,15 +437,23 @@ async def _facet_from_groups(db, where: str, params, column: str, limit: int, **
     if rows is None:
         return None
     position = GROUPED_FACETS.index(column)
+    if any(isinstance(row[position], str) and "\ufffd" in row[position] for row in rows):
+        # maybe text that is no valid UTF-8, which Datasette reads with U+FFFD for each bad byte: values SQLite
+        # tells apart (and orders by their bytes) would read the same here; SQLite's own group by counts them
+        return None
     counts: dict = {}
     for row in rows:
         values = _array_values(row[position]) if column in ARRAY_COLUMNS else [row[position]]
         for value in values:
             if value is not None:
                 counts[value] = counts.get(value, 0) + row[-1]
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], _sqlite_order(item[0])))[:limit]
+    # an array's values are SQLite's bytes: ordered as text by them, read as Datasette reads text (invalid UTF-8
+    # replaced)
+    order = (lambda v: (2, v)) if column in ARRAY_COLUMNS else _sqlite_order
+    shown = (lambda v: v.decode("utf-8", "replace")) if column in ARRAY_COLUMNS else (lambda v: v)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], order(item[0])))[:limit]
     return datasette.database.Results(
-        [{"value": value, "count": count} for value, count in ordered], False, [("value",), ("count",)]
+        [{"value": shown(value), "count": count} for value, count in ordered], False, [("value",), ("count",)]
     )
 
 
