@@ -48,18 +48,19 @@ class ClassifyPipeline:
     """Attach the classifier's tags, evidence and citations to each letter."""
 
     def __init__(self):
-        from scraper.classify import classify_document
-        from scraper.classify.regulators import classify_for_regulator
+        from scraper.classify.regulators import classify_record  # U.S. statute labels for FDA documents only
 
-        self.classify = classify_document
-        self.classify_for_regulator = classify_for_regulator  # U.S. statute labels for FDA documents only
+        self.classify = classify_record
 
     def process_item(self, item):
-        if isinstance(item, LetterItem) and item.body_text:
-            item.classification = self.classify(item.body_text, title=item.company, subject=item.subject)
-        elif isinstance(item, DocumentItem) and item.body_text:
-            item.classification = self.classify_for_regulator(
-                item.body_text, item.regulator, title=item.title, subject=item.subject
+        if isinstance(item, (LetterItem, DocumentItem)) and item.body_text:
+            item.classification = self.classify(
+                item.body_text,
+                letter=isinstance(item, LetterItem),
+                regulator=getattr(item, "regulator", None),
+                company=getattr(item, "company", None),
+                title=getattr(item, "title", None),
+                subject=item.subject,
             )
         return item
 

@@ -51,17 +51,20 @@ PARSERS = {
 }
 
 
-def _classify(record: dict, regulator: str | None) -> dict | None:
+def _classify(record: dict, row: dict) -> dict | None:
     """The classification the crawl's pipeline would give this record (scraper/pipelines.py ClassifyPipeline)."""
-    from scraper.classify import classify_document
-    from scraper.classify.regulators import classify_for_regulator
+    from scraper.classify.regulators import classify_record
 
-    text = record.get("body_text")
-    if not text:
+    if not record.get("body_text"):
         return None
-    if record.get("kind") == kinds.WARNING_LETTER:
-        return classify_document(text, title=record.get("company"), subject=record.get("subject"))
-    return classify_for_regulator(text, regulator, title=record.get("title"), subject=record.get("subject"))
+    return classify_record(
+        record["body_text"],
+        letter=row["kind"] == kinds.WARNING_LETTER,  # the stored kind: a letter's record need not carry it
+        regulator=row["regulator"],
+        company=record.get("company"),
+        title=record.get("title"),
+        subject=record.get("subject"),
+    )
 
 
 def reparse_archive(db, slugs: list[str] | None = None, progress=None) -> dict:
@@ -87,7 +90,7 @@ def reparse_archive(db, slugs: list[str] | None = None, progress=None) -> dict:
             store.record_error(db, run_id, row["url"], "reparse", str(exc))
             tally["failed"] += 1
             continue
-        changed = history.apply_reparse(db, record, run_id, _classify(record, row["regulator"]))
+        changed = history.apply_reparse(db, record, run_id, _classify(record, row))
         tally["changed" if changed else "unchanged"] += 1
         if progress and (tally["changed"] + tally["unchanged"]) % 100 == 0:
             progress(f"reparse: {tally['changed'] + tally['unchanged']} of {len(rows)} documents")

@@ -59,3 +59,19 @@ def classify_for_regulator(
         result["evidence"] += _evidence(index, CA_LABELS[0], "violation", hits)
     result["classifier_version"] = f"{CLASSIFIER_VERSION}+{REGULATOR_VERSION}"
     return result
+
+
+def classify_record(
+    text: str,
+    *,
+    letter: bool,
+    regulator: str | None = None,
+    company: str | None = None,
+    title: str | None = None,
+    subject: str | None = None,
+) -> dict:
+    """The classification the crawl gives a stored document (the pipeline and `fdatrack reparse` both call this): a
+    letter by its company, any other document by its own title and regulator (no U.S. statute labels outside FDA)."""
+    if letter:
+        return classify_document(text, title=company, subject=subject)
+    return classify_for_regulator(text, regulator, title=title, subject=subject)
