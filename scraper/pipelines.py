@@ -31,8 +31,8 @@ class ValidatePipeline:
             return CrawlErrorItem(
                 url=item.url or "?", stage="validate", reason=f"letter page lacks {', '.join(missing)}", key=item.slug
             )
-        if isinstance(item, LetterItem) and _is_truncated(item.raw_html):
-            # a page cut short (origin or network) would store half a letter as a new version
+        if _is_truncated(item.raw_html):
+            # a page cut short (origin or network) would store half a letter or notice as a new version
             return CrawlErrorItem(
                 url=item.url or "?", stage="validate", reason="truncated page: no closing </html> tag", key=item.slug
             )

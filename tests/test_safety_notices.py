@@ -387,3 +387,22 @@ def test_reparse_rebuilds_a_notice_from_its_archived_page(mirror, tmp_path):
     )
     event = list(db.query("select * from letter_versions where slug = ? order by id desc limit 1", [slug]))[0]
     assert event["change"] == "reparsed" and "body_text" in json.loads(event["changed_fields"])
+
+
+def test_a_notice_page_cut_short_is_one_error_not_a_stored_half(mirror, tmp_path):
+    """A notice page that ends before </html> (origin or network cut it) is refused as letters are: one errors row,
+    a partial run, nothing stored for it."""
+    base_url, site = mirror
+    cut = "/vaccines-blood-biologics/safety-availability-biologics/public-safety-notification-exosome-products"
+    site.extra[cut] = (
+        200,
+        "text/html",
+        b"<html><head><title>Exosome | FDA</title></head><body><main><article>"
+        b"<h1>Public Safety Notification on Exosome Products</h1><p>FDA is warn",
+    )
+    result = crawl_notices(base_url, tmp_path / "n.db")
+    assert result.returncode == 6, result.stderr  # partial
+    db = sqlite_utils.Database(tmp_path / "n.db")
+    errors = [(e["stage"], e["url"], e["reason"]) for e in db["errors"].rows if e["stage"] != "warning"]
+    assert errors == [("validate", base_url + cut, "truncated page: no closing </html> tag")]
+    assert db["letters"].count == 4
